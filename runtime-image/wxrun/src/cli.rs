@@ -1,0 +1,213 @@
+//! Command line: parses arguments (clap), sets up logging, runs one
+//! subcommand, prints its result or the error once, and maps the exit code.
+//! The only module that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use crate::engine::Limits;
+use crate::info::Primitive;
+use crate::release::AppDir;
+use crate::serve::{AppSource, ServeConfig};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "wxrun",
+    version,
+    about = "Serve Spin (wasi:http) apps on EC2, Fargate, Lambda and Kubernetes"
+)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, env = "WXRUN_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an app over HTTP (or the Lambda Runtime API when
+    /// AWS_LAMBDA_RUNTIME_API is set). Without a subcommand, wxrun serves
+    /// with settings from the WXRUN_* environment.
+    Serve(ServeArgs),
+    /// Check a spin.toml: load and link every component, list imports that
+    /// wxrun does not implement (they trap when called). Exit 0 when the app
+    /// loads, 1 when it cannot.
+    Check {
+        /// The app's spin.toml.
+        manifest: PathBuf,
+        /// Print the report as JSON (stable; read by `wxinfra validate`).
+        #[arg(long)]
+        json: bool,
+        /// AOT cache root to compile through (e.g. DIR/cache).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Write a release bundle for an app and print its release id (sha256).
+    Bundle {
+        /// The app's spin.toml.
+        manifest: PathBuf,
+        /// Where to write the bundle; default `<id>.tar` in the current dir.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Serve this spin.toml directly.
+    #[arg(long, env = "WXRUN_FROM", conflicts_with = "app_dir")]
+    from: Option<PathBuf>,
+    /// Serve the current release of this app dir (`releases/`, `current`).
+    #[arg(long, env = "WXRUN_APP_DIR")]
+    app_dir: Option<PathBuf>,
+    /// Fetch missing releases and the `current` pointer from s3://bucket/prefix.
+    #[arg(long, env = "WXRUN_SOURCE", requires = "app_dir")]
+    source: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "WXRUN_LISTEN", default_value = "0.0.0.0:8080")]
+    listen: Option<SocketAddr>,
+    /// AOT cache root for --from (app dirs use DIR/cache).
+    #[arg(long, env = "WXRUN_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// How often to check the release pointer, in milliseconds.
+    #[arg(long, env = "WXRUN_POLL_MS", default_value_t = 2000)]
+    poll_ms: u64,
+    /// Per-request memory limit (MiB, per linear memory).
+    #[arg(long, env = "WXRUN_MEMORY_MB", default_value_t = 256)]
+    memory_mb: usize,
+    /// Per-request wall-time limit in milliseconds (504 when exceeded).
+    #[arg(long, env = "WXRUN_TIMEOUT_MS", default_value_t = 30_000)]
+    timeout_ms: u64,
+    /// Largest request body in bytes (413 when exceeded).
+    #[arg(long, env = "WXRUN_MAX_BODY_BYTES", default_value_t = 10 << 20)]
+    max_body_bytes: usize,
+    /// Instances alive at once (pooling allocator size).
+    #[arg(long, env = "WXRUN_MAX_INSTANCES", default_value_t = 200)]
+    max_instances: u32,
+    /// Primitive reported in x-wxrun-served-by (ec2, fargate, lambda, k8s);
+    /// `lambda` in Lambda mode, `ec2` otherwise.
+    #[arg(long, env = "WXRUN_PRIMITIVE")]
+    primitive: Option<Primitive>,
+}
+
+/// Runs wxrun with the process arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let command = match cli.command {
+        Some(c) => c,
+        None => Command::Serve(ServeArgs::parse_env()?),
+    };
+    match command {
+        Command::Serve(args) => {
+            let config = serve_config(args, lambda)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(crate::serve::run(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check {
+            manifest,
+            json,
+            cache_dir,
+        } => {
+            let report = crate::check::check(&manifest, cache_dir.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.human());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bundle { manifest, output } => {
+            use sha2::Digest;
+            let bytes = crate::release::bundle(&manifest)?;
+            let id = hex::encode(sha2::Sha256::digest(&bytes));
+            let out = output.unwrap_or_else(|| PathBuf::from(format!("{id}.tar")));
+            crate::aot::write_atomic(&out, &bytes)?;
+            println!("{id}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+impl ServeArgs {
+    /// `serve` settings from the environment alone (Lambda's bootstrap).
+    fn parse_env() -> anyhow::Result<Self> {
+        #[derive(Parser)]
+        struct EnvOnly {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Ok(EnvOnly::try_parse_from(["wxrun"])?.serve)
+    }
+}
+
+fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
+    let app = match (args.from, args.app_dir) {
+        (Some(path), None) => AppSource::Manifest {
+            path,
+            cache: args.cache_dir,
+        },
+        (None, Some(dir)) => AppSource::AppDir {
+            dir: AppDir::new(dir),
+            source: args.source,
+            poll: Duration::from_millis(args.poll_ms),
+        },
+        _ => anyhow::bail!("serve needs exactly one of --from PATH/spin.toml or --app-dir DIR"),
+    };
+    let primitive = match args.primitive {
+        Some(p) => p,
+        None if lambda => Primitive::Lambda,
+        None => Primitive::Ec2,
+    };
+    Ok(ServeConfig {
+        app,
+        listen: args
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080))),
+        limits: Limits {
+            memory_bytes: args.memory_mb << 20,
+            timeout: Duration::from_millis(args.timeout_ms),
+            max_body_bytes: args.max_body_bytes,
+            max_instances: args.max_instances,
+        },
+        primitive,
+        lambda,
+    })
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WXRUN_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}

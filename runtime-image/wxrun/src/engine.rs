@@ -1,0 +1,125 @@
+//! The wasmtime `Engine` (pooling allocator, epoch interruption, component
+//! model async for WASI 0.3), per-request limits, the store data `Host`, and
+//! the linker with everything wxrun implements. Owns no HTTP serving.
+
+use crate::outbound::OutboundHooks;
+use crate::variables::ComponentVariables;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// How often the epoch advances; wall-time limits are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Per-request resource limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest size of any one linear memory of an instance.
+    pub memory_bytes: usize,
+    /// Wall time a request may run before it is answered with 504.
+    pub timeout: Duration,
+    /// Largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// Instances alive at once (the pooling allocator's size).
+    pub max_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 256 << 20,
+            timeout: Duration::from_secs(30),
+            max_body_bytes: 10 << 20,
+            max_instances: 200,
+        }
+    }
+}
+
+impl Limits {
+    /// The epoch deadline for `timeout`, in ticks.
+    pub fn epoch_ticks(&self) -> u64 {
+        (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    }
+}
+
+/// Builds the engine every component of a process is compiled with.
+pub fn new_engine(limits: &Limits) -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.wasm_component_model_async(true);
+    config.epoch_interruption(true);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(limits.max_instances);
+    pool.total_core_instances(limits.max_instances * 16);
+    pool.total_memories(limits.max_instances * 8);
+    pool.total_tables(limits.max_instances * 8);
+    pool.total_stacks(limits.max_instances * 4);
+    pool.max_memory_size(limits.memory_bytes);
+    pool.max_core_instances_per_component(64);
+    pool.max_memories_per_component(32);
+    pool.max_tables_per_component(32);
+    pool.table_elements(100_000);
+    pool.max_core_instance_size(4 << 20);
+    pool.max_component_instance_size(4 << 20);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // Memories are reserved up to the limit only: thousands of slots fit.
+    config.memory_reservation(limits.memory_bytes as u64);
+    config.memory_guard_size(64 << 10);
+    config.memory_reservation_for_growth(0);
+    Engine::new(&config)
+}
+
+/// Advances `engine`'s epoch every [`EPOCH_TICK`] for as long as the
+/// returned task runs.
+pub fn spawn_epoch_ticker(engine: Engine) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(EPOCH_TICK);
+        loop {
+            interval.tick().await;
+            engine.increment_epoch();
+        }
+    })
+}
+
+/// The data of one request's store.
+pub struct Host {
+    pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
+    pub table: ResourceTable,
+    pub limits: StoreLimits,
+    pub hooks: OutboundHooks,
+    pub variables: Arc<ComponentVariables>,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// The linker with WASI 0.2 and 0.3 (incl. `wasi:http`) and Spin variables.
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<Host>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+    crate::variables::add_to_linker(&mut linker, |h: &Host| &h.variables)?;
+    Ok(linker)
+}

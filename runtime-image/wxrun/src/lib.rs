@@ -1,0 +1,19 @@
+//! wxrun: one runtime binary serving Spin (wasi:http 0.2 and 0.3) apps on
+//! EC2, Fargate, Lambda and Kubernetes. `main.rs` only calls [`cli::main`].
+
+pub mod aot;
+pub mod app;
+pub mod check;
+pub mod cli;
+pub mod component;
+pub mod dispatch;
+pub mod engine;
+pub mod info;
+pub mod lambda;
+pub mod manifest;
+pub mod outbound;
+pub mod release;
+pub mod routing;
+pub mod serve;
+pub mod traps;
+pub mod variables;

@@ -1,0 +1,5 @@
+//! The `wxrun` executable.
+
+fn main() -> std::process::ExitCode {
+    wxrun::cli::main()
+}

@@ -1,0 +1,59 @@
+//! Per-request limits answer with a status instead of taking the server
+//! down: wall time 504, memory 500, trap 500, body size 413.
+
+use crate::support::*;
+
+async fn probe_server() -> (Server, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        tmp.path(),
+        &format!(
+            "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/p/...\"\ncomponent = \"probe\"\n[[trigger.http]]\nroute = \"/hello/...\"\ncomponent = \"hello\"\n[component.probe]\nsource = \"{}\"\n[component.hello]\nsource = \"{}\"\n[component.hello.variables]\ngreeting = \"hi\"\n",
+            probe_p3_wasm().display(),
+            hello_wasm().display(),
+        ),
+    );
+    let cache = shared_cache();
+    let server = Server::start(
+        &[
+            "--from",
+            manifest.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "--timeout-ms",
+            "1000",
+            "--memory-mb",
+            "128",
+            "--max-body-bytes",
+            "1024",
+        ],
+        &[],
+    )
+    .await;
+    (server, tmp)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_map_to_statuses_and_the_server_survives() {
+    let (server, _tmp) = probe_server().await;
+    let start = std::time::Instant::now();
+    assert_eq!(get(&server.url("/p/loop")).await.unwrap().status, 504);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(get(&server.url("/hello/loop")).await.unwrap().status, 504);
+    assert_eq!(get(&server.url("/p/alloc")).await.unwrap().status, 500);
+    assert_eq!(get(&server.url("/hello/alloc")).await.unwrap().status, 500);
+    assert_eq!(get(&server.url("/p/panic")).await.unwrap().status, 500);
+    let big = bytes::Bytes::from(vec![b'x'; 4096]);
+    let r = send(http::Method::POST, &server.url("/p/x"), big)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 413);
+    let small = bytes::Bytes::from(vec![b'x'; 512]);
+    let r = send(http::Method::POST, &server.url("/p/x"), small)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    // Still healthy and serving.
+    assert_eq!(get(&server.url("/p/ok")).await.unwrap().status, 200);
+    assert_eq!(get(&server.url("/hello/ok")).await.unwrap().status, 200);
+}

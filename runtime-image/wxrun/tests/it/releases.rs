@@ -1,0 +1,186 @@
+//! `wxrun serve --app-dir` with `--source s3://…` (moto): a missing release
+//! is fetched, verified and installed; moving the pointer hot-swaps two
+//! processes sharing one directory with zero failed requests under load.
+
+use crate::support::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+fn release_app(dir: &std::path::Path, tag: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(probe_p3_wasm(), dir.join("probe.wasm")).unwrap();
+    write_manifest(
+        dir,
+        &format!(
+            "spin_manifest_version = 2\n[application]\nname = \"swap\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\nsource = \"probe.wasm\"\nenvironment = {{ PROBE_ENV = \"{tag}\" }}\n"
+        ),
+    )
+}
+
+/// Bundles the app with `wxrun bundle` and returns (id, bytes).
+fn bundle(manifest: &std::path::Path, out_dir: &std::path::Path) -> (String, Vec<u8>) {
+    let out = out_dir.join("bundle.tar");
+    let o = wxrun()
+        .arg("bundle")
+        .arg(manifest)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let id = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    (id, std::fs::read(out).unwrap())
+}
+
+async fn put(s3: &aws_sdk_s3::Client, key: &str, body: Vec<u8>) {
+    s3.put_object()
+        .bucket("artifacts")
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn releases_fill_from_s3_and_hot_swap_with_zero_failures() {
+    let moto = Moto::start().await;
+    let s3 = moto.s3().await;
+    s3.create_bucket().bucket("artifacts").send().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (id1, b1) = bundle(&release_app(&work.path().join("v1"), "v1"), work.path());
+    let (id2, b2) = bundle(&release_app(&work.path().join("v2"), "v2"), work.path());
+    assert_ne!(id1, id2);
+    put(&s3, &format!("apps/demo/{id1}.tar"), b1).await;
+    put(&s3, &format!("apps/demo/{id2}.tar"), b2).await;
+    // A corrupt bundle under a made-up id must never be installed.
+    let bogus = "b".repeat(64);
+    put(
+        &s3,
+        &format!("apps/demo/{bogus}.tar"),
+        b"not the bundle".to_vec(),
+    )
+    .await;
+    put(&s3, "apps/demo/current", id1.clone().into_bytes()).await;
+
+    let volume = tempfile::tempdir().unwrap();
+    let dir = volume.path().to_str().unwrap().to_string();
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "--app-dir",
+        dir.as_str(),
+        "--source",
+        "s3://artifacts/apps/demo",
+        "--poll-ms",
+        "200",
+    ];
+    let a = Server::start(&args, &env).await;
+    let b = Server::start(&args, &env).await;
+    for s in [&a, &b] {
+        let r = get(&s.url("/x")).await.unwrap();
+        assert_eq!(r.body, "p3 /x env=v1\n");
+        let info: serde_json::Value =
+            serde_json::from_str(&get(&s.url("/.well-known/wxrun/info")).await.unwrap().body)
+                .unwrap();
+        assert_eq!(info["release"], id1.as_str());
+    }
+    assert!(
+        volume
+            .path()
+            .join("releases")
+            .join(&id1)
+            .join("spin.toml")
+            .is_file()
+    );
+    assert_eq!(
+        std::fs::read_to_string(volume.path().join("current"))
+            .unwrap()
+            .trim(),
+        id1
+    );
+    // The first process compiled into the shared AOT cache; entries exist.
+    let cache_entries = std::fs::read_dir(volume.path().join("cache"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .count();
+    assert!(cache_entries >= 1);
+
+    // Load both servers while the pointer moves.
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let seen_v2 = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let url = if w % 2 == 0 {
+            a.url("/load")
+        } else {
+            b.url("/load")
+        };
+        let (stop, ok, failed, seen_v2) =
+            (stop.clone(), ok.clone(), failed.clone(), seen_v2.clone());
+        workers.push(tokio::spawn(async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while !stop.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                match get(&url).await {
+                    Ok(r) if r.status == 200 => {
+                        ok.fetch_add(1, Ordering::SeqCst);
+                        if r.body.contains("env=v2") {
+                            seen_v2.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    Ok(r) => {
+                        eprintln!("non-2xx: {} {}", r.status, r.body);
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        eprintln!("request error: {e}");
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Point at the corrupt bundle first: both keep serving v1.
+    put(&s3, "apps/demo/current", bogus.clone().into_bytes()).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!volume.path().join("releases").join(&bogus).exists());
+    put(&s3, "apps/demo/current", id2.clone().into_bytes()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ra = get(&a.url("/probe")).await.unwrap();
+        let rb = get(&b.url("/probe")).await.unwrap();
+        if ra.body.contains("env=v2") && rb.body.contains("env=v2") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never swapped:\n{}\n{}",
+            a.logs(),
+            b.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.await.unwrap();
+    }
+    let (ok, failed, v2) = (
+        ok.load(Ordering::SeqCst),
+        failed.load(Ordering::SeqCst),
+        seen_v2.load(Ordering::SeqCst),
+    );
+    eprintln!("hot swap load: {ok} ok, {failed} failed, {v2} served by v2");
+    assert_eq!(failed, 0, "requests failed during the swap");
+    assert!(ok > 100 && v2 > 0, "{ok} ok, {v2} v2");
+    assert_eq!(
+        std::fs::read_to_string(volume.path().join("current"))
+            .unwrap()
+            .trim(),
+        id2
+    );
+}

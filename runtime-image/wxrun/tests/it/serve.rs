@@ -1,0 +1,181 @@
+//! `wxrun serve --from`: routing, both WASI generations, variables, env,
+//! Spin headers, identity, traps for unsupported imports, graceful stop.
+
+use crate::support::*;
+
+fn two_generation_app(dir: &std::path::Path) -> std::path::PathBuf {
+    write_manifest(
+        dir,
+        &format!(
+            r#"spin_manifest_version = 2
+[application]
+name = "mixed"
+[variables]
+greeting = {{ default = "Hello" }}
+[[trigger.http]]
+route = "/hello/..."
+component = "hello"
+[[trigger.http]]
+route = "/p3/..."
+component = "probe"
+[[trigger.http]]
+route = "/p3/exact"
+component = "hello"
+[[trigger.http]]
+route = {{ private = true }}
+component = "probe"
+[component.hello]
+source = "{hello}"
+environment = {{ HELLO_RELEASE = "r1" }}
+[component.hello.variables]
+greeting = "{{{{ greeting }}}}, world"
+[component.probe]
+source = "{probe}"
+environment = {{ PROBE_ENV = "e1" }}
+"#,
+            hello = hello_wasm().display(),
+            probe = probe_p3_wasm().display(),
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serves_wasi_02_and_03_components_with_spin_routing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = two_generation_app(tmp.path());
+    let cache = shared_cache();
+    let server = Server::start(
+        &[
+            "--from",
+            manifest.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ],
+        &[
+            ("WXRUN_PRIMITIVE", "fargate"),
+            ("SPIN_VARIABLE_GREETING", "Hi"),
+        ],
+    )
+    .await;
+
+    // WASI 0.2 Python component: variable (env override + template), env.
+    let r = get(&server.url("/hello/a/b?x=1")).await.unwrap();
+    assert_eq!(r.status, 200, "{r:?}\n{}", server.logs());
+    assert_eq!(r.body, "Hi, world from /hello/a/b?x=1 (release r1)\n");
+    assert_eq!(r.headers["x-wxrun-served-by"], "fargate");
+
+    // WASI 0.3 Rust component, wildcard route with Spin's headers.
+    let r = get(&server.url("/p3/deep/path")).await.unwrap();
+    assert_eq!(r.status, 200, "{r:?}\n{}", server.logs());
+    assert_eq!(r.body, "p3 /p3/deep/path env=e1\n");
+    assert_eq!(r.headers["x-probe-path-info"], "/deep/path");
+    assert_eq!(r.headers["x-probe-matched-route"], "/p3/...");
+
+    // Exact beats wildcard.
+    let r = get(&server.url("/p3/exact")).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.body.starts_with("Hi, world from /p3/exact"), "{}", r.body);
+
+    // Unrouted paths (and the private route) are 404.
+    assert_eq!(get(&server.url("/nothing")).await.unwrap().status, 404);
+    assert_eq!(get(&server.url("/")).await.unwrap().status, 404);
+
+    // Identity.
+    let r = get(&server.url("/.well-known/wxrun/info")).await.unwrap();
+    let info: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let exe = std::fs::read(env!("CARGO_BIN_EXE_wxrun")).unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        info["binary_sha256"],
+        hex::encode(sha2::Sha256::digest(&exe))
+    );
+    assert_eq!(info["primitive"], "fargate");
+    assert_eq!(info["app"], "mixed");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert!(info["release"].is_null());
+
+    // Structured access log lines.
+    let logs = server.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("\"path\":\"/p3/deep/path\""))
+        .unwrap_or_else(|| panic!("no access log line:\n{logs}"));
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["status"], 200);
+    assert_eq!(entry["route"], "/p3/...");
+    assert_eq!(entry["component"], "probe");
+    assert!(entry["request_id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(entry["duration_ms"].as_f64().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsupported_import_traps_naming_it_and_request_body_reaches_guest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        tmp.path(),
+        &format!(
+            "spin_manifest_version = 2\n[variables]\ngreeting = {{ default = \"x\" }}\n[[trigger.http]]\nroute = \"/hello/...\"\ncomponent = \"hello\"\n[component.hello]\nsource = \"{}\"\n[component.hello.variables]\ngreeting = \"{{{{ greeting }}}}\"\n",
+            hello_wasm().display()
+        ),
+    );
+    let cache = shared_cache();
+    let server = Server::start(
+        &[
+            "--from",
+            manifest.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    let r = send(
+        http::Method::POST,
+        &server.url("/hello/echo"),
+        "ping body".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "ping body");
+    assert_eq!(r.headers["x-wxrun-served-by"], "ec2");
+
+    let r = get(&server.url("/hello/kv")).await.unwrap();
+    assert_eq!(r.status, 500, "{r:?}");
+    let logs = server.logs();
+    assert!(
+        logs.contains(
+            "wxrun does not implement import `fermyon:spin/key-value@2.0.0#[static]store.open`"
+        ),
+        "{logs}"
+    );
+    // The server keeps serving after a trap.
+    assert_eq!(get(&server.url("/hello/again")).await.unwrap().status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_in_flight_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        tmp.path(),
+        &format!(
+            "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\nsource = \"{}\"\n",
+            probe_p3_wasm().display()
+        ),
+    );
+    let mut server = Server::start(
+        &["--from", manifest.to_str().unwrap(), "--timeout-ms", "1500"],
+        &[],
+    )
+    .await;
+    // A request that runs until its 1.5 s limit is in flight during SIGTERM:
+    // it still gets its (504) answer, and the process exits cleanly.
+    let url = server.url("/slow/loop");
+    let in_flight = tokio::spawn(async move { get(&url).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let status = server.terminate();
+    let r = in_flight.await.unwrap().unwrap();
+    assert_eq!(r.status, 504);
+    assert!(status.success(), "{status}\n{}", server.logs());
+    assert!(server.logs().contains("drained"), "{}", server.logs());
+}

@@ -1,0 +1,269 @@
+//! Test helpers: built components (missing ones fail the test with the
+//! command that builds them), `wxrun` child processes, a small HTTP client,
+//! and a moto S3 server from the project's venv.
+
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A component built by `runtime-image/wxrun/tests/build-components.sh`.
+pub fn component(rel: &str) -> PathBuf {
+    let path = repo_root().join(rel);
+    assert!(
+        path.is_file(),
+        "{} is missing: run runtime-image/wxrun/tests/build-components.sh first",
+        path.display()
+    );
+    path
+}
+
+/// The WASI 0.2 Python example.
+pub fn hello_wasm() -> PathBuf {
+    component("examples/hello/app.wasm")
+}
+
+/// The WASI 0.3 Rust probe.
+pub fn probe_p3_wasm() -> PathBuf {
+    component("runtime-image/wxrun/tests/components/probe-p3/probe-p3.wasm")
+}
+
+/// An AOT cache shared by all tests, filled once (by `wxrun check`) with
+/// both test components: compiling CPython is slow, so only one test does it.
+pub fn shared_cache() -> PathBuf {
+    static WARM: std::sync::Once = std::sync::Once::new();
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wxrun-aot");
+    WARM.call_once(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let manifest = write_manifest(
+            tmp.path(),
+            &format!(
+                "spin_manifest_version = 2\n[component.a]\nsource = \"{}\"\n[component.b]\nsource = \"{}\"\n",
+                hello_wasm().display(),
+                probe_p3_wasm().display()
+            ),
+        );
+        let out = wxrun()
+            .args(["check", "--cache-dir"])
+            .arg(&cache)
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    });
+    cache
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn wxrun() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wxrun"))
+}
+
+/// A running `wxrun serve`, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `wxrun serve <args> --listen 127.0.0.1:<free>` and waits for
+    /// health to answer 200.
+    pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("wxrun.log");
+        let mut cmd = wxrun();
+        cmd.arg("serve")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("WXRUN_LOG_FORMAT", "json")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let child = cmd.spawn().unwrap();
+        let mut server = Server {
+            child,
+            port,
+            log,
+            _tmp: tmp,
+        };
+        server.wait_healthy(Duration::from_secs(240)).await;
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_healthy(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("wxrun exited early ({status}):\n{}", self.logs());
+            }
+            if let Ok(r) = get(&self.url("/.well-known/spin/health")).await
+                && r.status == 200
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "wxrun never became healthy:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+pub async fn get(url: &str) -> Result<Reply, String> {
+    send(http::Method::GET, url, Bytes::new()).await
+}
+
+pub async fn send(method: http::Method, url: &str, body: Bytes) -> Result<Reply, String> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Full::new(body))
+        .map_err(|e| e.to_string())?;
+    let resp = tokio::time::timeout(Duration::from_secs(60), client.request(req))
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok(Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Writes a spin.toml into `dir` and returns its path.
+pub fn write_manifest(dir: &Path, text: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A moto server from the project's venv (`$WXINFRA_VENV`, default
+/// `<repo>/.venv`), on a free port; killed on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub async fn start() -> Moto {
+        let venv = std::env::var_os("WXINFRA_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join(".venv"));
+        let bin = venv.join("bin/moto_server");
+        assert!(
+            bin.is_file(),
+            "{} is missing: create the venv with moto[server] (scripts/setup-venv.sh)",
+            bin.display()
+        );
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while get(&format!("{endpoint}/moto-api/")).await.is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Moto { child, endpoint }
+    }
+
+    /// Environment for a process talking to this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test");
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(creds)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
