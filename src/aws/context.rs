@@ -1,0 +1,92 @@
+//! AWS clients built once from the SDK's standard configuration (env, profile,
+//! `AWS_ENDPOINT_URL`), shared by every resource kind.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Counts requests sent, so benchmarks can report API calls per plan/apply.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<AtomicU64>);
+
+impl CallCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "wxinfra-call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Everything a resource kind needs to talk to AWS.
+#[derive(Debug, Clone)]
+pub struct AwsContext {
+    pub config: aws_config::SdkConfig,
+    pub stack: String,
+    pub region: String,
+    pub calls: CallCounter,
+    pub ec2: aws_sdk_ec2::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl AwsContext {
+    /// Loads the standard SDK configuration; `region`/`profile` override it when given.
+    pub async fn load(
+        stack: &str,
+        region: Option<&str>,
+        profile: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // Standard mode retries throttling and 5xx with jittered backoff inside each call.
+            .retry_config(RetryConfig::standard().with_max_attempts(5));
+        if let Some(r) = region {
+            loader = loader.region(Region::new(r.to_string()));
+        }
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let config = loader.load().await;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no AWS region configured: set `region:` in the stack, --region, or AWS_REGION"
+            )
+        })?;
+        let calls = CallCounter::default();
+        let ec2 = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&config)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
+            aws_sdk_resourcegroupstagging::config::Builder::from(&config)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        Ok(Self {
+            config,
+            stack: stack.to_string(),
+            region,
+            calls,
+            ec2,
+            tagging,
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! Maps SDK errors onto the provider's typed errors, so the engine knows what to retry.
+
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use crate::provider::ProviderError;
+
+/// Error codes AWS uses for throttling across services.
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
+/// Classifies any SDK error: throttling and server-side failures are retryable, the rest is
+/// reported with the service's own code and message.
+pub fn classify<E, R>(err: SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            let code = e.code().unwrap_or("Unknown");
+            let msg = format!("{code}: {}", e.message().unwrap_or("(no message)"));
+            if THROTTLING.contains(&code) {
+                ProviderError::Throttled(msg)
+            } else if code.starts_with("InternalError")
+                || code == "InternalFailure"
+                || code == "ServiceUnavailable"
+            {
+                ProviderError::Transient(msg)
+            } else if code.contains("Validation") || code.starts_with("InvalidParameter") {
+                ProviderError::Validation(msg)
+            } else {
+                ProviderError::Api(msg)
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) | SdkError::TimeoutError(_) => {
+            ProviderError::Transient(format!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(&err)
+            ))
+        }
+        _ => ProviderError::Api(format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&err)
+        )),
+    }
+}
+
+/// EC2 reports a missing resource only through its error code (`InvalidVpcID.NotFound`,
+/// `InvalidSubnetID.NotFound`, ...): EC2's SDK has no typed not-found variants.
+pub fn is_ec2_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c.ends_with(".NotFound") || c.ends_with("NotFound"))
+}

@@ -1,0 +1,182 @@
+//! `aws.vpc`: a new VPC. Changing its CIDR block forces a new VPC; DNS attributes and tags
+//! change in place.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, is_ec2_not_found};
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct Vpc(pub std::sync::Arc<AwsContext>);
+
+/// A new VPC takes seconds to become available; a minute is generous.
+const READY: Duration = Duration::from_secs(120);
+
+impl Vpc {
+    async fn set_dns(&self, id: &str, props: &Value) -> Result<(), ProviderError> {
+        // EC2 takes one attribute per call.
+        let flag = |k: &str| {
+            AttributeBooleanValue::builder()
+                .value(props[k].as_bool().unwrap_or(true))
+                .build()
+        };
+        self.0
+            .ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(flag("enable_dns_support"))
+            .send()
+            .await
+            .map_err(classify)?;
+        self.0
+            .ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(flag("enable_dns_hostnames"))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn attribute(&self, id: &str, name: VpcAttributeName) -> Result<bool, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(id)
+            .attribute(name.clone())
+            .send()
+            .await
+            .map_err(classify)?;
+        let v = match name {
+            VpcAttributeName::EnableDnsSupport => out.enable_dns_support().and_then(|a| a.value()),
+            _ => out.enable_dns_hostnames().and_then(|a| a.value()),
+        };
+        Ok(v.unwrap_or(false))
+    }
+}
+
+#[async_trait]
+impl Resource for Vpc {
+    fn kind(&self) -> &'static str {
+        "aws.vpc"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        field == "cidr_block"
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let out = match self.0.ec2.describe_vpcs().vpc_ids(id).send().await {
+            Ok(o) => o,
+            Err(e) if is_ec2_not_found(&e) => return Ok(None),
+            Err(e) => return Err(classify(e)),
+        };
+        let Some(vpc) = out.vpcs().first() else {
+            return Ok(None);
+        };
+        let props = json!({
+            "cidr_block": vpc.cidr_block(),
+            "enable_dns_support": self.attribute(id, VpcAttributeName::EnableDnsSupport).await?,
+            "enable_dns_hostnames": self.attribute(id, VpcAttributeName::EnableDnsHostnames).await?,
+            "tags": tags::from_ec2(vpc.tags()),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: Outputs::new(),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .create_vpc()
+            .cidr_block(req.props["cidr_block"].as_str().unwrap_or_default())
+            .tag_specifications(tags::ec2_spec(ResourceType::Vpc, req.props))
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| ProviderError::Api("CreateVpc returned no id".into()))?
+            .to_string();
+        let ec2 = self.0.ec2.clone();
+        wait::until("VPC to become available", READY, || {
+            let (ec2, id) = (ec2.clone(), id.clone());
+            async move {
+                let out = ec2.describe_vpcs().vpc_ids(&id).send().await;
+                match out {
+                    Ok(o) => Ok(o
+                        .vpcs()
+                        .first()
+                        .filter(|v| v.state() == Some(&aws_sdk_ec2::types::VpcState::Available))
+                        .map(|_| ())),
+                    Err(e) if is_ec2_not_found(&e) => Ok(None), // eventual consistency right after create
+                    Err(e) => Err(classify(e)),
+                }
+            }
+        })
+        .await?;
+        self.set_dns(&id, req.props).await?;
+        Ok(Created {
+            id,
+            outputs: Outputs::new(),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f.starts_with("enable_dns")) {
+            self.set_dns(id, new).await?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            tags::ec2_update(&self.0.ec2, id, old, new).await?;
+        }
+        Ok(Outputs::new())
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self.0.ec2.delete_vpc().vpc_id(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_ec2_not_found(&e) => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(tags::ec2_address_filters(stack, address)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .vpcs()
+            .first()
+            .and_then(|v| v.vpc_id())
+            .map(|id| Created {
+                id: id.to_string(),
+                outputs: Outputs::new(),
+            }))
+    }
+}

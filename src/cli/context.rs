@@ -1,0 +1,97 @@
+//! What most commands share: load the stack, open the state, connect to AWS, plan.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use super::{Global, StackArg};
+use crate::aws::AwsContext;
+use crate::engine::{self, Hooks};
+use crate::graph::Graph;
+use crate::plan::{self, Plan};
+use crate::provider::Provider;
+use crate::stack::{self, LoadedStack};
+use crate::state::{LocalStore, LockGuard, LockInfo, State, StateStore};
+
+pub fn load_stack(arg: &StackArg) -> anyhow::Result<LoadedStack> {
+    Ok(stack::load(&arg.file)?)
+}
+
+pub fn desired(loaded: &LoadedStack) -> anyhow::Result<Graph> {
+    crate::synth::aws(loaded).context("building the resource graph")
+}
+
+pub fn store(g: &Global, loaded: &LoadedStack) -> Arc<dyn StateStore> {
+    match &g.state {
+        Some(p) => Arc::new(LocalStore::new(p)),
+        None => Arc::new(LocalStore::default_for(&loaded.stack.name.value)),
+    }
+}
+
+/// Takes the state lock for `operation`, honouring --lock-timeout.
+pub fn lock(g: &Global, store: &dyn StateStore, operation: &str) -> anyhow::Result<LockGuard> {
+    Ok(store.lock(&LockInfo::for_operation(operation), g.lock_timeout)?)
+}
+
+pub fn read_state(store: &dyn StateStore, loaded: &LoadedStack) -> anyhow::Result<State> {
+    let name = &loaded.stack.name.value;
+    match store.read()? {
+        Some(s) if &s.stack != name => anyhow::bail!(
+            "the state at {} belongs to stack `{}`, not `{name}`; pass --state to use another file",
+            store.describe(),
+            s.stack
+        ),
+        Some(s) => Ok(s),
+        None => Ok(State::new(name)),
+    }
+}
+
+pub struct Aws {
+    pub ctx: Arc<AwsContext>,
+    pub provider: Arc<dyn Provider>,
+}
+
+pub async fn aws(g: &Global, loaded: &LoadedStack) -> anyhow::Result<Aws> {
+    let region = g
+        .region
+        .as_deref()
+        .or(loaded.stack.region.as_ref().map(|r| r.value.as_str()));
+    let ctx =
+        Arc::new(AwsContext::load(&loaded.stack.name.value, region, g.profile.as_deref()).await?);
+    let provider: Arc<dyn Provider> = Arc::new(crate::aws::provider(ctx.clone()));
+    Ok(Aws { ctx, provider })
+}
+
+/// Refresh + build: the plan for `desired` against what is live now.
+pub async fn make_plan(
+    desired: &Graph,
+    state: &State,
+    aws: &Aws,
+    hooks: Arc<dyn Hooks>,
+) -> anyhow::Result<Plan> {
+    let live = engine::refresh(state, aws.provider.clone(), hooks, 10).await?;
+    Ok(plan::build::build(
+        desired,
+        state,
+        &live,
+        aws.provider.as_ref(),
+    )?)
+}
+
+/// Stack outputs resolved against the state; unresolvable ones are left out.
+pub fn outputs(desired: &Graph, state: &State) -> serde_json::Map<String, serde_json::Value> {
+    desired
+        .outputs
+        .iter()
+        .filter_map(|(k, v)| {
+            crate::graph::reference::resolve(v, &|r| state.output(&r.address, &r.output).cloned())
+                .map(|v| (k.clone(), v))
+        })
+        .collect()
+}
+
+/// Whether stdin is a terminal a human can answer on.
+pub fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
+}

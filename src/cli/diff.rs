@@ -1,0 +1,39 @@
+//! `wxinfra diff`: field-level drift of live resources against the last applied state.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::{Global, StackArg, context, ui::Ui};
+use crate::plan::drift;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: StackArg,
+    /// Print drift as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 without drift, 2 with drift, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let loaded = context::load_stack(&a.stack)?;
+    let store = context::store(g, &loaded);
+    let state = context::read_state(store.as_ref(), &loaded)?;
+    let aws = context::aws(g, &loaded).await?;
+    let live =
+        crate::engine::refresh(&state, aws.provider.clone(), Arc::new(ui.progress()), 10).await?;
+    let drifts = drift::drift(&state, &live);
+    if a.json {
+        ui.out(&serde_json::to_string_pretty(&drifts)?);
+    } else {
+        ui.out(&drift::render(&drifts));
+    }
+    Ok(if a.detailed_exitcode && !drifts.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

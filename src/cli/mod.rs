@@ -1,0 +1,118 @@
+//! Command-line interface: raw arguments (clap) → one function per subcommand.
+
+mod apply;
+mod context;
+mod destroy;
+mod diff;
+mod output;
+mod plan;
+mod state;
+pub mod ui;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Infrastructure as code for WebAssembly (Spin) apps: one stack file, planned and applied
+/// to AWS (EC2, ECS Fargate and Lambda behind one load balancer) or rendered for Kubernetes.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wxinfra",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes. AWS access follows the SDK's standard configuration
+/// (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...); these flags override it.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// AWS region (overrides the stack's `region:` and AWS_REGION).
+    #[arg(long, global = true, env = "WXINFRA_REGION")]
+    pub region: Option<String>,
+    /// AWS shared-config profile to use.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// State file to use instead of `.wxinfra/<stack>.state.json`.
+    #[arg(long, global = true, value_name = "PATH", env = "WXINFRA_STATE")]
+    pub state: Option<PathBuf>,
+    /// How long to wait for another wxinfra run holding the state lock (e.g. 30s, 2m).
+    #[arg(long, global = true, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Duration,
+    /// Disable colour (also honoured: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More logging (-v info, -vv debug, -vvv trace); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// The stack file a command works on.
+#[derive(Debug, Args, Clone)]
+pub struct StackArg {
+    /// Stack file (YAML); see docs/stack-file.md.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "wxinfra.yaml"
+    )]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a stack file without touching the network: schema, values, AWS limits.
+    Validate(validate::Args),
+    /// Show what apply would do: + create, ~ update, -/+ replace, - delete.
+    Plan(plan::Args),
+    /// Create or update the infrastructure so it matches the stack file.
+    Apply(apply::Args),
+    /// Show drift: live resources compared field by field with what was last applied.
+    Diff(diff::Args),
+    /// Delete everything the stack created, dependents first.
+    Destroy(destroy::Args),
+    /// Print the stack's outputs (endpoint URL, ids) from the state.
+    Output(output::Args),
+    /// Inspect or repair the state.
+    #[command(subcommand)]
+    State(state::StateCommand),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Runs the parsed command; the exit code follows Terraform's conventions.
+pub async fn run(cli: Cli, ui: &ui::Ui) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Validate(a) => validate::run(a, g, ui).await,
+        Command::Plan(a) => plan::run(a, g, ui).await,
+        Command::Apply(a) => apply::run(a, g, ui).await,
+        Command::Diff(a) => diff::run(a, g, ui).await,
+        Command::Destroy(a) => destroy::run(a, g, ui).await,
+        Command::Output(a) => output::run(a, g, ui).await,
+        Command::State(c) => state::run(c, g, ui).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "wxinfra", &mut buf);
+            ui.out(&String::from_utf8_lossy(&buf));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `wxinfra plan`: refresh, compare, and show what apply would do.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::{Global, StackArg, context, ui::Ui};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: StackArg,
+    /// Print the plan as JSON (stable format, see docs/plan-json.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan so `apply PLANFILE` does exactly this.
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let loaded = context::load_stack(&a.stack)?;
+    let desired = context::desired(&loaded)?;
+    let store = context::store(g, &loaded);
+    let _lock = context::lock(g, store.as_ref(), "plan")?;
+    let state = context::read_state(store.as_ref(), &loaded)?;
+    let aws = context::aws(g, &loaded).await?;
+    let plan = context::make_plan(&desired, &state, &aws, Arc::new(ui.progress())).await?;
+    if a.json {
+        ui.out(&serde_json::to_string_pretty(&plan)?);
+    } else {
+        ui.out(&crate::plan::render::render(&plan, ui.color));
+    }
+    if let Some(path) = &a.out {
+        std::fs::write(path, serde_json::to_vec_pretty(&plan)?)?;
+        ui.note(&format!(
+            "Saved the plan to {}; run `wxinfra apply -f {} {}` to do exactly this.",
+            path.display(),
+            a.stack.file.display(),
+            path.display()
+        ));
+    }
+    Ok(if a.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

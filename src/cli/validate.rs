@@ -1,0 +1,28 @@
+//! `wxinfra validate`: schema and semantic checks, no network.
+
+use std::process::ExitCode;
+
+use super::{Global, StackArg, context, ui::Ui};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: StackArg,
+}
+
+pub async fn run(a: Args, _g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let loaded = context::load_stack(&a.stack)?;
+    let graph = context::desired(&loaded)?;
+    let k8s = if loaded.stack.kubernetes.is_some() {
+        "; kubernetes: yes"
+    } else {
+        ""
+    };
+    ui.out(&format!(
+        "{}: valid — stack `{}`, {} AWS resources{k8s}",
+        a.stack.file.display(),
+        loaded.stack.name.value,
+        graph.nodes.len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}

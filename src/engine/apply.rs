@@ -1,0 +1,454 @@
+//! Executes a plan: builds the apply graph from the plan (never from the stack again), walks
+//! it with bounded parallelism and checkpoints state after every resource operation.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::hooks::{Event, Hooks};
+use super::retry::{RetryPolicy, with_retry};
+use crate::graph::reference::resolve;
+use crate::graph::{Dag, Outcome};
+use crate::plan::{Action, Plan, ResourceChange};
+use crate::provider::{CreateRequest, Created, Provider, ProviderError};
+use crate::state::{ResourceState, State, StateStore, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(
+        "the plan was made for state serial {plan} (lineage {lineage}) but the state is now at {state}; run plan again"
+    )]
+    StalePlan {
+        plan: u64,
+        state: u64,
+        lineage: String,
+    },
+    #[error(
+        "{failed} resource operation(s) failed; the state records everything that succeeded, so running apply again continues from there"
+    )]
+    Failed {
+        failed: usize,
+        errors: Vec<(String, String)>,
+    },
+    #[error(
+        "interrupted: in-flight operations finished and the state was saved; {skipped} operation(s) did not run"
+    )]
+    Interrupted { skipped: usize },
+    #[error(transparent)]
+    Graph(#[from] crate::graph::Cycle),
+    #[error(transparent)]
+    Store(#[from] crate::state::store::StoreError),
+}
+
+/// What one apply did.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub done: BTreeMap<String, Action>,
+}
+
+pub struct Engine {
+    pub provider: Arc<dyn Provider>,
+    pub store: Arc<dyn StateStore>,
+    pub hooks: Arc<dyn Hooks>,
+    pub parallelism: usize,
+    pub retry: RetryPolicy,
+    /// Set (e.g. by Ctrl-C) to stop starting new operations.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// One step of the apply graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Apply,
+    Delete,
+}
+
+fn vertex(step: Step, address: &str) -> String {
+    match step {
+        Step::Apply => format!("apply:{address}"),
+        Step::Delete => format!("delete:{address}"),
+    }
+}
+
+/// The apply graph: an `apply:` vertex per create/update/replace, a `delete:` vertex per
+/// delete/replace. Creates follow their dependencies; a delete waits for the deletes (or
+/// updates away) of everything that depended on the resource.
+pub fn apply_graph(plan: &Plan, state: &State) -> Result<Dag, crate::graph::Cycle> {
+    let mut dag = Dag::default();
+    let by_addr: BTreeMap<&str, &ResourceChange> = plan
+        .resources
+        .iter()
+        .map(|r| (r.address.as_str(), r))
+        .collect();
+    let has = |step: Step, a: &str| {
+        by_addr.get(a).is_some_and(|r| match (step, r.action) {
+            (Step::Apply, Action::Create | Action::Update | Action::Replace) => true,
+            (Step::Delete, Action::Delete | Action::Replace) => true,
+            _ => false,
+        })
+    };
+    for r in &plan.resources {
+        let a = r.address.as_str();
+        if has(Step::Apply, a) {
+            dag.add_vertex(vertex(Step::Apply, a));
+            for d in &r.depends_on {
+                if has(Step::Apply, d) {
+                    dag.add_edge(vertex(Step::Apply, a), vertex(Step::Apply, d));
+                }
+            }
+        }
+        if has(Step::Delete, a) {
+            dag.add_vertex(vertex(Step::Delete, a));
+            if has(Step::Apply, a) {
+                dag.add_edge(vertex(Step::Apply, a), vertex(Step::Delete, a));
+            }
+            for (x, xs) in &state.resources {
+                if !xs.depends_on.contains(a) {
+                    continue;
+                }
+                if has(Step::Delete, x) {
+                    dag.add_edge(vertex(Step::Delete, a), vertex(Step::Delete, x));
+                } else if has(Step::Apply, x)
+                    && !by_addr[x.as_str()].depends_on.iter().any(|d| d == a)
+                {
+                    // x stops using a: update x first, then delete a.
+                    dag.add_edge(vertex(Step::Delete, a), vertex(Step::Apply, x));
+                }
+            }
+        }
+    }
+    dag.topo_order()?;
+    Ok(dag)
+}
+
+/// The idempotency token for creating `address` under this plan: stable across a crash and
+/// re-run of the same plan, different for a later create of the same address.
+pub fn idempotency_token(stack: &str, address: &str, serial: u64) -> String {
+    let digest = Sha256::digest(format!("{stack}/{address}/{serial}"));
+    hex::encode(&digest[..16])
+}
+
+struct Shared {
+    state: Mutex<State>,
+    store: Arc<dyn StateStore>,
+}
+
+impl Shared {
+    /// Mutates the state and writes it out before anyone else can change it.
+    fn checkpoint(&self, f: impl FnOnce(&mut State)) -> Result<(), ProviderError> {
+        let mut s = self.state.lock().expect("state mutex poisoned");
+        f(&mut s);
+        s.serial += 1;
+        self.store
+            .write(&s)
+            .map_err(|e| ProviderError::Other(e.into()))
+    }
+
+    fn resolved(&self, props: &Value) -> Option<Value> {
+        let s = self.state.lock().expect("state mutex poisoned");
+        resolve(props, &|r| s.output(&r.address, &r.output).cloned())
+    }
+
+    fn get(&self, address: &str) -> Option<ResourceState> {
+        self.state
+            .lock()
+            .expect("state mutex poisoned")
+            .resources
+            .get(address)
+            .cloned()
+    }
+}
+
+impl Engine {
+    pub async fn apply(&self, plan: &Plan, state: State) -> Result<ApplyReport, ApplyError> {
+        if state.lineage != plan.lineage || state.serial != plan.serial {
+            return Err(ApplyError::StalePlan {
+                plan: plan.serial,
+                state: state.serial,
+                lineage: plan.lineage.clone(),
+            });
+        }
+        let dag = apply_graph(plan, &state)?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            store: self.store.clone(),
+        });
+        let changes: Arc<BTreeMap<String, ResourceChange>> = Arc::new(
+            plan.resources
+                .iter()
+                .map(|r| (r.address.clone(), r.clone()))
+                .collect(),
+        );
+        let desired = Arc::new(plan.desired.clone());
+        let (stack, serial) = (plan.stack.clone(), plan.serial);
+
+        let outcomes = dag
+            .walk(self.parallelism, self.stop.clone(), |v| {
+                let (step, address) = match v.split_once(':') {
+                    Some(("delete", a)) => (Step::Delete, a.to_string()),
+                    Some((_, a)) => (Step::Apply, a.to_string()),
+                    None => unreachable!("apply graph vertices are step:address"),
+                };
+                let rc = changes[&address].clone();
+                let node = desired.nodes.get(&address).cloned();
+                let (shared, provider, hooks, retry) = (
+                    shared.clone(),
+                    self.provider.clone(),
+                    self.hooks.clone(),
+                    self.retry,
+                );
+                let stack = stack.clone();
+                async move {
+                    let shown = if step == Step::Delete {
+                        Action::Delete
+                    } else {
+                        rc.action
+                    };
+                    hooks.event(Event::Started {
+                        address: address.clone(),
+                        action: shown,
+                    });
+                    let started = Instant::now();
+                    let ctx = StepCtx {
+                        shared: &shared,
+                        provider: provider.as_ref(),
+                        hooks: hooks.as_ref(),
+                        retry: &retry,
+                        address: &address,
+                        kind: &rc.kind,
+                    };
+                    let result = match step {
+                        Step::Delete => ctx.delete(&stack).await.map(|()| None),
+                        Step::Apply => {
+                            let node = node.expect("apply steps exist only for desired nodes");
+                            let deps = node.depends_on();
+                            if rc.action == Action::Update {
+                                ctx.update(&node.props, &rc, deps).await
+                            } else {
+                                ctx.create(&stack, serial, &node.props, deps).await
+                            }
+                            .map(Some)
+                        }
+                    };
+                    match result {
+                        Ok(id) => {
+                            hooks.event(Event::Finished {
+                                address,
+                                action: shown,
+                                id,
+                                elapsed: started.elapsed(),
+                            });
+                            Ok(())
+                        }
+                        Err(e) => {
+                            hooks.event(Event::Failed {
+                                address: address.clone(),
+                                action: shown,
+                                error: format!("{e:#}"),
+                            });
+                            Err((address, format!("{e:#}")))
+                        }
+                    }
+                }
+            })
+            .await?;
+
+        let mut report = ApplyReport::default();
+        let mut errors = Vec::new();
+        let mut skipped = 0;
+        for (v, o) in outcomes {
+            let address = v
+                .split_once(':')
+                .map(|(_, a)| a.to_string())
+                .unwrap_or_default();
+            match o {
+                Outcome::Done => {
+                    report
+                        .done
+                        .insert(address.clone(), changes[&address].action);
+                }
+                Outcome::Failed(e) => errors.push(e),
+                Outcome::Skipped => {
+                    skipped += 1;
+                    self.hooks.event(Event::Skipped {
+                        address: address.clone(),
+                        action: changes[&address].action,
+                    });
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApplyError::Failed {
+                failed: errors.len(),
+                errors,
+            });
+        }
+        if skipped > 0 {
+            return Err(ApplyError::Interrupted { skipped });
+        }
+        Ok(report)
+    }
+}
+
+struct StepCtx<'a> {
+    shared: &'a Shared,
+    provider: &'a dyn Provider,
+    hooks: &'a dyn Hooks,
+    retry: &'a RetryPolicy,
+    address: &'a str,
+    kind: &'a str,
+}
+
+impl StepCtx<'_> {
+    fn kind(&self) -> Result<&dyn crate::provider::Resource, ProviderError> {
+        self.provider
+            .resource(self.kind)
+            .ok_or_else(|| ProviderError::Api(format!("no provider for kind `{}`", self.kind)))
+    }
+
+    fn resolved(&self, props: &Value) -> Result<Value, ProviderError> {
+        self.shared.resolved(props).ok_or_else(|| {
+            ProviderError::Api(format!(
+                "{}: a referenced resource has no such output after its apply",
+                self.address
+            ))
+        })
+    }
+
+    async fn create(
+        &self,
+        stack: &str,
+        serial: u64,
+        props: &Value,
+        deps: std::collections::BTreeSet<String>,
+    ) -> Result<String, ProviderError> {
+        let kind = self.kind()?;
+        let props = self.resolved(props)?;
+        let prior = self.shared.get(self.address);
+        // Resume: an interrupted create keeps its token so the provider can find what it made.
+        let resuming = prior
+            .as_ref()
+            .filter(|p| p.status == Status::Creating)
+            .and_then(|p| p.token.clone());
+        let token = resuming
+            .clone()
+            .unwrap_or_else(|| idempotency_token(stack, self.address, serial));
+        self.shared.checkpoint(|s| {
+            s.resources.insert(
+                self.address.to_string(),
+                ResourceState {
+                    kind: self.kind.to_string(),
+                    status: Status::Creating,
+                    id: None,
+                    props: props.clone(),
+                    outputs: Default::default(),
+                    depends_on: deps.clone(),
+                    token: Some(token.clone()),
+                },
+            );
+        })?;
+        let adopted = match resuming {
+            Some(_) => {
+                with_retry(self.retry, self.hooks, self.address, || {
+                    kind.find_orphan(stack, self.address, &token)
+                })
+                .await?
+            }
+            None => None,
+        };
+        let Created { id, mut outputs } = match adopted {
+            Some(c) => c,
+            None => {
+                let req = CreateRequest {
+                    address: self.address,
+                    stack,
+                    props: &props,
+                    token: &token,
+                };
+                with_retry(self.retry, self.hooks, self.address, || kind.create(&req)).await?
+            }
+        };
+        outputs.insert("id".into(), Value::String(id.clone()));
+        self.shared.checkpoint(|s| {
+            s.resources.insert(
+                self.address.to_string(),
+                ResourceState {
+                    kind: self.kind.to_string(),
+                    status: Status::Created,
+                    id: Some(id.clone()),
+                    props,
+                    outputs,
+                    depends_on: deps,
+                    token: None,
+                },
+            );
+        })?;
+        Ok(id)
+    }
+
+    async fn update(
+        &self,
+        props: &Value,
+        rc: &ResourceChange,
+        deps: std::collections::BTreeSet<String>,
+    ) -> Result<String, ProviderError> {
+        let kind = self.kind()?;
+        let new = self.resolved(props)?;
+        let prior = self
+            .shared
+            .get(self.address)
+            .ok_or_else(|| ProviderError::Api(format!("{} is not in the state", self.address)))?;
+        let id = prior.id.clone().ok_or_else(|| {
+            ProviderError::Api(format!("{} has no id in the state", self.address))
+        })?;
+        let changed: Vec<String> = rc.changes.iter().map(|c| c.field.clone()).collect();
+        let mut outputs = with_retry(self.retry, self.hooks, self.address, || {
+            kind.update(&id, &prior.props, &new, &changed)
+        })
+        .await?;
+        outputs.insert("id".into(), Value::String(id.clone()));
+        self.shared.checkpoint(|s| {
+            let r = s.resources.get_mut(self.address).expect("checked above");
+            r.props = new;
+            r.outputs = outputs;
+            r.depends_on = deps;
+        })?;
+        Ok(id)
+    }
+
+    async fn delete(&self, stack: &str) -> Result<(), ProviderError> {
+        let kind = self.kind()?;
+        let Some(prior) = self.shared.get(self.address) else {
+            return Ok(());
+        };
+        let id = match (&prior.id, prior.status, &prior.token) {
+            (Some(id), _, _) => Some(id.clone()),
+            // Never recorded: look for what the interrupted create may have made.
+            (None, _, Some(token)) => with_retry(self.retry, self.hooks, self.address, || {
+                kind.find_orphan(stack, self.address, token)
+            })
+            .await?
+            .map(|c| c.id),
+            (None, _, None) => None,
+        };
+        if let Some(id) = id {
+            self.shared.checkpoint(|s| {
+                if let Some(r) = s.resources.get_mut(self.address) {
+                    r.status = Status::Deleting;
+                    r.id = Some(id.clone());
+                }
+            })?;
+            with_retry(self.retry, self.hooks, self.address, || {
+                kind.delete(&id, &prior.props)
+            })
+            .await?;
+        }
+        self.shared.checkpoint(|s| {
+            s.resources.remove(self.address);
+        })
+    }
+}

@@ -1,0 +1,382 @@
+//! Engine and plan tests against an in-memory provider: ordering, checkpoints, resume after
+//! a crash, replacement cascades and failure handling — the rules no emulator checks for us.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::{ApplyError, Engine, Silent};
+use crate::graph::{Graph, Node};
+use crate::plan::{Action, Plan, build::build};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Registry, Resource};
+use crate::state::{MemoryStore, State, StateStore, Status};
+
+/// A cloud in a map. `fail_create` makes creates of that address fail once.
+#[derive(Default)]
+struct Cloud {
+    objects: Mutex<BTreeMap<String, (String, Value)>>, // id -> (address, props)
+    log: Mutex<Vec<String>>,
+    fail_create: Mutex<Option<String>>,
+    next: Mutex<u32>,
+}
+
+struct Kind {
+    name: &'static str,
+    cloud: Arc<Cloud>,
+}
+
+#[async_trait]
+impl Resource for Kind {
+    fn kind(&self) -> &'static str {
+        self.name
+    }
+    fn forces_replacement(&self, field: &str) -> bool {
+        field == "cidr" || field == "parent"
+    }
+    async fn read(&self, id: &str, _: &Value) -> Result<Option<Live>, ProviderError> {
+        Ok(self
+            .cloud
+            .objects
+            .lock()
+            .unwrap()
+            .get(id)
+            .map(|(_, p)| Live {
+                props: p.clone(),
+                outputs: Outputs::new(),
+            }))
+    }
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        if self
+            .cloud
+            .fail_create
+            .lock()
+            .unwrap()
+            .take_if(|a| a == req.address)
+            .is_some()
+        {
+            return Err(ProviderError::Api("injected failure".into()));
+        }
+        let id = {
+            let mut n = self.cloud.next.lock().unwrap();
+            *n += 1;
+            format!("id-{n}")
+        };
+        self.cloud
+            .objects
+            .lock()
+            .unwrap()
+            .insert(id.clone(), (req.address.to_string(), req.props.clone()));
+        self.cloud
+            .log
+            .lock()
+            .unwrap()
+            .push(format!("create {}", req.address));
+        Ok(Created {
+            id,
+            outputs: Outputs::new(),
+        })
+    }
+    async fn update(
+        &self,
+        id: &str,
+        _: &Value,
+        new: &Value,
+        _: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        let mut o = self.cloud.objects.lock().unwrap();
+        let entry = o
+            .get_mut(id)
+            .ok_or(ProviderError::NotFound { what: id.into() })?;
+        self.cloud
+            .log
+            .lock()
+            .unwrap()
+            .push(format!("update {}", entry.0));
+        entry.1 = new.clone();
+        Ok(Outputs::new())
+    }
+    async fn delete(&self, id: &str, _: &Value) -> Result<(), ProviderError> {
+        if let Some((addr, _)) = self.cloud.objects.lock().unwrap().remove(id) {
+            self.cloud
+                .log
+                .lock()
+                .unwrap()
+                .push(format!("delete {addr}"));
+        }
+        Ok(())
+    }
+    async fn find_orphan(
+        &self,
+        _: &str,
+        address: &str,
+        _: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(self
+            .cloud
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, (a, _))| a == address)
+            .map(|(id, _)| Created {
+                id: id.clone(),
+                outputs: Outputs::new(),
+            }))
+    }
+}
+
+struct Harness {
+    cloud: Arc<Cloud>,
+    provider: Arc<Registry>,
+    store: Arc<MemoryStore>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let cloud = Arc::new(Cloud::default());
+        let provider = Arc::new(
+            Registry::default()
+                .with(Kind {
+                    name: "t.net",
+                    cloud: cloud.clone(),
+                })
+                .with(Kind {
+                    name: "t.sub",
+                    cloud: cloud.clone(),
+                }),
+        );
+        Self {
+            cloud,
+            provider,
+            store: Arc::new(MemoryStore::default()),
+        }
+    }
+
+    fn state(&self) -> State {
+        self.store
+            .read()
+            .unwrap()
+            .unwrap_or_else(|| State::new("s"))
+    }
+
+    async fn plan(&self, g: &Graph) -> Plan {
+        self.plan_for(g, &self.state()).await
+    }
+
+    async fn plan_for(&self, g: &Graph, state: &State) -> Plan {
+        let live = crate::engine::refresh(state, self.provider.clone(), Arc::new(Silent), 4)
+            .await
+            .unwrap();
+        build(g, state, &live, self.provider.as_ref()).unwrap()
+    }
+
+    async fn apply(&self, g: &Graph) -> Result<Plan, ApplyError> {
+        let state = self.state();
+        let plan = self.plan_for(g, &state).await;
+        let engine = Engine {
+            provider: self.provider.clone(),
+            store: self.store.clone(),
+            hooks: Arc::new(Silent),
+            parallelism: 4,
+            retry: Default::default(),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        engine.apply(&plan, state).await.map(|_| plan)
+    }
+
+    fn log(&self) -> Vec<String> {
+        std::mem::take(&mut *self.cloud.log.lock().unwrap())
+    }
+}
+
+fn graph(cidr: &str, subnets: &[&str]) -> Graph {
+    let mut g = Graph::default();
+    let net = Node::new("t.net", "main", json!({"cidr": cidr}));
+    for s in subnets {
+        g.add(Node::new(
+            "t.sub",
+            s,
+            json!({"parent": net.out("id"), "name": s}),
+        ))
+        .unwrap();
+    }
+    g.add(net).unwrap();
+    g
+}
+
+fn actions(p: &Plan) -> Vec<(String, Action)> {
+    p.resources
+        .iter()
+        .map(|r| (r.address.clone(), r.action))
+        .collect()
+}
+
+#[tokio::test]
+async fn creates_follow_dependencies_and_replan_is_empty() {
+    let h = Harness::new();
+    h.apply(&graph("10.0.0.0/16", &["a", "b"])).await.unwrap();
+    assert_eq!(h.log()[0], "create t.net.main");
+    let state = h.state();
+    assert!(
+        state
+            .resources
+            .values()
+            .all(|r| r.status == Status::Created && r.id.is_some())
+    );
+    assert_eq!(
+        state.resources["t.sub.a"].props["parent"],
+        json!(state.resources["t.net.main"].id.clone().unwrap())
+    );
+    // Checkpoint after every operation: 2 writes per create.
+    assert_eq!(*h.store.writes.lock().unwrap(), 6);
+    assert!(
+        !h.plan(&graph("10.0.0.0/16", &["a", "b"]))
+            .await
+            .has_changes()
+    );
+}
+
+#[tokio::test]
+async fn in_place_change_is_an_update() {
+    let h = Harness::new();
+    h.apply(&graph("10.0.0.0/16", &["a"])).await.unwrap();
+    h.log();
+    let mut g = graph("10.0.0.0/16", &["a"]);
+    g.nodes.get_mut("t.sub.a").unwrap().props["name"] = json!("renamed");
+    let plan = h.apply(&g).await.unwrap();
+    assert!(actions(&plan).contains(&("t.sub.a".into(), Action::Update)));
+    assert_eq!(h.log(), ["update t.sub.a"]);
+}
+
+#[tokio::test]
+async fn replacement_cascades_to_dependents_and_deletes_them_first() {
+    let h = Harness::new();
+    h.apply(&graph("10.0.0.0/16", &["a"])).await.unwrap();
+    h.log();
+    let plan = h.apply(&graph("10.1.0.0/16", &["a"])).await.unwrap();
+    let net = plan.get("t.net.main").unwrap();
+    assert_eq!(net.action, Action::Replace);
+    assert!(
+        net.changes
+            .iter()
+            .any(|c| c.field == "cidr" && c.forces_replacement)
+    );
+    let sub = plan.get("t.sub.a").unwrap();
+    assert_eq!(
+        sub.action,
+        Action::Replace,
+        "parent id is unknown until the new net exists"
+    );
+    assert!(sub.changes.iter().any(|c| c.after_unknown));
+    assert_eq!(
+        h.log(),
+        [
+            "delete t.sub.a",
+            "delete t.net.main",
+            "create t.net.main",
+            "create t.sub.a"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn removed_resources_are_deleted_dependents_first() {
+    let h = Harness::new();
+    h.apply(&graph("10.0.0.0/16", &["a", "b"])).await.unwrap();
+    h.log();
+    let plan = h.apply(&Graph::default()).await.unwrap();
+    assert_eq!(plan.summary.destroy, 3);
+    let log = h.log();
+    assert_eq!(log.last().unwrap(), "delete t.net.main", "{log:?}");
+    assert!(h.state().resources.is_empty());
+    assert!(h.cloud.objects.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn failure_keeps_what_succeeded_and_a_rerun_completes() {
+    let h = Harness::new();
+    *h.cloud.fail_create.lock().unwrap() = Some("t.sub.b".into());
+    let err = h
+        .apply(&graph("10.0.0.0/16", &["a", "b"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApplyError::Failed { failed: 1, .. }), "{err}");
+    let s = h.state();
+    assert_eq!(s.resources["t.sub.a"].status, Status::Created);
+    assert_eq!(
+        s.resources["t.sub.b"].status,
+        Status::Creating,
+        "the token stays for the resume"
+    );
+    let plan = h.apply(&graph("10.0.0.0/16", &["a", "b"])).await.unwrap();
+    assert_eq!(
+        actions(&plan)
+            .iter()
+            .filter(|(_, a)| *a != Action::NoOp)
+            .count(),
+        1
+    );
+    assert_eq!(h.state().resources["t.sub.b"].status, Status::Created);
+}
+
+#[tokio::test]
+async fn interrupted_create_is_adopted_not_duplicated() {
+    let h = Harness::new();
+    h.apply(&graph("10.0.0.0/16", &["a"])).await.unwrap();
+    // Simulate a crash after the cloud created t.sub.b but before the state recorded it.
+    let mut s = h.state();
+    let net_id = s.resources["t.net.main"].id.clone().unwrap();
+    h.cloud.objects.lock().unwrap().insert(
+        "id-99".into(),
+        ("t.sub.b".into(), json!({"parent": net_id, "name": "b"})),
+    );
+    s.resources.insert(
+        "t.sub.b".into(),
+        crate::state::ResourceState {
+            kind: "t.sub".into(),
+            status: Status::Creating,
+            id: None,
+            props: json!({}),
+            outputs: Default::default(),
+            depends_on: Default::default(),
+            token: Some("tok".into()),
+        },
+    );
+    h.store.write(&s).unwrap();
+    h.log();
+    h.apply(&graph("10.0.0.0/16", &["a", "b"])).await.unwrap();
+    assert!(h.log().is_empty(), "nothing created twice");
+    assert_eq!(h.state().resources["t.sub.b"].id.as_deref(), Some("id-99"));
+}
+
+#[tokio::test]
+async fn stale_plan_is_refused() {
+    let h = Harness::new();
+    let plan = h.plan(&graph("10.0.0.0/16", &[])).await;
+    h.apply(&graph("10.0.0.0/16", &["a"])).await.unwrap();
+    let engine = Engine {
+        provider: h.provider.clone(),
+        store: h.store.clone(),
+        hooks: Arc::new(Silent),
+        parallelism: 1,
+        retry: Default::default(),
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let err = engine.apply(&plan, h.state()).await.unwrap_err();
+    assert!(matches!(err, ApplyError::StalePlan { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn resource_deleted_behind_our_back_is_recreated() {
+    let h = Harness::new();
+    h.apply(&graph("10.0.0.0/16", &["a"])).await.unwrap();
+    let id = h.state().resources["t.sub.a"].id.clone().unwrap();
+    h.cloud.objects.lock().unwrap().remove(&id);
+    let plan = h.plan(&graph("10.0.0.0/16", &["a"])).await;
+    let sub = plan.get("t.sub.a").unwrap();
+    assert_eq!(sub.action, Action::Create);
+    assert!(sub.reason.as_deref().unwrap().contains("deleted outside"));
+}

@@ -1,0 +1,190 @@
+//! Desired graph + state + refreshed live resources → a plan. Pure: no I/O.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{Action, FieldChange, PLAN_FORMAT_VERSION, Plan, ResourceChange, Summary};
+use crate::graph::reference::resolve_fields;
+use crate::graph::{Graph, GraphError};
+use crate::provider::{Live, Provider};
+use crate::state::{State, Status};
+
+/// What the refresh saw for each resource in state: `None` = gone.
+pub type Refreshed = BTreeMap<String, Option<Live>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("no provider implements resource kind `{0}` (needed by {1})")]
+    UnknownKind(String, String),
+}
+
+pub fn build(
+    desired: &Graph,
+    state: &State,
+    live: &Refreshed,
+    provider: &dyn Provider,
+) -> Result<Plan, PlanError> {
+    let dag = desired.dag()?;
+    let order = dag.topo_order().map_err(GraphError::from)?;
+    let mut actions: BTreeMap<String, Action> = BTreeMap::new();
+    let mut resources = Vec::new();
+
+    for address in &order {
+        let node = &desired.nodes[address];
+        let kind = provider
+            .resource(&node.kind)
+            .ok_or_else(|| PlanError::UnknownKind(node.kind.clone(), address.clone()))?;
+        // A reference is known unless its target is about to get a new identity.
+        let lookup = |r: &crate::graph::Ref| -> Option<Value> {
+            match actions.get(&r.address) {
+                Some(Action::Create | Action::Replace) => None,
+                _ => state.output(&r.address, &r.output).cloned(),
+            }
+        };
+        let (known, unknown) = resolve_fields(&node.props, &lookup);
+        let depends_on: Vec<String> = node.depends_on().into_iter().collect();
+        let existing = state.resources.get(address);
+        let current = live.get(address).cloned().flatten();
+
+        let (action, changes, reason) = match (existing, current) {
+            (Some(rs), _) if rs.status == Status::Creating => (
+                Action::Create,
+                creation_fields(&known, &unknown),
+                Some("resuming an interrupted create".to_string()),
+            ),
+            (None, _) => (Action::Create, creation_fields(&known, &unknown), None),
+            (Some(_), None) => (
+                Action::Create,
+                creation_fields(&known, &unknown),
+                Some("it no longer exists (deleted outside wxinfra)".to_string()),
+            ),
+            (Some(rs), Some(live)) => {
+                let mut changes = Vec::new();
+                for (field, want) in &known {
+                    let have = live.props.get(field);
+                    if have != Some(want) {
+                        changes.push(FieldChange {
+                            field: field.clone(),
+                            before: have.cloned(),
+                            after: Some(want.clone()),
+                            after_unknown: false,
+                            forces_replacement: kind.forces_replacement(field),
+                        });
+                    }
+                }
+                for field in &unknown {
+                    changes.push(FieldChange {
+                        field: field.clone(),
+                        before: live.props.get(field).cloned(),
+                        after: None,
+                        after_unknown: true,
+                        forces_replacement: kind.forces_replacement(field),
+                    });
+                }
+                let action = if changes.is_empty() {
+                    Action::NoOp
+                } else if changes.iter().any(|c| c.forces_replacement)
+                    || rs.status == Status::Deleting
+                {
+                    Action::Replace
+                } else {
+                    Action::Update
+                };
+                (action, changes, None)
+            }
+        };
+        actions.insert(address.clone(), action);
+        resources.push(ResourceChange {
+            address: address.clone(),
+            kind: node.kind.clone(),
+            action,
+            id: existing.and_then(|r| r.id.clone()),
+            changes,
+            depends_on,
+            reason,
+        });
+    }
+
+    // What state has and the stack no longer wants: delete, dependents first.
+    let mut deletes: Vec<ResourceChange> = state
+        .resources
+        .iter()
+        .filter(|(a, _)| !desired.nodes.contains_key(*a))
+        .map(|(a, rs)| ResourceChange {
+            address: a.clone(),
+            kind: rs.kind.clone(),
+            action: Action::Delete,
+            id: rs.id.clone(),
+            changes: Vec::new(),
+            depends_on: rs.depends_on.iter().cloned().collect(),
+            reason: match (rs.status, live.get(a)) {
+                (Status::Creating, _) => {
+                    Some("interrupted create: look for it and delete it".into())
+                }
+                (_, Some(None)) => Some("already gone; only forgotten".into()),
+                _ => None,
+            },
+        })
+        .collect();
+    deletes.sort_by_key(|d| std::cmp::Reverse(depth_in_state(state, &d.address)));
+    resources.extend(deletes);
+
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION.to_string(),
+        stack: state.stack.clone(),
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        summary: Summary::of(&resources),
+        resources,
+        desired: desired.clone(),
+    })
+}
+
+fn creation_fields(known: &serde_json::Map<String, Value>, unknown: &[String]) -> Vec<FieldChange> {
+    let mut out: Vec<FieldChange> = known
+        .iter()
+        .map(|(f, v)| FieldChange {
+            field: f.clone(),
+            before: None,
+            after: Some(v.clone()),
+            after_unknown: false,
+            forces_replacement: false,
+        })
+        .collect();
+    out.extend(unknown.iter().map(|f| FieldChange {
+        field: f.clone(),
+        before: None,
+        after: None,
+        after_unknown: true,
+        forces_replacement: false,
+    }));
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+/// Length of the longest dependency chain below `address` in state (0 = depends on nothing).
+fn depth_in_state(state: &State, address: &str) -> usize {
+    fn go(state: &State, a: &str, seen: &mut Vec<String>) -> usize {
+        if seen.iter().any(|s| s == a) {
+            return 0;
+        }
+        seen.push(a.to_string());
+        let d = state
+            .resources
+            .get(a)
+            .map(|r| {
+                r.depends_on
+                    .iter()
+                    .map(|d| 1 + go(state, d, seen))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        seen.pop();
+        d
+    }
+    go(state, address, &mut Vec::new())
+}

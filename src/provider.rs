@@ -1,0 +1,127 @@
+//! The one narrow interface every resource kind implements, and the typed errors it returns.
+//! Providers (`aws`, fakes in tests) hand the engine a [`Provider`] that finds a kind by name.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+/// Properties as applied (references resolved) and outputs other resources can use.
+pub type Outputs = Map<String, Value>;
+
+/// What a read found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    /// The live properties, in the same shape as the desired ones.
+    pub props: Value,
+    pub outputs: Outputs,
+}
+
+/// Everything a create needs.
+#[derive(Debug, Clone)]
+pub struct CreateRequest<'a> {
+    pub address: &'a str,
+    pub stack: &'a str,
+    /// Resolved properties.
+    pub props: &'a Value,
+    /// Idempotency token derived from stack + address + plan serial, reused on resume.
+    pub token: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: String,
+    pub outputs: Outputs,
+}
+
+/// Errors a provider call can end in, kept apart so the engine can decide what to retry.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("throttled: {0}")]
+    Throttled(String),
+    #[error("timed out after {seconds}s waiting for {what}")]
+    Timeout { what: String, seconds: u64 },
+    #[error("rejected by the API: {0}")]
+    Validation(String),
+    /// A server-side error (5xx, dispatch failure) worth retrying.
+    #[error("transient API error: {0}")]
+    Transient(String),
+    #[error("{0}")]
+    Api(String),
+    #[error("{0}")]
+    Other(#[from] anyhow::Error),
+}
+
+impl ProviderError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::Throttled(_) | ProviderError::Transient(_)
+        )
+    }
+}
+
+/// One resource kind's whole lifecycle. Facts about the kind (which changes force
+/// replacement, its waiter, its not-found check) live in the kind's own file.
+#[async_trait]
+pub trait Resource: Send + Sync {
+    /// `<provider>.<kind>`, e.g. `aws.vpc`.
+    fn kind(&self) -> &'static str;
+
+    /// Whether a change to this top-level property needs a new resource.
+    fn forces_replacement(&self, field: &str) -> bool;
+
+    /// The live resource; `None` when it is gone. `applied` is what was last applied, for
+    /// properties the API cannot read back.
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError>;
+
+    /// Creates the resource and waits until it is usable.
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError>;
+
+    /// Changes `changed` fields in place; returns the new outputs.
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError>;
+
+    /// Deletes the resource and waits until it is gone; gone already is success.
+    async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError>;
+
+    /// Finds a resource that a crashed run created but never recorded (by its idempotency
+    /// token or its `wxinfra:address` tag), so a resume adopts it instead of creating twice.
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        token: &str,
+    ) -> Result<Option<Created>, ProviderError>;
+}
+
+/// Finds the implementation of a kind.
+pub trait Provider: Send + Sync {
+    fn resource(&self, kind: &str) -> Option<&dyn Resource>;
+}
+
+/// A provider assembled from a list of kinds.
+#[derive(Default)]
+pub struct Registry {
+    kinds: BTreeMap<&'static str, Box<dyn Resource>>,
+}
+
+impl Registry {
+    pub fn with(mut self, r: impl Resource + 'static) -> Self {
+        self.kinds.insert(r.kind(), Box::new(r));
+        self
+    }
+}
+
+impl Provider for Registry {
+    fn resource(&self, kind: &str) -> Option<&dyn Resource> {
+        self.kinds.get(kind).map(|b| b.as_ref())
+    }
+}

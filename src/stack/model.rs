@@ -1,0 +1,299 @@
+//! The typed model of a stack file (v1). Pure data: loading lives in `load`, checks in `validate`.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::kubernetes::KubernetesSpec;
+
+/// One stack file: an app and where it runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stack {
+    /// Schema version of the file; only `1` exists.
+    pub version: Spanned<u32>,
+    /// Stack name: prefixes every AWS name and keys the state file.
+    pub name: Spanned<String>,
+    /// AWS region; falls back to the SDK's usual configuration (`AWS_REGION`, profile).
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    /// Extra tags on every AWS resource (next to `wxinfra:stack` / `wxinfra:address`).
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, Spanned<String>>,
+    pub app: AppSpec,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub efs: EfsSpec,
+    #[serde(default)]
+    pub load_balancer: LoadBalancerSpec,
+    #[serde(default)]
+    pub compute: ComputeSpec,
+    #[serde(default)]
+    pub runtime: RuntimeSpec,
+    #[serde(default)]
+    pub kubernetes: Option<KubernetesSpec>,
+}
+
+/// The Spin app to deploy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// Path to `spin.toml`, relative to the stack file.
+    pub manifest: Spanned<String>,
+}
+
+/// Where the network comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VpcMode {
+    /// A new VPC with public subnets, an internet gateway and routes.
+    #[default]
+    New,
+    /// The region's default VPC and its default subnets.
+    Default,
+    /// An existing VPC given by `vpc_id` and `subnet_ids`.
+    Existing,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    #[serde(default = "default_vpc_mode")]
+    pub vpc: Spanned<VpcMode>,
+    /// `existing` only.
+    #[serde(default)]
+    pub vpc_id: Option<Spanned<String>>,
+    /// `existing` only: subnets the ALB, EFS and compute use (two AZs at least).
+    #[serde(default)]
+    pub subnet_ids: Vec<Spanned<String>>,
+    /// `new` only: the VPC's CIDR block.
+    #[serde(default = "default_cidr")]
+    pub cidr: Spanned<String>,
+    /// `new` only: how many AZs get a public subnet.
+    #[serde(default = "default_azs")]
+    pub availability_zones: Spanned<u32>,
+    /// `new` only: explicit subnet CIDRs, one per AZ; derived as /24s of `cidr` when empty.
+    #[serde(default)]
+    pub public_subnets: Vec<Spanned<String>>,
+    /// Who may reach the load balancer.
+    #[serde(default = "default_ingress")]
+    pub ingress_cidrs: Vec<Spanned<String>>,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        Self {
+            vpc: default_vpc_mode(),
+            vpc_id: None,
+            subnet_ids: Vec::new(),
+            cidr: default_cidr(),
+            availability_zones: default_azs(),
+            public_subnets: Vec::new(),
+            ingress_cidrs: default_ingress(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EfsSpec {
+    /// `elastic` (default) or `bursting`.
+    #[serde(default = "default_throughput")]
+    pub throughput_mode: Spanned<String>,
+    /// Days after which files move to Infrequent Access: 1, 7, 14, 30, 60, 90, 180, 270, 365; 0 = never.
+    #[serde(default = "default_ia_days")]
+    pub transition_to_ia_days: Spanned<u32>,
+}
+
+impl Default for EfsSpec {
+    fn default() -> Self {
+        Self {
+            throughput_mode: default_throughput(),
+            transition_to_ia_days: default_ia_days(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    /// Listener port.
+    #[serde(default = "default_lb_port")]
+    pub port: Spanned<u16>,
+    /// Idle timeout in seconds (1..=4000).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: Spanned<u32>,
+}
+
+impl Default for LoadBalancerSpec {
+    fn default() -> Self {
+        Self {
+            port: default_lb_port(),
+            idle_timeout: default_idle_timeout(),
+        }
+    }
+}
+
+/// CPU architecture of a compute primitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    #[default]
+    Arm64,
+    X86_64,
+}
+
+impl Arch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "arm64",
+            Arch::X86_64 => "x86_64",
+        }
+    }
+}
+
+/// Which primitives run the app; any may be left out.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeSpec {
+    #[serde(default)]
+    pub ec2: Option<Spanned<Ec2Spec>>,
+    #[serde(default)]
+    pub fargate: Option<Spanned<FargateSpec>>,
+    #[serde(default)]
+    pub lambda: Option<Spanned<LambdaSpec>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ec2Spec {
+    #[serde(default = "one")]
+    pub count: Spanned<u32>,
+    #[serde(default = "default_instance_type")]
+    pub instance_type: Spanned<String>,
+    #[serde(default = "default_arch")]
+    pub arch: Spanned<Arch>,
+    #[serde(default = "default_weight")]
+    pub weight: Spanned<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FargateSpec {
+    /// CPU units (256, 512, 1024, ...), paired with `memory` as Fargate allows.
+    #[serde(default = "default_fargate_cpu")]
+    pub cpu: Spanned<u32>,
+    /// Memory in MiB.
+    #[serde(default = "default_fargate_memory")]
+    pub memory: Spanned<u32>,
+    #[serde(default = "one")]
+    pub desired_count: Spanned<u32>,
+    #[serde(default = "default_arch")]
+    pub arch: Spanned<Arch>,
+    #[serde(default = "default_weight")]
+    pub weight: Spanned<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaSpec {
+    /// Memory in MiB (128..=10240).
+    #[serde(default = "default_lambda_memory")]
+    pub memory: Spanned<u32>,
+    /// Timeout in seconds (1..=900).
+    #[serde(default = "default_lambda_timeout")]
+    pub timeout: Spanned<u32>,
+    #[serde(default = "default_arch")]
+    pub arch: Spanned<Arch>,
+    #[serde(default = "default_weight")]
+    pub weight: Spanned<u32>,
+    /// CloudWatch Logs retention in days.
+    #[serde(default = "default_log_retention")]
+    pub log_retention_days: Spanned<u32>,
+}
+
+/// The runtime every primitive runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSpec {
+    /// Port `wxrun serve` listens on (never 3000: the Lambda Insights extension owns it).
+    #[serde(default = "default_runtime_port")]
+    pub port: Spanned<u16>,
+    /// Path to a prebuilt static `wxrun` binary, relative to the stack file. Default: the
+    /// one built next to `wxinfra` (`runtime-image/build-static.sh`).
+    #[serde(default)]
+    pub binary: Option<Spanned<String>>,
+}
+
+impl Default for RuntimeSpec {
+    fn default() -> Self {
+        Self {
+            port: default_runtime_port(),
+            binary: None,
+        }
+    }
+}
+
+/// A default value that has no place in the file; `validate` never points at it.
+pub fn unspanned<T>(value: T) -> Spanned<T> {
+    Spanned::new(
+        value,
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+
+fn default_arch() -> Spanned<Arch> {
+    unspanned(Arch::Arm64)
+}
+fn default_vpc_mode() -> Spanned<VpcMode> {
+    unspanned(VpcMode::New)
+}
+fn default_cidr() -> Spanned<String> {
+    unspanned("10.42.0.0/16".into())
+}
+fn default_azs() -> Spanned<u32> {
+    unspanned(2)
+}
+fn default_ingress() -> Vec<Spanned<String>> {
+    vec![unspanned("0.0.0.0/0".into())]
+}
+fn default_throughput() -> Spanned<String> {
+    unspanned("elastic".into())
+}
+fn default_ia_days() -> Spanned<u32> {
+    unspanned(30)
+}
+fn default_lb_port() -> Spanned<u16> {
+    unspanned(80)
+}
+fn default_idle_timeout() -> Spanned<u32> {
+    unspanned(60)
+}
+fn one() -> Spanned<u32> {
+    unspanned(1)
+}
+fn default_weight() -> Spanned<u32> {
+    unspanned(1)
+}
+fn default_instance_type() -> Spanned<String> {
+    unspanned("t4g.small".into())
+}
+fn default_fargate_cpu() -> Spanned<u32> {
+    unspanned(256)
+}
+fn default_fargate_memory() -> Spanned<u32> {
+    unspanned(512)
+}
+fn default_lambda_memory() -> Spanned<u32> {
+    unspanned(512)
+}
+fn default_lambda_timeout() -> Spanned<u32> {
+    unspanned(30)
+}
+fn default_log_retention() -> Spanned<u32> {
+    unspanned(14)
+}
+fn default_runtime_port() -> Spanned<u16> {
+    unspanned(8080)
+}

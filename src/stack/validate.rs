@@ -1,0 +1,472 @@
+//! Semantic checks of a parsed stack: pure, no network. Each rule mirrors a limit AWS or
+//! the runtime enforces, so a bad value fails here instead of halfway through an apply.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde_saphyr::Spanned;
+
+use super::diag::StackDiagnostic;
+use super::load::LoadedStack;
+use super::model::{Arch, Stack, VpcMode};
+
+/// Longest stack name: it prefixes names such as `<name>-fargate` target groups (32 chars).
+pub const MAX_NAME_LEN: usize = 20;
+/// ALB forward actions take at most five target groups, weights 0..=999.
+pub const MAX_WEIGHT: u32 = 999;
+pub const LAMBDA_MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10240;
+pub const LAMBDA_TIMEOUT_S: std::ops::RangeInclusive<u32> = 1..=900;
+/// CloudWatch Logs accepts only these retention periods.
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+/// EFS lifecycle `TransitionToIA` values, in days (0 = never).
+pub const EFS_IA_DAYS: &[u32] = &[0, 1, 7, 14, 30, 60, 90, 180, 270, 365];
+
+/// Collects problems into a list so one run reports all of them.
+struct Checker<'a> {
+    stack: &'a LoadedStack,
+    problems: Vec<StackDiagnostic>,
+}
+
+impl Checker<'_> {
+    fn err<T>(&mut self, at: &Spanned<T>, message: impl Into<String>, help: impl Into<String>) {
+        self.problems.push(StackDiagnostic::new(
+            &self.stack.path,
+            at.referenced,
+            message,
+            help,
+        ));
+    }
+
+    fn range(&mut self, at: &Spanned<u32>, what: &str, range: std::ops::RangeInclusive<u32>) {
+        if !range.contains(&at.value) {
+            let (lo, hi) = (range.start(), range.end());
+            self.err(
+                at,
+                format!("{what} {} is out of range", at.value),
+                format!("use a value from {lo} to {hi}"),
+            );
+        }
+    }
+
+    fn cidr(&mut self, at: &Spanned<String>, what: &str) -> Option<Ipv4Net> {
+        match at.value.parse::<Ipv4Net>() {
+            Ok(net) if net.network() == net.addr() => Some(net),
+            Ok(net) => {
+                self.err(
+                    at,
+                    format!("{what} `{}` has host bits set", at.value),
+                    format!("did you mean `{}`?", net.trunc()),
+                );
+                None
+            }
+            Err(_) => {
+                self.err(
+                    at,
+                    format!("{what} `{}` is not an IPv4 CIDR block", at.value),
+                    "write it as address/prefix, e.g. 10.42.0.0/16",
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Returns every problem found, in file order; empty means valid.
+pub fn validate(loaded: &LoadedStack) -> Vec<StackDiagnostic> {
+    let mut c = Checker {
+        stack: loaded,
+        problems: Vec::new(),
+    };
+    let s = &loaded.stack;
+    check_identity(&mut c, s);
+    check_app(&mut c, loaded);
+    check_network(&mut c, s);
+    check_services(&mut c, s);
+    check_compute(&mut c, s);
+    if let Some(k8s) = &s.kubernetes {
+        super::kubernetes_validate::check(k8s, &mut |at, msg, help| {
+            c.problems
+                .push(StackDiagnostic::new(&loaded.path, at, msg, help))
+        });
+    }
+    c.problems.sort_by_key(|d| (d.line, d.column));
+    c.problems
+}
+
+fn check_identity(c: &mut Checker, s: &Stack) {
+    if s.version.value != 1 {
+        c.err(
+            &s.version,
+            format!("unsupported stack file version {}", s.version.value),
+            "this wxinfra reads `version: 1`",
+        );
+    }
+    let name = &s.name.value;
+    let valid_chars = name
+        .chars()
+        .next()
+        .is_some_and(|ch| ch.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        && !name.ends_with('-');
+    if !valid_chars {
+        c.err(&s.name, format!("stack name `{name}` is not a valid name"), "use lowercase letters, digits and `-`, starting with a letter (it prefixes AWS resource names)");
+    } else if name.len() > MAX_NAME_LEN {
+        c.err(&s.name, format!("stack name `{name}` is {} characters long", name.len()), format!("use at most {MAX_NAME_LEN}: AWS limits load balancer and target group names to 32 characters and wxinfra adds suffixes"));
+    }
+    if let Some(region) = &s.region {
+        let r = &region.value;
+        let ok = r.split('-').count() >= 3
+            && r.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+        if !ok {
+            c.err(
+                region,
+                format!("`{r}` is not an AWS region name"),
+                "e.g. us-east-1 or eu-central-1",
+            );
+        }
+    }
+    for (key, value) in &s.tags {
+        if key.starts_with("aws:") || key.starts_with("wxinfra:") {
+            c.err(
+                value,
+                format!("tag key `{key}` uses a reserved prefix"),
+                "keys starting with `aws:` or `wxinfra:` are set by AWS and wxinfra",
+            );
+        } else if key.len() > 128 || value.value.len() > 256 {
+            c.err(
+                value,
+                format!("tag `{key}` is too long"),
+                "AWS allows keys up to 128 and values up to 256 characters",
+            );
+        }
+    }
+}
+
+fn check_app(c: &mut Checker, loaded: &LoadedStack) {
+    let manifest = &loaded.stack.app.manifest;
+    let path = loaded.resolve(&manifest.value);
+    if !path.is_file() {
+        c.err(
+            manifest,
+            format!("app manifest `{}` does not exist", path.display()),
+            "point `app.manifest` at a spin.toml, relative to the stack file",
+        );
+    }
+    if let Some(bin) = &loaded.stack.runtime.binary {
+        let path = loaded.resolve(&bin.value);
+        if !path.is_file() {
+            c.err(
+                bin,
+                format!("runtime binary `{}` does not exist", path.display()),
+                "build it with runtime-image/build-static.sh, or leave `runtime.binary` out",
+            );
+        }
+    }
+}
+
+fn check_network(c: &mut Checker, s: &Stack) {
+    let n = &s.network;
+    for cidr in &n.ingress_cidrs {
+        c.cidr(cidr, "ingress CIDR");
+    }
+    match n.vpc.value {
+        VpcMode::Existing => {
+            match &n.vpc_id {
+                None => c.err(
+                    &n.vpc,
+                    "`vpc: existing` needs `vpc_id`",
+                    "add `vpc_id: vpc-…` next to `vpc: existing`",
+                ),
+                Some(id) if !is_aws_id(&id.value, "vpc") => c.err(
+                    id,
+                    format!("`{}` is not a VPC id", id.value),
+                    "VPC ids look like vpc-0123456789abcdef0",
+                ),
+                Some(_) => {}
+            }
+            if n.subnet_ids.len() < 2 {
+                c.err(
+                    &n.vpc,
+                    "`vpc: existing` needs at least two `subnet_ids`",
+                    "an Application Load Balancer needs subnets in two availability zones",
+                );
+            }
+            for id in &n.subnet_ids {
+                if !is_aws_id(&id.value, "subnet") {
+                    c.err(
+                        id,
+                        format!("`{}` is not a subnet id", id.value),
+                        "subnet ids look like subnet-0123456789abcdef0",
+                    );
+                }
+            }
+        }
+        VpcMode::Default | VpcMode::New => {
+            if let Some(id) = &n.vpc_id {
+                c.err(
+                    id,
+                    "`vpc_id` is only used with `vpc: existing`",
+                    "remove it, or set `vpc: existing`",
+                );
+            }
+            if let Some(id) = n.subnet_ids.first() {
+                c.err(
+                    id,
+                    "`subnet_ids` are only used with `vpc: existing`",
+                    "remove them, or set `vpc: existing`",
+                );
+            }
+        }
+    }
+    if n.vpc.value != VpcMode::New {
+        return;
+    }
+    c.range(&n.availability_zones, "availability_zones", 2..=6);
+    let Some(vpc) = c.cidr(&n.cidr, "VPC CIDR") else {
+        return;
+    };
+    if !(16..=24).contains(&vpc.prefix_len()) {
+        c.err(&n.cidr, format!("VPC CIDR prefix /{} is outside /16../24", vpc.prefix_len()), "AWS accepts VPC blocks from /16 to /28; wxinfra needs room for one subnet per AZ, so /16 to /24");
+    }
+    if !n.public_subnets.is_empty() && n.public_subnets.len() != n.availability_zones.value as usize
+    {
+        c.err(&n.public_subnets[0], format!("{} public subnets for {} availability zones", n.public_subnets.len(), n.availability_zones.value), "give one subnet CIDR per availability zone, or leave `public_subnets` out to derive them");
+    }
+    let mut seen: Vec<Ipv4Net> = Vec::new();
+    for sub in &n.public_subnets {
+        let Some(net) = c.cidr(sub, "subnet CIDR") else {
+            continue;
+        };
+        if !vpc.contains(&net) {
+            c.err(
+                sub,
+                format!("subnet `{net}` is not inside the VPC block `{vpc}`"),
+                "pick a subnet CIDR inside `network.cidr`",
+            );
+        } else if !(16..=28).contains(&net.prefix_len()) {
+            c.err(
+                sub,
+                format!("subnet prefix /{} is outside /16../28", net.prefix_len()),
+                "AWS subnets are /16 to /28",
+            );
+        } else if let Some(other) = seen.iter().find(|o| o.contains(&net) || net.contains(*o)) {
+            c.err(
+                sub,
+                format!("subnet `{net}` overlaps `{other}`"),
+                "subnet CIDRs in one VPC must not overlap",
+            );
+        }
+        seen.push(net);
+    }
+}
+
+fn is_aws_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('-'))
+        .is_some_and(|hex| {
+            (8..=17).contains(&hex.len()) && hex.chars().all(|ch| ch.is_ascii_hexdigit())
+        })
+}
+
+fn check_services(c: &mut Checker, s: &Stack) {
+    let t = &s.efs.throughput_mode;
+    if !["elastic", "bursting"].contains(&t.value.as_str()) {
+        c.err(
+            t,
+            format!("EFS throughput mode `{}` is not supported", t.value),
+            "use `elastic` or `bursting`",
+        );
+    }
+    let ia = &s.efs.transition_to_ia_days;
+    if !EFS_IA_DAYS.contains(&ia.value) {
+        c.err(
+            ia,
+            format!("EFS cannot move files to IA after {} days", ia.value),
+            format!("use one of {EFS_IA_DAYS:?} (0 = never)"),
+        );
+    }
+    let port = &s.load_balancer.port;
+    if port.value == 0 {
+        c.err(
+            port,
+            "listener port 0 is not a port",
+            "use 80, 443 or another port from 1 to 65535",
+        );
+    }
+    c.range(&s.load_balancer.idle_timeout, "idle_timeout", 1..=4000);
+    let rt = &s.runtime.port;
+    if rt.value < 1024 || rt.value == 3000 || rt.value == 9001 {
+        c.err(rt, format!("runtime port {} is not usable", rt.value), "wxrun runs unprivileged (ports >= 1024); 3000 belongs to the Lambda Insights extension and 9001 to the Lambda Runtime API; the default is 8080");
+    }
+}
+
+fn check_compute(c: &mut Checker, s: &Stack) {
+    let cm = &s.compute;
+    if cm.ec2.is_none() && cm.fargate.is_none() && cm.lambda.is_none() && s.kubernetes.is_none() {
+        c.err(
+            &s.name,
+            "the stack runs the app nowhere",
+            "add `compute.ec2`, `compute.fargate`, `compute.lambda` or a `kubernetes` section",
+        );
+    }
+    let mut weights = Vec::new();
+    if let Some(ec2) = &cm.ec2 {
+        let e = &ec2.value;
+        c.range(&e.count, "ec2.count", 1..=20);
+        weights.push(&e.weight);
+        check_instance_type(c, &e.instance_type, e.arch.value);
+    }
+    if let Some(f) = &cm.fargate {
+        let f = &f.value;
+        c.range(&f.desired_count, "fargate.desired_count", 0..=100);
+        weights.push(&f.weight);
+        if !fargate_pair_ok(f.cpu.value, f.memory.value) {
+            let allowed = fargate_memory_for(f.cpu.value);
+            let help = if allowed.is_empty() {
+                "Fargate cpu is one of 256, 512, 1024, 2048, 4096, 8192, 16384".to_string()
+            } else {
+                format!(
+                    "with cpu {} Fargate allows memory {}",
+                    f.cpu.value,
+                    describe(&allowed)
+                )
+            };
+            c.err(
+                &f.memory,
+                format!(
+                    "Fargate does not offer cpu {} with memory {} MiB",
+                    f.cpu.value, f.memory.value
+                ),
+                help,
+            );
+        }
+    }
+    if let Some(l) = &cm.lambda {
+        let l = &l.value;
+        c.range(&l.memory, "lambda.memory", LAMBDA_MEMORY_MB);
+        c.range(&l.timeout, "lambda.timeout", LAMBDA_TIMEOUT_S);
+        weights.push(&l.weight);
+        if !LOG_RETENTION_DAYS.contains(&l.log_retention_days.value) {
+            c.err(
+                &l.log_retention_days,
+                format!(
+                    "CloudWatch Logs cannot keep logs for {} days",
+                    l.log_retention_days.value
+                ),
+                format!("use one of {LOG_RETENTION_DAYS:?}"),
+            );
+        }
+    }
+    for w in &weights {
+        c.range(w, "weight", 0..=MAX_WEIGHT);
+    }
+    if !weights.is_empty() && weights.iter().all(|w| w.value == 0) {
+        c.err(
+            weights[0],
+            "every target group weight is 0",
+            "give at least one primitive a weight above 0, or the load balancer answers 503",
+        );
+    }
+}
+
+fn check_instance_type(c: &mut Checker, at: &Spanned<String>, arch: Arch) {
+    let Some((family, size)) = at.value.split_once('.') else {
+        c.err(
+            at,
+            format!("`{}` is not an EC2 instance type", at.value),
+            "instance types look like t4g.small or m7i.large",
+        );
+        return;
+    };
+    let gen_end = family.find(|ch: char| ch.is_ascii_digit());
+    let ok_shape = gen_end.is_some()
+        && !size.is_empty()
+        && family
+            .chars()
+            .chain(size.chars())
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+    if !ok_shape {
+        c.err(
+            at,
+            format!("`{}` is not an EC2 instance type", at.value),
+            "instance types look like t4g.small or m7i.large",
+        );
+        return;
+    }
+    // Graviton families carry a `g` after the generation digit (t4g, m7gd, c7gn).
+    let suffix = family[gen_end.unwrap_or(0)..].trim_start_matches(|ch: char| ch.is_ascii_digit());
+    let is_arm = suffix.contains('g') || family == "a1";
+    if is_arm != (arch == Arch::Arm64) {
+        c.err(
+            at,
+            format!("instance type `{}` is not {}", at.value, arch.as_str()),
+            if arch == Arch::Arm64 {
+                "use a Graviton type such as t4g.small, or set `arch: x86_64`"
+            } else {
+                "use an x86 type such as t3.small, or set `arch: arm64`"
+            },
+        );
+    }
+}
+
+/// Memory sizes (MiB) Fargate offers for a cpu value; empty for an unknown cpu.
+pub fn fargate_memory_for(cpu: u32) -> Vec<u32> {
+    let (lo, hi, step) = match cpu {
+        256 => return vec![512, 1024, 2048],
+        512 => (1024, 4096, 1024),
+        1024 => (2048, 8192, 1024),
+        2048 => (4096, 16384, 1024),
+        4096 => (8192, 30720, 1024),
+        8192 => (16384, 61440, 4096),
+        16384 => (32768, 122880, 8192),
+        _ => return Vec::new(),
+    };
+    (lo..=hi).step_by(step as usize).collect()
+}
+
+pub fn fargate_pair_ok(cpu: u32, memory: u32) -> bool {
+    fargate_memory_for(cpu).contains(&memory)
+}
+
+fn describe(values: &[u32]) -> String {
+    if values.len() <= 4 {
+        format!("{values:?}")
+    } else {
+        format!(
+            "{}..{} in steps of {}",
+            values[0],
+            values[values.len() - 1],
+            values[1] - values[0]
+        )
+    }
+}
+
+/// The subnet CIDRs of a new VPC: explicit ones, else consecutive /24s from the block's start.
+pub fn subnet_cidrs(s: &Stack) -> Vec<Ipv4Net> {
+    let n = &s.network;
+    if !n.public_subnets.is_empty() {
+        return n
+            .public_subnets
+            .iter()
+            .filter_map(|c| c.value.parse().ok())
+            .collect();
+    }
+    let Ok(vpc) = n.cidr.value.parse::<Ipv4Net>() else {
+        return Vec::new();
+    };
+    let azs = n.availability_zones.value.max(1);
+    // Enough prefix bits for one subnet per AZ, but never larger than a /24.
+    let bits = (32 - (azs - 1).leading_zeros()) as u8;
+    let prefix = 24.max(vpc.prefix_len() + bits).min(28);
+    let size = 1u32 << (32 - prefix);
+    let base = u32::from(vpc.network());
+    (0..azs)
+        .filter_map(|i| Ipv4Net::new(Ipv4Addr::from(base + i * size), prefix).ok())
+        .collect()
+}

@@ -1,0 +1,82 @@
+//! State: what wxinfra last did, per resource. Plain data here; bytes in `file`, storage and
+//! locking in `store`/`lock`.
+
+pub mod file;
+pub mod lock;
+pub mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use lock::{LockGuard, LockInfo};
+pub use store::{LocalStore, MemoryStore, StateStore};
+
+/// Current state file schema version.
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    pub stack: String,
+    /// Identifies one state's history; a plan made against another lineage is refused.
+    pub lineage: String,
+    /// Bumped on every write; a saved plan made at another serial is stale.
+    pub serial: u64,
+    pub resources: BTreeMap<String, ResourceState>,
+}
+
+/// Where a resource is in its lifecycle, as far as wxinfra knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A create was started (token written) but not confirmed: on the next run, look for it
+    /// by token/tags before creating again.
+    Creating,
+    Created,
+    /// A delete was started but not confirmed.
+    Deleting,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    pub kind: String,
+    pub status: Status,
+    /// Physical id; `None` while creating.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Properties as last applied, references resolved.
+    #[serde(default)]
+    pub props: Value,
+    /// Outputs other resources can reference (always includes `id` once created).
+    #[serde(default)]
+    pub outputs: Map<String, Value>,
+    /// Addresses this resource depended on when applied: deletes run in reverse of these.
+    #[serde(default)]
+    pub depends_on: BTreeSet<String>,
+    /// Idempotency token for the create in flight, derived from stack + address + serial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl State {
+    pub fn new(stack: &str) -> Self {
+        Self {
+            version: STATE_VERSION,
+            stack: stack.to_string(),
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            resources: BTreeMap::new(),
+        }
+    }
+
+    /// Value of `<address>.<output>` if the resource exists with that output.
+    pub fn output(&self, address: &str, output: &str) -> Option<&Value> {
+        let r = self.resources.get(address)?;
+        if r.status != Status::Created {
+            return None;
+        }
+        r.outputs.get(output)
+    }
+}

@@ -1,0 +1,186 @@
+//! Where state lives: one trait (read / write / lock) with a local-file store and an
+//! in-memory one for tests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::State;
+use super::file::{self, FormatError};
+use super::lock::{self, LockError, LockGuard, LockInfo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot read state {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state {path}: {source}")]
+    Format {
+        path: PathBuf,
+        #[source]
+        source: FormatError,
+    },
+    #[error("cannot write state {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+pub trait StateStore: Send + Sync {
+    fn read(&self) -> Result<Option<State>, StoreError>;
+    /// Durable when it returns: a crash right after loses nothing.
+    fn write(&self, state: &State) -> Result<(), StoreError>;
+    fn lock(&self, info: &LockInfo, timeout: Duration) -> Result<LockGuard, StoreError>;
+    /// Removes a lock left behind by a dead process.
+    fn force_unlock(&self) -> Result<Option<LockInfo>, StoreError>;
+    /// For messages: where the state is.
+    fn describe(&self) -> String;
+}
+
+/// `.wxinfra/<stack>.state.json` next to a `.lock` file.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    path: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The default location for a stack, relative to the working directory.
+    pub fn default_for(stack: &str) -> Self {
+        Self::new(Path::new(".wxinfra").join(format!("{stack}.state.json")))
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.path.with_extension("lock")
+    }
+}
+
+impl StateStore for LocalStore {
+    fn read(&self) -> Result<Option<State>, StoreError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => file::decode(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Format {
+                    path: self.path.clone(),
+                    source,
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    fn write(&self, state: &State) -> Result<(), StoreError> {
+        let err = |source| StoreError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(err)?;
+        // temp file + fsync + rename + fsync(dir): the file is always the old or the new state.
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        file::encode(state, &mut tmp).map_err(|source| StoreError::Format {
+            path: self.path.clone(),
+            source,
+        })?;
+        tmp.flush().map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(&self.path).map_err(|e| err(e.error))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn lock(&self, info: &LockInfo, timeout: Duration) -> Result<LockGuard, StoreError> {
+        Ok(lock::acquire(&self.lock_path(), info, timeout)?)
+    }
+
+    fn force_unlock(&self) -> Result<Option<LockInfo>, StoreError> {
+        let p = self.lock_path();
+        let holder = lock::read(&p);
+        match std::fs::remove_file(&p) {
+            Ok(()) => Ok(holder),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Write { path: p, source }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// State in memory, for tests of the engine and plan.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<Option<State>>,
+    pub writes: Mutex<usize>,
+}
+
+impl StateStore for MemoryStore {
+    fn read(&self) -> Result<Option<State>, StoreError> {
+        Ok(self.state.lock().expect("poisoned").clone())
+    }
+    fn write(&self, state: &State) -> Result<(), StoreError> {
+        *self.state.lock().expect("poisoned") = Some(state.clone());
+        *self.writes.lock().expect("poisoned") += 1;
+        Ok(())
+    }
+    fn lock(&self, _: &LockInfo, _: Duration) -> Result<LockGuard, StoreError> {
+        Ok(LockGuard::detached())
+    }
+    fn force_unlock(&self) -> Result<Option<LockInfo>, StoreError> {
+        Ok(None)
+    }
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_store_writes_atomically_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join(".wxinfra/demo.state.json"));
+        assert!(store.read().unwrap().is_none());
+        let mut s = State::new("demo");
+        s.serial = 3;
+        store.write(&s).unwrap();
+        assert_eq!(store.read().unwrap().unwrap(), s);
+        // No temp files left next to the state.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join(".wxinfra"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["demo.state.json"]);
+    }
+
+    #[test]
+    fn corrupt_state_is_an_error_not_an_empty_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        std::fs::write(&p, b"{not json").unwrap();
+        assert!(LocalStore::new(&p).read().is_err());
+    }
+}

@@ -1,0 +1,249 @@
+//! The network: a new VPC (public subnets per AZ, internet gateway, routes), the default VPC,
+//! or an existing one; and the three security groups that let only the ALB reach compute and
+//! only compute reach EFS.
+
+use serde_json::{Value, json};
+
+use super::Synth;
+use crate::graph::GraphError;
+use crate::stack::VpcMode;
+use crate::stack::validate::subnet_cidrs;
+
+/// What later parts of the graph attach to.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// Reference to the VPC id.
+    pub vpc_id: String,
+    /// Reference to the list of subnet ids (a JSON list once resolved).
+    pub subnet_ids: Value,
+    /// Route tables that gateway endpoints (S3) attach to.
+    pub route_table_ids: Value,
+    pub alb_sg: String,
+    pub compute_sg: String,
+    pub efs_sg: String,
+}
+
+/// Port EFS (NFS) listens on.
+pub const NFS_PORT: u16 = 2049;
+
+pub fn synth(s: &mut Synth) -> Result<Network, GraphError> {
+    let (vpc_id, subnet_ids, route_table_ids) = match s.stack.stack.network.vpc.value {
+        VpcMode::New => new_vpc(s)?,
+        VpcMode::Default => {
+            let n = s.add("aws.vpc_lookup", "default", json!({"default": true}), false)?;
+            (
+                n.out("id"),
+                json!(n.out("subnet_ids")),
+                json!(n.out("route_table_ids")),
+            )
+        }
+        VpcMode::Existing => {
+            let net = &s.stack.stack.network;
+            let props = json!({
+                "default": false,
+                "vpc_id": net.vpc_id.as_ref().map(|v| v.value.clone()),
+                "subnet_ids": net.subnet_ids.iter().map(|v| v.value.clone()).collect::<Vec<_>>(),
+            });
+            let n = s.add("aws.vpc_lookup", "existing", props, false)?;
+            (
+                n.out("id"),
+                json!(n.out("subnet_ids")),
+                json!(n.out("route_table_ids")),
+            )
+        }
+    };
+    security_groups(s, vpc_id, subnet_ids, route_table_ids)
+}
+
+fn new_vpc(s: &mut Synth) -> Result<(String, Value, Value), GraphError> {
+    let net = &s.stack.stack.network;
+    let vpc = s.add(
+        "aws.vpc",
+        "main",
+        json!({"cidr_block": net.cidr.value, "enable_dns_support": true, "enable_dns_hostnames": true}),
+        true,
+    )?;
+    let igw = s.add(
+        "aws.internet_gateway",
+        "main",
+        json!({"vpc_id": vpc.out("id")}),
+        true,
+    )?;
+    let rt = s.add(
+        "aws.route_table",
+        "public",
+        json!({
+            "vpc_id": vpc.out("id"),
+            "routes": [{"destination_cidr_block": "0.0.0.0/0", "gateway_id": igw.out("id")}],
+        }),
+        true,
+    )?;
+    let mut subnets = Vec::new();
+    for (i, cidr) in subnet_cidrs(&s.stack.stack).into_iter().enumerate() {
+        let name = format!("public-{}", (b'a' + i as u8) as char);
+        let subnet = s.add(
+            "aws.subnet",
+            &name,
+            json!({
+                "vpc_id": vpc.out("id"),
+                "cidr_block": cidr.to_string(),
+                // The i-th available AZ of the region, in name order: stable, and chosen by
+                // the provider so that synth needs no network.
+                "az_index": i,
+                "map_public_ip_on_launch": true,
+            }),
+            true,
+        )?;
+        s.add(
+            "aws.route_table_association",
+            &name,
+            json!({"route_table_id": rt.out("id"), "subnet_id": subnet.out("id")}),
+            false,
+        )?;
+        subnets.push(Value::String(subnet.out("id")));
+    }
+    s.output("vpc_id", json!(vpc.out("id")));
+    s.output("subnet_ids", Value::Array(subnets.clone()));
+    Ok((vpc.out("id"), Value::Array(subnets), json!([rt.out("id")])))
+}
+
+fn security_groups(
+    s: &mut Synth,
+    vpc_id: String,
+    subnet_ids: Value,
+    route_table_ids: Value,
+) -> Result<Network, GraphError> {
+    let name = s.name().to_string();
+    let group = |s: &mut Synth, role: &str, description: &str| {
+        s.add(
+            "aws.security_group",
+            role,
+            json!({"vpc_id": vpc_id, "group_name": format!("{name}-{role}"), "description": description}),
+            true,
+        )
+    };
+    let alb = group(
+        s,
+        "alb",
+        "wxinfra: load balancer, reachable from the listed ingress CIDRs",
+    )?;
+    let compute = group(
+        s,
+        "compute",
+        "wxinfra: runtime, reachable only from the load balancer",
+    )?;
+    let efs = group(
+        s,
+        "efs",
+        "wxinfra: EFS mount targets, reachable only from compute",
+    )?;
+
+    let lb_port = s.stack.stack.load_balancer.port.value;
+    let rt_port = s.stack.stack.runtime.port.value;
+    let rule = |dir: &str, sg: &str, port: u16, peer: Value, description: &str| {
+        let mut r = json!({
+            "security_group_id": sg,
+            "direction": dir,
+            "ip_protocol": "tcp",
+            "from_port": port,
+            "to_port": port,
+            "description": description,
+        });
+        r.as_object_mut()
+            .expect("object")
+            .extend(peer.as_object().expect("object").clone());
+        r
+    };
+    let cidrs: Vec<String> = s
+        .stack
+        .stack
+        .network
+        .ingress_cidrs
+        .iter()
+        .map(|c| c.value.clone())
+        .collect();
+    for (i, cidr) in cidrs.iter().enumerate() {
+        s.add(
+            "aws.security_group_rule",
+            &format!("alb-in-{i}"),
+            rule(
+                "ingress",
+                &alb.out("id"),
+                lb_port,
+                json!({"cidr_ipv4": cidr}),
+                "clients to the listener",
+            ),
+            true,
+        )?;
+    }
+    s.add(
+        "aws.security_group_rule",
+        "alb-to-compute",
+        rule(
+            "egress",
+            &alb.out("id"),
+            rt_port,
+            json!({"referenced_group_id": compute.out("id")}),
+            "load balancer to runtime",
+        ),
+        true,
+    )?;
+    s.add(
+        "aws.security_group_rule",
+        "compute-from-alb",
+        rule(
+            "ingress",
+            &compute.out("id"),
+            rt_port,
+            json!({"referenced_group_id": alb.out("id")}),
+            "runtime from load balancer",
+        ),
+        true,
+    )?;
+    s.add(
+        "aws.security_group_rule",
+        "compute-to-efs",
+        rule(
+            "egress",
+            &compute.out("id"),
+            NFS_PORT,
+            json!({"referenced_group_id": efs.out("id")}),
+            "runtime to EFS (NFS over TLS)",
+        ),
+        true,
+    )?;
+    // The runtime fetches releases from S3 and pulls images/ships logs over HTTPS.
+    s.add(
+        "aws.security_group_rule",
+        "compute-to-https",
+        rule(
+            "egress",
+            &compute.out("id"),
+            443,
+            json!({"cidr_ipv4": "0.0.0.0/0"}),
+            "runtime to AWS APIs over HTTPS",
+        ),
+        true,
+    )?;
+    s.add(
+        "aws.security_group_rule",
+        "efs-from-compute",
+        rule(
+            "ingress",
+            &efs.out("id"),
+            NFS_PORT,
+            json!({"referenced_group_id": compute.out("id")}),
+            "EFS from runtime",
+        ),
+        true,
+    )?;
+
+    Ok(Network {
+        vpc_id,
+        subnet_ids,
+        route_table_ids,
+        alb_sg: alb.out("id"),
+        compute_sg: compute.out("id"),
+        efs_sg: efs.out("id"),
+    })
+}

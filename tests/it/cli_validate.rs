@@ -1,0 +1,190 @@
+//! `wxinfra validate`: every error path names file:line:col and says what to do; valid
+//! stacks pass without any network.
+
+use crate::support::Workspace;
+
+const GOOD: &str = "version: 1
+name: t
+app:
+  manifest: app/spin.toml
+compute:
+  lambda:
+    memory: 512
+";
+
+/// Validates `yaml` and returns stderr, asserting failure.
+fn fails(yaml: &str) -> String {
+    let ws = Workspace::new().with_app();
+    ws.write("stack.yaml", yaml);
+    let r = ws.run(&["validate", "-f", "stack.yaml"]);
+    assert_eq!(r.code, 1, "expected failure:\n{}\n{}", r.stdout, r.stderr);
+    r.stderr
+}
+
+#[test]
+fn valid_stack_passes_without_network() {
+    let ws = Workspace::new().with_app();
+    ws.write("stack.yaml", GOOD);
+    // An endpoint nobody listens on: validate must not need it.
+    let r = ws
+        .command(&["validate", "-f", "stack.yaml"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("valid"));
+}
+
+#[test]
+fn unknown_field_suggests_the_closest_one() {
+    let err = fails(&GOOD.replace("compute:", "netwrok:\n  vpc: new\ncompute:"));
+    assert!(
+        err.contains("stack.yaml:5:1: unknown field `netwrok`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `network`?"), "{err}");
+}
+
+#[test]
+fn wrong_type_points_at_the_value() {
+    let err = fails(&GOOD.replace("memory: 512", "memory: lots"));
+    assert!(err.contains("stack.yaml:7:13:"), "{err}");
+}
+
+#[test]
+fn bad_cidr_is_reported_with_an_example() {
+    let err = fails(&format!("{GOOD}network:\n  cidr: 10.0.0.300/16\n"));
+    assert!(
+        err.contains("stack.yaml:9:9: VPC CIDR `10.0.0.300/16` is not an IPv4 CIDR block"),
+        "{err}"
+    );
+    assert!(err.contains("help: write it as address/prefix"), "{err}");
+}
+
+#[test]
+fn overlapping_subnets_are_refused() {
+    let err = fails(&format!(
+        "{GOOD}network:\n  cidr: 10.0.0.0/16\n  public_subnets: [10.0.0.0/24, 10.0.0.128/25]\n"
+    ));
+    assert!(
+        err.contains("subnet `10.0.0.128/25` overlaps `10.0.0.0/24`"),
+        "{err}"
+    );
+    assert!(err.contains("stack.yaml:10:33:"), "{err}");
+}
+
+#[test]
+fn subnet_outside_the_vpc_is_refused() {
+    let err = fails(&format!(
+        "{GOOD}network:\n  cidr: 10.0.0.0/16\n  public_subnets: [10.0.0.0/24, 10.9.0.0/24]\n"
+    ));
+    assert!(err.contains("is not inside the VPC block"), "{err}");
+}
+
+#[test]
+fn weight_out_of_range() {
+    let err = fails(&GOOD.replace("memory: 512", "memory: 512\n    weight: 1000"));
+    assert!(
+        err.contains("stack.yaml:8:13: weight 1000 is out of range"),
+        "{err}"
+    );
+    assert!(err.contains("from 0 to 999"), "{err}");
+}
+
+#[test]
+fn all_weights_zero_is_refused() {
+    let err = fails(&GOOD.replace("memory: 512", "memory: 512\n    weight: 0"));
+    assert!(err.contains("every target group weight is 0"), "{err}");
+}
+
+#[test]
+fn name_over_the_aws_limit() {
+    let err = fails(&GOOD.replace("name: t", "name: a-very-long-stack-name-for-aws"));
+    assert!(
+        err.contains(
+            "stack.yaml:2:7: stack name `a-very-long-stack-name-for-aws` is 30 characters long"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_app_manifest() {
+    let err = fails(&GOOD.replace("app/spin.toml", "nowhere/spin.toml"));
+    assert!(err.contains("stack.yaml:4:13: app manifest"), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+}
+
+#[test]
+fn fargate_cpu_memory_pair() {
+    let err = fails(&GOOD.replace(
+        "  lambda:\n    memory: 512",
+        "  fargate:\n    cpu: 256\n    memory: 4096",
+    ));
+    assert!(
+        err.contains("Fargate does not offer cpu 256 with memory 4096 MiB"),
+        "{err}"
+    );
+    assert!(err.contains("allows memory [512, 1024, 2048]"), "{err}");
+}
+
+#[test]
+fn lambda_memory_limits() {
+    let err = fails(&GOOD.replace("memory: 512", "memory: 64"));
+    assert!(err.contains("lambda.memory 64 is out of range"), "{err}");
+}
+
+#[test]
+fn instance_type_must_match_arch() {
+    let err = fails(&GOOD.replace(
+        "  lambda:\n    memory: 512",
+        "  ec2:\n    instance_type: t3.small\n    arch: arm64",
+    ));
+    assert!(
+        err.contains("instance type `t3.small` is not arm64"),
+        "{err}"
+    );
+}
+
+#[test]
+fn runtime_port_3000_is_refused() {
+    let err = fails(&format!("{GOOD}runtime:\n  port: 3000\n"));
+    assert!(err.contains("runtime port 3000 is not usable"), "{err}");
+}
+
+#[test]
+fn existing_vpc_needs_ids() {
+    let err = fails(&format!("{GOOD}network:\n  vpc: existing\n"));
+    assert!(err.contains("`vpc: existing` needs `vpc_id`"), "{err}");
+}
+
+#[test]
+fn several_errors_are_reported_together() {
+    let err = fails(&GOOD.replace("memory: 512", "memory: 64\n    timeout: 0"));
+    assert!(
+        err.contains("lambda.memory") && err.contains("lambda.timeout"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 errors in the stack file; nothing was changed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_yaml_syntax() {
+    let err = fails("version: 1\nname: [t\n");
+    assert!(err.contains("stack.yaml:"), "{err}");
+}
+
+#[test]
+fn missing_file() {
+    let ws = Workspace::new();
+    let r = ws.run(&["validate", "-f", "nope.yaml"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("cannot read the stack file"),
+        "{}",
+        r.stderr
+    );
+}

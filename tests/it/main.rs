@@ -1,0 +1,6 @@
+//! Integration tests, compiled into one binary. Tests that need the AWS emulator start their
+//! own `moto_server` (see `support::moto`); nothing here talks to real AWS.
+
+mod support;
+
+mod cli_validate;

@@ -1,0 +1,107 @@
+//! A `moto_server` on 127.0.0.1 with a free port, per test, with the realism settings of
+//! DESIGN.md; killed when dropped. Assertions go through boto3 — an independent client.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        // Bind port 0 to get a free port, release it, hand it to moto.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::env::temp_dir().join(format!("wxinfra-moto-{port}.log"));
+        let child = Command::new(super::venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
+            .env("MOTO_ENABLE_AMI_VALIDATION", "true")
+            .env("MOTO_ECS_SERVICE_RUNNING", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start moto_server");
+        let m = Moto { port, child };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start; see {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        m
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment that points the AWS SDK (ours and boto3) at this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ]
+    }
+
+    /// Runs a boto3 snippet against this server and returns what it prints as JSON.
+    /// The snippet has `boto3`, `json` and a `client(name)` helper; it must print one JSON value.
+    pub fn boto(&self, code: &str) -> Value {
+        let prelude = "import boto3, json\nfrom botocore.config import Config\n\
+            def client(n):\n    return boto3.client(n, config=Config(s3={'addressing_style': 'path'}))\n";
+        let out = Command::new(super::venv_bin("python"))
+            .arg("-c")
+            .arg(format!("{prelude}{code}"))
+            .envs(self.env())
+            .output()
+            .expect("run python");
+        assert!(
+            out.status.success(),
+            "boto3 snippet failed:\n{code}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "boto3 snippet printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// ARNs of every resource tagged with `wxinfra:stack=<stack>`, via the tagging API.
+    pub fn tagged(&self, stack: &str) -> Vec<String> {
+        let v = self.boto(&format!(
+            "c = client('resourcegroupstaggingapi')\n\
+             arns = []\n\
+             for page in c.get_paginator('get_resources').paginate(TagFilters=[{{'Key': 'wxinfra:stack', 'Values': ['{stack}']}}]):\n\
+             \x20   arns += [r['ResourceARN'] for r in page['ResourceTagMappingList']]\n\
+             print(json.dumps(arns))"
+        ));
+        serde_json::from_value(v).unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
