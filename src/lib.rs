@@ -3,6 +3,7 @@
 //! Data flows one way: [`stack`] → [`synth`] → [`graph`] → [`plan`] → [`engine`] (+ [`state`]);
 //! [`aws`] implements the [`provider`] interface, [`k8s`] renders manifests, [`cli`] prints.
 
+pub mod artifacts;
 pub mod aws;
 pub mod cli;
 pub mod engine;

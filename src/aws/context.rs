@@ -45,6 +45,23 @@ pub struct AwsContext {
     pub calls: CallCounter,
     pub ec2: aws_sdk_ec2::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sts: aws_sdk_sts::Client,
+    account: tokio::sync::OnceCell<String>,
+}
+
+/// Builds a service client from the shared config with the call counter attached.
+macro_rules! client {
+    ($svc:ident, $config:expr, $calls:expr) => {
+        $svc::Client::from_conf(
+            $svc::config::Builder::from($config)
+                .interceptor($calls.clone())
+                .build(),
+        )
+    };
 }
 
 impl AwsContext {
@@ -70,23 +87,49 @@ impl AwsContext {
             )
         })?;
         let calls = CallCounter::default();
-        let ec2 = aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(&config)
-                .interceptor(calls.clone())
-                .build(),
-        );
-        let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
-            aws_sdk_resourcegroupstagging::config::Builder::from(&config)
+        // A custom endpoint (an emulator, a VPC endpoint URL) serves buckets by path, not by
+        // virtual host.
+        let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(custom_endpoint)
                 .interceptor(calls.clone())
                 .build(),
         );
         Ok(Self {
-            config,
             stack: stack.to_string(),
             region,
+            ec2: client!(aws_sdk_ec2, &config, calls),
+            tagging: client!(aws_sdk_resourcegroupstagging, &config, calls),
+            efs: client!(aws_sdk_efs, &config, calls),
+            iam: client!(aws_sdk_iam, &config, calls),
+            logs: client!(aws_sdk_cloudwatchlogs, &config, calls),
+            sts: client!(aws_sdk_sts, &config, calls),
+            s3,
+            account: tokio::sync::OnceCell::new(),
             calls,
-            ec2,
-            tagging,
+            config,
         })
+    }
+
+    /// The account the credentials belong to (STS GetCallerIdentity, asked once per run).
+    pub async fn account_id(&self) -> Result<String, crate::provider::ProviderError> {
+        self.account
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(super::errors::classify)?;
+                out.account().map(str::to_string).ok_or_else(|| {
+                    crate::provider::ProviderError::Api(
+                        "GetCallerIdentity returned no account".into(),
+                    )
+                })
+            })
+            .await
+            .cloned()
     }
 }

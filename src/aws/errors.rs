@@ -61,3 +61,22 @@ pub fn is_ec2_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
         .and_then(|e| e.code())
         .is_some_and(|c| c.ends_with(".NotFound") || c.ends_with("NotFound"))
 }
+
+/// A request value the SDK's builder refused (a required field missing): our bug, reported
+/// as a validation error rather than a panic.
+pub fn built(e: aws_smithy_types::error::operation::BuildError) -> ProviderError {
+    ProviderError::Validation(format!("building the request: {e}"))
+}
+
+/// Reads a string property the synth always sets.
+pub fn prop<'a>(props: &'a serde_json::Value, field: &str) -> Result<&'a str, ProviderError> {
+    props[field]
+        .as_str()
+        .ok_or_else(|| ProviderError::Validation(format!("property `{field}` is missing")))
+}
+
+/// The service's error code, for the few "not configured" answers the SDKs do not model as
+/// typed errors (S3's `NoSuchBucketPolicy`, `NoSuchTagSet`, ...).
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.as_service_error().and_then(|e| e.code())
+}

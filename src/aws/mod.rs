@@ -1,11 +1,24 @@
 //! The AWS provider: one file per resource kind, each implementing [`crate::provider::Resource`],
-//! plus shared helpers for clients, errors, tags and waiting — never copied into each kind.
+//! plus shared helpers for clients, errors, tags, policies and waiting — never copied into
+//! each kind.
 
+pub mod caller_identity;
 pub mod context;
+pub mod efs_access_point;
+pub mod efs_file_system;
+pub mod efs_mount_target;
 pub mod errors;
+pub mod iam_instance_profile;
+pub mod iam_role;
+pub mod log_group;
+pub mod policy;
+pub mod release;
+pub mod s3_bucket;
+pub mod s3_object;
 pub mod sweep;
 pub mod tags;
 pub mod vpc;
+pub mod vpc_endpoint;
 pub mod wait;
 
 pub use context::AwsContext;
@@ -16,5 +29,17 @@ use crate::provider::Registry;
 
 /// Every AWS resource kind wxinfra manages.
 pub fn provider(ctx: Arc<AwsContext>) -> Registry {
-    Registry::default().with(vpc::Vpc(ctx.clone()))
+    Registry::default()
+        .with(vpc::Vpc(ctx.clone()))
+        .with(caller_identity::CallerIdentity(ctx.clone()))
+        .with(efs_file_system::EfsFileSystem(ctx.clone()))
+        .with(efs_mount_target::EfsMountTarget(ctx.clone()))
+        .with(efs_access_point::EfsAccessPoint(ctx.clone()))
+        .with(s3_bucket::S3Bucket(ctx.clone()))
+        .with(s3_object::S3Object(ctx.clone()))
+        .with(release::Release(ctx.clone()))
+        .with(vpc_endpoint::VpcEndpoint(ctx.clone()))
+        .with(iam_role::IamRole(ctx.clone()))
+        .with(iam_instance_profile::IamInstanceProfile(ctx.clone()))
+        .with(log_group::LogGroup(ctx))
 }

@@ -107,3 +107,53 @@ pub async fn ec2_update(
     }
     Ok(())
 }
+
+/// The `tags` property as a map (for services whose APIs take one: CloudWatch Logs).
+pub fn map(props: &Value) -> std::collections::HashMap<String, String> {
+    pairs(props).into_iter().collect()
+}
+
+/// A `tags` property from key/value pairs of any service's description.
+pub fn from_pairs<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Object(
+        tags.into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    )
+}
+
+/// Keys in `old` that `new` no longer has (to untag on update).
+pub fn removed(old: &Value, new: &Value) -> Vec<String> {
+    let keep: std::collections::BTreeSet<String> = pairs(new).into_iter().map(|(k, _)| k).collect();
+    pairs(old)
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| !keep.contains(k))
+        .collect()
+}
+
+/// Whether a resource's tags say it is `address` of `stack`.
+pub fn is_address<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    stack: &str,
+    address: &str,
+) -> bool {
+    let (mut s, mut a) = (false, false);
+    for (k, v) in tags {
+        s |= k == STACK_TAG && v == stack;
+        a |= k == ADDRESS_TAG && v == address;
+    }
+    s && a
+}
+
+/// [`is_address`] for a `tags` value (a JSON object) as `read` builds it.
+pub fn value_is_address(tags: &Value, stack: &str, address: &str) -> bool {
+    tags.as_object().is_some_and(|m| {
+        is_address(
+            m.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+            stack,
+            address,
+        )
+    })
+}

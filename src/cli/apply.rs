@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context as _;
 
 use super::{Global, StackArg, context, ui::Ui};
+use crate::artifacts::Purpose;
 use crate::engine::Engine;
 use crate::plan::Plan;
 
@@ -28,10 +29,14 @@ pub struct Args {
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
-    let desired = context::desired(&loaded)?;
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "apply")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
+    let artifacts = context::artifacts(&loaded, Some(&state), Purpose::Deploy)?;
+    let desired = context::desired(&loaded, &artifacts)?;
+    if crate::synth::uses_aws(&loaded) {
+        ui.note(&context::describe_artifacts(&artifacts));
+    }
     let aws = context::aws(g, &loaded).await?;
     let progress = Arc::new(ui.progress());
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::{Global, StackArg, context, ui::Ui};
+use crate::artifacts::Purpose;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,10 +24,14 @@ pub struct Args {
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
-    let desired = context::desired(&loaded)?;
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "plan")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
+    let artifacts = context::artifacts(&loaded, Some(&state), Purpose::Deploy)?;
+    let desired = context::desired(&loaded, &artifacts)?;
+    if crate::synth::uses_aws(&loaded) {
+        ui.note(&context::describe_artifacts(&artifacts));
+    }
     let aws = context::aws(g, &loaded).await?;
     let plan = context::make_plan(&desired, &state, &aws, Arc::new(ui.progress())).await?;
     if a.json {

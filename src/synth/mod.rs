@@ -1,12 +1,14 @@
 //! Synth: a validated stack → the desired AWS graph. Pure: no network, no state. Each area of
 //! the architecture adds its nodes in its own file and hands the next one references.
 
+pub mod data;
 pub mod network;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::artifacts::Artifacts;
 use crate::aws::tags;
 use crate::graph::{Graph, GraphError, Node};
 use crate::stack::LoadedStack;
@@ -71,11 +73,13 @@ pub fn uses_aws(stack: &LoadedStack) -> bool {
     c.ec2.is_some() || c.fargate.is_some() || c.lambda.is_some()
 }
 
-/// The whole desired AWS graph for a stack (empty for Kubernetes-only stacks).
-pub fn aws(stack: &LoadedStack) -> Result<Graph, GraphError> {
+/// The whole desired AWS graph for a stack (empty for Kubernetes-only stacks), given the
+/// local artifacts `artifacts::prepare` computed.
+pub fn aws(stack: &LoadedStack, artifacts: &Artifacts) -> Result<Graph, GraphError> {
     let mut s = Synth::new(stack);
     if uses_aws(stack) {
-        network::synth(&mut s)?;
+        let net = network::synth(&mut s)?;
+        let _data = data::synth(&mut s, &net, artifacts)?;
     }
     s.graph.dag()?;
     Ok(s.graph)

@@ -75,12 +75,11 @@ pub fn release_id(bytes: &[u8]) -> String {
 /// Bundles the app whose manifest is at `manifest_path`.
 pub fn bundle(manifest_path: &Path) -> Result<Bundle, BundleError> {
     let text = read(manifest_path)?;
-    let raw: RawManifest = toml::from_str(&String::from_utf8_lossy(&text)).map_err(|e| {
-        BundleError::Parse {
+    let raw: RawManifest =
+        toml::from_str(&String::from_utf8_lossy(&text)).map_err(|e| BundleError::Parse {
             path: manifest_path.to_path_buf(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     if raw.spin_manifest_version != 2 {
         return Err(BundleError::Version {
             path: manifest_path.to_path_buf(),
@@ -214,8 +213,7 @@ fn walk(dir: &Path, rel: &str, add: &mut dyn FnMut(String)) -> std::io::Result<(
 /// unless a pattern names them.
 fn matching(dir: &Path, pattern: &str, out: &mut BTreeSet<String>) -> Result<(), String> {
     let clean = inside(pattern)?;
-    let glob =
-        glob::Pattern::new(&clean).map_err(|e| format!("files pattern {pattern:?}: {e}"))?;
+    let glob = glob::Pattern::new(&clean).map_err(|e| format!("files pattern {pattern:?}: {e}"))?;
     let literal: Vec<&str> = clean
         .split('/')
         .take_while(|s| !s.contains(['*', '?', '[', '{']))
