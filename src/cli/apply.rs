@@ -77,6 +77,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         stop,
     };
     let result = engine.apply(&plan, state).await;
+    aws.report_calls(ui);
     let after = context::read_state(store.as_ref(), &loaded)?;
     result?;
     let s = &plan.summary;

@@ -51,6 +51,13 @@ pub struct Aws {
     pub provider: Arc<dyn Provider>,
 }
 
+impl Aws {
+    /// One line for benchmarks and the curious: how many requests this run sent.
+    pub fn report_calls(&self, ui: &super::ui::Ui) {
+        ui.note(&format!("AWS API calls: {}", self.ctx.calls.get()));
+    }
+}
+
 pub async fn aws(g: &Global, loaded: &LoadedStack) -> anyhow::Result<Aws> {
     let region = g
         .region

@@ -58,6 +58,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
             id: id.clone(),
         });
     }
+    aws.report_calls(ui);
     ui.note(&format!(
         "Destroy complete! {} destroyed, {} more found by tags.",
         plan.summary.destroy,

@@ -43,6 +43,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
             path.display()
         ));
     }
+    aws.report_calls(ui);
     Ok(if a.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)
     } else {
