@@ -162,6 +162,17 @@ mod tests {
         let b = wasmtime::Engine::default();
         assert_ne!(fingerprint(&a), fingerprint(&b));
         assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+        let smaller = crate::engine::Limits {
+            memory_bytes: 64 << 20,
+            max_instances: 10,
+            ..Default::default()
+        };
+        let c = crate::engine::new_engine(&smaller).unwrap();
+        assert_eq!(
+            fingerprint(&a),
+            fingerprint(&c),
+            "limits must not split the cache"
+        );
     }
 
     fn wat_bytes() -> Vec<u8> {
