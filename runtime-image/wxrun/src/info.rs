@@ -2,7 +2,6 @@
 //! sha256 and version, for `/.well-known/wxrun/info`. Owns these facts only.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -74,11 +73,13 @@ impl Identity {
     pub async fn binary_sha256(&self) -> &str {
         self.binary_sha256
             .get_or_init(|| async {
-                tokio::task::spawn_blocking(|| match hash_file(Path::new("/proc/self/exe")) {
-                    Ok(h) => h,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot hash /proc/self/exe");
-                        String::new()
+                tokio::task::spawn_blocking(|| {
+                    match crate::digest::sha256_file_hex(Path::new("/proc/self/exe")) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot hash /proc/self/exe");
+                            String::new()
+                        }
                     }
                 })
                 .await
@@ -86,13 +87,6 @@ impl Identity {
             })
             .await
     }
-}
-
-fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// The body of `/.well-known/wxrun/info`.
