@@ -125,9 +125,6 @@ pub fn prepare(
     let bundle = spin_bundle::bundle(&manifest)?;
     let out = dir.join(&stack.stack.name.value);
     let bundle_path = out.join("releases").join(format!("{}.tar", bundle.id));
-    if purpose == Purpose::Deploy {
-        write_once(&bundle_path, &bundle.bytes)?;
-    }
     let release_id = bundle.id.clone();
 
     let mut runtime = BTreeMap::new();
@@ -158,6 +155,10 @@ pub fn prepare(
         binaries.insert(arch.as_str(), bytes);
     }
 
+    // Written only once every input is known to exist.
+    if purpose == Purpose::Deploy {
+        write_once(&bundle_path, &bundle.bytes)?;
+    }
     let lambda_zip = match &stack.stack.compute.lambda {
         None => None,
         Some(l) => {
