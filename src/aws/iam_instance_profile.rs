@@ -83,19 +83,12 @@ impl Resource for IamInstanceProfile {
         let Some(p) = self.get(id).await? else {
             return Ok(None);
         };
-        let t = self
-            .0
-            .iam
-            .list_instance_profile_tags()
-            .instance_profile_name(id)
-            .send()
-            .await
-            .map_err(classify)?;
         let props = json!({
             "name": p.instance_profile_name(),
             "path": p.path(),
             "role": p.roles().first().map(|r| r.role_name()),
-            "tags": tags::from_pairs(t.tags().iter().map(|t| (t.key(), t.value()))),
+            // GetInstanceProfile carries the tags (no ListInstanceProfileTags round trip).
+            "tags": tags::from_pairs(p.tags().iter().map(|t| (t.key(), t.value()))),
         });
         Ok(Some(Live {
             props,
@@ -225,16 +218,11 @@ impl Resource for IamInstanceProfile {
             .send();
         while let Some(page) = pages.next().await {
             for p in page.map_err(classify)?.instance_profiles() {
-                let t = self
-                    .0
-                    .iam
-                    .list_instance_profile_tags()
-                    .instance_profile_name(p.instance_profile_name())
-                    .send()
-                    .await
-                    .map_err(classify)?;
+                let Some(full) = self.get(p.instance_profile_name()).await? else {
+                    continue;
+                };
                 if tags::is_address(
-                    t.tags().iter().map(|t| (t.key(), t.value())),
+                    full.tags().iter().map(|t| (t.key(), t.value())),
                     stack,
                     address,
                 ) {

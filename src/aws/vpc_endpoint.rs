@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{ResourceType, State, VpcEndpoint as Described, VpcEndpointType};
+use aws_sdk_ec2::types::{ResourceType, VpcEndpoint as Described, VpcEndpointType};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
@@ -31,8 +31,16 @@ fn sorted(v: &Value) -> Vec<String> {
     out
 }
 
+/// The endpoint's state, lowercased: EC2 reports VPC endpoint states in lowercase
+/// (`available`), which the SDK's capitalised `State` enum does not recognise.
+fn state(e: &Described) -> String {
+    e.state()
+        .map(|s| s.as_str().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 fn gone(e: &Described) -> bool {
-    matches!(e.state(), Some(State::Deleted | State::Deleting))
+    matches!(state(e).as_str(), "deleted" | "deleting")
 }
 
 impl VpcEndpoint {
@@ -107,7 +115,7 @@ impl Resource for VpcEndpoint {
             Ok(self
                 .describe(&id)
                 .await?
-                .filter(|e| e.state() == Some(&State::Available))
+                .filter(|e| state(e) == "available")
                 .map(|_| ()))
         })
         .await?;
@@ -204,5 +212,20 @@ impl Resource for VpcEndpoint {
                 id: id.to_string(),
                 outputs: Outputs::new(),
             }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::State;
+
+    #[test]
+    fn lowercase_states_are_understood() {
+        let e = |s: &str| Described::builder().state(State::from(s)).build();
+        assert_eq!(state(&e("available")), "available");
+        assert_eq!(state(&e("Available")), "available");
+        assert!(gone(&e("deleted")));
+        assert!(!gone(&e("pending")));
     }
 }
