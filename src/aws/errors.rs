@@ -61,3 +61,11 @@ pub fn is_ec2_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
         .and_then(|e| e.code())
         .is_some_and(|c| c.ends_with(".NotFound") || c.ends_with("NotFound"))
 }
+
+/// EC2 refuses to delete a resource something still uses (`DependencyViolation`): in real AWS
+/// this clears by itself while ENIs drain, so deletes retry it up to a deadline.
+pub fn is_dependency_violation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c == "DependencyViolation")
+}
