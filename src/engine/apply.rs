@@ -361,7 +361,12 @@ impl StepCtx<'_> {
             None => None,
         };
         let Created { id, mut outputs } = match adopted {
-            Some(c) => c,
+            Some(c) => {
+                with_retry(self.retry, self.hooks, self.address, || {
+                    kind.resume_create(c.clone(), &props)
+                })
+                .await?
+            }
             None => {
                 let req = CreateRequest {
                     address: self.address,
