@@ -131,6 +131,17 @@ impl Resource for InternetGateway {
         .await
     }
 
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        // The crash may have come between create and attach.
+        self.attach(&adopted.id, props["vpc_id"].as_str().unwrap_or_default())
+            .await?;
+        Ok(adopted)
+    }
+
     async fn find_orphan(
         &self,
         stack: &str,

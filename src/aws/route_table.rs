@@ -212,6 +212,16 @@ impl Resource for RouteTable {
         .await
     }
 
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        // The crash may have come before the routes were added.
+        self.sync_routes(&adopted.id, &Value::Null, props).await?;
+        Ok(adopted)
+    }
+
     async fn find_orphan(
         &self,
         stack: &str,

@@ -143,6 +143,16 @@ impl Resource for SecurityGroup {
         .await
     }
 
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        _props: &Value,
+    ) -> Result<Created, ProviderError> {
+        // The crash may have come between create and the revoke of the default egress.
+        self.revoke_default_egress(&adopted.id).await?;
+        Ok(adopted)
+    }
+
     async fn find_orphan(
         &self,
         stack: &str,
@@ -157,15 +167,11 @@ impl Resource for SecurityGroup {
             .send()
             .await
             .map_err(classify)?;
-        let Some(g) = out.security_groups().first() else {
-            return Ok(None);
-        };
-        let id = g.group_id().unwrap_or_default().to_string();
-        // The crash may have come between create and the revoke: finish the create's job.
-        self.revoke_default_egress(&id).await?;
-        Ok(Some(Created {
-            outputs: Self::outputs(g),
-            id,
+        Ok(out.security_groups().first().and_then(|g| {
+            Some(Created {
+                id: g.group_id()?.to_string(),
+                outputs: Self::outputs(g),
+            })
         }))
     }
 }

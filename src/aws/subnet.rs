@@ -59,6 +59,20 @@ impl Subnet {
         Ok(())
     }
 
+    /// The attribute a create sets after the subnet exists.
+    async fn finish(
+        &self,
+        s: &aws_sdk_ec2::types::Subnet,
+        props: &Value,
+    ) -> Result<(), ProviderError> {
+        let want = props["map_public_ip_on_launch"].as_bool().unwrap_or(false);
+        if s.map_public_ip_on_launch().unwrap_or(false) != want {
+            self.set_public_ip(s.subnet_id().unwrap_or_default(), props)
+                .await?;
+        }
+        Ok(())
+    }
+
     fn outputs(s: &aws_sdk_ec2::types::Subnet) -> Outputs {
         let mut o = Outputs::new();
         o.insert("availability_zone".into(), json!(s.availability_zone()));
@@ -147,17 +161,31 @@ impl Resource for Subnet {
             }
         })
         .await?;
-        if subnet.map_public_ip_on_launch().unwrap_or(false)
-            != req.props["map_public_ip_on_launch"]
-                .as_bool()
-                .unwrap_or(false)
-        {
-            self.set_public_ip(&id, req.props).await?;
-        }
+        self.finish(&subnet, req.props).await?;
         Ok(Created {
             outputs: Self::outputs(&subnet),
             id,
         })
+    }
+
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        // The crash may have come between create and the attribute call.
+        let out = self
+            .0
+            .ec2
+            .describe_subnets()
+            .subnet_ids(&adopted.id)
+            .send()
+            .await
+            .map_err(classify)?;
+        if let Some(s) = out.subnets().first() {
+            self.finish(s, props).await?;
+        }
+        Ok(adopted)
     }
 
     async fn update(
