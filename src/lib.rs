@@ -12,3 +12,4 @@ pub mod provider;
 pub mod stack;
 pub mod state;
 pub mod synth;
+pub mod wxrun;
