@@ -13,14 +13,14 @@ pub fn check(k: &KubernetesSpec, report: &mut dyn FnMut(Location, String, String
             "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit".into(),
         );
     }
-    if let Some(r) = &k.replicas {
-        if !(0..=1000).contains(&r.value) {
-            report(
-                r.referenced,
-                format!("replicas {} is out of range", r.value),
-                "use 0 to 1000".into(),
-            );
-        }
+    if let Some(r) = &k.replicas
+        && !(0..=1000).contains(&r.value)
+    {
+        report(
+            r.referenced,
+            format!("replicas {} is out of range", r.value),
+            "use 0 to 1000".into(),
+        );
     }
     if k.image.value.trim().is_empty() || k.image.value.contains(char::is_whitespace) {
         report(
