@@ -497,3 +497,98 @@ fn held_lock_blocks_mutation_until_unlocked() {
     apply(&ws);
     assert!(!ws.path().join(".wxinfra/net9.state.lock").exists());
 }
+
+#[test]
+fn default_and_existing_vpcs_are_used_but_never_deleted() {
+    let moto = Moto::start();
+    let ws = Workspace::with_moto(&moto).with_app();
+    let default = moto.boto(
+        "e = client('ec2')\n\
+         v = e.describe_vpcs(Filters=[{'Name': 'is-default', 'Values': ['true']}])['Vpcs'][0]['VpcId']\n\
+         s = e.describe_subnets(Filters=[{'Name': 'vpc-id', 'Values': [v]}, {'Name': 'default-for-az', 'Values': ['true']}])['Subnets']\n\
+         print(json.dumps([v, sorted(x['SubnetId'] for x in s)]))",
+    );
+    let vpc = default[0].as_str().unwrap();
+    let with_network = |network: &str| {
+        stack("net10", "10.50.0.0/16", "net").replace(
+            "network:\n  vpc: new\n  cidr: 10.50.0.0/16\n  availability_zones: 2\n",
+            network,
+        )
+    };
+    ws.write("stack.yaml", &with_network("network:\n  vpc: default\n"));
+    apply(&ws);
+    let s = state(&ws, "net10");
+    let lookup = &s["resources"]["aws.vpc_lookup.default"];
+    assert_eq!(lookup["id"], vpc);
+    let mut subnets: Vec<String> =
+        serde_json::from_value(lookup["outputs"]["subnet_ids"].clone()).unwrap();
+    subnets.sort();
+    assert_eq!(serde_json::json!(subnets), default[1]);
+    assert_eq!(
+        lookup["outputs"]["route_table_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the main route table"
+    );
+    let sg_vpc = moto.boto(&format!(
+        "g = client('ec2').describe_security_groups(GroupIds=['{}'])['SecurityGroups'][0]\n\
+         print(json.dumps(g['VpcId']))",
+        id(&ws, "net10", "aws.security_group.compute")
+    ));
+    assert_eq!(sg_vpc, vpc);
+    ws.run(&["plan", "-f", "stack.yaml", "--detailed-exitcode"])
+        .ok();
+    ws.run(&["destroy", "-f", "stack.yaml", "--auto-approve"])
+        .ok();
+    assert_nothing_left(&moto, "net10");
+
+    // An existing VPC by id: its subnets are checked, and destroy leaves it standing.
+    let (first, second) = (
+        default[1][0].as_str().unwrap(),
+        default[1][1].as_str().unwrap(),
+    );
+    ws.write(
+        "stack.yaml",
+        &with_network(&format!(
+            "network:\n  vpc: existing\n  vpc_id: {vpc}\n  subnet_ids: [{first}, {second}]\n"
+        )),
+    );
+    apply(&ws);
+    assert_eq!(id(&ws, "net10", "aws.vpc_lookup.existing"), vpc);
+    ws.run(&["plan", "-f", "stack.yaml", "--detailed-exitcode"])
+        .ok();
+    ws.run(&["destroy", "-f", "stack.yaml", "--auto-approve"])
+        .ok();
+    assert_nothing_left(&moto, "net10");
+    let still = moto.boto(&format!(
+        "print(json.dumps(len(client('ec2').describe_vpcs(VpcIds=['{vpc}'])['Vpcs'])))"
+    ));
+    assert_eq!(still, 1, "the default VPC survives destroy");
+
+    // A subnet of another VPC is refused before anything is created.
+    let other = moto.boto(
+        "e = client('ec2')\n\
+         v = e.create_vpc(CidrBlock='10.99.0.0/16')['Vpc']['VpcId']\n\
+         print(json.dumps(e.create_subnet(VpcId=v, CidrBlock='10.99.0.0/24')['Subnet']['SubnetId']))",
+    );
+    ws.write(
+        "stack.yaml",
+        &with_network(&format!(
+            "network:\n  vpc: existing\n  vpc_id: {vpc}\n  subnet_ids: [{first}, {}]\n",
+            other.as_str().unwrap()
+        )),
+    );
+    let r = ws.run(&["apply", "-f", "stack.yaml", "--auto-approve"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "{} do not exist in {vpc}",
+            other.as_str().unwrap()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(moto.tagged("net10").is_empty());
+}
