@@ -13,3 +13,4 @@ pub mod provider;
 pub mod stack;
 pub mod state;
 pub mod synth;
+pub mod wxrun;

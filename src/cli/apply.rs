@@ -4,24 +4,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 
-use super::{Global, StackArg, context, ui::Ui};
-use crate::engine::Engine;
+use super::{ChangeOpts, Global, StackArg, context, ui::Ui};
 use crate::plan::Plan;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub stack: StackArg,
-    /// Do not ask for confirmation (required when stdin is not a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// How many resource operations run at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: u16,
+    #[command(flatten)]
+    pub change: ChangeOpts,
     /// A plan saved by `plan --out`: apply exactly that (refused if the state moved since).
     #[arg(value_name = "PLANFILE", conflicts_with = "context")]
     pub plan_file: Option<PathBuf>,
@@ -57,6 +51,10 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "apply")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
+    if context::nothing_on_aws(&desired, &state) {
+        ui.out(context::NO_AWS);
+        return Ok(ExitCode::SUCCESS);
+    }
     let aws = context::aws(g, &loaded).await?;
     let progress = Arc::new(ui.progress());
 
@@ -81,27 +79,15 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         print_outputs(ui, &plan.desired, &state);
         return Ok(ExitCode::SUCCESS);
     }
-    if !a.auto_approve && a.plan_file.is_none() {
-        anyhow::ensure!(
-            context::interactive(),
-            "stdin is not a terminal, so apply cannot ask for confirmation; review `wxinfra plan` and pass --auto-approve"
-        );
-        if !ui.confirm("Do you want to perform these actions?")? {
-            ui.note("Apply cancelled.");
-            return Ok(ExitCode::FAILURE);
-        }
+    // A saved plan was reviewed when it was made.
+    let question = "Do you want to perform these actions?";
+    if a.plan_file.is_none() && !context::approved(&a.change, ui, "apply", question)? {
+        ui.note("Apply cancelled.");
+        return Ok(ExitCode::FAILURE);
     }
-
-    let stop = interrupt_flag(ui);
-    let engine = Engine {
-        provider: aws.provider.clone(),
-        store: store.clone(),
-        hooks: progress,
-        parallelism: a.parallelism as usize,
-        retry: Default::default(),
-        stop,
-    };
+    let engine = context::engine(&aws, store.clone(), progress, &a.change, ui);
     let result = engine.apply(&plan, state).await;
+    aws.report_calls(ui);
     let after = context::read_state(store.as_ref(), &loaded)?;
     result?;
     let s = &plan.summary;
@@ -148,22 +134,4 @@ fn print_outputs(ui: &Ui, desired: &crate::graph::Graph, state: &crate::state::S
         text.push_str(&format!("  {k} = {v}\n"));
     }
     ui.out(&text);
-}
-
-/// First Ctrl-C: stop starting operations, let in-flight ones finish and save state.
-/// A second one exits at once (state is already checkpointed after every step).
-pub fn interrupt_flag(ui: &Ui) -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let ui = *ui;
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::SeqCst);
-            ui.warn("interrupt received: finishing in-flight operations and saving state (Ctrl-C again to quit now)");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    stop
 }

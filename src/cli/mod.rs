@@ -73,6 +73,28 @@ pub struct StackArg {
     pub file: PathBuf,
 }
 
+/// Options of the commands that change infrastructure (apply, destroy).
+#[derive(Debug, Args, Clone)]
+pub struct ChangeOpts {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many resource operations run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+/// Options of the commands that report differences (plan, diff).
+#[derive(Debug, Args, Clone)]
+pub struct ReportOpts {
+    /// Print JSON instead of text (stable format, see docs/plan-json.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there is nothing to report, 2 when there is, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a stack file without touching the network: schema, values, AWS limits.
