@@ -4,4 +4,5 @@
 mod support;
 
 mod cli_validate;
+mod k8s;
 mod network;
