@@ -100,6 +100,17 @@ pub trait Resource: Send + Sync {
         address: &str,
         token: &str,
     ) -> Result<Option<Created>, ProviderError>;
+
+    /// Finishes what an interrupted `create` may have left undone on a resource that
+    /// `find_orphan` adopted (an attachment, a follow-up attribute call), so a resumed apply
+    /// converges in one run. Kinds whose create is a single call keep the default.
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        _props: &Value,
+    ) -> Result<Created, ProviderError> {
+        Ok(adopted)
+    }
 }
 
 /// Finds the implementation of a kind.

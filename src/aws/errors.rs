@@ -80,3 +80,11 @@ pub fn prop<'a>(props: &'a serde_json::Value, field: &str) -> Result<&'a str, Pr
 pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     err.as_service_error().and_then(|e| e.code())
 }
+
+/// EC2 refuses to delete a resource something still uses (`DependencyViolation`): in real AWS
+/// this clears by itself while ENIs drain, so deletes retry it up to a deadline.
+pub fn is_dependency_violation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c == "DependencyViolation")
+}

@@ -10,15 +10,22 @@ pub mod efs_mount_target;
 pub mod errors;
 pub mod iam_instance_profile;
 pub mod iam_role;
+pub mod internet_gateway;
 pub mod log_group;
 pub mod policy;
 pub mod release;
+pub mod route_table;
+pub mod route_table_association;
 pub mod s3_bucket;
 pub mod s3_object;
+pub mod security_group;
+pub mod security_group_rule;
+pub mod subnet;
 pub mod sweep;
 pub mod tags;
 pub mod vpc;
 pub mod vpc_endpoint;
+pub mod vpc_lookup;
 pub mod wait;
 
 pub use context::AwsContext;
@@ -41,5 +48,12 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(vpc_endpoint::VpcEndpoint(ctx.clone()))
         .with(iam_role::IamRole(ctx.clone()))
         .with(iam_instance_profile::IamInstanceProfile(ctx.clone()))
-        .with(log_group::LogGroup(ctx))
+        .with(log_group::LogGroup(ctx.clone()))
+        .with(vpc_lookup::VpcLookup(ctx.clone()))
+        .with(subnet::Subnet(ctx.clone()))
+        .with(internet_gateway::InternetGateway(ctx.clone()))
+        .with(route_table::RouteTable(ctx.clone()))
+        .with(route_table_association::RouteTableAssociation(ctx.clone()))
+        .with(security_group::SecurityGroup(ctx.clone()))
+        .with(security_group_rule::SecurityGroupRule(ctx))
 }

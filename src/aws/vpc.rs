@@ -156,6 +156,16 @@ impl Resource for Vpc {
         }
     }
 
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        // The crash may have come before the DNS attributes were set.
+        self.set_dns(&adopted.id, props).await?;
+        Ok(adopted)
+    }
+
     async fn find_orphan(
         &self,
         stack: &str,

@@ -28,3 +28,35 @@ where
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
+
+/// How long a delete keeps retrying `DependencyViolation` (ENIs of a deleted load balancer,
+/// Lambda function or mount target can take minutes to drain).
+pub const DEPENDENCY_DRAIN: Duration = Duration::from_secs(600);
+
+/// Runs an EC2 delete call until it succeeds, finds the resource gone, or the deadline passes
+/// while AWS still reports `DependencyViolation`. Any other error ends it at once.
+pub async fn delete_when_free<O, E, R, F, Fut>(
+    what: &str,
+    max: Duration,
+    mut call: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    use super::errors::{classify, is_dependency_violation, is_ec2_not_found};
+    until(&format!("{what} to be free of dependencies"), max, || {
+        let fut = call();
+        async move {
+            match fut.await {
+                Ok(_) => Ok(Some(())),
+                Err(e) if is_ec2_not_found(&e) => Ok(Some(())),
+                Err(e) if is_dependency_violation(&e) => Ok(None),
+                Err(e) => Err(classify(e)),
+            }
+        }
+    })
+    .await
+}

@@ -1,4 +1,5 @@
-//! `wxinfra apply`: plan (or load a saved plan), confirm, execute, print outputs.
+//! `wxinfra apply`: plan (or load a saved plan), confirm, execute, print outputs; or, with
+//! `--target k8s`, server-side apply of the rendered manifests to a cluster.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,11 +18,35 @@ pub struct Args {
     #[command(flatten)]
     pub change: ChangeOpts,
     /// A plan saved by `plan --out`: apply exactly that (refused if the state moved since).
-    #[arg(value_name = "PLANFILE")]
+    #[arg(value_name = "PLANFILE", conflicts_with = "context")]
     pub plan_file: Option<PathBuf>,
+    /// Where to apply: `aws` (plan and apply the AWS resources) or `k8s` (server-side apply
+    /// of the `kubernetes:` manifests, prune, wait for the Deployment).
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    /// `--target k8s`: kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// `--target k8s`: how long to wait for the Deployment to become available.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub wait: std::time::Duration,
+}
+
+/// What `apply` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Aws,
+    K8s,
 }
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
+    if a.target == Target::K8s {
+        return run_k8s(a, ui).await;
+    }
+    anyhow::ensure!(
+        a.context.is_none(),
+        "--context names a kubeconfig context; it needs --target k8s"
+    );
     let loaded = context::load_stack(&a.stack)?;
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "apply")?;
@@ -82,6 +107,31 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         s.add, s.change, s.destroy
     ));
     print_outputs(ui, &plan.desired, &after);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `apply --target k8s`: no state file; the cluster is the state (labels + field manager).
+async fn run_k8s(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        a.plan_file.is_none(),
+        "a saved plan is for AWS; `--target k8s` applies the rendered manifests"
+    );
+    let loaded = context::load_stack(&a.stack)?;
+    let rendered = crate::k8s::render(&loaded)?;
+    let client = crate::k8s::apply::client(a.context.as_deref()).await?;
+    let poll = std::time::Duration::from_secs(2);
+    let report = crate::k8s::apply::apply(&client, &rendered, a.wait, poll).await?;
+    for o in &report.applied {
+        ui.note(&format!("applied {o}"));
+    }
+    for o in &report.pruned {
+        ui.note(&format!("pruned {o}"));
+    }
+    ui.out(&format!(
+        "Apply complete! Kubernetes objects: {} applied, {} pruned.",
+        report.applied.len(),
+        report.pruned.len()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -40,17 +40,22 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let engine = context::engine(&aws, store.clone(), progress.clone(), &a.change, ui);
     engine.apply(&plan, state).await?;
     let swept = crate::aws::sweep::sweep(&aws.ctx).await?;
-    for (kind, id) in &swept {
+    for (kind, id) in &swept.deleted {
         progress.event(crate::engine::Event::Swept {
             kind: kind.clone(),
             id: id.clone(),
         });
     }
+    for arn in &swept.uncovered {
+        ui.warn(&format!(
+            "{arn} is still tagged with this stack, but wxinfra has no sweep for its type; delete it by hand"
+        ));
+    }
     aws.report_calls(ui);
     ui.note(&format!(
         "Destroy complete! {} destroyed, {} more found by tags.",
         plan.summary.destroy,
-        swept.len()
+        swept.deleted.len()
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ mod destroy;
 mod diff;
 mod output;
 mod plan;
+mod render;
 mod state;
 pub mod ui;
 mod validate;
@@ -108,6 +109,9 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Print the stack's outputs (endpoint URL, ids) from the state.
     Output(output::Args),
+    /// Render the stack for another platform (Kubernetes manifests for GitOps).
+    #[command(subcommand)]
+    Render(render::RenderCommand),
     /// Inspect or repair the state.
     #[command(subcommand)]
     State(state::StateCommand),
@@ -128,6 +132,7 @@ pub async fn run(cli: Cli, ui: &ui::Ui) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(a, g, ui).await,
         Command::Destroy(a) => destroy::run(a, g, ui).await,
         Command::Output(a) => output::run(a, g, ui).await,
+        Command::Render(c) => render::run(c, g, ui).await,
         Command::State(c) => state::run(c, g, ui).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -99,6 +99,19 @@ pub fn acquire(path: &Path, info: &LockInfo, timeout: Duration) -> Result<LockGu
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // A lock whose holder ran here and is gone (killed, crashed) protects nothing:
+                // the state was checkpointed after every step, so take it over.
+                if let Some(held) = read(path).filter(LockInfo::is_stale_here)
+                    && take_over_stale(path, &held)
+                {
+                    tracing::warn!(
+                        "took over the state lock of pid {} ({}, since {}), which no longer runs",
+                        held.pid,
+                        held.operation,
+                        held.created
+                    );
+                    continue;
+                }
                 if Instant::now() >= deadline {
                     return Err(LockError::Held(read(path).unwrap_or_else(|| LockInfo {
                         pid: 0,
@@ -113,6 +126,23 @@ pub fn acquire(path: &Path, info: &LockInfo, timeout: Duration) -> Result<LockGu
             Err(e) => return Err(io(e)),
         }
     }
+}
+
+/// Removes the stale lock `held` at `path`; false when another process got there first.
+/// The file is first renamed aside (atomic: of several racing takers only one moves it),
+/// and only deleted if it still is the stale lock; a fresh lock taken in between is put back.
+fn take_over_stale(path: &Path, held: &LockInfo) -> bool {
+    let aside = path.with_extension(format!("lock.stale.{}", std::process::id()));
+    if std::fs::rename(path, &aside).is_err() {
+        return false;
+    }
+    let was_stale = read(&aside).as_ref() == Some(held);
+    if !was_stale {
+        // hard_link fails if yet another lock appeared meanwhile; that one then stands.
+        let _ = std::fs::hard_link(&aside, path);
+    }
+    let _ = std::fs::remove_file(&aside);
+    was_stale
 }
 
 /// Who holds the lock at `path`, if anyone.
@@ -138,6 +168,27 @@ mod tests {
         assert!(err.to_string().contains("apply"), "{err}");
         drop(held);
         assert!(acquire(&p, &LockInfo::for_operation("plan"), Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn lock_of_a_process_killed_here_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.lock");
+        let mut dead = LockInfo::for_operation("apply");
+        dead.pid = i32::MAX as u32;
+        std::fs::write(&p, serde_json::to_vec(&dead).unwrap()).unwrap();
+        let guard = acquire(&p, &LockInfo::for_operation("plan"), Duration::ZERO).unwrap();
+        assert_eq!(read(&p).unwrap().operation, "plan");
+        drop(guard);
+        // A holder on another host may still run: never taken over.
+        let mut remote = LockInfo::for_operation("apply");
+        remote.host = "elsewhere".into();
+        std::fs::write(&p, serde_json::to_vec(&remote).unwrap()).unwrap();
+        assert!(acquire(&p, &LockInfo::for_operation("plan"), Duration::ZERO).is_err());
+        assert!(
+            dir.path().read_dir().unwrap().count() == 1,
+            "nothing left aside"
+        );
     }
 
     #[test]

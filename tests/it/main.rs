@@ -5,3 +5,5 @@ mod support;
 
 mod cli_validate;
 mod data;
+mod k8s;
+mod network;

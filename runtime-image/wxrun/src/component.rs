@@ -70,6 +70,8 @@ pub fn prepare(
         message: e,
     };
     let mut linker = crate::engine::linker(engine).map_err(|e| link(format!("{e:#}")))?;
+    crate::variables::add_to_linker(&mut linker, engine, component, |h: &Host| &h.variables)
+        .map_err(|e| link(format!("{e:#}")))?;
     let unsupported = crate::traps::link_unsupported(&mut linker, engine, component)
         .map_err(|e| link(e.to_string()))?;
     let pre = linker

@@ -117,13 +117,13 @@ impl WasiHttpView for Host {
     }
 }
 
-/// The linker with WASI 0.2 and 0.3 (incl. `wasi:http`) and Spin variables.
+/// The linker with WASI 0.2 and 0.3 (incl. `wasi:http`); Spin variables are
+/// added per component (`variables::add_to_linker`).
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<Host>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
-    crate::variables::add_to_linker(&mut linker, |h: &Host| &h.variables)?;
     Ok(linker)
 }

@@ -5,7 +5,9 @@
 
 use crate::manifest::Manifest;
 use std::collections::{BTreeMap, HashMap};
-use wasmtime::component::{ComponentType, Lift, Linker, Lower};
+use wasmtime::Engine;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Accessor, Component, ComponentType, Lift, Linker, Lower};
 
 /// Interfaces implemented here (exact names, as imported by the Spin SDKs).
 pub const INTERFACES: [&str; 2] = [
@@ -125,18 +127,41 @@ fn expand(
     Ok(out)
 }
 
-/// Adds both variables interfaces to `linker`; `get` reads the store's data.
+/// Links the variables interfaces `component` imports. The same interface
+/// name comes as a sync `get` (Spin 3 SDKs) or an `async func` (Spin 4 /
+/// WASI 0.3 SDKs), so each is defined the way the component declares it.
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
+    engine: &Engine,
+    component: &Component,
     vars: fn(&T) -> &ComponentVariables,
 ) -> wasmtime::Result<()> {
-    for interface in INTERFACES {
-        linker.instance(interface)?.func_wrap(
-            "get",
-            move |store, (name,): (String,)| -> wasmtime::Result<(Result<String, GuestError>,)> {
-                Ok((vars(store.data()).get(&name),))
-            },
-        )?;
+    for (interface, item) in component.component_type().imports(engine) {
+        if !INTERFACES.contains(&interface) {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(instance) = item.ty else {
+            continue;
+        };
+        let is_async = instance.exports(engine).any(|(name, item)| {
+            name == "get" && matches!(item.ty, ComponentItem::ComponentFunc(f) if f.async_())
+        });
+        let mut inst = linker.instance(interface)?;
+        if is_async {
+            inst.func_wrap_concurrent("get", move |accessor: &Accessor<T>, (name,): (String,)| {
+                let value = accessor.with(|mut access| vars(access.data_mut()).get(&name));
+                Box::pin(async move { Ok((value,)) })
+            })?;
+        } else {
+            inst.func_wrap(
+                "get",
+                move |store,
+                      (name,): (String,)|
+                      -> wasmtime::Result<(Result<String, GuestError>,)> {
+                    Ok((vars(store.data()).get(&name),))
+                },
+            )?;
+        }
     }
     Ok(())
 }

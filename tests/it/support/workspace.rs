@@ -73,7 +73,7 @@ impl Workspace {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_wxinfra"));
+        let mut c = Command::new(binary());
         c.args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
@@ -89,4 +89,13 @@ impl Workspace {
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().unwrap())
     }
+}
+
+/// The wxinfra binary under test: cargo's build of this crate, or `WXINFRA_BIN` (a copy taken
+/// right after the build, when several checkouts share one target dir and each overwrites
+/// `target/debug/wxinfra` with its own build).
+fn binary() -> PathBuf {
+    std::env::var_os("WXINFRA_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wxinfra")))
 }

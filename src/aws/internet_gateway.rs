@@ -1,0 +1,168 @@
+//! `aws.internet_gateway`: an internet gateway attached to the stack's VPC. Moving it to
+//! another VPC means a new gateway; tags change in place. Deleting detaches it first.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::ResourceType;
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, is_ec2_not_found};
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct InternetGateway(pub std::sync::Arc<AwsContext>);
+
+impl InternetGateway {
+    async fn describe(
+        &self,
+        id: &str,
+    ) -> Result<Option<aws_sdk_ec2::types::InternetGateway>, ProviderError> {
+        match self
+            .0
+            .ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.internet_gateways().first().cloned()),
+            Err(e) if is_ec2_not_found(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Attaches `id` to `vpc` unless it already is (a resumed create may have done it).
+    async fn attach(&self, id: &str, vpc: &str) -> Result<(), ProviderError> {
+        let attached = self
+            .describe(id)
+            .await?
+            .is_some_and(|g| g.attachments().iter().any(|a| a.vpc_id() == Some(vpc)));
+        if attached {
+            return Ok(());
+        }
+        self.0
+            .ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(id)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for InternetGateway {
+    fn kind(&self) -> &'static str {
+        "aws.internet_gateway"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        field == "vpc_id"
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(g) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        // Detached behind our back reads as `vpc_id: null`, which plans a replacement.
+        let vpc = g.attachments().iter().find_map(|a| a.vpc_id());
+        Ok(Some(Live {
+            props: json!({"vpc_id": vpc, "tags": tags::from_ec2(g.tags())}),
+            outputs: Outputs::new(),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(tags::ec2_spec(ResourceType::InternetGateway, req.props))
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .ok_or_else(|| ProviderError::Api("CreateInternetGateway returned no id".into()))?
+            .to_string();
+        self.attach(&id, req.props["vpc_id"].as_str().unwrap_or_default())
+            .await?;
+        Ok(Created {
+            id,
+            outputs: Outputs::new(),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "tags") {
+            tags::ec2_update(&self.0.ec2, id, old, new).await?;
+        }
+        Ok(Outputs::new())
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        let Some(g) = self.describe(id).await? else {
+            return Ok(());
+        };
+        let ec2 = &self.0.ec2;
+        // Detaching fails while public addresses are still mapped in the VPC (EC2 instances,
+        // load balancer nodes being torn down): retry that like any dependency.
+        for vpc in g.attachments().iter().filter_map(|a| a.vpc_id()) {
+            wait::delete_when_free("internet gateway detach", wait::DEPENDENCY_DRAIN, || {
+                ec2.detach_internet_gateway()
+                    .internet_gateway_id(id)
+                    .vpc_id(vpc)
+                    .send()
+            })
+            .await?;
+        }
+        wait::delete_when_free("internet gateway", wait::DEPENDENCY_DRAIN, || {
+            ec2.delete_internet_gateway().internet_gateway_id(id).send()
+        })
+        .await
+    }
+
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        // The crash may have come between create and attach.
+        self.attach(&adopted.id, props["vpc_id"].as_str().unwrap_or_default())
+            .await?;
+        Ok(adopted)
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(tags::ec2_address_filters(stack, address)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .internet_gateways()
+            .first()
+            .and_then(|g| g.internet_gateway_id())
+            .map(|id| Created {
+                id: id.to_string(),
+                outputs: Outputs::new(),
+            }))
+    }
+}

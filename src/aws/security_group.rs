@@ -1,0 +1,177 @@
+//! `aws.security_group`: a security group with no rules of its own. EC2 gives every new group
+//! an allow-all egress rule; it is revoked right after create (least privilege), so the only
+//! rules are the `aws.security_group_rule` resources. VPC, name and description cannot
+//! change on a live group: a change means a new one. Tags change in place.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, is_ec2_not_found};
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct SecurityGroup(pub std::sync::Arc<AwsContext>);
+
+/// Whether a rule is EC2's default allow-all egress (IPv4 or IPv6).
+fn is_default_egress(r: &aws_sdk_ec2::types::SecurityGroupRule) -> bool {
+    r.is_egress() == Some(true)
+        && r.ip_protocol() == Some("-1")
+        && (r.cidr_ipv4() == Some("0.0.0.0/0") || r.cidr_ipv6() == Some("::/0"))
+}
+
+impl SecurityGroup {
+    /// Revokes the default allow-all egress rule(s), if still there.
+    async fn revoke_default_egress(&self, id: &str) -> Result<(), ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_security_group_rules()
+            .filters(Filter::builder().name("group-id").values(id).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        let defaults: Vec<String> = out
+            .security_group_rules()
+            .iter()
+            .filter(|r| is_default_egress(r))
+            .filter_map(|r| r.security_group_rule_id().map(str::to_string))
+            .collect();
+        if defaults.is_empty() {
+            return Ok(());
+        }
+        self.0
+            .ec2
+            .revoke_security_group_egress()
+            .group_id(id)
+            .set_security_group_rule_ids(Some(defaults))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    fn outputs(g: &aws_sdk_ec2::types::SecurityGroup) -> Outputs {
+        let mut o = Outputs::new();
+        o.insert("arn".into(), json!(g.security_group_arn()));
+        o
+    }
+}
+
+#[async_trait]
+impl Resource for SecurityGroup {
+    fn kind(&self) -> &'static str {
+        "aws.security_group"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "vpc_id" | "group_name" | "description")
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let out = match self
+            .0
+            .ec2
+            .describe_security_groups()
+            .group_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if is_ec2_not_found(&e) => return Ok(None),
+            Err(e) => return Err(classify(e)),
+        };
+        let Some(g) = out.security_groups().first() else {
+            return Ok(None);
+        };
+        Ok(Some(Live {
+            props: json!({
+                "vpc_id": g.vpc_id(),
+                "group_name": g.group_name(),
+                "description": g.description(),
+                "tags": tags::from_ec2(g.tags()),
+            }),
+            outputs: Self::outputs(g),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .create_security_group()
+            .vpc_id(req.props["vpc_id"].as_str().unwrap_or_default())
+            .group_name(req.props["group_name"].as_str().unwrap_or_default())
+            .description(req.props["description"].as_str().unwrap_or_default())
+            .tag_specifications(tags::ec2_spec(ResourceType::SecurityGroup, req.props))
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out
+            .group_id()
+            .ok_or_else(|| ProviderError::Api("CreateSecurityGroup returned no id".into()))?
+            .to_string();
+        self.revoke_default_egress(&id).await?;
+        let mut outputs = Outputs::new();
+        outputs.insert("arn".into(), json!(out.security_group_arn()));
+        Ok(Created { id, outputs })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "tags") {
+            tags::ec2_update(&self.0.ec2, id, old, new).await?;
+        }
+        Ok(self
+            .read(id, new)
+            .await?
+            .map(|l| l.outputs)
+            .unwrap_or_default())
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        let ec2 = &self.0.ec2;
+        wait::delete_when_free("security group", wait::DEPENDENCY_DRAIN, || {
+            ec2.delete_security_group().group_id(id).send()
+        })
+        .await
+    }
+
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        _props: &Value,
+    ) -> Result<Created, ProviderError> {
+        // The crash may have come between create and the revoke of the default egress.
+        self.revoke_default_egress(&adopted.id).await?;
+        Ok(adopted)
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(tags::ec2_address_filters(stack, address)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.security_groups().first().and_then(|g| {
+            Some(Created {
+                id: g.group_id()?.to_string(),
+                outputs: Self::outputs(g),
+            })
+        }))
+    }
+}

@@ -1,0 +1,240 @@
+//! `aws.subnet`: a public subnet in the `az_index`-th available AZ of the region (AZs in name
+//! order, resolved here so synth needs no network). A new VPC, CIDR block or AZ needs a new
+//! subnet; `map_public_ip_on_launch` and tags change in place.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, SubnetState};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, is_ec2_not_found};
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct Subnet(pub std::sync::Arc<AwsContext>);
+
+const READY: Duration = Duration::from_secs(120);
+
+impl Subnet {
+    /// Names of the region's available (non-local, non-wavelength) AZs, sorted.
+    async fn zones(&self) -> Result<Vec<String>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_availability_zones()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("state")
+                    .values("available")
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut names: Vec<String> = out
+            .availability_zones()
+            .iter()
+            .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone"))
+            .filter_map(|z| z.zone_name().map(str::to_string))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    async fn set_public_ip(&self, id: &str, props: &Value) -> Result<(), ProviderError> {
+        self.0
+            .ec2
+            .modify_subnet_attribute()
+            .subnet_id(id)
+            .map_public_ip_on_launch(
+                AttributeBooleanValue::builder()
+                    .value(props["map_public_ip_on_launch"].as_bool().unwrap_or(false))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// The attribute a create sets after the subnet exists.
+    async fn finish(
+        &self,
+        s: &aws_sdk_ec2::types::Subnet,
+        props: &Value,
+    ) -> Result<(), ProviderError> {
+        let want = props["map_public_ip_on_launch"].as_bool().unwrap_or(false);
+        if s.map_public_ip_on_launch().unwrap_or(false) != want {
+            self.set_public_ip(s.subnet_id().unwrap_or_default(), props)
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn outputs(s: &aws_sdk_ec2::types::Subnet) -> Outputs {
+        let mut o = Outputs::new();
+        o.insert("availability_zone".into(), json!(s.availability_zone()));
+        o.insert("arn".into(), json!(s.subnet_arn()));
+        o
+    }
+}
+
+#[async_trait]
+impl Resource for Subnet {
+    fn kind(&self) -> &'static str {
+        "aws.subnet"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "vpc_id" | "cidr_block" | "az_index")
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let out = match self.0.ec2.describe_subnets().subnet_ids(id).send().await {
+            Ok(o) => o,
+            Err(e) if is_ec2_not_found(&e) => return Ok(None),
+            Err(e) => return Err(classify(e)),
+        };
+        let Some(s) = out.subnets().first() else {
+            return Ok(None);
+        };
+        let zones = self.zones().await?;
+        // An AZ that is no longer listed as available maps to null: a replacement, not a guess.
+        let az_index = s
+            .availability_zone()
+            .and_then(|az| zones.iter().position(|z| z == az));
+        Ok(Some(Live {
+            props: json!({
+                "vpc_id": s.vpc_id(),
+                "cidr_block": s.cidr_block(),
+                "az_index": az_index,
+                "map_public_ip_on_launch": s.map_public_ip_on_launch().unwrap_or(false),
+                "tags": tags::from_ec2(s.tags()),
+            }),
+            outputs: Self::outputs(s),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let zones = self.zones().await?;
+        let index = req.props["az_index"].as_u64().unwrap_or(0) as usize;
+        let az = zones.get(index).ok_or_else(|| {
+            ProviderError::Validation(format!(
+                "the stack asks for {} availability zones but region {} has {} available ({})",
+                index + 1,
+                self.0.region,
+                zones.len(),
+                zones.join(", ")
+            ))
+        })?;
+        let out = self
+            .0
+            .ec2
+            .create_subnet()
+            .vpc_id(req.props["vpc_id"].as_str().unwrap_or_default())
+            .cidr_block(req.props["cidr_block"].as_str().unwrap_or_default())
+            .availability_zone(az)
+            .tag_specifications(tags::ec2_spec(ResourceType::Subnet, req.props))
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .ok_or_else(|| ProviderError::Api("CreateSubnet returned no id".into()))?
+            .to_string();
+        let ec2 = self.0.ec2.clone();
+        let subnet = wait::until("subnet to become available", READY, || {
+            let (ec2, id) = (ec2.clone(), id.clone());
+            async move {
+                match ec2.describe_subnets().subnet_ids(&id).send().await {
+                    Ok(o) => Ok(o
+                        .subnets()
+                        .first()
+                        .filter(|s| s.state() == Some(&SubnetState::Available))
+                        .cloned()),
+                    Err(e) if is_ec2_not_found(&e) => Ok(None), // eventual consistency
+                    Err(e) => Err(classify(e)),
+                }
+            }
+        })
+        .await?;
+        self.finish(&subnet, req.props).await?;
+        Ok(Created {
+            outputs: Self::outputs(&subnet),
+            id,
+        })
+    }
+
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        // The crash may have come between create and the attribute call.
+        let out = self
+            .0
+            .ec2
+            .describe_subnets()
+            .subnet_ids(&adopted.id)
+            .send()
+            .await
+            .map_err(classify)?;
+        if let Some(s) = out.subnets().first() {
+            self.finish(s, props).await?;
+        }
+        Ok(adopted)
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "map_public_ip_on_launch") {
+            self.set_public_ip(id, new).await?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            tags::ec2_update(&self.0.ec2, id, old, new).await?;
+        }
+        Ok(self
+            .read(id, new)
+            .await?
+            .map(|l| l.outputs)
+            .unwrap_or_default())
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        let ec2 = &self.0.ec2;
+        wait::delete_when_free("subnet", wait::DEPENDENCY_DRAIN, || {
+            ec2.delete_subnet().subnet_id(id).send()
+        })
+        .await
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_subnets()
+            .set_filters(Some(tags::ec2_address_filters(stack, address)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.subnets().first().and_then(|s| {
+            Some(Created {
+                id: s.subnet_id()?.to_string(),
+                outputs: Self::outputs(s),
+            })
+        }))
+    }
+}
