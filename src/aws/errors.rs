@@ -88,3 +88,20 @@ pub fn is_dependency_violation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>)
         .and_then(|e| e.code())
         .is_some_and(|c| c == "DependencyViolation")
 }
+
+/// Whether the service answered 404. S3 says "this bucket has no such configuration" (policy,
+/// tags, public access block, encryption) with a 404 whose body may carry no error code.
+pub fn is_404<E, R: HttpStatus>(err: &SdkError<E, R>) -> bool {
+    err.raw_response().is_some_and(|r| r.status_code() == 404)
+}
+
+/// The HTTP status of a raw response (implemented for the SDK's response type).
+pub trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::caller_identity::partition;
 use super::context::AwsContext;
-use super::errors::{built, classify, code, prop};
+use super::errors::{built, classify, code, is_404, prop};
 use super::{policy, tags};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -192,7 +192,7 @@ impl S3Bucket {
             Ok(o) => Ok(tags::from_pairs(
                 o.tag_set().iter().map(|t| (t.key(), t.value())),
             )),
-            Err(e) if code(&e) == Some("NoSuchTagSet") => Ok(json!({})),
+            Err(e) if code(&e) == Some("NoSuchTagSet") || is_404(&e) => Ok(json!({})),
             Err(e) => Err(classify(e)),
         }
     }
@@ -298,7 +298,9 @@ impl Resource for S3Bucket {
                     && c.block_public_policy() == Some(true)
                     && c.restrict_public_buckets() == Some(true)
             }),
-            Err(e) if code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => false,
+            Err(e) if code(&e) == Some("NoSuchPublicAccessBlockConfiguration") || is_404(&e) => {
+                false
+            }
             Err(e) => return Err(classify(e)),
         };
         let encryption = match s3.get_bucket_encryption().bucket(id).send().await {
@@ -307,7 +309,12 @@ impl Resource for S3Bucket {
                 .and_then(|c| c.rules().first())
                 .and_then(|r| r.apply_server_side_encryption_by_default())
                 .map(|d| d.sse_algorithm().as_str().to_string()),
-            Err(e) if code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => None,
+            Err(e)
+                if code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError")
+                    || is_404(&e) =>
+            {
+                None
+            }
             Err(e) => return Err(classify(e)),
         };
         let versioning = s3
@@ -320,7 +327,7 @@ impl Resource for S3Bucket {
             == Some(&BucketVersioningStatus::Enabled);
         let enforce_tls = match s3.get_bucket_policy().bucket(id).send().await {
             Ok(o) => policy::denies_insecure_transport(&policy::parse(o.policy().unwrap_or("{}"))?),
-            Err(e) if code(&e) == Some("NoSuchBucketPolicy") => false,
+            Err(e) if code(&e) == Some("NoSuchBucketPolicy") || is_404(&e) => false,
             Err(e) => return Err(classify(e)),
         };
         let props = json!({
