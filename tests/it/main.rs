@@ -4,5 +4,6 @@
 mod support;
 
 mod cli_validate;
+mod interrupt;
 mod k8s;
 mod network;
