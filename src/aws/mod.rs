@@ -2,7 +2,18 @@
 //! plus shared helpers for clients, errors, tags and waiting — never copied into each kind.
 
 pub mod context;
+pub mod ecs_cluster;
+pub mod ecs_service;
+pub mod ecs_task_definition;
 pub mod errors;
+pub mod instance;
+pub mod lambda_function;
+pub mod lambda_permission;
+pub mod lb;
+pub mod lb_listener;
+pub mod lb_target_attachment;
+pub mod lb_target_group;
+pub mod props;
 pub mod sweep;
 pub mod tags;
 pub mod vpc;
@@ -16,5 +27,16 @@ use crate::provider::Registry;
 
 /// Every AWS resource kind wxinfra manages.
 pub fn provider(ctx: Arc<AwsContext>) -> Registry {
-    Registry::default().with(vpc::Vpc(ctx.clone()))
+    Registry::default()
+        .with(vpc::Vpc(ctx.clone()))
+        .with(lb::Lb(ctx.clone()))
+        .with(lb_target_group::LbTargetGroup(ctx.clone()))
+        .with(lb_listener::LbListener(ctx.clone()))
+        .with(lb_target_attachment::LbTargetAttachment(ctx.clone()))
+        .with(lambda_function::LambdaFunction(ctx.clone()))
+        .with(lambda_permission::LambdaPermission(ctx.clone()))
+        .with(ecs_cluster::EcsCluster(ctx.clone()))
+        .with(ecs_task_definition::EcsTaskDefinition(ctx.clone()))
+        .with(ecs_service::EcsService(ctx.clone()))
+        .with(instance::Ec2Instance(ctx.clone()))
 }
