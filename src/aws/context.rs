@@ -50,7 +50,14 @@ pub struct AwsContext {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub ssm: aws_sdk_ssm::Client,
+    /// Registry host the runtime image is pushed to instead of the ECR repository's
+    /// (`WXINFRA_OCI_REGISTRY`, e.g. `127.0.0.1:5000` for a local registry in tests). Pushes
+    /// there are anonymous, over HTTP for loopback hosts.
+    pub oci_registry: Option<String>,
 }
+
+/// The environment variable that redirects runtime image pushes to another registry.
+pub const OCI_REGISTRY_ENV: &str = "WXINFRA_OCI_REGISTRY";
 
 /// Builds a service client from the shared configuration with the call counter attached.
 macro_rules! client {
@@ -98,6 +105,9 @@ impl AwsContext {
             ecs: client!(aws_sdk_ecs, &config, calls),
             ecr: client!(aws_sdk_ecr, &config, calls),
             ssm: client!(aws_sdk_ssm, &config, calls),
+            oci_registry: std::env::var(OCI_REGISTRY_ENV)
+                .ok()
+                .filter(|v| !v.is_empty()),
             config,
             stack: stack.to_string(),
             region,

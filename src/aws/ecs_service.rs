@@ -22,8 +22,7 @@ use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Reso
 
 pub struct EcsService(pub std::sync::Arc<AwsContext>);
 
-/// Tasks pull the image and pass health checks in minutes.
-const STABLE: Duration = Duration::from_secs(900);
+const ACTIVE: Duration = Duration::from_secs(300);
 const INACTIVE: Duration = Duration::from_secs(600);
 
 fn outputs(s: &Service) -> Outputs {
@@ -96,18 +95,12 @@ impl EcsService {
             .filter(|s| s.status() == Some("ACTIVE")))
     }
 
-    /// Waits until the primary deployment runs the desired number of tasks.
-    async fn stable(&self, cluster: &str, id: &str) -> Result<Service, ProviderError> {
-        wait::until("ECS service to reach its desired count", STABLE, || async {
-            let Some(s) = self.active(cluster, id).await? else {
-                return Ok(None);
-            };
-            let primary = s
-                .deployments()
-                .iter()
-                .find(|d| d.status() == Some("PRIMARY"));
-            let running = primary.map_or(s.running_count(), |d| d.running_count());
-            Ok((running >= s.desired_count()).then_some(s))
+    /// Waits until the service is ACTIVE. Like Terraform's default, apply does not wait for
+    /// tasks to reach steady state: the deployment circuit breaker rolls a failing deployment
+    /// back, and the target group's health checks decide when a task gets traffic.
+    async fn ready(&self, cluster: &str, id: &str) -> Result<Service, ProviderError> {
+        wait::until("ECS service to become ACTIVE", ACTIVE, || async {
+            self.active(cluster, id).await
         })
         .await
     }
@@ -202,7 +195,7 @@ impl Resource for EcsService {
             .and_then(|s| s.service_arn())
             .ok_or_else(|| ProviderError::Api("CreateService returned no service".into()))?
             .to_string();
-        let s = self.stable(cluster, &arn).await?;
+        let s = self.ready(cluster, &arn).await?;
         Ok(Created {
             id: arn,
             outputs: outputs(&s),
@@ -240,7 +233,7 @@ impl Resource for EcsService {
         if changed.iter().any(|f| f == "tags") {
             tags::ecs_update(&self.0.ecs, id, old, new).await?;
         }
-        let s = self.stable(cluster, id).await?;
+        let s = self.ready(cluster, id).await?;
         Ok(outputs(&s))
     }
 

@@ -2,6 +2,7 @@
 //! plus shared helpers for clients, errors, tags and waiting — never copied into each kind.
 
 pub mod context;
+pub mod ecr_repository;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
@@ -13,6 +14,7 @@ pub mod lb;
 pub mod lb_listener;
 pub mod lb_target_attachment;
 pub mod lb_target_group;
+pub mod oci_image;
 pub mod props;
 pub mod sweep;
 pub mod tags;
@@ -39,4 +41,6 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(ecs_task_definition::EcsTaskDefinition(ctx.clone()))
         .with(ecs_service::EcsService(ctx.clone()))
         .with(instance::Ec2Instance(ctx.clone()))
+        .with(ecr_repository::EcrRepository(ctx.clone()))
+        .with(oci_image::OciImage(ctx.clone()))
 }

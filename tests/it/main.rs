@@ -4,3 +4,5 @@
 mod support;
 
 mod cli_validate;
+mod compute;
+mod oci;
