@@ -14,3 +14,4 @@ pub mod provider;
 pub mod stack;
 pub mod state;
 pub mod synth;
+pub mod wxrun;

@@ -32,6 +32,10 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "apply")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
+    if context::nothing_on_aws(&desired, &state) {
+        ui.out(context::NO_AWS);
+        return Ok(ExitCode::SUCCESS);
+    }
     let aws = context::aws(g, &loaded).await?;
     let progress = Arc::new(ui.progress());
 
@@ -77,6 +81,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         stop,
     };
     let result = engine.apply(&plan, state).await;
+    aws.report_calls(ui);
     let after = context::read_state(store.as_ref(), &loaded)?;
     result?;
     let s = &plan.summary;

@@ -46,9 +46,23 @@ pub fn read_state(store: &dyn StateStore, loaded: &LoadedStack) -> anyhow::Resul
     }
 }
 
+/// True when there is nothing on AWS to plan or touch (a Kubernetes-only stack, never applied).
+pub fn nothing_on_aws(desired: &Graph, state: &State) -> bool {
+    desired.nodes.is_empty() && state.resources.is_empty()
+}
+
+pub const NO_AWS: &str = "No changes. This stack has no AWS resources (`wxinfra render k8s` renders its Kubernetes manifests).";
+
 pub struct Aws {
     pub ctx: Arc<AwsContext>,
     pub provider: Arc<dyn Provider>,
+}
+
+impl Aws {
+    /// One line for benchmarks and the curious: how many requests this run sent.
+    pub fn report_calls(&self, ui: &super::ui::Ui) {
+        ui.note(&format!("AWS API calls: {}", self.ctx.calls.get()));
+    }
 }
 
 pub async fn aws(g: &Global, loaded: &LoadedStack) -> anyhow::Result<Aws> {

@@ -25,6 +25,10 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "destroy")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
+    if state.resources.is_empty() && !crate::synth::uses_aws(&loaded) {
+        ui.out("Nothing to destroy: this stack has no AWS resources.");
+        return Ok(ExitCode::SUCCESS);
+    }
     let aws = context::aws(g, &loaded).await?;
     let progress = Arc::new(ui.progress());
     let plan = context::make_plan(&Graph::default(), &state, &aws, progress.clone()).await?;
@@ -58,6 +62,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
             id: id.clone(),
         });
     }
+    aws.report_calls(ui);
     ui.note(&format!(
         "Destroy complete! {} destroyed, {} more found by tags.",
         plan.summary.destroy,

@@ -31,6 +31,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     } else {
         ui.out(&drift::render(&drifts));
     }
+    aws.report_calls(ui);
     Ok(if a.detailed_exitcode && !drifts.is_empty() {
         ExitCode::from(2)
     } else {

@@ -27,6 +27,10 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "plan")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
+    if context::nothing_on_aws(&desired, &state) {
+        ui.out(context::NO_AWS);
+        return Ok(ExitCode::SUCCESS);
+    }
     let aws = context::aws(g, &loaded).await?;
     let plan = context::make_plan(&desired, &state, &aws, Arc::new(ui.progress())).await?;
     if a.json {
@@ -43,6 +47,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
             path.display()
         ));
     }
+    aws.report_calls(ui);
     Ok(if a.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)
     } else {

@@ -1,4 +1,5 @@
-//! `wxinfra validate`: schema and semantic checks, no network.
+//! `wxinfra validate`: schema and semantic checks, no network; then asks `wxrun check` which
+//! of the app's imports the runtime does not implement.
 
 use std::process::ExitCode;
 
@@ -13,6 +14,25 @@ pub struct Args {
 pub async fn run(a: Args, _g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
     let graph = context::desired(&loaded)?;
+    let manifest = loaded.resolve(&loaded.stack.app.manifest.value);
+    match crate::wxrun::locate() {
+        Some(wxrun) => {
+            let report = crate::wxrun::check(&wxrun, &manifest)?;
+            for c in &report.components {
+                for u in &c.unsupported {
+                    ui.warn(&format!(
+                        "component `{}` imports {}, which wxrun does not implement: calling {} will trap",
+                        c.id,
+                        u.import,
+                        u.functions.join(", ")
+                    ));
+                }
+            }
+        }
+        None => ui.note(
+            "note: the app's imports were not checked: no wxrun found (set WXRUN=/path/to/wxrun)",
+        ),
+    }
     let k8s = if loaded.stack.kubernetes.is_some() {
         "; kubernetes: yes"
     } else {

@@ -106,3 +106,130 @@ pub fn render(plan: &Plan, color: bool) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ResourceChange, Summary};
+    use serde_json::json;
+
+    fn change(
+        field: &str,
+        before: Option<Value>,
+        after: Option<Value>,
+        forces: bool,
+    ) -> FieldChange {
+        FieldChange {
+            field: field.into(),
+            before,
+            after,
+            after_unknown: false,
+            forces_replacement: forces,
+        }
+    }
+
+    #[test]
+    fn plan_text_reads_like_terraform() {
+        let resources = vec![
+            ResourceChange {
+                address: "aws.subnet.public-a".into(),
+                kind: "aws.subnet".into(),
+                action: Action::Create,
+                id: None,
+                changes: vec![
+                    change("cidr_block", None, Some(json!("10.0.0.0/24")), false),
+                    FieldChange {
+                        field: "vpc_id".into(),
+                        before: None,
+                        after: None,
+                        after_unknown: true,
+                        forces_replacement: false,
+                    },
+                ],
+                depends_on: vec!["aws.vpc.main".into()],
+                reason: None,
+            },
+            ResourceChange {
+                address: "aws.lb_listener.main".into(),
+                kind: "aws.lb_listener".into(),
+                action: Action::Update,
+                id: Some("arn:l".into()),
+                changes: vec![change(
+                    "weights",
+                    Some(json!({"ec2": 1})),
+                    Some(json!({"ec2": 3})),
+                    false,
+                )],
+                depends_on: vec![],
+                reason: None,
+            },
+            ResourceChange {
+                address: "aws.instance.ec2-0".into(),
+                kind: "aws.instance".into(),
+                action: Action::Replace,
+                id: Some("i-1".into()),
+                changes: vec![change(
+                    "instance_type",
+                    Some(json!("t4g.small")),
+                    Some(json!("t4g.large")),
+                    true,
+                )],
+                depends_on: vec![],
+                reason: None,
+            },
+            ResourceChange {
+                address: "aws.vpc.old".into(),
+                kind: "aws.vpc".into(),
+                action: Action::Delete,
+                id: Some("vpc-9".into()),
+                changes: vec![],
+                depends_on: vec![],
+                reason: None,
+            },
+        ];
+        let plan = Plan {
+            format_version: "1".into(),
+            stack: "s".into(),
+            lineage: "l".into(),
+            serial: 1,
+            summary: Summary::of(&resources),
+            resources,
+            desired: Default::default(),
+        };
+        let expected = r#"wxinfra will perform the following actions:
+
+  # aws.subnet.public-a will be created
+  + aws.subnet.public-a
+      + cidr_block = "10.0.0.0/24"
+      + vpc_id     = (known after apply)
+
+  # aws.lb_listener.main (arn:l) will be updated in place
+  ~ aws.lb_listener.main
+      ~ weights = {"ec2":1} -> {"ec2":3}
+
+  # aws.instance.ec2-0 (i-1) must be replaced
+-/+ aws.instance.ec2-0
+      ~ instance_type = "t4g.small" -> "t4g.large"  # forces replacement
+
+  # aws.vpc.old (vpc-9) will be destroyed
+  - aws.vpc.old
+
+Plan: 2 to add, 1 to change, 2 to destroy.
+"#;
+        assert_eq!(render(&plan, false), expected);
+    }
+
+    #[test]
+    fn empty_plan_says_so() {
+        let plan = Plan {
+            format_version: "1".into(),
+            stack: "s".into(),
+            lineage: "l".into(),
+            serial: 0,
+            summary: Summary::default(),
+            resources: vec![],
+            desired: Default::default(),
+        };
+        assert!(render(&plan, false).starts_with("No changes."));
+    }
+}

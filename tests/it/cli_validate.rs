@@ -188,3 +188,24 @@ fn missing_file() {
         r.stderr
     );
 }
+
+#[test]
+fn kubernetes_only_stack_plans_without_aws() {
+    let ws = Workspace::new().with_app();
+    ws.write("stack.yaml", "version: 1\nname: k\napp:\n  manifest: app/spin.toml\nkubernetes:\n  namespace: k\n  image: example.com/wxrun:1\n");
+    // No region, no credentials, no endpoint: nothing may reach for AWS.
+    let r = ws
+        .command(&["plan", "-f", "stack.yaml", "--detailed-exitcode"])
+        .env_remove("AWS_REGION")
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(String::from_utf8_lossy(&r.stdout).contains("no AWS resources"));
+    let r = ws.run(&["destroy", "-f", "stack.yaml", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

@@ -4,7 +4,6 @@
 //! load it. An entry another engine wrote, or a damaged one, is ignored and
 //! replaced. Owns loading components, with or without the cache.
 
-use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -67,7 +66,7 @@ pub fn load(
             Origin::Uncached,
         ));
     };
-    let entry = dir.join(format!("{}.cwasm", hex::encode(Sha256::digest(&bytes))));
+    let entry = dir.join(format!("{}.cwasm", crate::digest::sha256_hex(&bytes)));
     if let Some(c) = try_cached(engine, &entry) {
         return Ok((c, Origin::CacheHit));
     }
@@ -162,6 +161,17 @@ mod tests {
         let b = wasmtime::Engine::default();
         assert_ne!(fingerprint(&a), fingerprint(&b));
         assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+        let smaller = crate::engine::Limits {
+            memory_bytes: 64 << 20,
+            max_instances: 10,
+            ..Default::default()
+        };
+        let c = crate::engine::new_engine(&smaller).unwrap();
+        assert_eq!(
+            fingerprint(&a),
+            fingerprint(&c),
+            "limits must not split the cache"
+        );
     }
 
     fn wat_bytes() -> Vec<u8> {

@@ -142,9 +142,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bundle { manifest, output } => {
-            use sha2::Digest;
             let bytes = crate::release::bundle(&manifest)?;
-            let id = hex::encode(sha2::Sha256::digest(&bytes));
+            let id = crate::digest::sha256_hex(&bytes);
             let out = output.unwrap_or_else(|| PathBuf::from(format!("{id}.tar")));
             crate::aot::write_atomic(&out, &bytes)?;
             println!("{id}");

@@ -211,7 +211,7 @@ impl WorkerState for OneRequest {
 
     fn drop(&self, _store: Store<Host>, result: Result<(), wasmtime::Error>) {
         if let Err(e) = result {
-            tracing::debug!(error = %format!("{e:#}"), "instance ended with an error");
+            tracing::warn!(error = %format!("{e:#}"), "instance ended with an error");
         }
     }
 }

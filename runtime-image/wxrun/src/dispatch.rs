@@ -121,7 +121,7 @@ impl Runtime {
         if path == INFO_PATH {
             let info = Info {
                 version: self.identity.version,
-                binary_sha256: &self.identity.binary_sha256,
+                binary_sha256: self.identity.binary_sha256().await,
                 primitive: self.identity.primitive,
                 release: app.release.as_deref(),
                 app: &app.name,

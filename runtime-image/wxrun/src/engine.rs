@@ -64,11 +64,9 @@ pub fn new_engine(limits: &Limits) -> wasmtime::Result<Engine> {
     pool.table_elements(100_000);
     pool.max_core_instance_size(4 << 20);
     pool.max_component_instance_size(4 << 20);
+    // Only allocator settings depend on `limits`: compiled code (and so the
+    // AOT cache fingerprint) is the same whatever the limits are.
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    // Memories are reserved up to the limit only: thousands of slots fit.
-    config.memory_reservation(limits.memory_bytes as u64);
-    config.memory_guard_size(64 << 10);
-    config.memory_reservation_for_growth(0);
     Engine::new(&config)
 }
 

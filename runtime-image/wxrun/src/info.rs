@@ -2,8 +2,9 @@
 //! sha256 and version, for `/.well-known/wxrun/info`. Owns these facts only.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The compute primitive this process runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,24 +45,47 @@ impl Primitive {
     }
 }
 
-/// Facts fixed for the life of the process.
+/// Facts fixed for the life of the process. The executable's hash is
+/// computed once, in the background (a large binary takes a while).
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub version: &'static str,
-    pub binary_sha256: String,
     pub primitive: Primitive,
+    binary_sha256: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Identity {
-    /// Hashes the running executable (`/proc/self/exe`).
-    pub fn current(primitive: Primitive) -> std::io::Result<Self> {
-        let exe =
-            std::fs::read("/proc/self/exe").or_else(|_| std::fs::read(std::env::current_exe()?))?;
-        Ok(Identity {
+    /// The identity of this process; starts hashing `/proc/self/exe`.
+    pub fn current(primitive: Primitive) -> Self {
+        let identity = Identity {
             version: env!("CARGO_PKG_VERSION"),
-            binary_sha256: hex::encode(Sha256::digest(&exe)),
             primitive,
-        })
+            binary_sha256: Arc::default(),
+        };
+        let background = identity.clone();
+        tokio::spawn(async move {
+            background.binary_sha256().await;
+        });
+        identity
+    }
+
+    /// The sha256 of the running executable file (empty if unreadable).
+    pub async fn binary_sha256(&self) -> &str {
+        self.binary_sha256
+            .get_or_init(|| async {
+                tokio::task::spawn_blocking(|| {
+                    match crate::digest::sha256_file_hex(Path::new("/proc/self/exe")) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot hash /proc/self/exe");
+                            String::new()
+                        }
+                    }
+                })
+                .await
+                .unwrap_or_default()
+            })
+            .await
     }
 }
 

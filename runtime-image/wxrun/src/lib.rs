@@ -6,6 +6,7 @@ pub mod app;
 pub mod check;
 pub mod cli;
 pub mod component;
+pub mod digest;
 pub mod dispatch;
 pub mod engine;
 pub mod info;

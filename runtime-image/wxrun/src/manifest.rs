@@ -265,7 +265,7 @@ fn pattern_mount(pattern: &str, dir: &Path) -> Result<FileMount, String> {
         .take_while(|s| !s.contains(['*', '?', '[', '{']))
         .filter(|s| !s.is_empty() && *s != ".")
         .collect();
-    if literal.iter().any(|s| *s == "..") || pattern.starts_with('/') {
+    if literal.contains(&"..") || pattern.starts_with('/') {
         return Err(format!(
             "files pattern {pattern:?} must stay inside the app"
         ));

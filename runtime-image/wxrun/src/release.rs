@@ -5,7 +5,6 @@
 //! dir and renamed into place, so racing processes are safe. Owns the volume
 //! layout and the bundle format (see `runtime-image/README.md`).
 
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Why a release could not be made available.
@@ -105,7 +104,7 @@ impl AppDir {
     /// Verifies `bundle` against `id` and unpacks it as release `id`.
     pub fn install(&self, id: &str, bundle: &[u8]) -> Result<PathBuf, ReleaseError> {
         check_id(id)?;
-        let actual = hex::encode(Sha256::digest(bundle));
+        let actual = crate::digest::sha256_hex(bundle);
         if actual != id {
             return Err(ReleaseError::Digest {
                 id: id.to_string(),
@@ -339,7 +338,7 @@ mod tests {
         let b1 = bundle(&m).unwrap();
         let b2 = bundle(&m).unwrap();
         assert_eq!(b1, b2);
-        let id = hex::encode(Sha256::digest(&b1));
+        let id = crate::digest::sha256_hex(&b1);
         let vol = tempfile::tempdir().unwrap();
         let dir = AppDir::new(vol.path());
         let wrong = "0".repeat(64);

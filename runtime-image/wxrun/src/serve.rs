@@ -33,8 +33,6 @@ pub enum ServeError {
     Engine(String),
     #[error("lambda runtime loop failed: {0}")]
     Lambda(String),
-    #[error("cannot hash the running executable")]
-    Identity(#[source] std::io::Error),
 }
 
 /// Where the app comes from.
@@ -100,8 +98,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let engine = crate::engine::new_engine(&config.limits)
         .map_err(|e| ServeError::Engine(format!("{e:#}")))?;
     let _ticker = crate::engine::spawn_epoch_ticker(engine.clone());
-    let identity =
-        crate::info::Identity::current(config.primitive).map_err(ServeError::Identity)?;
+    let identity = crate::info::Identity::current(config.primitive);
     let runtime = Arc::new(Runtime::new(identity, config.limits.max_body_bytes));
     let loader = Arc::new(Loader {
         engine,

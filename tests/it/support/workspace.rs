@@ -77,7 +77,9 @@ impl Workspace {
         c.args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
-            .env_remove("WXINFRA_STATE");
+            .env_remove("WXINFRA_STATE")
+            // The fixture app is not a real component; tests of the import check set WXRUN.
+            .env("WXRUN", "");
         for (k, v) in &self.env {
             c.env(k, v);
         }

@@ -37,12 +37,12 @@ async fn probe_server() -> (Server, tempfile::TempDir) {
 async fn limits_map_to_statuses_and_the_server_survives() {
     let (server, _tmp) = probe_server().await;
     let start = std::time::Instant::now();
-    assert_eq!(get(&server.url("/p/loop")).await.unwrap().status, 504);
+    assert_eq!(server.get("/p/loop").await.status, 504);
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
-    assert_eq!(get(&server.url("/hello/loop")).await.unwrap().status, 504);
-    assert_eq!(get(&server.url("/p/alloc")).await.unwrap().status, 500);
-    assert_eq!(get(&server.url("/hello/alloc")).await.unwrap().status, 500);
-    assert_eq!(get(&server.url("/p/panic")).await.unwrap().status, 500);
+    assert_eq!(server.get("/hello/loop").await.status, 504);
+    assert_eq!(server.get("/p/alloc").await.status, 500);
+    assert_eq!(server.get("/hello/alloc").await.status, 500);
+    assert_eq!(server.get("/p/panic").await.status, 500);
     let big = bytes::Bytes::from(vec![b'x'; 4096]);
     let r = send(http::Method::POST, &server.url("/p/x"), big)
         .await
@@ -54,6 +54,6 @@ async fn limits_map_to_statuses_and_the_server_survives() {
         .unwrap();
     assert_eq!(r.status, 200);
     // Still healthy and serving.
-    assert_eq!(get(&server.url("/p/ok")).await.unwrap().status, 200);
-    assert_eq!(get(&server.url("/hello/ok")).await.unwrap().status, 200);
+    assert_eq!(server.get("/p/ok").await.status, 200);
+    assert_eq!(server.get("/hello/ok").await.status, 200);
 }

@@ -79,11 +79,10 @@ async fn releases_fill_from_s3_and_hot_swap_with_zero_failures() {
     let a = Server::start(&args, &env).await;
     let b = Server::start(&args, &env).await;
     for s in [&a, &b] {
-        let r = get(&s.url("/x")).await.unwrap();
+        let r = s.get("/x").await;
         assert_eq!(r.body, "p3 /x env=v1\n");
         let info: serde_json::Value =
-            serde_json::from_str(&get(&s.url("/.well-known/wxrun/info")).await.unwrap().body)
-                .unwrap();
+            serde_json::from_str(&s.get("/.well-known/wxrun/info").await.body).unwrap();
         assert_eq!(info["release"], id1.as_str());
     }
     assert!(
@@ -151,8 +150,8 @@ async fn releases_fill_from_s3_and_hot_swap_with_zero_failures() {
     put(&s3, "apps/demo/current", id2.clone().into_bytes()).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let ra = get(&a.url("/probe")).await.unwrap();
-        let rb = get(&b.url("/probe")).await.unwrap();
+        let ra = a.get("/probe").await;
+        let rb = b.get("/probe").await;
         if ra.body.contains("env=v2") && rb.body.contains("env=v2") {
             break;
         }

@@ -113,6 +113,13 @@ impl Server {
         server
     }
 
+    /// GETs `path`; a transport error fails the test with the server log.
+    pub async fn get(&self, path: &str) -> Reply {
+        get(&self.url(path))
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.logs()))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }

@@ -1,6 +1,8 @@
 //! A WASI 0.3 (`wasi:http/handler@0.3.0`) test component for wxrun: each path
 //! suffix exercises one behaviour the runtime must handle.
 
+use bytes::Bytes;
+use http_body_util::Full;
 use wasip3::http::types::{self, ErrorCode};
 use wasip3::http_compat::{IncomingRequestBody, http_from_wasi_request, http_into_wasi_response};
 
@@ -15,8 +17,14 @@ impl wasip3::exports::http::handler::Guest for Probe {
     }
 }
 
-fn serve(request: http::Request<IncomingRequestBody>) -> http::Response<String> {
+fn serve(request: http::Request<IncomingRequestBody>) -> http::Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
+    if path.ends_with("/bin") {
+        return http::Response::builder()
+            .header("content-type", "application/octet-stream")
+            .body(Full::new(Bytes::from_static(&[0, 159, 146, 150, 255])))
+            .expect("static response parts are valid");
+    }
     if path.ends_with("/loop") {
         let mut n = 0u64;
         loop {
@@ -25,7 +33,7 @@ fn serve(request: http::Request<IncomingRequestBody>) -> http::Response<String> 
     }
     if path.ends_with("/alloc") {
         let big = vec![7u8; 512 * 1024 * 1024];
-        return http::Response::new(format!("{}", std::hint::black_box(big).len()));
+        return http::Response::new(Full::new(Bytes::copy_from_slice(&std::hint::black_box(big)[..1])));
     }
     if path.ends_with("/panic") {
         panic!("probe-p3 asked to panic");
@@ -35,7 +43,7 @@ fn serve(request: http::Request<IncomingRequestBody>) -> http::Response<String> 
         .header("x-probe", "p3")
         .header("x-probe-path-info", header(&request, "spin-path-info"))
         .header("x-probe-matched-route", header(&request, "spin-matched-route"))
-        .body(format!("p3 {path} env={env}\n"))
+        .body(Full::new(Bytes::from(format!("p3 {path} env={env}\n"))))
         .expect("static response parts are valid")
 }
 

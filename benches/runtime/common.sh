@@ -1,0 +1,39 @@
+# Shared helpers for the runtime benchmarks (sourced, not run).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wxinfra/target-wxrun}"
+WXRUN="${WXRUN:-$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/release/wxrun}"
+if [ ! -x "$WXRUN" ]; then
+  "$repo/runtime-image/build-static.sh" >/dev/null
+fi
+command -v hey >/dev/null || { echo "hey is missing: apt-get install -y hey" >&2; exit 1; }
+"$repo/runtime-image/wxrun/tests/build-components.sh" >/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_200 URL TIMEOUT_S: polls until URL answers 200.
+wait_200() {
+  local url="$1" deadline=$((SECONDS + $2))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ]; do
+    [ $SECONDS -lt $deadline ] || { echo "timeout waiting for $url" >&2; return 1; }
+    sleep 0.01
+  done
+}
+
+now_ms() { date +%s%3N; }
+
+# hey_stats URL: prints "rps p50_ms p99_ms non2xx" for a 10 s run, 16 workers.
+hey_stats() {
+  hey -z "${HEY_DURATION:-10s}" -c "${HEY_CONCURRENCY:-16}" "$1" > /tmp/hey.$$ 2>&1
+  python3 - /tmp/hey.$$ <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+p50 = float(re.search(r"50%+ in ([\d.]+) secs", t).group(1)) * 1000
+p99 = float(re.search(r"99%+ in ([\d.]+) secs", t).group(1)) * 1000
+codes = dict((int(c), int(n)) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", t))
+bad = sum(n for c, n in codes.items() if not 200 <= c < 300)
+print(f"{rps:.0f} {p50:.2f} {p99:.2f} {bad}")
+PY
+  rm -f /tmp/hey.$$
+}
