@@ -131,7 +131,8 @@ impl Resource for EcrRepository {
             }
             Err(e) => return Err(classify(e)),
         };
-        let repo = repo.ok_or_else(|| ProviderError::Api("CreateRepository returned nothing".into()))?;
+        let repo =
+            repo.ok_or_else(|| ProviderError::Api("CreateRepository returned nothing".into()))?;
         Ok(Created {
             id: name.to_string(),
             outputs: outputs(&repo),

@@ -24,9 +24,8 @@ pub struct OciImage(pub std::sync::Arc<AwsContext>);
 
 /// `<host>/<repository>` split in two.
 fn split_uri(uri: &str) -> Result<(&str, &str), ProviderError> {
-    uri.split_once('/').ok_or_else(|| {
-        ProviderError::Validation(format!("`{uri}` is not <registry>/<repository>"))
-    })
+    uri.split_once('/')
+        .ok_or_else(|| ProviderError::Validation(format!("`{uri}` is not <registry>/<repository>")))
 }
 
 /// Stack architecture names from OCI's.
@@ -42,7 +41,10 @@ impl OciImage {
     async fn registry(&self, uri: &str) -> Result<(Registry, String), ProviderError> {
         let (host, repo) = split_uri(uri)?;
         if let Some(other) = &self.0.oci_registry {
-            return Ok((Registry::new(other, RegistryAuth::Anonymous), repo.to_string()));
+            return Ok((
+                Registry::new(other, RegistryAuth::Anonymous),
+                repo.to_string(),
+            ));
         }
         // ECR: a 12-hour token from GetAuthorizationToken, `AWS:<password>` in base64.
         let out = self
@@ -59,9 +61,9 @@ impl OciImage {
             .and_then(|t| aws_smithy_types::base64::decode(t).ok())
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| ProviderError::Api("ECR returned no authorization token".into()))?;
-        let (user, password) = token
-            .split_once(':')
-            .ok_or_else(|| ProviderError::Api("ECR authorization token is not user:password".into()))?;
+        let (user, password) = token.split_once(':').ok_or_else(|| {
+            ProviderError::Api("ECR authorization token is not user:password".into())
+        })?;
         Ok((
             Registry::new(host, RegistryAuth::Basic(user.into(), password.into())),
             repo.to_string(),

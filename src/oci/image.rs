@@ -99,7 +99,10 @@ fn header(path: &str, mode: u32, size: u64, kind: tar::EntryType) -> tar::Header
 /// The uncompressed layer tar: `tmp/` and `wxrun`.
 fn layer_tar(binary: &[u8]) -> Result<Vec<u8>, std::io::Error> {
     let mut b = tar::Builder::new(Vec::new());
-    b.append(&header("tmp/", 0o1777, 0, tar::EntryType::Directory), &[][..])?;
+    b.append(
+        &header("tmp/", 0o1777, 0, tar::EntryType::Directory),
+        &[][..],
+    )?;
     b.append(
         &header("wxrun", 0o755, binary.len() as u64, tar::EntryType::Regular),
         binary,
@@ -228,6 +231,9 @@ mod tests {
         let bin = dir.path().join("wxrun");
         std::fs::write(&bin, fake_elf(0x3e)).unwrap();
         let e = pack(&bin, &spec("arm64")).unwrap_err().to_string();
-        assert!(e.contains("built for x86_64, but the image is for arm64"), "{e}");
+        assert!(
+            e.contains("built for x86_64, but the image is for arm64"),
+            "{e}"
+        );
     }
 }

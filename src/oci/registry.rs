@@ -44,7 +44,10 @@ pub struct Registry {
 /// Whether `host` is this machine (a test or local registry spoken to over plain HTTP).
 fn is_loopback(host: &str) -> bool {
     let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn is_not_found(e: &OciDistributionError) -> bool {
@@ -124,7 +127,11 @@ impl Registry {
 
     /// Pushes `image` as `reference` (a tag): missing blobs, then the manifest — nothing at all
     /// when the tag already names this manifest.
-    pub async fn push(&self, reference: &Reference, image: &Image) -> Result<Pushed, RegistryError> {
+    pub async fn push(
+        &self,
+        reference: &Reference,
+        image: &Image,
+    ) -> Result<Pushed, RegistryError> {
         if self.manifest_digest(reference).await?.as_deref() == Some(&image.manifest_digest) {
             return Ok(Pushed {
                 digest: image.manifest_digest.clone(),
@@ -161,10 +168,7 @@ impl Registry {
             )
             .await
             .map_err(|e| self.err(e))?;
-        let got = self
-            .manifest_digest(reference)
-            .await?
-            .unwrap_or_default();
+        let got = self.manifest_digest(reference).await?.unwrap_or_default();
         if got != image.manifest_digest {
             return Err(RegistryError::DigestMismatch {
                 registry: self.host.clone(),

@@ -232,28 +232,28 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
         // No public IP in a VPC: releases come from S3 through the gateway endpoint, and the
         // log group must exist (with its retention) before the first invocation.
         let f = s.add_after(
-                "aws.lambda_function",
-                "app",
-                json!({
-                    "function_name": format!("{stack}-app"),
-                    "runtime": "provided.al2023",
-                    "handler": "bootstrap",
-                    "architecture": l.arch.value.as_str(),
-                    "memory_size": l.memory.value,
-                    "timeout": l.timeout.value,
-                    "role": data.lambda_role_arn,
-                    "code": {
-                        "s3_bucket": data.bucket,
-                        "s3_key": data.lambda_zip_key,
-                        "sha256": data.lambda_zip_sha256,
-                    },
-                    "subnet_ids": net.subnet_ids,
-                    "security_group_ids": [net.compute_sg],
-                    "file_system": {"arn": data.efs_access_point_arn, "mount_path": APP_DIR},
-                    "environment": runtime_env(data, "lambda"),
-                }),
-                true,
-                &[&data.s3_endpoint, &data.lambda_log_group],
+            "aws.lambda_function",
+            "app",
+            json!({
+                "function_name": format!("{stack}-app"),
+                "runtime": "provided.al2023",
+                "handler": "bootstrap",
+                "architecture": l.arch.value.as_str(),
+                "memory_size": l.memory.value,
+                "timeout": l.timeout.value,
+                "role": data.lambda_role_arn,
+                "code": {
+                    "s3_bucket": data.bucket,
+                    "s3_key": data.lambda_zip_key,
+                    "sha256": data.lambda_zip_sha256,
+                },
+                "subnet_ids": net.subnet_ids,
+                "security_group_ids": [net.compute_sg],
+                "file_system": {"arn": data.efs_access_point_arn, "mount_path": APP_DIR},
+                "environment": runtime_env(data, "lambda"),
+            }),
+            true,
+            &[&data.s3_endpoint, &data.lambda_log_group],
         )?;
         let permission = s.add(
             "aws.lambda_permission",
@@ -341,31 +341,31 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
         )?;
         // ECS attaches only target groups that a listener already forwards to.
         s.add_after(
-                "aws.ecs_service",
-                "app",
-                json!({
-                    "service_name": "app",
-                    "cluster": cluster.out("arn"),
-                    "task_definition": td.out("arn"),
-                    "desired_count": f.desired_count.value,
-                    "launch_type": "FARGATE",
-                    "platform_version": "LATEST",
-                    "subnets": net.subnet_ids,
-                    "security_groups": [net.compute_sg],
-                    // Tasks sit in public subnets with a public IP so they can pull the image
-                    // from ECR and ship logs without a NAT gateway or interface endpoints; the
-                    // compute security group admits only the load balancer.
-                    "assign_public_ip": true,
-                    "load_balancer": {
-                        "target_group_arn": tg.out("arn"),
-                        "container_name": "wxrun",
-                        "container_port": rt_port,
-                    },
-                    "circuit_breaker": {"enable": true, "rollback": true},
-                    "health_check_grace_period_seconds": 60,
-                }),
-                true,
-                &[&listener.address],
+            "aws.ecs_service",
+            "app",
+            json!({
+                "service_name": "app",
+                "cluster": cluster.out("arn"),
+                "task_definition": td.out("arn"),
+                "desired_count": f.desired_count.value,
+                "launch_type": "FARGATE",
+                "platform_version": "LATEST",
+                "subnets": net.subnet_ids,
+                "security_groups": [net.compute_sg],
+                // Tasks sit in public subnets with a public IP so they can pull the image
+                // from ECR and ship logs without a NAT gateway or interface endpoints; the
+                // compute security group admits only the load balancer.
+                "assign_public_ip": true,
+                "load_balancer": {
+                    "target_group_arn": tg.out("arn"),
+                    "container_name": "wxrun",
+                    "container_port": rt_port,
+                },
+                "circuit_breaker": {"enable": true, "rollback": true},
+                "health_check_grace_period_seconds": 60,
+            }),
+            true,
+            &[&listener.address],
         )?;
     }
 
@@ -377,21 +377,21 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
             // A public IP in a public subnet reaches S3 either way; with the gateway endpoint on
             // the route table the binary and releases stay on the AWS network.
             let instance = s.add_after(
-                    "aws.instance",
-                    &name,
-                    json!({
-                        "instance_type": e.instance_type.value,
-                        "arch": e.arch.value.as_str(),
-                        "subnet_ids": net.subnet_ids,
-                        "subnet_index": i,
-                        "security_group_ids": [net.compute_sg],
-                        "instance_profile_arn": data.ec2_instance_profile_arn,
-                        "user_data": script,
-                        // IMDSv2 only; one hop, since nothing runs in containers on the host.
-                        "metadata": {"http_tokens": "required", "hop_limit": 1},
-                    }),
-                    true,
-                    &[&data.s3_endpoint],
+                "aws.instance",
+                &name,
+                json!({
+                    "instance_type": e.instance_type.value,
+                    "arch": e.arch.value.as_str(),
+                    "subnet_ids": net.subnet_ids,
+                    "subnet_index": i,
+                    "security_group_ids": [net.compute_sg],
+                    "instance_profile_arn": data.ec2_instance_profile_arn,
+                    "user_data": script,
+                    // IMDSv2 only; one hop, since nothing runs in containers on the host.
+                    "metadata": {"http_tokens": "required", "hop_limit": 1},
+                }),
+                true,
+                &[&data.s3_endpoint],
             )?;
             s.add(
                 "aws.lb_target_attachment",
@@ -447,11 +447,18 @@ mod tests {
     }
 
     fn graph(yaml: &str) -> crate::graph::Graph {
-        let loaded = parse(std::path::Path::new("stack.yaml"), yaml).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spin.toml"), "spin_manifest_version = 2\n").unwrap();
+        let loaded = parse(&dir.path().join("stack.yaml"), yaml).unwrap();
         let mut s = Synth::new(&loaded);
         let net = super::super::network::synth(&mut s).unwrap();
         data_nodes(&mut s);
-        synth(&mut s, &net, &Data::contract("/bin/wxrun".into(), "ab".repeat(32))).unwrap();
+        synth(
+            &mut s,
+            &net,
+            &Data::contract("/bin/wxrun".into(), "ab".repeat(32)),
+        )
+        .unwrap();
         s.graph.dag().unwrap();
         s.graph
     }
@@ -487,7 +494,10 @@ mod tests {
             json!("http://${aws.lb.main.dns_name}:8000")
         );
         let g = graph(&STACK.replace("port: 8000", "port: 80"));
-        assert_eq!(g.outputs["endpoint"], json!("http://${aws.lb.main.dns_name}"));
+        assert_eq!(
+            g.outputs["endpoint"],
+            json!("http://${aws.lb.main.dns_name}")
+        );
     }
 
     #[test]
@@ -533,10 +543,20 @@ mod tests {
     #[test]
     fn primitives_reach_s3_as_the_graph_shows() {
         let g = graph(STACK);
-        for a in ["aws.lambda_function.app", "aws.instance.ec2-0", "aws.instance.ec2-1"] {
-            assert!(g.nodes[a].depends_on().contains("aws.vpc_endpoint.s3"), "{a}");
+        for a in [
+            "aws.lambda_function.app",
+            "aws.instance.ec2-0",
+            "aws.instance.ec2-1",
+        ] {
+            assert!(
+                g.nodes[a].depends_on().contains("aws.vpc_endpoint.s3"),
+                "{a}"
+            );
         }
-        assert_eq!(g.nodes["aws.ecs_service.app"].props["assign_public_ip"], true);
+        assert_eq!(
+            g.nodes["aws.ecs_service.app"].props["assign_public_ip"],
+            true
+        );
     }
 
     #[test]
@@ -544,7 +564,10 @@ mod tests {
         let g = graph(STACK);
         let td = &g.nodes["aws.ecs_task_definition.app"].props;
         assert_eq!(td["container"]["image"], "${aws.oci_image.runtime.uri}");
-        assert_eq!(td["efs"]["access_point_id"], "${aws.efs_access_point.app.id}");
+        assert_eq!(
+            td["efs"]["access_point_id"],
+            "${aws.efs_access_point.app.id}"
+        );
         assert_eq!(td["efs"]["transit_encryption"], "ENABLED");
         assert_eq!(td["container"]["environment"]["WXRUN_PRIMITIVE"], "fargate");
         assert_eq!(td["container"]["user"], "65532");
@@ -564,8 +587,12 @@ mod tests {
 
     #[test]
     fn user_data_mounts_efs_verifies_the_binary_and_enables_the_unit() {
-        let ud = user_data("demo", &Data::contract("/bin/wxrun".into(), "ab".repeat(32)), 8080)
-            .unwrap();
+        let ud = user_data(
+            "demo",
+            &Data::contract("/bin/wxrun".into(), "ab".repeat(32)),
+            8080,
+        )
+        .unwrap();
         assert!(ud.contains(
             "mount -t efs -o tls,iam,accesspoint='${aws.efs_access_point.app.id}' '${aws.efs_file_system.app.id}:/'"
         ));

@@ -62,7 +62,11 @@ impl Kinds {
             })
             .await
             .unwrap_or_else(|e| panic!("create {address}: {e}"));
-        let live = k.read(&c.id, props).await.unwrap().expect("exists after create");
+        let live = k
+            .read(&c.id, props)
+            .await
+            .unwrap()
+            .expect("exists after create");
         let outputs = Value::Object(live.outputs.clone());
         (c.id, json!({"props": live.props, "outputs": outputs}))
     }
@@ -122,7 +126,11 @@ async fn alb_listener_forwards_by_weight_and_weights_change_in_place() {
     for (name, ty) in [("ec2", "instance"), ("fargate", "ip"), ("lambda", "lambda")] {
         let p = tg_props(name, ty, vpc);
         let (arn, live) = kinds
-            .create("aws.lb_target_group", &format!("aws.lb_target_group.{name}"), &p)
+            .create(
+                "aws.lb_target_group",
+                &format!("aws.lb_target_group.{name}"),
+                &p,
+            )
             .await;
         assert_reads_back(&p, &live, &[]);
         tgs.push(arn);
@@ -137,7 +145,9 @@ async fn alb_listener_forwards_by_weight_and_weights_change_in_place() {
         })
     };
     let l1 = listener([1, 1, 1]);
-    let (l_arn, live) = kinds.create("aws.lb_listener", "aws.lb_listener.main", &l1).await;
+    let (l_arn, live) = kinds
+        .create("aws.lb_listener", "aws.lb_listener.main", &l1)
+        .await;
     assert_reads_back(&l1, &live, &[]);
 
     let seen = |moto: &Moto| {
@@ -175,7 +185,11 @@ async fn alb_listener_forwards_by_weight_and_weights_change_in_place() {
         .unwrap();
     let v = seen(&moto);
     assert_eq!(
-        (v["weights"][&tgs[0]].clone(), v["weights"][&tgs[1]].clone(), v["weights"][&tgs[2]].clone()),
+        (
+            v["weights"][&tgs[0]].clone(),
+            v["weights"][&tgs[1]].clone(),
+            v["weights"][&tgs[2]].clone()
+        ),
         (json!(5), json!(0), json!(2))
     );
 
@@ -187,21 +201,42 @@ async fn alb_listener_forwards_by_weight_and_weights_change_in_place() {
          print('null')",
         a = tgs[0], b = tgs[1], c = tgs[2]
     ));
-    let live = kinds.get("aws.lb_listener").read(&l_arn, &l2).await.unwrap().unwrap();
+    let live = kinds
+        .get("aws.lb_listener")
+        .read(&l_arn, &l2)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(live.props["forward"][0]["weight"], 9);
     assert_ne!(live.props["forward"], l2["forward"]);
 
     // Delete: listener, groups, load balancer; nothing tagged is left.
-    kinds.get("aws.lb_listener").delete(&l_arn, &l2).await.unwrap();
-    kinds.get("aws.lb_listener").delete(&l_arn, &l2).await.unwrap(); // gone already = Ok
+    kinds
+        .get("aws.lb_listener")
+        .delete(&l_arn, &l2)
+        .await
+        .unwrap();
+    kinds
+        .get("aws.lb_listener")
+        .delete(&l_arn, &l2)
+        .await
+        .unwrap(); // gone already = Ok
     for t in &tgs {
-        kinds.get("aws.lb_target_group").delete(t, &Value::Null).await.unwrap();
+        kinds
+            .get("aws.lb_target_group")
+            .delete(t, &Value::Null)
+            .await
+            .unwrap();
     }
-    kinds.get("aws.lb").delete(&lb_arn, &lb_props).await.unwrap();
-    let left = moto.boto(&format!(
+    kinds
+        .get("aws.lb")
+        .delete(&lb_arn, &lb_props)
+        .await
+        .unwrap();
+    let left = moto.boto(
         "elb = client('elbv2')\n\
-         print(json.dumps({{'lbs': len(elb.describe_load_balancers()['LoadBalancers']), 'tgs': len(elb.describe_target_groups()['TargetGroups'])}}))"
-    ));
+         print(json.dumps({'lbs': len(elb.describe_load_balancers()['LoadBalancers']), 'tgs': len(elb.describe_target_groups()['TargetGroups'])}))",
+    );
     assert_eq!(left, json!({"lbs": 0, "tgs": 0}));
     assert!(moto.tagged(STACK).is_empty(), "{:?}", moto.tagged(STACK));
 }
@@ -281,7 +316,10 @@ async fn lambda_function_config_permission_and_target_registration() {
     subnets.sort_by_key(|v| v.as_str().unwrap().to_string());
     assert_eq!(c["subnets"], json!(subnets));
     assert_eq!(c["sgs"], json!([net["compute_sg"]]));
-    assert_eq!((c["runtime"].as_str(), c["handler"].as_str()), (Some("provided.al2023"), Some("bootstrap")));
+    assert_eq!(
+        (c["runtime"].as_str(), c["handler"].as_str()),
+        (Some("provided.al2023"), Some("bootstrap"))
+    );
     assert_eq!(c["arch"], json!(["arm64"]));
 
     // Memory in place (UpdateFunctionConfiguration); a new zip through UpdateFunctionCode.
@@ -296,12 +334,22 @@ async fn lambda_function_config_permission_and_target_registration() {
         .unwrap();
     let c = config(&moto);
     assert_eq!(c["memory"], 1024);
-    let live = kinds.get("aws.lambda_function").read(&name, &f2).await.unwrap().unwrap();
+    let live = kinds
+        .get("aws.lambda_function")
+        .read(&name, &f2)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(live.props["code"], f2["code"], "new zip is live");
 
     // Drift on memory made with boto3 shows in the next read.
     moto.boto("client('lambda').update_function_configuration(FunctionName='t-app', MemorySize=640)\nprint('null')");
-    let live = kinds.get("aws.lambda_function").read(&name, &f2).await.unwrap().unwrap();
+    let live = kinds
+        .get("aws.lambda_function")
+        .read(&name, &f2)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(live.props["memory_size"], 640);
 
     // The ALB may invoke it (permission scoped to the target group), then it is registered.
@@ -322,7 +370,11 @@ async fn lambda_function_config_permission_and_target_registration() {
     assert_reads_back(&perm, &live, &[]);
     let att = json!({"target_group_arn": tg_arn, "target_id": fn_arn, "port": null});
     let (att_id, live) = kinds
-        .create("aws.lb_target_attachment", "aws.lb_target_attachment.lambda", &att)
+        .create(
+            "aws.lb_target_attachment",
+            "aws.lb_target_attachment.lambda",
+            &att,
+        )
         .await;
     assert_reads_back(&att, &live, &[]);
     let v = moto.boto(&format!(
@@ -333,12 +385,45 @@ async fn lambda_function_config_permission_and_target_registration() {
     assert_eq!(v["source"], json!(tg_arn));
     assert_eq!(v["targets"], json!([fn_arn]));
 
-    kinds.get("aws.lb_target_attachment").delete(&att_id, &att).await.unwrap();
-    assert!(kinds.get("aws.lb_target_attachment").read(&att_id, &att).await.unwrap().is_none());
-    kinds.get("aws.lambda_permission").delete(&perm_id, &perm).await.unwrap();
-    assert!(kinds.get("aws.lambda_permission").read(&perm_id, &perm).await.unwrap().is_none());
-    kinds.get("aws.lambda_function").delete(&name, &f2).await.unwrap();
-    assert!(kinds.get("aws.lambda_function").read(&name, &f2).await.unwrap().is_none());
+    kinds
+        .get("aws.lb_target_attachment")
+        .delete(&att_id, &att)
+        .await
+        .unwrap();
+    assert!(
+        kinds
+            .get("aws.lb_target_attachment")
+            .read(&att_id, &att)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    kinds
+        .get("aws.lambda_permission")
+        .delete(&perm_id, &perm)
+        .await
+        .unwrap();
+    assert!(
+        kinds
+            .get("aws.lambda_permission")
+            .read(&perm_id, &perm)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    kinds
+        .get("aws.lambda_function")
+        .delete(&name, &f2)
+        .await
+        .unwrap();
+    assert!(
+        kinds
+            .get("aws.lambda_function")
+            .read(&name, &f2)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -353,7 +438,9 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
     let kinds = Kinds::new(ctx(&moto).await);
 
     let cluster_props = json!({"cluster_name": "t", "tags": tags("aws.ecs_cluster.main")});
-    let (cluster, live) = kinds.create("aws.ecs_cluster", "aws.ecs_cluster.main", &cluster_props).await;
+    let (cluster, live) = kinds
+        .create("aws.ecs_cluster", "aws.ecs_cluster.main", &cluster_props)
+        .await;
     assert_reads_back(&cluster_props, &live, &[]);
     let cluster_arn = live["outputs"]["arn"].clone();
 
@@ -379,7 +466,11 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
         "tags": tags("aws.ecs_task_definition.app"),
     });
     let (td_arn, live) = kinds
-        .create("aws.ecs_task_definition", "aws.ecs_task_definition.app", &td_props)
+        .create(
+            "aws.ecs_task_definition",
+            "aws.ecs_task_definition.app",
+            &td_props,
+        )
         .await;
     assert_reads_back(&td_props, &live, &[]);
     let v = moto.boto(&format!(
@@ -389,13 +480,19 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
          print(json.dumps({{'efs': efs, 'mode': td['networkMode'], 'compat': td['requiresCompatibilities'], 'arch': td['runtimePlatform']['cpuArchitecture'], \
            'user': c['user'], 'ro': c['readonlyRootFilesystem'], 'log': c['logConfiguration'], 'cmd': c['command']}}))"
     ));
-    assert_eq!(v["efs"]["authorizationConfig"]["accessPointId"], "fsap-0123456789abcdef0");
+    assert_eq!(
+        v["efs"]["authorizationConfig"]["accessPointId"],
+        "fsap-0123456789abcdef0"
+    );
     assert_eq!(v["efs"]["authorizationConfig"]["iam"], "ENABLED");
     assert_eq!(v["efs"]["transitEncryption"], "ENABLED");
     assert_eq!(v["mode"], "awsvpc");
     assert_eq!(v["compat"], json!(["FARGATE"]));
     assert_eq!(v["arch"], "ARM64");
-    assert_eq!((v["user"].as_str(), v["ro"].as_bool()), (Some("65532"), Some(true)));
+    assert_eq!(
+        (v["user"].as_str(), v["ro"].as_bool()),
+        (Some("65532"), Some(true))
+    );
     assert_eq!(v["log"]["logDriver"], "awslogs");
     assert_eq!(v["log"]["options"]["awslogs-group"], "/wxinfra/t/fargate");
 
@@ -428,7 +525,9 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
         })
     };
     let s1 = svc(1, &td_arn);
-    let (svc_arn, live) = kinds.create("aws.ecs_service", "aws.ecs_service.app", &s1).await;
+    let (svc_arn, live) = kinds
+        .create("aws.ecs_service", "aws.ecs_service.app", &s1)
+        .await;
     // moto keeps neither the deployment configuration nor the grace period (the circuit
     // breaker request is unit-tested in ecs_service.rs); everything else reads back.
     assert_reads_back(
@@ -453,17 +552,35 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
     assert_eq!(v["desired"], 3);
     assert_eq!(v["public_ip"], "ENABLED");
     assert_eq!(v["lb"], lb["tg"]);
-    assert_eq!((v["platform"].as_str(), v["launch"].as_str()), (Some("LATEST"), Some("FARGATE")));
+    assert_eq!(
+        (v["platform"].as_str(), v["launch"].as_str()),
+        (Some("LATEST"), Some("FARGATE"))
+    );
 
     // A changed task definition is a new revision; the old one is deregistered.
     let mut td2 = td_props.clone();
     td2["memory"] = json!("1024");
     let (td2_arn, _) = kinds
-        .create("aws.ecs_task_definition", "aws.ecs_task_definition.app", &td2)
+        .create(
+            "aws.ecs_task_definition",
+            "aws.ecs_task_definition.app",
+            &td2,
+        )
         .await;
     assert_ne!(td2_arn, td_arn);
-    kinds.get("aws.ecs_task_definition").delete(&td_arn, &td_props).await.unwrap();
-    assert!(kinds.get("aws.ecs_task_definition").read(&td_arn, &td_props).await.unwrap().is_none());
+    kinds
+        .get("aws.ecs_task_definition")
+        .delete(&td_arn, &td_props)
+        .await
+        .unwrap();
+    assert!(
+        kinds
+            .get("aws.ecs_task_definition")
+            .read(&td_arn, &td_props)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let s3 = svc(3, &td2_arn);
     kinds
         .get("aws.ecs_service")
@@ -472,19 +589,39 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
         .unwrap();
 
     // Delete in AWS's order: service (scaled to 0, INACTIVE), then the cluster.
-    kinds.get("aws.ecs_service").delete(&svc_arn, &s3).await.unwrap();
+    kinds
+        .get("aws.ecs_service")
+        .delete(&svc_arn, &s3)
+        .await
+        .unwrap();
     let v = moto.boto(&format!(
         "s = client('ecs').describe_services(cluster='t', services=['{svc_arn}'])['services']\n\
          print(json.dumps([x['status'] for x in s]))"
     ));
     assert!(v == json!([]) || v == json!(["INACTIVE"]), "{v}");
-    kinds.get("aws.ecs_cluster").delete(&cluster, &cluster_props).await.unwrap();
-    assert!(kinds.get("aws.ecs_cluster").read(&cluster, &cluster_props).await.unwrap().is_none());
-    kinds.get("aws.ecs_task_definition").delete(&td2_arn, &td2).await.unwrap();
+    kinds
+        .get("aws.ecs_cluster")
+        .delete(&cluster, &cluster_props)
+        .await
+        .unwrap();
+    assert!(
+        kinds
+            .get("aws.ecs_cluster")
+            .read(&cluster, &cluster_props)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    kinds
+        .get("aws.ecs_task_definition")
+        .delete(&td2_arn, &td2)
+        .await
+        .unwrap();
 }
 
 fn data_refs() -> wxinfra::synth::compute::Data {
-    let mut d = wxinfra::synth::compute::Data::contract("/nonexistent/wxrun".into(), "ab".repeat(32));
+    let mut d =
+        wxinfra::synth::compute::Data::contract("/nonexistent/wxrun".into(), "ab".repeat(32));
     d.bucket = "t-artifacts".into();
     d.binary_key = "runtime/wxrun".into();
     d.binary_sha256 = "cd".repeat(32);
@@ -516,7 +653,9 @@ async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
         })
     };
     let i1 = instance("t4g.small");
-    let (id, live) = kinds.create("aws.instance", "aws.instance.ec2-0", &i1).await;
+    let (id, live) = kinds
+        .create("aws.instance", "aws.instance.ec2-0", &i1)
+        .await;
     assert_reads_back(&i1, &live, &[]);
     let v = moto.boto(&format!(
         "import base64\n\
@@ -534,30 +673,55 @@ async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
     assert_eq!(v["sgs"], json!([net["compute_sg"]]));
     assert_eq!(v["profile"], profile);
     let ud = v["ud"].as_str().unwrap();
-    assert!(ud.contains("mount -t efs -o tls,iam,accesspoint='fsap-0123456789abcdef0' 'fs-0123456789abcdef0:/'"), "{ud}");
+    assert!(
+        ud.contains(
+            "mount -t efs -o tls,iam,accesspoint='fsap-0123456789abcdef0' 'fs-0123456789abcdef0:/'"
+        ),
+        "{ud}"
+    );
     assert!(ud.contains("sha256sum --check"), "{ud}");
     assert!(ud.contains("Environment=WXRUN_PRIMITIVE=ec2"), "{ud}");
     assert!(ud.contains("systemctl enable --now wxrun.service"), "{ud}");
 
     // Registered with the instance target group on the runtime port.
     let tg = tg_props("ec2", "instance", net["vpc"].as_str().unwrap());
-    let (tg_arn, _) = kinds.create("aws.lb_target_group", "aws.lb_target_group.ec2", &tg).await;
+    let (tg_arn, _) = kinds
+        .create("aws.lb_target_group", "aws.lb_target_group.ec2", &tg)
+        .await;
     let att = json!({"target_group_arn": tg_arn, "target_id": id, "port": 8080});
     let (att_id, live) = kinds
-        .create("aws.lb_target_attachment", "aws.lb_target_attachment.ec2-0", &att)
+        .create(
+            "aws.lb_target_attachment",
+            "aws.lb_target_attachment.ec2-0",
+            &att,
+        )
         .await;
     assert_reads_back(&att, &live, &[]);
 
     // A new instance type forces a replacement: the new instance is registered, then the old
     // one deregistered and terminated.
-    assert!(kinds.get("aws.instance").forces_replacement("instance_type"));
+    assert!(
+        kinds
+            .get("aws.instance")
+            .forces_replacement("instance_type")
+    );
     let i2 = instance("t4g.medium");
-    let (id2, _) = kinds.create("aws.instance", "aws.instance.ec2-0", &i2).await;
+    let (id2, _) = kinds
+        .create("aws.instance", "aws.instance.ec2-0", &i2)
+        .await;
     let att2 = json!({"target_group_arn": tg_arn, "target_id": id2, "port": 8080});
     kinds
-        .create("aws.lb_target_attachment", "aws.lb_target_attachment.ec2-0", &att2)
+        .create(
+            "aws.lb_target_attachment",
+            "aws.lb_target_attachment.ec2-0",
+            &att2,
+        )
         .await;
-    kinds.get("aws.lb_target_attachment").delete(&att_id, &att).await.unwrap();
+    kinds
+        .get("aws.lb_target_attachment")
+        .delete(&att_id, &att)
+        .await
+        .unwrap();
     kinds.get("aws.instance").delete(&id, &i1).await.unwrap();
     let v = moto.boto(&format!(
         "ec2 = client('ec2')\n\
@@ -569,7 +733,14 @@ async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
     assert_eq!(v["old"], "terminated");
     assert_eq!(v["type"], "t4g.medium");
     assert_eq!(v["targets"], json!([id2]));
-    assert!(kinds.get("aws.instance").read(&id, &i1).await.unwrap().is_none());
+    assert!(
+        kinds
+            .get("aws.instance")
+            .read(&id, &i1)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]

@@ -50,10 +50,19 @@ impl LocalRegistry {
             .expect("docker-registry is missing: scripts/test.sh installs it (apt-get install docker-registry)");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "registry did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            assert!(
+                Instant::now() < deadline,
+                "registry did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Self { host: format!("127.0.0.1:{port}"), log, child, _dir: dir }
+        Self {
+            host: format!("127.0.0.1:{port}"),
+            log,
+            child,
+            _dir: dir,
+        }
     }
 
     /// Requests that wrote something (blob uploads, manifest puts) so far.
@@ -61,7 +70,11 @@ impl LocalRegistry {
         let log = std::fs::read_to_string(&self.log).unwrap();
         log.lines()
             .filter(|l| l.contains("response completed"))
-            .filter(|l| l.contains("http.request.method=PUT") || l.contains("http.request.method=POST") || l.contains("http.request.method=PATCH"))
+            .filter(|l| {
+                l.contains("http.request.method=PUT")
+                    || l.contains("http.request.method=POST")
+                    || l.contains("http.request.method=PATCH")
+            })
             .count()
     }
 }
@@ -78,7 +91,11 @@ fn skopeo(args: &[&str]) -> Value {
         .args(args)
         .output()
         .expect("skopeo is missing: scripts/test.sh installs it (apt-get install skopeo)");
-    assert!(out.status.success(), "skopeo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -114,7 +131,15 @@ async fn runtime_image_is_pushed_once_and_skopeo_sees_its_config() {
     let (binary, sha) = fake_binary(dir.path());
     let provider = wxinfra::aws::provider(ctx(&reg.host).await);
     let kind = provider.resource("aws.oci_image").unwrap();
-    let cmd = json!(["serve", "--app-dir", "/mnt/app", "--source", "s3://b/releases", "--listen", "0.0.0.0:8080"]);
+    let cmd = json!([
+        "serve",
+        "--app-dir",
+        "/mnt/app",
+        "--source",
+        "s3://b/releases",
+        "--listen",
+        "0.0.0.0:8080"
+    ]);
     let props = json!({
         "repository_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t-runtime",
         "tag": sha,
@@ -125,18 +150,37 @@ async fn runtime_image_is_pushed_once_and_skopeo_sees_its_config() {
         "cmd": cmd,
     });
     let created = kind
-        .create(&CreateRequest { address: "aws.oci_image.runtime", stack: "t", props: &props, token: "tok" })
+        .create(&CreateRequest {
+            address: "aws.oci_image.runtime",
+            stack: "t",
+            props: &props,
+            token: "tok",
+        })
         .await
         .unwrap();
-    let live = kind.read(&created.id, &props).await.unwrap().expect("pushed");
+    let live = kind
+        .read(&created.id, &props)
+        .await
+        .unwrap()
+        .expect("pushed");
     assert_eq!(live.props, props, "reads back as pushed");
     let digest = created.outputs["digest"].as_str().unwrap().to_string();
     assert_eq!(
         created.outputs["uri"],
-        json!(format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/t-runtime@{digest}"))
+        json!(format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/t-runtime@{digest}"
+        ))
     );
 
-    let image = pack(&binary, &ImageSpec { arch: "x86_64".into(), user: "65532".into(), cmd: serde_json::from_value(cmd.clone()).unwrap() }).unwrap();
+    let image = pack(
+        &binary,
+        &ImageSpec {
+            arch: "x86_64".into(),
+            user: "65532".into(),
+            cmd: serde_json::from_value(cmd.clone()).unwrap(),
+        },
+    )
+    .unwrap();
     let url = format!("docker://{}/t-runtime:{sha}", reg.host);
     let inspect = skopeo(&["inspect", "--tls-verify=false", &url]);
     assert_eq!(inspect["Architecture"], "amd64");
@@ -150,12 +194,23 @@ async fn runtime_image_is_pushed_once_and_skopeo_sees_its_config() {
 
     // Again: the registry has everything, so nothing is uploaded.
     let before = reg.writes();
-    assert!(before >= 3, "first push wrote layer, config and manifest ({before} writes)");
-    kind.create(&CreateRequest { address: "aws.oci_image.runtime", stack: "t", props: &props, token: "tok" })
+    assert!(
+        before >= 3,
+        "first push wrote layer, config and manifest ({before} writes)"
+    );
+    kind.create(&CreateRequest {
+        address: "aws.oci_image.runtime",
+        stack: "t",
+        props: &props,
+        token: "tok",
+    })
+    .await
+    .unwrap();
+    let registry = Registry::new(&reg.host, oci_client::secrets::RegistryAuth::Anonymous);
+    let pushed = registry
+        .push(&registry.reference("t-runtime", &sha), &image)
         .await
         .unwrap();
-    let registry = Registry::new(&reg.host, oci_client::secrets::RegistryAuth::Anonymous);
-    let pushed = registry.push(&registry.reference("t-runtime", &sha), &image).await.unwrap();
     assert!(pushed.uploaded.is_empty(), "{:?}", pushed.uploaded);
     assert_eq!(reg.writes(), before, "a second push writes nothing");
 }
@@ -164,9 +219,15 @@ async fn runtime_image_is_pushed_once_and_skopeo_sees_its_config() {
 fn static_wxrun() -> PathBuf {
     let target = std::env::var_os("WXRUN_STATIC_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/wxinfra/target-wxrun"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/wxinfra/target-wxrun")
+        });
     let p = target.join("x86_64-unknown-linux-musl/release/wxrun");
-    assert!(p.exists(), "{} is missing: run runtime-image/build-static.sh", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run runtime-image/build-static.sh",
+        p.display()
+    );
     p
 }
 
@@ -174,15 +235,33 @@ fn static_wxrun() -> PathBuf {
 fn static_runtime_runs_alone_in_the_unpacked_image() {
     let binary = static_wxrun();
     let ldd = Command::new("ldd").arg(&binary).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&ldd.stdout), String::from_utf8_lossy(&ldd.stderr));
-    assert!(text.contains("not a dynamic executable") || text.contains("statically linked"), "{text}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ldd.stdout),
+        String::from_utf8_lossy(&ldd.stderr)
+    );
+    assert!(
+        text.contains("not a dynamic executable") || text.contains("statically linked"),
+        "{text}"
+    );
 
-    let image = pack(&binary, &ImageSpec { arch: "x86_64".into(), user: "65532".into(), cmd: vec!["serve".into()] }).unwrap();
+    let image = pack(
+        &binary,
+        &ImageSpec {
+            arch: "x86_64".into(),
+            user: "65532".into(),
+            cmd: vec!["serve".into()],
+        },
+    )
+    .unwrap();
     let root = tempfile::tempdir().unwrap();
     tar::Archive::new(flate2::read::GzDecoder::new(&image.layer[..]))
         .unpack(root.path())
         .unwrap();
-    let entries: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let entries: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(entries.len(), 2, "only /wxrun and /tmp: {entries:?}");
     // A chroot into the image's root: no libc, no shell, nothing but the binary.
     let uid = Command::new("id").arg("-u").output().unwrap().stdout;
@@ -193,7 +272,19 @@ fn static_runtime_runs_alone_in_the_unpacked_image() {
         c.args(["--user", "--map-root-user", "chroot"]);
         c
     };
-    let out = cmd.arg(root.path()).args(["/wxrun", "--version"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("wxrun "), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = cmd
+        .arg(root.path())
+        .args(["/wxrun", "--version"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("wxrun "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
