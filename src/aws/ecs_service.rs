@@ -51,17 +51,20 @@ pub fn network(p: &Value) -> Result<NetworkConfiguration, ProviderError> {
         .build())
 }
 
-/// Rolling deployments that stop and roll back when new tasks keep failing.
-pub fn deployment(p: &Value) -> DeploymentConfiguration {
-    let cb = &p["circuit_breaker"];
-    DeploymentConfiguration::builder()
-        .deployment_circuit_breaker(
-            DeploymentCircuitBreaker::builder()
-                .enable(cb["enable"].as_bool().unwrap_or(true))
-                .rollback(cb["rollback"].as_bool().unwrap_or(true))
-                .build(),
-        )
-        .build()
+/// Rolling deployments that stop (and roll back) when new tasks keep failing; `None` leaves
+/// the service's deployment settings alone.
+pub fn deployment(p: &Value) -> Option<DeploymentConfiguration> {
+    let cb = p.get("circuit_breaker").filter(|c| !c.is_null())?;
+    Some(
+        DeploymentConfiguration::builder()
+            .deployment_circuit_breaker(
+                DeploymentCircuitBreaker::builder()
+                    .enable(cb["enable"].as_bool().unwrap_or(true))
+                    .rollback(cb["rollback"].as_bool().unwrap_or(true))
+                    .build(),
+            )
+            .build(),
+    )
 }
 
 impl EcsService {
@@ -178,7 +181,7 @@ impl Resource for EcsService {
                     .set_container_port(lb["container_port"].as_i64().map(|n| n as i32))
                     .build(),
             )
-            .deployment_configuration(deployment(p))
+            .set_deployment_configuration(deployment(p))
             .set_health_check_grace_period_seconds(
                 p["health_check_grace_period_seconds"]
                     .as_i64()
@@ -220,7 +223,7 @@ impl Resource for EcsService {
                 .set_desired_count(new["desired_count"].as_i64().map(|n| n as i32))
                 .set_platform_version(new["platform_version"].as_str().map(str::to_string))
                 .network_configuration(network(new)?)
-                .deployment_configuration(deployment(new))
+                .set_deployment_configuration(deployment(new))
                 .set_health_check_grace_period_seconds(
                     new["health_check_grace_period_seconds"]
                         .as_i64()
@@ -321,8 +324,10 @@ mod tests {
 
     #[test]
     fn deployments_roll_back_on_failure() {
-        let d = deployment(&json!({"circuit_breaker": {"enable": true, "rollback": true}}));
+        let d =
+            deployment(&json!({"circuit_breaker": {"enable": true, "rollback": true}})).unwrap();
         let cb = d.deployment_circuit_breaker().unwrap();
         assert!(cb.enable() && cb.rollback());
+        assert!(deployment(&json!({"circuit_breaker": null})).is_none());
     }
 }

@@ -270,6 +270,8 @@ impl Resource for EcsTaskDefinition {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        // Deregistering makes the revision INACTIVE (running tasks keep it); deleting it then
+        // removes it for good, so nothing tagged with the stack outlives a destroy.
         match self
             .0
             .ecs
@@ -278,14 +280,29 @@ impl Resource for EcsTaskDefinition {
             .send()
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|e| e.is_client_exception()) =>
-            {
-                Ok(())
+                    .is_some_and(|e| e.is_client_exception()) => {}
+            Err(e) => return Err(classify(e)),
+        }
+        let out = self
+            .0
+            .ecs
+            .delete_task_definitions()
+            .task_definitions(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.failures().first() {
+            // Already deleted: gone is success.
+            Some(f) if f.reason().is_some_and(|r| !r.contains("MISSING")) => {
+                Err(ProviderError::Api(format!(
+                    "deleting task definition {id}: {}",
+                    f.reason().unwrap_or_default()
+                )))
             }
-            Err(e) => Err(classify(e)),
+            _ => Ok(()),
         }
     }
 

@@ -238,7 +238,34 @@ async fn alb_listener_forwards_by_weight_and_weights_change_in_place() {
          print(json.dumps({'lbs': len(elb.describe_load_balancers()['LoadBalancers']), 'tgs': len(elb.describe_target_groups()['TargetGroups'])}))",
     );
     assert_eq!(left, json!({"lbs": 0, "tgs": 0}));
-    assert!(moto.tagged(STACK).is_empty(), "{:?}", moto.tagged(STACK));
+    // Whatever the tagging API still lists must be dead (moto, like AWS for a while, keeps
+    // terminated instances and INACTIVE ECS resources visible).
+    let tagged = moto.tagged(STACK);
+    let alive = moto.boto(&format!(
+        "arns = {tagged:?}\n\
+         ec2, ecs = client('ec2'), client('ecs')\n\
+         alive = []\n\
+         for a in arns:\n\
+         \x20   kind = a.split(':')[5]\n\
+         \x20   if kind.startswith('instance/'):\n\
+         \x20       st = ec2.describe_instances(InstanceIds=[kind.split('/')[1]])['Reservations'][0]['Instances'][0]['State']['Name']\n\
+         \x20       dead = st == 'terminated'\n\
+         \x20   elif kind.startswith('cluster/'):\n\
+         \x20       dead = all(c['status'] == 'INACTIVE' for c in ecs.describe_clusters(clusters=[a])['clusters'])\n\
+         \x20   elif kind.startswith('service/'):\n\
+         \x20       dead = all(s['status'] == 'INACTIVE' for s in ecs.describe_services(cluster=kind.split('/')[1], services=[a])['services'])\n\
+         \x20   elif kind.startswith('task-definition/'):\n\
+         \x20       try:\n\
+         \x20           dead = ecs.describe_task_definition(taskDefinition=a)['taskDefinition']['status'] != 'ACTIVE'\n\
+         \x20       except ecs.exceptions.ClientException:\n\
+         \x20           dead = True\n\
+         \x20   else:\n\
+         \x20       dead = False\n\
+         \x20   if not dead:\n\
+         \x20       alive.append(a)\n\
+         print(json.dumps(alive))"
+    ));
+    assert_eq!(alive, json!([]), "still alive after destroy");
 }
 
 /// An IAM role, the artifact bucket with a Lambda zip in it, and the zip's sha256 (hex).
@@ -759,4 +786,396 @@ fn rendered_user_data_passes_shellcheck() {
         "shellcheck:\n{}\n{script}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// Plans and applies graphs of compute kinds through the real engine against moto, with the
+/// state in memory. Prerequisites outside this area are literal ids made by boto3.
+struct Deploy {
+    provider: Arc<dyn Provider>,
+    store: Arc<wxinfra::state::MemoryStore>,
+}
+
+impl Deploy {
+    fn state(&self) -> wxinfra::state::State {
+        use wxinfra::state::StateStore;
+        self.store.read().unwrap().expect("state initialised")
+    }
+
+    async fn refresh(&self) -> wxinfra::plan::build::Refreshed {
+        wxinfra::engine::refresh(
+            &self.state(),
+            self.provider.clone(),
+            Arc::new(wxinfra::engine::Silent),
+            10,
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn plan(&self, g: &wxinfra::graph::Graph) -> wxinfra::plan::Plan {
+        let live = self.refresh().await;
+        wxinfra::plan::build::build(g, &self.state(), &live, self.provider.as_ref()).unwrap()
+    }
+
+    async fn apply(&self, plan: &wxinfra::plan::Plan) {
+        wxinfra::engine::Engine {
+            provider: self.provider.clone(),
+            store: self.store.clone(),
+            hooks: Arc::new(wxinfra::engine::Silent),
+            parallelism: 10,
+            retry: Default::default(),
+            stop: Default::default(),
+        }
+        .apply(plan, self.state())
+        .await
+        .unwrap();
+    }
+
+    /// (address, action) of every change in a plan.
+    fn changes(plan: &wxinfra::plan::Plan) -> Vec<(String, String)> {
+        plan.resources
+            .iter()
+            .filter(|r| r.action != wxinfra::plan::Action::NoOp)
+            .map(|r| (r.address.clone(), format!("{:?}", r.action)))
+            .collect()
+    }
+}
+
+/// A small stack of this area's kinds: ALB, three target groups, the weighted listener, one
+/// instance (+ registration), the Lambda function (+ permission, registration) and the
+/// Fargate cluster, task definition and service.
+fn traffic_graph(
+    net: &Value,
+    pre: &Value,
+    weights: [u32; 3],
+    memory: u32,
+    desired: u32,
+    ty: &str,
+) -> wxinfra::graph::Graph {
+    use wxinfra::graph::{Graph, Node};
+    let mut g = Graph::default();
+    let mut add = |kind: &str, name: &str, mut props: Value, taggable: bool, after: &[&str]| {
+        let address = format!("{kind}.{name}");
+        if taggable {
+            props["tags"] = tags(&address);
+        }
+        let node = after
+            .iter()
+            .fold(Node::new(kind, name, props), |n, a| n.after(a));
+        g.add(node.clone()).unwrap();
+        node
+    };
+    let lb = add(
+        "aws.lb",
+        "main",
+        json!({
+            "name": "t-alb", "scheme": "internet-facing", "subnets": net["subnets"],
+            "security_groups": [net["alb_sg"]], "idle_timeout": 60,
+        }),
+        true,
+        &[],
+    );
+    let vpc = net["vpc"].as_str().unwrap();
+    let mut tgs = Vec::new();
+    for (name, ty) in [("ec2", "instance"), ("fargate", "ip"), ("lambda", "lambda")] {
+        let mut p = tg_props(name, ty, vpc);
+        p.as_object_mut().unwrap().remove("tags");
+        tgs.push(add("aws.lb_target_group", name, p, true, &[]));
+    }
+    let listener = add(
+        "aws.lb_listener",
+        "main",
+        json!({
+            "load_balancer_arn": lb.out("arn"), "port": 80, "protocol": "HTTP",
+            "forward": tgs.iter().zip(weights).map(|(t, w)| json!({"target_group_arn": t.out("arn"), "weight": w})).collect::<Vec<_>>(),
+        }),
+        true,
+        &[],
+    );
+    let instance = add(
+        "aws.instance",
+        "ec2-0",
+        json!({
+            "instance_type": ty, "arch": "arm64", "subnet_ids": net["subnets"], "subnet_index": 0,
+            "security_group_ids": [net["compute_sg"]], "instance_profile_arn": pre["profile"],
+            "user_data": "#!/bin/bash\necho test\n", "metadata": {"http_tokens": "required", "hop_limit": 1},
+        }),
+        true,
+        &[],
+    );
+    add(
+        "aws.lb_target_attachment",
+        "ec2-0",
+        json!({
+            "target_group_arn": tgs[0].out("arn"), "target_id": instance.out("id"), "port": 8080,
+        }),
+        false,
+        &[],
+    );
+    let f = add(
+        "aws.lambda_function",
+        "app",
+        json!({
+            "function_name": "t-app", "runtime": "provided.al2023", "handler": "bootstrap",
+            "architecture": "arm64", "memory_size": memory, "timeout": 30, "role": pre["role"],
+            "code": {"s3_bucket": "t-artifacts", "s3_key": "lambda/v1.zip", "sha256": pre["shas"]["lambda/v1.zip"]},
+            "subnet_ids": net["subnets"], "security_group_ids": [net["compute_sg"]],
+            // moto drops FileSystemConfigs, so this graph leaves the mount out to let plans
+            // converge; the mount request is unit-tested in lambda_function.rs.
+            "file_system": null,
+            "environment": {"WXRUN_PRIMITIVE": "lambda"},
+        }),
+        true,
+        &[],
+    );
+    let perm = add(
+        "aws.lambda_permission",
+        "alb",
+        json!({
+            "function_name": f.out("name"), "statement_id": "alb", "action": "lambda:InvokeFunction",
+            "principal": "elasticloadbalancing.amazonaws.com", "source_arn": tgs[2].out("arn"),
+        }),
+        false,
+        &[],
+    );
+    add(
+        "aws.lb_target_attachment",
+        "lambda",
+        json!({
+            "target_group_arn": tgs[2].out("arn"), "target_id": f.out("arn"), "port": null,
+        }),
+        false,
+        &[&perm.address],
+    );
+    let cluster = add(
+        "aws.ecs_cluster",
+        "main",
+        json!({"cluster_name": "t"}),
+        true,
+        &[],
+    );
+    let td = add(
+        "aws.ecs_task_definition",
+        "app",
+        json!({
+            "family": "t-app", "cpu": "256", "memory": "512", "cpu_architecture": "ARM64",
+            "execution_role_arn": pre["role"], "task_role_arn": pre["role"],
+            "container": {
+                "name": "wxrun", "image": "registry.example/t-runtime@sha256:00", "port": 8080,
+                "command": ["serve"], "environment": {"WXRUN_PRIMITIVE": "fargate"}, "user": "65532",
+                "readonly_root_filesystem": true, "scratch_paths": ["/tmp"], "log_group": "/t/fargate",
+            },
+            "efs": {"file_system_id": "fs-1", "access_point_id": "fsap-1", "transit_encryption": "ENABLED", "mount_path": "/mnt/app"},
+        }),
+        true,
+        &[],
+    );
+    add(
+        "aws.ecs_service",
+        "app",
+        json!({
+            "service_name": "app", "cluster": cluster.out("arn"), "task_definition": td.out("arn"),
+            "desired_count": desired, "launch_type": "FARGATE", "platform_version": "LATEST",
+            "subnets": net["subnets"], "security_groups": [net["compute_sg"]], "assign_public_ip": true,
+            "load_balancer": {"target_group_arn": tgs[1].out("arn"), "container_name": "wxrun", "container_port": 8080},
+            // moto keeps no deployment configuration or grace period (unit-tested in ecs_service.rs).
+            "circuit_breaker": null, "health_check_grace_period_seconds": null,
+        }),
+        true,
+        &[&listener.address],
+    );
+    g.outputs.insert(
+        "endpoint".into(),
+        json!(format!("http://{}", lb.out("dns_name"))),
+    );
+    g
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traffic_edits_plan_exactly_apply_in_place_or_replace_and_destroy_cleanly() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let mut pre = lambda_prereqs(&moto);
+    pre["profile"] = moto.boto(
+        "print(json.dumps(client('iam').create_instance_profile(InstanceProfileName='t-ec2')['InstanceProfile']['Arn']))",
+    );
+    let d = Deploy {
+        provider: Arc::new(wxinfra::aws::provider(ctx(&moto).await)),
+        store: Default::default(),
+    };
+    wxinfra::state::StateStore::write(d.store.as_ref(), &wxinfra::state::State::new(STACK))
+        .unwrap();
+
+    let g = traffic_graph(&net, &pre, [1, 1, 1], 512, 1, "t4g.small");
+    let plan = d.plan(&g).await;
+    assert_eq!(plan.summary.add, g.nodes.len());
+    d.apply(&plan).await;
+    let plan = d.plan(&g).await;
+    assert!(
+        !plan.has_changes(),
+        "{}",
+        wxinfra::plan::render::render(&plan, false)
+    );
+    let state = d.state();
+    let id = |a: &str| state.resources[a].id.clone().unwrap();
+    let listener = id("aws.lb_listener.main");
+
+    // Registrations: the instance and the function are targets of their groups.
+    let v = moto.boto(&format!(
+        "elb = client('elbv2')\n\
+         t = lambda arn: [x['Target']['Id'] for x in elb.describe_target_health(TargetGroupArn=arn)['TargetHealthDescriptions']]\n\
+         print(json.dumps({{'ec2': t('{ec2}'), 'lambda': t('{lam}')}}))",
+        ec2 = id("aws.lb_target_group.ec2"),
+        lam = id("aws.lb_target_group.lambda")
+    ));
+    assert_eq!(v["ec2"], json!([id("aws.instance.ec2-0")]));
+    assert_eq!(
+        v["lambda"],
+        json!([state.resources["aws.lambda_function.app"].outputs["arn"]])
+    );
+
+    // Each edit: exactly one resource, in place (or replaced), then nothing left to do.
+    let edits: [(wxinfra::graph::Graph, &[(&str, &str)]); 4] = [
+        (
+            traffic_graph(&net, &pre, [3, 0, 1], 512, 1, "t4g.small"),
+            &[("aws.lb_listener.main", "Update")],
+        ),
+        (
+            traffic_graph(&net, &pre, [3, 0, 1], 1024, 1, "t4g.small"),
+            &[("aws.lambda_function.app", "Update")],
+        ),
+        (
+            traffic_graph(&net, &pre, [3, 0, 1], 1024, 2, "t4g.small"),
+            &[("aws.ecs_service.app", "Update")],
+        ),
+        (
+            traffic_graph(&net, &pre, [3, 0, 1], 1024, 2, "t4g.medium"),
+            &[
+                ("aws.instance.ec2-0", "Replace"),
+                ("aws.lb_target_attachment.ec2-0", "Replace"),
+            ],
+        ),
+    ];
+    for (g, want) in &edits {
+        let plan = d.plan(g).await;
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(Deploy::changes(&plan), want);
+        d.apply(&plan).await;
+        let again = d.plan(g).await;
+        assert!(
+            !again.has_changes(),
+            "{}",
+            wxinfra::plan::render::render(&again, false)
+        );
+    }
+    let state = d.state();
+    assert_eq!(
+        state.resources["aws.lb_listener.main"].id.as_deref(),
+        Some(listener.as_str()),
+        "listener kept"
+    );
+    let v = moto.boto(&format!(
+        "elb = client('elbv2')\n\
+         l = elb.describe_listeners(ListenerArns=['{listener}'])['Listeners'][0]\n\
+         f = client('lambda').get_function_configuration(FunctionName='t-app')\n\
+         s = client('ecs').describe_services(cluster='t', services=['app'])['services'][0]\n\
+         i = client('ec2').describe_instances(InstanceIds=['{inst}'])['Reservations'][0]['Instances'][0]\n\
+         h = elb.describe_target_health(TargetGroupArn='{ec2}')['TargetHealthDescriptions']\n\
+         print(json.dumps({{'weights': [t['Weight'] for t in l['DefaultActions'][0]['ForwardConfig']['TargetGroups']], \
+           'memory': f['MemorySize'], 'desired': s['desiredCount'], 'type': i['InstanceType'], 'targets': [t['Target']['Id'] for t in h]}}))",
+        inst = state.resources["aws.instance.ec2-0"].id.as_deref().unwrap(),
+        ec2 = state.resources["aws.lb_target_group.ec2"].id.as_deref().unwrap(),
+    ));
+    assert_eq!(v["weights"], json!([3, 0, 1]));
+    assert_eq!(v["memory"], 1024);
+    assert_eq!(v["desired"], 2);
+    assert_eq!(v["type"], "t4g.medium");
+    assert_eq!(
+        v["targets"],
+        json!([state.resources["aws.instance.ec2-0"].id])
+    );
+
+    // Drift made with boto3 on a listener weight and the Lambda memory.
+    let tgs: Vec<String> = ["ec2", "fargate", "lambda"]
+        .iter()
+        .map(|n| {
+            state.resources[&format!("aws.lb_target_group.{n}")]
+                .id
+                .clone()
+                .unwrap()
+        })
+        .collect();
+    moto.boto(&format!(
+        "client('elbv2').modify_listener(ListenerArn='{listener}', DefaultActions=[{{'Type': 'forward', 'ForwardConfig': {{'TargetGroups': [\
+           {{'TargetGroupArn': '{}', 'Weight': 7}}, {{'TargetGroupArn': '{}', 'Weight': 0}}, {{'TargetGroupArn': '{}', 'Weight': 1}}]}}}}])\n\
+         client('lambda').update_function_configuration(FunctionName='t-app', MemorySize=256)\n\
+         print('null')",
+        tgs[0], tgs[1], tgs[2]
+    ));
+    let drift = wxinfra::plan::drift::drift(&d.state(), &d.refresh().await);
+    let fields: Vec<(String, String)> = drift
+        .iter()
+        .flat_map(|r| {
+            r.fields
+                .iter()
+                .map(|f| (r.address.clone(), f.field.clone()))
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            (
+                "aws.lambda_function.app".to_string(),
+                "memory_size".to_string()
+            ),
+            ("aws.lb_listener.main".to_string(), "forward".to_string()),
+        ]
+    );
+    let text = wxinfra::plan::drift::render(&drift);
+    assert!(text.contains("memory_size"), "{text}");
+
+    // Destroy: nothing of the stack is left, no listener either.
+    let plan = d.plan(&wxinfra::graph::Graph::default()).await;
+    assert_eq!(plan.summary.destroy, g.nodes.len());
+    d.apply(&plan).await;
+    assert!(d.state().resources.is_empty());
+    let v = moto.boto(
+        "elb = client('elbv2')\n\
+         lbs = elb.describe_load_balancers()['LoadBalancers']\n\
+         print(json.dumps({'lbs': len(lbs), 'fns': len(client('lambda').list_functions()['Functions']), \
+           'services': [s['status'] for s in client('ecs').describe_services(cluster='t', services=['app'])['services']] if client('ecs').list_clusters()['clusterArns'] else []}))",
+    );
+    assert_eq!(v["lbs"], 0);
+    assert_eq!(v["fns"], 0);
+    // Whatever the tagging API still lists must be dead (moto, like AWS for a while, keeps
+    // terminated instances and INACTIVE ECS resources visible).
+    let tagged = moto.tagged(STACK);
+    let alive = moto.boto(&format!(
+        "arns = {tagged:?}\n\
+         ec2, ecs = client('ec2'), client('ecs')\n\
+         alive = []\n\
+         for a in arns:\n\
+         \x20   kind = a.split(':')[5]\n\
+         \x20   if kind.startswith('instance/'):\n\
+         \x20       st = ec2.describe_instances(InstanceIds=[kind.split('/')[1]])['Reservations'][0]['Instances'][0]['State']['Name']\n\
+         \x20       dead = st == 'terminated'\n\
+         \x20   elif kind.startswith('cluster/'):\n\
+         \x20       dead = all(c['status'] == 'INACTIVE' for c in ecs.describe_clusters(clusters=[a])['clusters'])\n\
+         \x20   elif kind.startswith('service/'):\n\
+         \x20       dead = all(s['status'] == 'INACTIVE' for s in ecs.describe_services(cluster=kind.split('/')[1], services=[a])['services'])\n\
+         \x20   elif kind.startswith('task-definition/'):\n\
+         \x20       try:\n\
+         \x20           dead = ecs.describe_task_definition(taskDefinition=a)['taskDefinition']['status'] != 'ACTIVE'\n\
+         \x20       except ecs.exceptions.ClientException:\n\
+         \x20           dead = True\n\
+         \x20   else:\n\
+         \x20       dead = False\n\
+         \x20   if not dead:\n\
+         \x20       alive.append(a)\n\
+         print(json.dumps(alive))"
+    ));
+    assert_eq!(alive, json!([]), "still alive after destroy");
 }
