@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cli;
 pub mod engine;
 pub mod graph;
+pub mod k8s;
 pub mod oci;
 pub mod plan;
 pub mod provider;

@@ -9,7 +9,8 @@ source "$(dirname "$0")/common.sh"
 wt_root="$HOME/.cache/wxinfra/wasmtime-cli"
 WASMTIME="$wt_root/bin/wasmtime"
 if [ ! -x "$WASMTIME" ]; then
-  cargo install --locked --root "$wt_root" wasmtime-cli --version 48.0.8
+  cargo install --locked --root "$wt_root" wasmtime-cli --version 48.0.8 \
+    --no-default-features --features "run,serve,cranelift,component-model,component-model-async,pooling-allocator,parallel-compilation,cache"
 fi
 work="$(mktemp -d)"; pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }

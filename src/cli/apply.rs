@@ -1,32 +1,51 @@
-//! `wxinfra apply`: plan (or load a saved plan), confirm, execute, print outputs.
+//! `wxinfra apply`: plan (or load a saved plan), confirm, execute, print outputs; or, with
+//! `--target k8s`, server-side apply of the rendered manifests to a cluster.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 
-use super::{Global, StackArg, context, ui::Ui};
-use crate::engine::Engine;
+use super::{ChangeOpts, Global, StackArg, context, ui::Ui};
 use crate::plan::Plan;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub stack: StackArg,
-    /// Do not ask for confirmation (required when stdin is not a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// How many resource operations run at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: u16,
+    #[command(flatten)]
+    pub change: ChangeOpts,
     /// A plan saved by `plan --out`: apply exactly that (refused if the state moved since).
-    #[arg(value_name = "PLANFILE")]
+    #[arg(value_name = "PLANFILE", conflicts_with = "context")]
     pub plan_file: Option<PathBuf>,
+    /// Where to apply: `aws` (plan and apply the AWS resources) or `k8s` (server-side apply
+    /// of the `kubernetes:` manifests, prune, wait for the Deployment).
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    /// `--target k8s`: kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// `--target k8s`: how long to wait for the Deployment to become available.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub wait: std::time::Duration,
+}
+
+/// What `apply` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Aws,
+    K8s,
 }
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
+    if a.target == Target::K8s {
+        return run_k8s(a, ui).await;
+    }
+    anyhow::ensure!(
+        a.context.is_none(),
+        "--context names a kubeconfig context; it needs --target k8s"
+    );
     let loaded = context::load_stack(&a.stack)?;
     let desired = context::desired(&loaded)?;
     let store = context::store(g, &loaded);
@@ -60,26 +79,13 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         print_outputs(ui, &plan.desired, &state);
         return Ok(ExitCode::SUCCESS);
     }
-    if !a.auto_approve && a.plan_file.is_none() {
-        anyhow::ensure!(
-            context::interactive(),
-            "stdin is not a terminal, so apply cannot ask for confirmation; review `wxinfra plan` and pass --auto-approve"
-        );
-        if !ui.confirm("Do you want to perform these actions?")? {
-            ui.note("Apply cancelled.");
-            return Ok(ExitCode::FAILURE);
-        }
+    // A saved plan was reviewed when it was made.
+    let question = "Do you want to perform these actions?";
+    if a.plan_file.is_none() && !context::approved(&a.change, ui, "apply", question)? {
+        ui.note("Apply cancelled.");
+        return Ok(ExitCode::FAILURE);
     }
-
-    let stop = interrupt_flag(ui);
-    let engine = Engine {
-        provider: aws.provider.clone(),
-        store: store.clone(),
-        hooks: progress,
-        parallelism: a.parallelism as usize,
-        retry: Default::default(),
-        stop,
-    };
+    let engine = context::engine(&aws, store.clone(), progress, &a.change, ui);
     let result = engine.apply(&plan, state).await;
     aws.report_calls(ui);
     let after = context::read_state(store.as_ref(), &loaded)?;
@@ -93,6 +99,31 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `apply --target k8s`: no state file; the cluster is the state (labels + field manager).
+async fn run_k8s(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        a.plan_file.is_none(),
+        "a saved plan is for AWS; `--target k8s` applies the rendered manifests"
+    );
+    let loaded = context::load_stack(&a.stack)?;
+    let rendered = crate::k8s::render(&loaded)?;
+    let client = crate::k8s::apply::client(a.context.as_deref()).await?;
+    let poll = std::time::Duration::from_secs(2);
+    let report = crate::k8s::apply::apply(&client, &rendered, a.wait, poll).await?;
+    for o in &report.applied {
+        ui.note(&format!("applied {o}"));
+    }
+    for o in &report.pruned {
+        ui.note(&format!("pruned {o}"));
+    }
+    ui.out(&format!(
+        "Apply complete! Kubernetes objects: {} applied, {} pruned.",
+        report.applied.len(),
+        report.pruned.len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_outputs(ui: &Ui, desired: &crate::graph::Graph, state: &crate::state::State) {
     let outs = context::outputs(desired, state);
     if outs.is_empty() {
@@ -103,22 +134,4 @@ fn print_outputs(ui: &Ui, desired: &crate::graph::Graph, state: &crate::state::S
         text.push_str(&format!("  {k} = {v}\n"));
     }
     ui.out(&text);
-}
-
-/// First Ctrl-C: stop starting operations, let in-flight ones finish and save state.
-/// A second one exits at once (state is already checkpointed after every step).
-pub fn interrupt_flag(ui: &Ui) -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let ui = *ui;
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::SeqCst);
-            ui.warn("interrupt received: finishing in-flight operations and saving state (Ctrl-C again to quit now)");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    stop
 }

@@ -104,8 +104,57 @@ pub fn outputs(desired: &Graph, state: &State) -> serde_json::Map<String, serde_
         .collect()
 }
 
-/// Whether stdin is a terminal a human can answer on.
-pub fn interactive() -> bool {
+/// Asks before changing anything unless --auto-approve; refuses when nobody can answer.
+pub fn approved(
+    opts: &super::ChangeOpts,
+    ui: &super::ui::Ui,
+    command: &str,
+    question: &str,
+) -> anyhow::Result<bool> {
     use std::io::IsTerminal;
-    std::io::stdin().is_terminal()
+    if opts.auto_approve {
+        return Ok(true);
+    }
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "stdin is not a terminal, so {command} cannot ask for confirmation; review the plan and pass --auto-approve"
+    );
+    Ok(ui.confirm(question)?)
+}
+
+/// The engine for one apply or destroy run, with Ctrl-C wired to its stop flag.
+pub fn engine(
+    aws: &Aws,
+    store: Arc<dyn StateStore>,
+    hooks: Arc<dyn Hooks>,
+    opts: &super::ChangeOpts,
+    ui: &super::ui::Ui,
+) -> engine::Engine {
+    engine::Engine {
+        provider: aws.provider.clone(),
+        store,
+        hooks,
+        parallelism: opts.parallelism as usize,
+        retry: Default::default(),
+        stop: interrupt_flag(ui),
+    }
+}
+
+/// First Ctrl-C: stop starting operations, let in-flight ones finish and save state.
+/// A second one exits at once (state is already checkpointed after every step).
+fn interrupt_flag(ui: &super::ui::Ui) -> Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let ui = *ui;
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+            ui.warn("interrupt received: finishing in-flight operations and saving state (Ctrl-C again to quit now)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    stop
 }

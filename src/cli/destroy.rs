@@ -4,20 +4,16 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{Global, StackArg, apply::interrupt_flag, context, ui::Ui};
-use crate::engine::{Engine, Hooks};
+use super::{ChangeOpts, Global, StackArg, context, ui::Ui};
+use crate::engine::Hooks;
 use crate::graph::Graph;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub stack: StackArg,
-    /// Do not ask for confirmation (required when stdin is not a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// How many resource operations run at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: u16,
+    #[command(flatten)]
+    pub change: ChangeOpts,
 }
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
@@ -33,27 +29,15 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let progress = Arc::new(ui.progress());
     let plan = context::make_plan(&Graph::default(), &state, &aws, progress.clone()).await?;
     ui.out(&crate::plan::render::render(&plan, ui.color));
-    if !a.auto_approve {
-        anyhow::ensure!(
-            context::interactive(),
-            "stdin is not a terminal, so destroy cannot ask for confirmation; pass --auto-approve"
-        );
-        if !ui.confirm(&format!(
-            "Destroy every resource of stack `{}`?",
-            loaded.stack.name.value
-        ))? {
-            ui.note("Destroy cancelled.");
-            return Ok(ExitCode::FAILURE);
-        }
+    let question = format!(
+        "Destroy every resource of stack `{}`?",
+        loaded.stack.name.value
+    );
+    if !context::approved(&a.change, ui, "destroy", &question)? {
+        ui.note("Destroy cancelled.");
+        return Ok(ExitCode::FAILURE);
     }
-    let engine = Engine {
-        provider: aws.provider.clone(),
-        store: store.clone(),
-        hooks: progress.clone(),
-        parallelism: a.parallelism as usize,
-        retry: Default::default(),
-        stop: interrupt_flag(ui),
-    };
+    let engine = context::engine(&aws, store.clone(), progress.clone(), &a.change, ui);
     engine.apply(&plan, state).await?;
     let swept = crate::aws::sweep::sweep(&aws.ctx).await?;
     for (kind, id) in &swept {

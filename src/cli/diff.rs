@@ -3,19 +3,15 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{Global, StackArg, context, ui::Ui};
+use super::{Global, ReportOpts, StackArg, context, ui::Ui};
 use crate::plan::drift;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub stack: StackArg,
-    /// Print drift as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Exit 0 without drift, 2 with drift, 1 on error.
-    #[arg(long)]
-    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub report: ReportOpts,
 }
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
@@ -26,13 +22,13 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let live =
         crate::engine::refresh(&state, aws.provider.clone(), Arc::new(ui.progress()), 10).await?;
     let drifts = drift::drift(&state, &live);
-    if a.json {
+    if a.report.json {
         ui.out(&serde_json::to_string_pretty(&drifts)?);
     } else {
         ui.out(&drift::render(&drifts));
     }
     aws.report_calls(ui);
-    Ok(if a.detailed_exitcode && !drifts.is_empty() {
+    Ok(if a.report.detailed_exitcode && !drifts.is_empty() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

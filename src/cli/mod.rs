@@ -6,6 +6,7 @@ mod destroy;
 mod diff;
 mod output;
 mod plan;
+mod render;
 mod state;
 pub mod ui;
 mod validate;
@@ -72,6 +73,28 @@ pub struct StackArg {
     pub file: PathBuf,
 }
 
+/// Options of the commands that change infrastructure (apply, destroy).
+#[derive(Debug, Args, Clone)]
+pub struct ChangeOpts {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many resource operations run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+/// Options of the commands that report differences (plan, diff).
+#[derive(Debug, Args, Clone)]
+pub struct ReportOpts {
+    /// Print JSON instead of text (stable format, see docs/plan-json.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there is nothing to report, 2 when there is, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a stack file without touching the network: schema, values, AWS limits.
@@ -86,6 +109,9 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Print the stack's outputs (endpoint URL, ids) from the state.
     Output(output::Args),
+    /// Render the stack for another platform (Kubernetes manifests for GitOps).
+    #[command(subcommand)]
+    Render(render::RenderCommand),
     /// Inspect or repair the state.
     #[command(subcommand)]
     State(state::StateCommand),
@@ -106,6 +132,7 @@ pub async fn run(cli: Cli, ui: &ui::Ui) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(a, g, ui).await,
         Command::Destroy(a) => destroy::run(a, g, ui).await,
         Command::Output(a) => output::run(a, g, ui).await,
+        Command::Render(c) => render::run(c, g, ui).await,
         Command::State(c) => state::run(c, g, ui).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

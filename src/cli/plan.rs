@@ -4,18 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{Global, StackArg, context, ui::Ui};
+use super::{Global, ReportOpts, StackArg, context, ui::Ui};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub stack: StackArg,
-    /// Print the plan as JSON (stable format, see docs/plan-json.md).
-    #[arg(long)]
-    pub json: bool,
-    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
-    #[arg(long)]
-    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub report: ReportOpts,
     /// Save the plan so `apply PLANFILE` does exactly this.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
@@ -33,7 +29,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     let aws = context::aws(g, &loaded).await?;
     let plan = context::make_plan(&desired, &state, &aws, Arc::new(ui.progress())).await?;
-    if a.json {
+    if a.report.json {
         ui.out(&serde_json::to_string_pretty(&plan)?);
     } else {
         ui.out(&crate::plan::render::render(&plan, ui.color));
@@ -48,7 +44,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         ));
     }
     aws.report_calls(ui);
-    Ok(if a.detailed_exitcode && plan.has_changes() {
+    Ok(if a.report.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

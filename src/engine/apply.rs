@@ -85,10 +85,14 @@ pub fn apply_graph(plan: &Plan, state: &State) -> Result<Dag, crate::graph::Cycl
         .map(|r| (r.address.as_str(), r))
         .collect();
     let has = |step: Step, a: &str| {
-        by_addr.get(a).is_some_and(|r| match (step, r.action) {
-            (Step::Apply, Action::Create | Action::Update | Action::Replace) => true,
-            (Step::Delete, Action::Delete | Action::Replace) => true,
-            _ => false,
+        by_addr.get(a).is_some_and(|r| {
+            matches!(
+                (step, r.action),
+                (
+                    Step::Apply,
+                    Action::Create | Action::Update | Action::Replace
+                ) | (Step::Delete, Action::Delete | Action::Replace)
+            )
         })
     };
     for r in &plan.resources {

@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum K8sMode {
-    /// A plain Deployment of the `wxrun` image.
+    /// A plain Deployment of the `wxrun` image that fetches the app's release itself.
     #[default]
     Deployment,
     /// A SpinKube `SpinApp` (needs the spin-operator on the cluster).
@@ -37,6 +37,25 @@ pub struct KubernetesSpec {
     /// Extra labels on every object.
     #[serde(default)]
     pub labels: BTreeMap<String, Spanned<String>>,
+    /// `mode: deployment`: where the pods fetch the app's releases from.
+    #[serde(default)]
+    pub release: Option<ReleaseSpec>,
+    /// `mode: spinkube`: the SpinApp's OCI image and executor.
+    #[serde(default)]
+    pub spinkube: Option<SpinKubeSpec>,
+}
+
+impl KubernetesSpec {
+    pub fn mode(&self) -> K8sMode {
+        self.mode.as_ref().map(|m| m.value).unwrap_or_default()
+    }
+
+    pub fn replicas(&self) -> i32 {
+        self.replicas
+            .as_ref()
+            .map(|r| i32::try_from(r.value).unwrap_or(1))
+            .unwrap_or(1)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,6 +84,65 @@ pub struct FluxSpec {
     pub branch: Option<Spanned<String>>,
     /// Path of the rendered manifests inside that repository.
     pub path: Spanned<String>,
+    /// How often Flux reconciles (`1m`, `10m30s`); default 5m.
     #[serde(default)]
     pub interval: Option<Spanned<String>>,
+}
+
+/// Where `wxrun` fetches release bundles and the `current` pointer from: the same layout
+/// `apply` uploads to the AWS artifact bucket (`<prefix>/<sha256>.tar`, `<prefix>/current`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseSpec {
+    /// `s3://bucket/prefix`.
+    pub source: Spanned<String>,
+    /// An S3-compatible endpoint (MinIO, Ceph, R2), e.g. `http://minio.minio.svc:9000`.
+    #[serde(default)]
+    pub endpoint: Option<Spanned<String>>,
+    /// Region for the S3 client; default the stack's `region`, else us-east-1.
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    /// A Secret in the namespace with `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+    #[serde(default)]
+    pub credentials_secret: Option<Spanned<String>>,
+    /// Size limit of the pod's app volume (releases + AOT cache); default 1Gi.
+    #[serde(default)]
+    pub volume_size: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpinKubeSpec {
+    /// The app as an OCI artifact (`spin registry push`), e.g. `ghcr.io/acme/hello:0.1.0`.
+    pub app_image: Spanned<String>,
+    /// The SpinAppExecutor to run it with; default `containerd-shim-spin`.
+    #[serde(default)]
+    pub executor: Option<Spanned<String>>,
+    /// Also render that SpinAppExecutor (with `runtime_class`), instead of using one the
+    /// cluster already has.
+    #[serde(default)]
+    pub create_executor: Option<Spanned<bool>>,
+    /// RuntimeClass of the created executor; default `wasmtime-spin-v2`.
+    #[serde(default)]
+    pub runtime_class: Option<Spanned<String>>,
+}
+
+impl SpinKubeSpec {
+    pub fn executor(&self) -> &str {
+        self.executor
+            .as_ref()
+            .map(|e| e.value.as_str())
+            .unwrap_or("containerd-shim-spin")
+    }
+
+    pub fn runtime_class(&self) -> &str {
+        self.runtime_class
+            .as_ref()
+            .map(|e| e.value.as_str())
+            .unwrap_or("wasmtime-spin-v2")
+    }
+
+    pub fn create_executor(&self) -> bool {
+        self.create_executor.as_ref().is_some_and(|c| c.value)
+    }
 }

@@ -70,7 +70,7 @@ pub struct NetworkSpec {
     #[serde(default = "default_cidr")]
     pub cidr: Spanned<String>,
     /// `new` only: how many AZs get a public subnet.
-    #[serde(default = "default_azs")]
+    #[serde(default = "num::<2>")]
     pub availability_zones: Spanned<u32>,
     /// `new` only: explicit subnet CIDRs, one per AZ; derived as /24s of `cidr` when empty.
     #[serde(default)]
@@ -87,7 +87,7 @@ impl Default for NetworkSpec {
             vpc_id: None,
             subnet_ids: Vec::new(),
             cidr: default_cidr(),
-            availability_zones: default_azs(),
+            availability_zones: num::<2>(),
             public_subnets: Vec::new(),
             ingress_cidrs: default_ingress(),
         }
@@ -101,7 +101,7 @@ pub struct EfsSpec {
     #[serde(default = "default_throughput")]
     pub throughput_mode: Spanned<String>,
     /// Days after which files move to Infrequent Access: 1, 7, 14, 30, 60, 90, 180, 270, 365; 0 = never.
-    #[serde(default = "default_ia_days")]
+    #[serde(default = "num::<30>")]
     pub transition_to_ia_days: Spanned<u32>,
 }
 
@@ -109,7 +109,7 @@ impl Default for EfsSpec {
     fn default() -> Self {
         Self {
             throughput_mode: default_throughput(),
-            transition_to_ia_days: default_ia_days(),
+            transition_to_ia_days: num::<30>(),
         }
     }
 }
@@ -118,18 +118,18 @@ impl Default for EfsSpec {
 #[serde(deny_unknown_fields)]
 pub struct LoadBalancerSpec {
     /// Listener port.
-    #[serde(default = "default_lb_port")]
+    #[serde(default = "port::<80>")]
     pub port: Spanned<u16>,
     /// Idle timeout in seconds (1..=4000).
-    #[serde(default = "default_idle_timeout")]
+    #[serde(default = "num::<60>")]
     pub idle_timeout: Spanned<u32>,
 }
 
 impl Default for LoadBalancerSpec {
     fn default() -> Self {
         Self {
-            port: default_lb_port(),
-            idle_timeout: default_idle_timeout(),
+            port: port::<80>(),
+            idle_timeout: num::<60>(),
         }
     }
 }
@@ -167,13 +167,13 @@ pub struct ComputeSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ec2Spec {
-    #[serde(default = "one")]
+    #[serde(default = "num::<1>")]
     pub count: Spanned<u32>,
     #[serde(default = "default_instance_type")]
     pub instance_type: Spanned<String>,
     #[serde(default = "default_arch")]
     pub arch: Spanned<Arch>,
-    #[serde(default = "default_weight")]
+    #[serde(default = "num::<1>")]
     pub weight: Spanned<u32>,
 }
 
@@ -181,16 +181,16 @@ pub struct Ec2Spec {
 #[serde(deny_unknown_fields)]
 pub struct FargateSpec {
     /// CPU units (256, 512, 1024, ...), paired with `memory` as Fargate allows.
-    #[serde(default = "default_fargate_cpu")]
+    #[serde(default = "num::<256>")]
     pub cpu: Spanned<u32>,
     /// Memory in MiB.
-    #[serde(default = "default_fargate_memory")]
+    #[serde(default = "num::<512>")]
     pub memory: Spanned<u32>,
-    #[serde(default = "one")]
+    #[serde(default = "num::<1>")]
     pub desired_count: Spanned<u32>,
     #[serde(default = "default_arch")]
     pub arch: Spanned<Arch>,
-    #[serde(default = "default_weight")]
+    #[serde(default = "num::<1>")]
     pub weight: Spanned<u32>,
 }
 
@@ -198,17 +198,17 @@ pub struct FargateSpec {
 #[serde(deny_unknown_fields)]
 pub struct LambdaSpec {
     /// Memory in MiB (128..=10240).
-    #[serde(default = "default_lambda_memory")]
+    #[serde(default = "num::<512>")]
     pub memory: Spanned<u32>,
     /// Timeout in seconds (1..=900).
-    #[serde(default = "default_lambda_timeout")]
+    #[serde(default = "num::<30>")]
     pub timeout: Spanned<u32>,
     #[serde(default = "default_arch")]
     pub arch: Spanned<Arch>,
-    #[serde(default = "default_weight")]
+    #[serde(default = "num::<1>")]
     pub weight: Spanned<u32>,
     /// CloudWatch Logs retention in days.
-    #[serde(default = "default_log_retention")]
+    #[serde(default = "num::<14>")]
     pub log_retention_days: Spanned<u32>,
 }
 
@@ -217,7 +217,7 @@ pub struct LambdaSpec {
 #[serde(deny_unknown_fields)]
 pub struct RuntimeSpec {
     /// Port `wxrun serve` listens on (never 3000: the Lambda Insights extension owns it).
-    #[serde(default = "default_runtime_port")]
+    #[serde(default = "port::<8080>")]
     pub port: Spanned<u16>,
     /// Path to a prebuilt static `wxrun` binary, relative to the stack file. Default: the
     /// one built next to `wxinfra` (`runtime-image/build-static.sh`).
@@ -228,7 +228,7 @@ pub struct RuntimeSpec {
 impl Default for RuntimeSpec {
     fn default() -> Self {
         Self {
-            port: default_runtime_port(),
+            port: port::<8080>(),
             binary: None,
         }
     }
@@ -243,6 +243,13 @@ pub fn unspanned<T>(value: T) -> Spanned<T> {
     )
 }
 
+/// A numeric default (serde's `default = "num::<30>"`).
+fn num<const N: u32>() -> Spanned<u32> {
+    unspanned(N)
+}
+fn port<const N: u16>() -> Spanned<u16> {
+    unspanned(N)
+}
 fn default_arch() -> Spanned<Arch> {
     unspanned(Arch::Arm64)
 }
@@ -252,48 +259,12 @@ fn default_vpc_mode() -> Spanned<VpcMode> {
 fn default_cidr() -> Spanned<String> {
     unspanned("10.42.0.0/16".into())
 }
-fn default_azs() -> Spanned<u32> {
-    unspanned(2)
-}
 fn default_ingress() -> Vec<Spanned<String>> {
     vec![unspanned("0.0.0.0/0".into())]
 }
 fn default_throughput() -> Spanned<String> {
     unspanned("elastic".into())
 }
-fn default_ia_days() -> Spanned<u32> {
-    unspanned(30)
-}
-fn default_lb_port() -> Spanned<u16> {
-    unspanned(80)
-}
-fn default_idle_timeout() -> Spanned<u32> {
-    unspanned(60)
-}
-fn one() -> Spanned<u32> {
-    unspanned(1)
-}
-fn default_weight() -> Spanned<u32> {
-    unspanned(1)
-}
 fn default_instance_type() -> Spanned<String> {
     unspanned("t4g.small".into())
-}
-fn default_fargate_cpu() -> Spanned<u32> {
-    unspanned(256)
-}
-fn default_fargate_memory() -> Spanned<u32> {
-    unspanned(512)
-}
-fn default_lambda_memory() -> Spanned<u32> {
-    unspanned(512)
-}
-fn default_lambda_timeout() -> Spanned<u32> {
-    unspanned(30)
-}
-fn default_log_retention() -> Spanned<u32> {
-    unspanned(14)
-}
-fn default_runtime_port() -> Spanned<u16> {
-    unspanned(8080)
 }

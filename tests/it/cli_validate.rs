@@ -192,7 +192,7 @@ fn missing_file() {
 #[test]
 fn kubernetes_only_stack_plans_without_aws() {
     let ws = Workspace::new().with_app();
-    ws.write("stack.yaml", "version: 1\nname: k\napp:\n  manifest: app/spin.toml\nkubernetes:\n  namespace: k\n  image: example.com/wxrun:1\n");
+    ws.write("stack.yaml", "version: 1\nname: k\napp:\n  manifest: app/spin.toml\nkubernetes:\n  namespace: k\n  image: example.com/wxrun:1\n  release: {source: s3://releases/k}\n");
     // No region, no credentials, no endpoint: nothing may reach for AWS.
     let r = ws
         .command(&["plan", "-f", "stack.yaml", "--detailed-exitcode"])

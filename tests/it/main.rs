@@ -5,4 +5,5 @@ mod support;
 
 mod cli_validate;
 mod compute;
+mod k8s;
 mod oci;

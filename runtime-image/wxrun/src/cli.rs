@@ -75,7 +75,7 @@ struct ServeArgs {
     source: Option<String>,
     /// Address to listen on.
     #[arg(long, env = "WXRUN_LISTEN", default_value = "0.0.0.0:8080")]
-    listen: Option<SocketAddr>,
+    listen: SocketAddr,
     /// AOT cache root for --from (app dirs use DIR/cache).
     #[arg(long, env = "WXRUN_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -184,9 +184,7 @@ fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
     };
     Ok(ServeConfig {
         app,
-        listen: args
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080))),
+        listen: args.listen,
         limits: Limits {
             memory_bytes: args.memory_mb << 20,
             timeout: Duration::from_millis(args.timeout_ms),

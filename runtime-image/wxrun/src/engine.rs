@@ -40,8 +40,11 @@ impl Default for Limits {
 
 impl Limits {
     /// The epoch deadline for `timeout`, in ticks.
+    /// One more than the timeout's ticks: the deadline counts from the
+    /// store's creation, which falls anywhere between two ticks, and the
+    /// trap must not come before the timeout has passed.
     pub fn epoch_ticks(&self) -> u64 {
-        (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+        (self.timeout.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1
     }
 }
 
@@ -70,16 +73,19 @@ pub fn new_engine(limits: &Limits) -> wasmtime::Result<Engine> {
     Engine::new(&config)
 }
 
-/// Advances `engine`'s epoch every [`EPOCH_TICK`] for as long as the
-/// returned task runs.
-pub fn spawn_epoch_ticker(engine: Engine) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(EPOCH_TICK);
-        loop {
-            interval.tick().await;
-            engine.increment_epoch();
-        }
-    })
+/// Advances `engine`'s epoch every [`EPOCH_TICK`] from a dedicated thread
+/// for the life of the process. Not a tokio task: a guest spinning on a
+/// runtime worker must not be able to delay its own interruption.
+pub fn spawn_epoch_ticker(engine: Engine) {
+    std::thread::Builder::new()
+        .name("wxrun-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("cannot start the epoch thread");
 }
 
 /// The data of one request's store.

@@ -97,7 +97,7 @@ impl Loader {
 pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let engine = crate::engine::new_engine(&config.limits)
         .map_err(|e| ServeError::Engine(format!("{e:#}")))?;
-    let _ticker = crate::engine::spawn_epoch_ticker(engine.clone());
+    crate::engine::spawn_epoch_ticker(engine.clone());
     let identity = crate::info::Identity::current(config.primitive);
     let runtime = Arc::new(Runtime::new(identity, config.limits.max_body_bytes));
     let loader = Arc::new(Loader {

@@ -112,7 +112,7 @@ async fn alb_events_through_the_runtime_api_emulator() {
         .arg(&cache)
         .env(
             "AWS_LAMBDA_RUNTIME_API",
-            format!("127.0.0.1:{}/.rt", emu.port),
+            format!("http://127.0.0.1:{}/.rt", emu.port),
         )
         .env("AWS_LAMBDA_FUNCTION_NAME", "_")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
