@@ -20,6 +20,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     || { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y "${missing[@]}"; } \
     || { echo "error: could not install ${missing[*]} (apt-get)" >&2; exit 1; }
 fi
+# The static musl wxrun the OCI test packs and runs in a bare chroot (cached after the first
+# build; runtime-image/build-static.sh owns how it is built).
+runtime-image/build-static.sh
 if [ -x runtime-image/wxrun/tests/build-components.sh ]; then
   runtime-image/wxrun/tests/build-components.sh
 fi
