@@ -1,13 +1,15 @@
 //! wxinfra: infrastructure as code for WebAssembly (Spin) apps on AWS and Kubernetes.
 //!
 //! Data flows one way: [`stack`] → [`synth`] → [`graph`] → [`plan`] → [`engine`] (+ [`state`]);
-//! [`aws`] implements the [`provider`] interface, [`k8s`] renders manifests, [`cli`] prints.
+//! [`aws`] implements the [`provider`] interface (with [`oci`] for the runtime image), [`k8s`]
+//! renders manifests, [`cli`] prints.
 
 pub mod aws;
 pub mod cli;
 pub mod engine;
 pub mod graph;
 pub mod k8s;
+pub mod oci;
 pub mod plan;
 pub mod provider;
 pub mod stack;

@@ -19,10 +19,18 @@ impl Drop for Proxy {
 }
 
 fn proxy(upstream: u16, latency_ms: u32) -> (Proxy, u16) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(venv_bin("python"))
         .arg(repo().join("benches/latency_proxy.py"))
-        .args([port.to_string(), upstream.to_string(), latency_ms.to_string()])
+        .args([
+            port.to_string(),
+            upstream.to_string(),
+            latency_ms.to_string(),
+        ])
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -51,7 +59,14 @@ fn ctrl_c_saves_state_and_the_next_apply_completes() {
     ws.write("stack.yaml", STACK);
 
     let mut child = ws
-        .command(&["apply", "-f", "stack.yaml", "--auto-approve", "--parallelism", "2"])
+        .command(&[
+            "apply",
+            "-f",
+            "stack.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "2",
+        ])
         .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -63,7 +78,11 @@ fn ctrl_c_saves_state_and_the_next_apply_completes() {
         let line = line.unwrap();
         seen.push(line.clone());
         if line.contains(": created") {
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            )
+            .unwrap();
             break;
         }
     }
@@ -71,19 +90,32 @@ fn ctrl_c_saves_state_and_the_next_apply_completes() {
     let status = child.wait().unwrap();
     let err = seen.join("\n");
     assert_eq!(status.code(), Some(1), "{err}");
-    assert!(err.contains("interrupt received") && err.contains("interrupted:"), "{err}");
-    assert!(err.contains("(skipped)"), "some operations should not have started:\n{err}");
+    assert!(
+        err.contains("interrupt received") && err.contains("interrupted:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(skipped)"),
+        "some operations should not have started:\n{err}"
+    );
 
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path().join(".wxinfra/intr.state.json")).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join(".wxinfra/intr.state.json")).unwrap())
+            .unwrap();
     let resources = state["resources"].as_object().unwrap();
     assert!(!resources.is_empty());
-    assert!(resources.values().all(|r| r["status"] == "created"), "in-flight operations finished and were recorded: {state:#}");
+    assert!(
+        resources.values().all(|r| r["status"] == "created"),
+        "in-flight operations finished and were recorded: {state:#}"
+    );
 
-    ws.run(&["apply", "-f", "stack.yaml", "--auto-approve"]).ok();
+    ws.run(&["apply", "-f", "stack.yaml", "--auto-approve"])
+        .ok();
     let vpcs = moto.boto("print(json.dumps(len(client('ec2').describe_vpcs(Filters=[{'Name': 'tag:wxinfra:stack', 'Values': ['intr']}])['Vpcs'])))");
     assert_eq!(vpcs, 1, "nothing created twice");
     let r = ws.run(&["plan", "-f", "stack.yaml", "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    ws.run(&["destroy", "-f", "stack.yaml", "--auto-approve"]).ok();
+    ws.run(&["destroy", "-f", "stack.yaml", "--auto-approve"])
+        .ok();
     assert!(moto.tagged("intr").is_empty());
 }

@@ -4,6 +4,8 @@
 mod support;
 
 mod cli_validate;
+mod compute;
 mod interrupt;
 mod k8s;
 mod network;
+mod oci;
