@@ -8,7 +8,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
   || rustup target add x86_64-unknown-linux-musl
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wxinfra/target-wxrun}"
+command -v musl-gcc >/dev/null 2>&1 || apt-get install -y musl-tools \
+  || { apt-get update && apt-get install -y musl-tools; } \
+  || { echo "error: musl-tools (musl-gcc) could not be installed" >&2; exit 1; }
+# Its own target dir (not the caller's CARGO_TARGET_DIR): a release musl build shares
+# nothing with debug builds, and tests find the binary here (WXRUN_STATIC_TARGET_DIR).
+export CARGO_TARGET_DIR="${WXRUN_STATIC_TARGET_DIR:-$HOME/.cache/wxinfra/target-wxrun}"
 cargo build --release -p wxrun --target x86_64-unknown-linux-musl
 bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/release/wxrun"
 if file "$bin" | grep -q "dynamically linked"; then

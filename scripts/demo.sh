@@ -10,6 +10,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wxinfra/target}"
 "$root/scripts/setup-venv.sh"
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin wxinfra
 wx="$CARGO_TARGET_DIR/debug/wxinfra"
+# validate asks wxrun which imports would trap; the optimised static build compiles the app
+# in seconds (a debug wxrun takes minutes), so prefer it when runtime-image/build-static.sh ran.
+static="${WXRUN_STATIC_TARGET_DIR:-$HOME/.cache/wxinfra/target-wxrun}/x86_64-unknown-linux-musl/release/wxrun"
+if [ -z "${WXRUN+set}" ] && [ -x "$static" ]; then export WXRUN="$static"; fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 work=$(mktemp -d)
@@ -24,7 +28,8 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=demo AWS_SECR
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export WXINFRA_STATE="$work/state.json"
 
-step() { printf '\n\033[1m$ wxinfra %s\033[0m\n' "$*"; "$wx" "$@"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ wxinfra %s%s\n' "$bold" "$*" "$plain"; "$wx" "$@"; }
 step validate -f "$stack"
 step plan -f "$stack"
 step apply -f "$stack" --auto-approve

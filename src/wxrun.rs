@@ -42,10 +42,11 @@ pub fn locate() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Runs `wxrun check --json` on a manifest.
+/// Runs `wxrun check --json` on a manifest, compiling through an AOT cache under `.wxinfra/`
+/// so that only the first check of a component pays for its compilation.
 pub fn check(wxrun: &Path, manifest: &Path) -> anyhow::Result<Report> {
     let out = Command::new(wxrun)
-        .args(["check", "--json"])
+        .args(["check", "--json", "--cache-dir", ".wxinfra/aot-cache"])
         .arg(manifest)
         .output()?;
     if !out.status.success() {

@@ -50,10 +50,22 @@ pub struct AwsContext {
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    /// Registry host the runtime image is pushed to instead of the ECR repository's
+    /// (`WXINFRA_OCI_REGISTRY`, e.g. `127.0.0.1:5000` for a local registry in tests). Pushes
+    /// there are anonymous, over HTTP for loopback hosts.
+    pub oci_registry: Option<String>,
     account: tokio::sync::OnceCell<String>,
 }
 
-/// Builds a service client from the shared config with the call counter attached.
+/// The environment variable that redirects runtime image pushes to another registry.
+pub const OCI_REGISTRY_ENV: &str = "WXINFRA_OCI_REGISTRY";
+
+/// Builds a service client from the shared configuration with the call counter attached.
 macro_rules! client {
     ($svc:ident, $config:expr, $calls:expr) => {
         $svc::Client::from_conf(
@@ -80,7 +92,11 @@ impl AwsContext {
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
-        let config = loader.load().await;
+        Self::from_config(stack, loader.load().await)
+    }
+
+    /// Clients for an already loaded configuration (tests point one at their emulator).
+    pub fn from_config(stack: &str, config: aws_config::SdkConfig) -> anyhow::Result<Self> {
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             anyhow::anyhow!(
                 "no AWS region configured: set `region:` in the stack, --region, or AWS_REGION"
@@ -98,6 +114,14 @@ impl AwsContext {
                 .build(),
         );
         Ok(Self {
+            elb: client!(aws_sdk_elasticloadbalancingv2, &config, calls),
+            lambda: client!(aws_sdk_lambda, &config, calls),
+            ecs: client!(aws_sdk_ecs, &config, calls),
+            ecr: client!(aws_sdk_ecr, &config, calls),
+            ssm: client!(aws_sdk_ssm, &config, calls),
+            oci_registry: std::env::var(OCI_REGISTRY_ENV)
+                .ok()
+                .filter(|v| !v.is_empty()),
             stack: stack.to_string(),
             region,
             ec2: client!(aws_sdk_ec2, &config, calls),

@@ -222,7 +222,7 @@ impl Resource for EfsAccessPoint {
             let page = page.map_err(classify)?;
             let found = page.access_points().iter().filter(|a| live(a)).find(|a| {
                 a.client_token() == Some(token)
-                    || tags::is_address(
+                    || tags::pairs_are_address(
                         a.tags().iter().map(|t| (t.key(), t.value())),
                         stack,
                         address,

@@ -221,7 +221,7 @@ impl Resource for IamInstanceProfile {
                 let Some(full) = self.get(p.instance_profile_name()).await? else {
                     continue;
                 };
-                if tags::is_address(
+                if tags::pairs_are_address(
                     full.tags().iter().map(|t| (t.key(), t.value())),
                     stack,
                     address,

@@ -378,7 +378,7 @@ impl Resource for IamRole {
                     .send()
                     .await
                     .map_err(classify)?;
-                if tags::is_address(
+                if tags::pairs_are_address(
                     t.tags().iter().map(|t| (t.key(), t.value())),
                     stack,
                     address,

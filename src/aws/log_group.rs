@@ -162,7 +162,7 @@ impl Resource for LogGroup {
                 // name clash the user must resolve.
                 let g = self.require(name).await?;
                 let t = self.tags(&arn(&g)).await?;
-                if !tags::value_is_address(&t, req.stack, req.address) {
+                if !tags::is_address(&t, req.stack, req.address) {
                     return Err(classify(e));
                 }
             }
@@ -249,7 +249,7 @@ impl Resource for LogGroup {
             let page = page.map_err(classify)?;
             for g in page.log_groups() {
                 let t = self.tags(&arn(g)).await?;
-                if tags::value_is_address(&t, stack, address) {
+                if tags::is_address(&t, stack, address) {
                     return Ok(Some(Created {
                         id: g.log_group_name().unwrap_or_default().to_string(),
                         outputs: outputs(g),

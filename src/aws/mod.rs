@@ -4,15 +4,28 @@
 
 pub mod caller_identity;
 pub mod context;
+pub mod ecr_repository;
+pub mod ecs_cluster;
+pub mod ecs_service;
+pub mod ecs_task_definition;
 pub mod efs_access_point;
 pub mod efs_file_system;
 pub mod efs_mount_target;
 pub mod errors;
 pub mod iam_instance_profile;
 pub mod iam_role;
+pub mod instance;
 pub mod internet_gateway;
+pub mod lambda_function;
+pub mod lambda_permission;
+pub mod lb;
+pub mod lb_listener;
+pub mod lb_target_attachment;
+pub mod lb_target_group;
 pub mod log_group;
+pub mod oci_image;
 pub mod policy;
+pub mod props;
 pub mod release;
 pub mod route_table;
 pub mod route_table_association;
@@ -55,5 +68,17 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(route_table::RouteTable(ctx.clone()))
         .with(route_table_association::RouteTableAssociation(ctx.clone()))
         .with(security_group::SecurityGroup(ctx.clone()))
-        .with(security_group_rule::SecurityGroupRule(ctx))
+        .with(security_group_rule::SecurityGroupRule(ctx.clone()))
+        .with(lb::Lb(ctx.clone()))
+        .with(lb_target_group::LbTargetGroup(ctx.clone()))
+        .with(lb_listener::LbListener(ctx.clone()))
+        .with(lb_target_attachment::LbTargetAttachment(ctx.clone()))
+        .with(lambda_function::LambdaFunction(ctx.clone()))
+        .with(lambda_permission::LambdaPermission(ctx.clone()))
+        .with(ecs_cluster::EcsCluster(ctx.clone()))
+        .with(ecs_task_definition::EcsTaskDefinition(ctx.clone()))
+        .with(ecs_service::EcsService(ctx.clone()))
+        .with(instance::Ec2Instance(ctx.clone()))
+        .with(ecr_repository::EcrRepository(ctx.clone()))
+        .with(oci_image::OciImage(ctx))
 }

@@ -410,8 +410,8 @@ impl Resource for S3Bucket {
         }
         let t = self.tags(&name).await?;
         // A bucket created but not yet tagged is ours too: the name embeds stack and account.
-        let ours = t.as_object().is_some_and(|m| m.is_empty())
-            || tags::value_is_address(&t, stack, address);
+        let ours =
+            t.as_object().is_some_and(|m| m.is_empty()) || tags::is_address(&t, stack, address);
         Ok(ours.then(|| Created {
             outputs: self.outputs(&name),
             id: name,

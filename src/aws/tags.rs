@@ -108,7 +108,110 @@ pub async fn ec2_update(
     Ok(())
 }
 
-/// The `tags` property as a map (for services whose APIs take one: CloudWatch Logs).
+/// ELBv2 tags (load balancers, target groups, listeners) for a create call.
+pub fn elb_tags(props: &Value) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
+    pairs(props)
+        .into_iter()
+        .map(|(k, v)| {
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+        })
+        .collect()
+}
+
+/// The live tags of one ELBv2 resource as the `tags` property.
+pub async fn elb_read(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    arn: &str,
+) -> Result<Value, crate::provider::ProviderError> {
+    let out = elb
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .map_err(super::errors::classify)?;
+    let m: serde_json::Map<String, Value> = out
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .filter_map(|t| Some((t.key()?.to_string(), json!(t.value().unwrap_or_default()))))
+        .collect();
+    Ok(Value::Object(m))
+}
+
+/// Brings an ELBv2 resource's tags from `old` to `new`.
+pub async fn elb_update(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    arn: &str,
+    old: &Value,
+    new: &Value,
+) -> Result<(), crate::provider::ProviderError> {
+    let want = elb_tags(new);
+    if !want.is_empty() {
+        elb.add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(want))
+            .send()
+            .await
+            .map_err(super::errors::classify)?;
+    }
+    let gone = removed(old, new);
+    if !gone.is_empty() {
+        elb.remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(gone))
+            .send()
+            .await
+            .map_err(super::errors::classify)?;
+    }
+    Ok(())
+}
+
+/// ECS tags (clusters, task definitions, services) for a create call.
+pub fn ecs_tags(props: &Value) -> Vec<aws_sdk_ecs::types::Tag> {
+    pairs(props)
+        .into_iter()
+        .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Tags of an ECS description as the `tags` property.
+pub fn from_ecs(tags: &[aws_sdk_ecs::types::Tag]) -> Value {
+    let m: serde_json::Map<String, Value> = tags
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), json!(t.value().unwrap_or_default()))))
+        .collect();
+    Value::Object(m)
+}
+
+/// Brings an ECS resource's tags from `old` to `new`.
+pub async fn ecs_update(
+    ecs: &aws_sdk_ecs::Client,
+    arn: &str,
+    old: &Value,
+    new: &Value,
+) -> Result<(), crate::provider::ProviderError> {
+    ecs.tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(ecs_tags(new)))
+        .send()
+        .await
+        .map_err(super::errors::classify)?;
+    let gone = removed(old, new);
+    if !gone.is_empty() {
+        ecs.untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(gone))
+            .send()
+            .await
+            .map_err(super::errors::classify)?;
+    }
+    Ok(())
+}
+
+/// The `tags` property as a string map (Lambda and CloudWatch Logs take tags in this shape).
 pub fn map(props: &Value) -> std::collections::HashMap<String, String> {
     pairs(props).into_iter().collect()
 }
@@ -132,8 +235,8 @@ pub fn removed(old: &Value, new: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Whether a resource's tags say it is `address` of `stack`.
-pub fn is_address<'a>(
+/// [`is_address`] for tags as key/value pairs of any service's description.
+pub fn pairs_are_address<'a>(
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,
     stack: &str,
     address: &str,
@@ -146,14 +249,41 @@ pub fn is_address<'a>(
     s && a
 }
 
-/// [`is_address`] for a `tags` value (a JSON object) as `read` builds it.
-pub fn value_is_address(tags: &Value, stack: &str, address: &str) -> bool {
-    tags.as_object().is_some_and(|m| {
-        is_address(
-            m.iter()
-                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
-            stack,
-            address,
+/// A string map of live tags as the `tags` property.
+pub fn from_map<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>) -> Value {
+    Value::Object(m.into_iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+}
+
+/// Whether `tags` mark the resource as this stack's `address`.
+pub fn is_address(tags: &Value, stack: &str, address: &str) -> bool {
+    tags.get(STACK_TAG).and_then(Value::as_str) == Some(stack)
+        && tags.get(ADDRESS_TAG).and_then(Value::as_str) == Some(address)
+}
+
+/// ARN of the resource of `resource_type` (tagging API filter, e.g.
+/// `elasticloadbalancing:loadbalancer`) tagged as this stack's `address`, if any.
+pub async fn find_arn(
+    tagging: &aws_sdk_resourcegroupstagging::Client,
+    resource_type: &str,
+    stack: &str,
+    address: &str,
+) -> Result<Option<String>, crate::provider::ProviderError> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let out = tagging
+        .get_resources()
+        .resource_type_filters(resource_type)
+        .tag_filters(TagFilter::builder().key(STACK_TAG).values(stack).build())
+        .tag_filters(
+            TagFilter::builder()
+                .key(ADDRESS_TAG)
+                .values(address)
+                .build(),
         )
-    })
+        .send()
+        .await
+        .map_err(super::errors::classify)?;
+    Ok(out
+        .resource_tag_mapping_list()
+        .iter()
+        .find_map(|r| r.resource_arn().map(str::to_string)))
 }

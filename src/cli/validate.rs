@@ -22,7 +22,8 @@ pub async fn run(a: Args, _g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         Some(wxrun) => {
             let report = crate::wxrun::check(&wxrun, &manifest)?;
             for c in &report.components {
-                for u in &c.unsupported {
+                // Types-only interfaces (no functions) cannot trap.
+                for u in c.unsupported.iter().filter(|u| !u.functions.is_empty()) {
                     ui.warn(&format!(
                         "component `{}` imports {}, which wxrun does not implement: calling {} will trap",
                         c.id,

@@ -1,6 +1,7 @@
 //! Synth: a validated stack → the desired AWS graph. Pure: no network, no state. Each area of
 //! the architecture adds its nodes in its own file and hands the next one references.
 
+pub mod compute;
 pub mod data;
 pub mod network;
 
@@ -44,14 +45,28 @@ impl<'a> Synth<'a> {
         &mut self,
         kind: &str,
         name: &str,
+        props: Value,
+        taggable: bool,
+    ) -> Result<Node, GraphError> {
+        self.add_after(kind, name, props, taggable, &[])
+    }
+
+    /// [`Synth::add`], ordered after `after` (addresses) with no value flowing between them.
+    pub fn add_after(
+        &mut self,
+        kind: &str,
+        name: &str,
         mut props: Value,
         taggable: bool,
+        after: &[&str],
     ) -> Result<Node, GraphError> {
         let address = format!("{kind}.{name}");
         if taggable {
             props["tags"] = tags::for_resource(self.name(), &address, &self.extra_tags);
         }
-        let node = Node::new(kind, name, props);
+        let node = after
+            .iter()
+            .fold(Node::new(kind, name, props), |n, a| n.after(a));
         self.graph.add(node.clone())?;
         Ok(node)
     }

@@ -4,6 +4,9 @@
 mod support;
 
 mod cli_validate;
+mod compute;
 mod data;
+mod interrupt;
 mod k8s;
 mod network;
+mod oci;

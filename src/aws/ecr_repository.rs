@@ -1,0 +1,263 @@
+//! `aws.ecr_repository`: the stack's private repository for the runtime image
+//! (`<stack>-runtime`), scanned on push, with immutable tags (an image is tagged by the
+//! binary's sha256, so a tag never moves). The name forces a new repository; scanning, tag
+//! mutability and tags change in place. Delete removes the images with it.
+
+use async_trait::async_trait;
+use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::str;
+use super::tags;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct EcrRepository(pub std::sync::Arc<AwsContext>);
+
+fn outputs(r: &Repository) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(r.repository_arn()));
+    o.insert("uri".into(), json!(r.repository_uri()));
+    o.insert("name".into(), json!(r.repository_name()));
+    o.insert("registry_id".into(), json!(r.registry_id()));
+    o
+}
+
+fn scanning(p: &Value) -> ImageScanningConfiguration {
+    ImageScanningConfiguration::builder()
+        .scan_on_push(p["scan_on_push"].as_bool().unwrap_or(true))
+        .build()
+}
+
+fn ecr_tags(p: &Value) -> Result<Vec<Tag>, ProviderError> {
+    tags::pairs(p)
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::Validation(e.to_string()))
+        })
+        .collect()
+}
+
+impl EcrRepository {
+    async fn describe(&self, name: &str) -> Result<Option<Repository>, ProviderError> {
+        match self
+            .0
+            .ecr
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.repositories().first().cloned()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_repository_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for EcrRepository {
+    fn kind(&self) -> &'static str {
+        "aws.ecr_repository"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        field == "repository_name"
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(r) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        let live_tags = self
+            .0
+            .ecr
+            .list_tags_for_resource()
+            .resource_arn(r.repository_arn().unwrap_or_default())
+            .send()
+            .await
+            .map_err(classify)?;
+        let tag_map: serde_json::Map<String, Value> = live_tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), json!(t.value())))
+            .collect();
+        let props = json!({
+            "repository_name": r.repository_name(),
+            "scan_on_push": r.image_scanning_configuration().map(|c| c.scan_on_push()),
+            "image_tag_mutability": r.image_tag_mutability().map(|m| m.as_str()),
+            "tags": tag_map,
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(&r),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let name = str(p, "repository_name")?;
+        let out = self
+            .0
+            .ecr
+            .create_repository()
+            .repository_name(name)
+            .image_scanning_configuration(scanning(p))
+            .image_tag_mutability(ImageTagMutability::from(str(p, "image_tag_mutability")?))
+            .set_tags(Some(ecr_tags(p)?))
+            .send()
+            .await;
+        let repo = match out {
+            Ok(o) => o.repository().cloned(),
+            // Names are unique per registry: after a crash the repository may exist already.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_repository_already_exists_exception()) =>
+            {
+                match self.find_orphan(req.stack, req.address, req.token).await? {
+                    Some(c) => return Ok(c),
+                    None => return Err(classify(e)),
+                }
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        let repo =
+            repo.ok_or_else(|| ProviderError::Api("CreateRepository returned nothing".into()))?;
+        Ok(Created {
+            id: name.to_string(),
+            outputs: outputs(&repo),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "scan_on_push") {
+            self.0
+                .ecr
+                .put_image_scanning_configuration()
+                .repository_name(id)
+                .image_scanning_configuration(scanning(new))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        if changed.iter().any(|f| f == "image_tag_mutability") {
+            self.0
+                .ecr
+                .put_image_tag_mutability()
+                .repository_name(id)
+                .image_tag_mutability(ImageTagMutability::from(str(new, "image_tag_mutability")?))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        let repo = self
+            .describe(id)
+            .await?
+            .ok_or_else(|| ProviderError::NotFound { what: id.into() })?;
+        if changed.iter().any(|f| f == "tags") {
+            let arn = repo.repository_arn().unwrap_or_default();
+            let keep: std::collections::BTreeSet<String> =
+                tags::pairs(new).into_iter().map(|(k, _)| k).collect();
+            let gone: Vec<String> = tags::pairs(old)
+                .into_iter()
+                .map(|(k, _)| k)
+                .filter(|k| !keep.contains(k))
+                .collect();
+            if !gone.is_empty() {
+                self.0
+                    .ecr
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(gone))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+            self.0
+                .ecr
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(ecr_tags(new)?))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(outputs(&repo))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self
+            .0
+            .ecr
+            .delete_repository()
+            .repository_name(id)
+            .force(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_repository_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        // Repositories are few; their tags say which one is this stack's.
+        let mut pages = self
+            .0
+            .ecr
+            .describe_repositories()
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(r) = pages.next().await {
+            let r = r.map_err(classify)?;
+            let t = self
+                .0
+                .ecr
+                .list_tags_for_resource()
+                .resource_arn(r.repository_arn().unwrap_or_default())
+                .send()
+                .await
+                .map_err(classify)?;
+            let m: serde_json::Map<String, Value> = t
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), json!(t.value())))
+                .collect();
+            if tags::is_address(&Value::Object(m), stack, address) {
+                return Ok(Some(Created {
+                    id: r.repository_name().unwrap_or_default().to_string(),
+                    outputs: outputs(&r),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}

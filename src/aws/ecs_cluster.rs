@@ -1,0 +1,119 @@
+//! `aws.ecs_cluster`: the Fargate cluster. A new name forces a new cluster; tags change in
+//! place. AWS refuses to delete a cluster that still has services, so the graph deletes
+//! `aws.ecs_service.app` (which waits for INACTIVE) before this.
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{Cluster, ClusterField};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::str;
+use super::tags;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct EcsCluster(pub std::sync::Arc<AwsContext>);
+
+fn outputs(c: &Cluster) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(c.cluster_arn()));
+    o.insert("name".into(), json!(c.cluster_name()));
+    o
+}
+
+impl EcsCluster {
+    async fn describe(&self, name: &str) -> Result<Option<Cluster>, ProviderError> {
+        let out = self
+            .0
+            .ecs
+            .describe_clusters()
+            .clusters(name)
+            .include(ClusterField::Tags)
+            .send()
+            .await
+            .map_err(classify)?;
+        // A deleted cluster stays visible as INACTIVE for a while.
+        Ok(out
+            .clusters()
+            .iter()
+            .find(|c| c.status() == Some("ACTIVE"))
+            .cloned())
+    }
+}
+
+#[async_trait]
+impl Resource for EcsCluster {
+    fn kind(&self) -> &'static str {
+        "aws.ecs_cluster"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        field == "cluster_name"
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        Ok(self.describe(id).await?.map(|c| Live {
+            props: json!({"cluster_name": c.cluster_name(), "tags": tags::from_ecs(c.tags())}),
+            outputs: outputs(&c),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        // CreateCluster returns the existing cluster for a name that is already active, so a
+        // re-run after a crash gets the same one back.
+        let out = self
+            .0
+            .ecs
+            .create_cluster()
+            .cluster_name(str(req.props, "cluster_name")?)
+            .set_tags(Some(tags::ecs_tags(req.props)))
+            .send()
+            .await
+            .map_err(classify)?;
+        let c = out
+            .cluster()
+            .ok_or_else(|| ProviderError::Api("CreateCluster returned no cluster".into()))?;
+        Ok(Created {
+            id: c.cluster_name().unwrap_or_default().to_string(),
+            outputs: outputs(c),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        _changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        let c = self
+            .describe(id)
+            .await?
+            .ok_or_else(|| ProviderError::NotFound { what: id.into() })?;
+        tags::ecs_update(&self.0.ecs, c.cluster_arn().unwrap_or_default(), old, new).await?;
+        Ok(outputs(&c))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self.0.ecs.delete_cluster().cluster(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// `create` adopts an existing cluster of the same name (CreateCluster is idempotent).
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,333 @@
+//! `aws.ecs_service`: the Fargate service behind the `ip` target group. Desired count, task
+//! definition revision, network configuration and deployment settings change in place
+//! (`UpdateService`); name, cluster, launch type and load balancer force a new service.
+//!
+//! Delete follows the order AWS requires: scale to 0, delete, then wait (bounded) until the
+//! service is INACTIVE — only then can the cluster, which the graph deletes after this, go.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
+    LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::{ordered_like, str, strings};
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct EcsService(pub std::sync::Arc<AwsContext>);
+
+const ACTIVE: Duration = Duration::from_secs(300);
+const INACTIVE: Duration = Duration::from_secs(600);
+
+fn outputs(s: &Service) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(s.service_arn()));
+    o.insert("name".into(), json!(s.service_name()));
+    o
+}
+
+/// awsvpc networking in the stack's public subnets with the compute security group.
+pub fn network(p: &Value) -> Result<NetworkConfiguration, ProviderError> {
+    let assign = if p["assign_public_ip"].as_bool().unwrap_or(false) {
+        AssignPublicIp::Enabled
+    } else {
+        AssignPublicIp::Disabled
+    };
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .set_subnets(Some(strings(p, "subnets")))
+                .set_security_groups(Some(strings(p, "security_groups")))
+                .assign_public_ip(assign)
+                .build()
+                .map_err(|e| ProviderError::Validation(e.to_string()))?,
+        )
+        .build())
+}
+
+/// Rolling deployments that stop (and roll back) when new tasks keep failing; `None` leaves
+/// the service's deployment settings alone.
+pub fn deployment(p: &Value) -> Option<DeploymentConfiguration> {
+    let cb = p.get("circuit_breaker").filter(|c| !c.is_null())?;
+    Some(
+        DeploymentConfiguration::builder()
+            .deployment_circuit_breaker(
+                DeploymentCircuitBreaker::builder()
+                    .enable(cb["enable"].as_bool().unwrap_or(true))
+                    .rollback(cb["rollback"].as_bool().unwrap_or(true))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+impl EcsService {
+    async fn describe(&self, cluster: &str, id: &str) -> Result<Option<Service>, ProviderError> {
+        let out = match self
+            .0
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(id)
+            .include(ServiceField::Tags)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        Ok(out.services().first().cloned())
+    }
+
+    async fn active(&self, cluster: &str, id: &str) -> Result<Option<Service>, ProviderError> {
+        Ok(self
+            .describe(cluster, id)
+            .await?
+            .filter(|s| s.status() == Some("ACTIVE")))
+    }
+
+    /// Waits until the service is ACTIVE. Like Terraform's default, apply does not wait for
+    /// tasks to reach steady state: the deployment circuit breaker rolls a failing deployment
+    /// back, and the target group's health checks decide when a task gets traffic.
+    async fn ready(&self, cluster: &str, id: &str) -> Result<Service, ProviderError> {
+        wait::until("ECS service to become ACTIVE", ACTIVE, || async {
+            self.active(cluster, id).await
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Resource for EcsService {
+    fn kind(&self) -> &'static str {
+        "aws.ecs_service"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(
+            field,
+            "service_name" | "cluster" | "launch_type" | "load_balancer"
+        )
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let cluster = str(applied, "cluster")?;
+        let Some(s) = self.active(cluster, id).await? else {
+            return Ok(None);
+        };
+        let vpc = s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration());
+        let lb = s.load_balancers().first();
+        let cb = s
+            .deployment_configuration()
+            .and_then(|d| d.deployment_circuit_breaker());
+        let props = json!({
+            "service_name": s.service_name(),
+            "cluster": cluster,
+            "task_definition": s.task_definition(),
+            "desired_count": s.desired_count(),
+            "launch_type": s.launch_type().map(|l| l.as_str()),
+            "platform_version": s.platform_version(),
+            "subnets": ordered_like(vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(), applied, "subnets"),
+            "security_groups": ordered_like(vpc.map(|v| v.security_groups().to_vec()).unwrap_or_default(), applied, "security_groups"),
+            "assign_public_ip": vpc.and_then(|v| v.assign_public_ip()) == Some(&AssignPublicIp::Enabled),
+            "load_balancer": lb.map(|l| json!({
+                "target_group_arn": l.target_group_arn(),
+                "container_name": l.container_name(),
+                "container_port": l.container_port(),
+            })),
+            "circuit_breaker": cb.map(|c| json!({"enable": c.enable(), "rollback": c.rollback()})),
+            "health_check_grace_period_seconds": s.health_check_grace_period_seconds(),
+            "tags": tags::from_ecs(s.tags()),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(&s),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let cluster = str(p, "cluster")?;
+        let lb = &p["load_balancer"];
+        let out = self
+            .0
+            .ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(str(p, "service_name")?)
+            .task_definition(str(p, "task_definition")?)
+            .set_desired_count(p["desired_count"].as_i64().map(|n| n as i32))
+            .launch_type(LaunchType::from(str(p, "launch_type")?))
+            .set_platform_version(p["platform_version"].as_str().map(str::to_string))
+            .network_configuration(network(p)?)
+            .load_balancers(
+                LoadBalancer::builder()
+                    .target_group_arn(str(lb, "target_group_arn")?)
+                    .container_name(str(lb, "container_name")?)
+                    .set_container_port(lb["container_port"].as_i64().map(|n| n as i32))
+                    .build(),
+            )
+            .set_deployment_configuration(deployment(p))
+            .set_health_check_grace_period_seconds(
+                p["health_check_grace_period_seconds"]
+                    .as_i64()
+                    .map(|n| n as i32),
+            )
+            // The engine's token: a retried CreateService returns the same service.
+            .client_token(req.token)
+            .set_tags(Some(tags::ecs_tags(p)))
+            .send()
+            .await
+            .map_err(classify)?;
+        let arn = out
+            .service()
+            .and_then(|s| s.service_arn())
+            .ok_or_else(|| ProviderError::Api("CreateService returned no service".into()))?
+            .to_string();
+        let s = self.ready(cluster, &arn).await?;
+        Ok(Created {
+            id: arn,
+            outputs: outputs(&s),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        let cluster = str(new, "cluster")?;
+        if changed.iter().any(|f| f != "tags") {
+            self.0
+                .ecs
+                .update_service()
+                .cluster(cluster)
+                .service(id)
+                .task_definition(str(new, "task_definition")?)
+                .set_desired_count(new["desired_count"].as_i64().map(|n| n as i32))
+                .set_platform_version(new["platform_version"].as_str().map(str::to_string))
+                .network_configuration(network(new)?)
+                .set_deployment_configuration(deployment(new))
+                .set_health_check_grace_period_seconds(
+                    new["health_check_grace_period_seconds"]
+                        .as_i64()
+                        .map(|n| n as i32),
+                )
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            tags::ecs_update(&self.0.ecs, id, old, new).await?;
+        }
+        let s = self.ready(cluster, id).await?;
+        Ok(outputs(&s))
+    }
+
+    async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
+        let cluster = str(applied, "cluster")?;
+        if self.active(cluster, id).await?.is_none() {
+            return Ok(());
+        }
+        // Scale to zero first so tasks drain from the target group, then delete.
+        self.0
+            .ecs
+            .update_service()
+            .cluster(cluster)
+            .service(id)
+            .desired_count(0)
+            .send()
+            .await
+            .map_err(classify)?;
+        match self
+            .0
+            .ecs
+            .delete_service()
+            .cluster(cluster)
+            .service(id)
+            .force(true)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_service_not_found_exception() || e.is_cluster_not_found_exception()
+                }) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(classify(e)),
+        }
+        // The cluster refuses deletion while the service is still DRAINING.
+        wait::until("ECS service to become INACTIVE", INACTIVE, || async {
+            let s = self.describe(cluster, id).await?;
+            Ok(s.is_none_or(|s| s.status() == Some("INACTIVE"))
+                .then_some(()))
+        })
+        .await
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let Some(arn) = tags::find_arn(&self.0.tagging, "ecs:service", stack, address).await?
+        else {
+            return Ok(None);
+        };
+        let mut o = Outputs::new();
+        o.insert("arn".into(), json!(arn));
+        o.insert(
+            "name".into(),
+            json!(arn.rsplit('/').next().unwrap_or_default()),
+        );
+        Ok(Some(Created {
+            id: arn,
+            outputs: o,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_assigns_a_public_ip_in_public_subnets() {
+        let n = network(
+            &json!({"subnets": ["s-a"], "security_groups": ["sg"], "assign_public_ip": true}),
+        )
+        .unwrap();
+        let v = n.awsvpc_configuration().unwrap();
+        assert_eq!(v.assign_public_ip(), Some(&AssignPublicIp::Enabled));
+        assert_eq!(v.subnets(), ["s-a"]);
+    }
+
+    #[test]
+    fn deployments_roll_back_on_failure() {
+        let d =
+            deployment(&json!({"circuit_breaker": {"enable": true, "rollback": true}})).unwrap();
+        let cb = d.deployment_circuit_breaker().unwrap();
+        assert!(cb.enable() && cb.rollback());
+        assert!(deployment(&json!({"circuit_breaker": null})).is_none());
+    }
+}

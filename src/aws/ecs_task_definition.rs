@@ -1,0 +1,366 @@
+//! `aws.ecs_task_definition`: the Fargate task — one `wxrun` container (the OCI image by
+//! digest) with the EFS access point mounted at `/mnt/app` over TLS with IAM auth. Task
+//! definitions are immutable: any change but tags forces a replacement, which registers a
+//! new revision (create) and deregisters the old one (delete).
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, CpuArchitecture, EfsAuthorizationConfig,
+    EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, KeyValuePair,
+    LogConfiguration, LogDriver, MountPoint, NetworkMode, OsFamily, PortMapping, RuntimePlatform,
+    TaskDefinition, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::{str, strings};
+use super::tags;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct EcsTaskDefinition(pub std::sync::Arc<AwsContext>);
+
+const EFS_VOLUME: &str = "app";
+
+fn outputs(td: &TaskDefinition) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(td.task_definition_arn()));
+    o.insert("family".into(), json!(td.family()));
+    o.insert("revision".into(), json!(td.revision()));
+    o
+}
+
+/// The EFS volume: the access point, encrypted in transit (unless the property says
+/// otherwise), authorised by the task role.
+pub fn efs_volume(efs: &Value) -> Result<Volume, ProviderError> {
+    Ok(Volume::builder()
+        .name(EFS_VOLUME)
+        .efs_volume_configuration(
+            EfsVolumeConfiguration::builder()
+                .file_system_id(str(efs, "file_system_id")?)
+                .transit_encryption(EfsTransitEncryption::from(
+                    efs["transit_encryption"].as_str().unwrap_or("ENABLED"),
+                ))
+                .authorization_config(
+                    EfsAuthorizationConfig::builder()
+                        .access_point_id(str(efs, "access_point_id")?)
+                        .iam(EfsAuthorizationConfigIam::Enabled)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| ProviderError::Validation(e.to_string()))?,
+        )
+        .build())
+}
+
+/// The container definition for the `container` property.
+pub fn container(
+    c: &Value,
+    efs: &Value,
+    region: &str,
+) -> Result<ContainerDefinition, ProviderError> {
+    let port = c["port"].as_i64().unwrap_or(8080) as i32;
+    let env = c["environment"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            KeyValuePair::builder()
+                .name(k)
+                .value(v.as_str().unwrap_or_default())
+                .build()
+        })
+        .collect();
+    let mut mounts = vec![
+        MountPoint::builder()
+            .source_volume(EFS_VOLUME)
+            .container_path(str(efs, "mount_path")?)
+            .read_only(false)
+            .build(),
+    ];
+    for (i, path) in strings(c, "scratch_paths").iter().enumerate() {
+        mounts.push(
+            MountPoint::builder()
+                .source_volume(format!("scratch-{i}"))
+                .container_path(path)
+                .read_only(false)
+                .build(),
+        );
+    }
+    Ok(ContainerDefinition::builder()
+        .name(str(c, "name")?)
+        .image(str(c, "image")?)
+        .essential(true)
+        .port_mappings(
+            PortMapping::builder()
+                .container_port(port)
+                .protocol(TransportProtocol::Tcp)
+                .build(),
+        )
+        .set_command(Some(strings(c, "command")))
+        .set_environment(Some(env))
+        .set_user(c["user"].as_str().map(str::to_string))
+        .readonly_root_filesystem(c["readonly_root_filesystem"].as_bool().unwrap_or(true))
+        .set_mount_points(Some(mounts))
+        .log_configuration(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .options("awslogs-group", str(c, "log_group")?)
+                .options("awslogs-region", region)
+                .options("awslogs-stream-prefix", str(c, "name")?)
+                .build()
+                .map_err(|e| ProviderError::Validation(e.to_string()))?,
+        )
+        .build())
+}
+
+/// A live task definition in the shape of the properties.
+fn props_of(td: &TaskDefinition, tags: &[aws_sdk_ecs::types::Tag]) -> Value {
+    let c = td.container_definitions().first();
+    let efs = td
+        .volumes()
+        .iter()
+        .find(|v| v.name() == Some(EFS_VOLUME))
+        .and_then(|v| v.efs_volume_configuration());
+    let efs_path = c.and_then(|c| {
+        c.mount_points()
+            .iter()
+            .find(|m| m.source_volume() == Some(EFS_VOLUME))
+            .and_then(|m| m.container_path())
+    });
+    let scratch: Vec<&str> = c
+        .map(|c| {
+            c.mount_points()
+                .iter()
+                .filter(|m| m.source_volume() != Some(EFS_VOLUME))
+                .filter_map(|m| m.container_path())
+                .collect()
+        })
+        .unwrap_or_default();
+    let env: serde_json::Map<String, Value> = c
+        .map(|c| {
+            c.environment()
+                .iter()
+                .filter_map(|kv| Some((kv.name()?.to_string(), json!(kv.value()))))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "family": td.family(),
+        "cpu": td.cpu(),
+        "memory": td.memory(),
+        "cpu_architecture": td.runtime_platform().and_then(|p| p.cpu_architecture()).map(|a| a.as_str()),
+        "execution_role_arn": td.execution_role_arn(),
+        "task_role_arn": td.task_role_arn(),
+        "container": c.map(|c| json!({
+            "name": c.name(),
+            "image": c.image(),
+            "port": c.port_mappings().first().and_then(|p| p.container_port()),
+            "command": c.command(),
+            "environment": env,
+            "user": c.user(),
+            "readonly_root_filesystem": c.readonly_root_filesystem(),
+            "scratch_paths": scratch,
+            "log_group": c.log_configuration().and_then(|l| l.options()).and_then(|o| o.get("awslogs-group")),
+        })),
+        "efs": efs.map(|e| json!({
+            "file_system_id": e.file_system_id(),
+            "access_point_id": e.authorization_config().and_then(|a| a.access_point_id()),
+            "transit_encryption": e.transit_encryption().map(|t| t.as_str()),
+            "mount_path": efs_path,
+        })),
+        "tags": tags::from_ecs(tags),
+    })
+}
+
+#[async_trait]
+impl Resource for EcsTaskDefinition {
+    fn kind(&self) -> &'static str {
+        "aws.ecs_task_definition"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        field != "tags"
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let out = match self
+            .0
+            .ecs
+            .describe_task_definition()
+            .task_definition(id)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            // ECS reports an unknown revision as a client error, not a typed not-found.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_client_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        Ok(out
+            .task_definition()
+            .filter(|td| td.status() != Some(&TaskDefinitionStatus::Inactive))
+            .map(|td| Live {
+                props: props_of(td, out.tags()),
+                outputs: outputs(td),
+            }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let mut volumes = vec![efs_volume(&p["efs"])?];
+        for i in 0..strings(&p["container"], "scratch_paths").len() {
+            volumes.push(Volume::builder().name(format!("scratch-{i}")).build());
+        }
+        let out = self
+            .0
+            .ecs
+            .register_task_definition()
+            .family(str(p, "family")?)
+            .requires_compatibilities(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu(str(p, "cpu")?)
+            .memory(str(p, "memory")?)
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .cpu_architecture(CpuArchitecture::from(str(p, "cpu_architecture")?))
+                    .operating_system_family(OsFamily::Linux)
+                    .build(),
+            )
+            .execution_role_arn(str(p, "execution_role_arn")?)
+            .task_role_arn(str(p, "task_role_arn")?)
+            .container_definitions(container(&p["container"], &p["efs"], &self.0.region)?)
+            .set_volumes(Some(volumes))
+            .set_tags(Some(tags::ecs_tags(p)))
+            .send()
+            .await
+            .map_err(classify)?;
+        let td = out
+            .task_definition()
+            .ok_or_else(|| ProviderError::Api("RegisterTaskDefinition returned nothing".into()))?;
+        Ok(Created {
+            id: td.task_definition_arn().unwrap_or_default().to_string(),
+            outputs: outputs(td),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        _changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        tags::ecs_update(&self.0.ecs, id, old, new).await?;
+        let out = self
+            .0
+            .ecs
+            .describe_task_definition()
+            .task_definition(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.task_definition().map(outputs).unwrap_or_default())
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        // Deregistering makes the revision INACTIVE (running tasks keep it); deleting it then
+        // removes it for good, so nothing tagged with the stack outlives a destroy.
+        match self
+            .0
+            .ecs
+            .deregister_task_definition()
+            .task_definition(id)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_client_exception()) => {}
+            Err(e) => return Err(classify(e)),
+        }
+        let out = self
+            .0
+            .ecs
+            .delete_task_definitions()
+            .task_definitions(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.failures().first() {
+            // Already deleted: gone is success.
+            Some(f) if f.reason().is_some_and(|r| !r.contains("MISSING")) => {
+                Err(ProviderError::Api(format!(
+                    "deleting task definition {id}: {}",
+                    f.reason().unwrap_or_default()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The newest ACTIVE revision tagged with this stack and address.
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let Some(arn) =
+            tags::find_arn(&self.0.tagging, "ecs:task-definition", stack, address).await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.read(&arn, &Value::Null).await?.map(|l| Created {
+            id: arn,
+            outputs: l.outputs,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn efs_volume_uses_the_access_point_with_tls_and_iam() {
+        let v =
+            efs_volume(&json!({"file_system_id": "fs-1", "access_point_id": "fsap-1"})).unwrap();
+        let e = v.efs_volume_configuration().unwrap();
+        assert_eq!(e.file_system_id(), "fs-1");
+        assert_eq!(e.transit_encryption(), Some(&EfsTransitEncryption::Enabled));
+        let auth = e.authorization_config().unwrap();
+        assert_eq!(auth.access_point_id(), Some("fsap-1"));
+        assert_eq!(auth.iam(), Some(&EfsAuthorizationConfigIam::Enabled));
+    }
+
+    #[test]
+    fn container_is_non_root_read_only_and_logs_to_its_group() {
+        let c = container(
+            &json!({"name": "wxrun", "image": "r/x@sha256:1", "port": 8080, "user": "65532",
+                    "readonly_root_filesystem": true, "command": ["serve"], "scratch_paths": ["/tmp"],
+                    "environment": {"WXRUN_PRIMITIVE": "fargate"}, "log_group": "/wx/fargate"}),
+            &json!({"mount_path": "/mnt/app"}),
+            "eu-west-1",
+        )
+        .unwrap();
+        assert_eq!(c.user(), Some("65532"));
+        assert_eq!(c.readonly_root_filesystem(), Some(true));
+        let opts = c.log_configuration().unwrap().options().unwrap();
+        assert_eq!(opts["awslogs-group"], "/wx/fargate");
+        assert_eq!(opts["awslogs-region"], "eu-west-1");
+        let paths: Vec<_> = c
+            .mount_points()
+            .iter()
+            .filter_map(|m| m.container_path())
+            .collect();
+        assert_eq!(paths, ["/mnt/app", "/tmp"]);
+    }
+}

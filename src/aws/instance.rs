@@ -1,0 +1,363 @@
+//! `aws.instance`: one EC2 instance running `wxrun` as a systemd service (user data from
+//! `userdata/`). The AMI is the latest Amazon Linux 2023 for the architecture, resolved from
+//! AWS's public SSM parameter at create time (so a newer AMI never replaces a running
+//! instance). IMDSv2 is required. Instance type, architecture, subnet, instance profile and
+//! user data force a new instance (user data only runs on first boot); security groups,
+//! metadata options and tags change in place. Target registration is the separate
+//! `aws.lb_target_attachment` kind.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    Filter, HttpTokensState, IamInstanceProfileSpecification, Instance, InstanceAttributeName,
+    InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, InstanceType,
+    ResourceType,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, is_ec2_not_found};
+use super::props::{ordered_like, str, strings};
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct Ec2Instance(pub std::sync::Arc<AwsContext>);
+
+const RUNNING: Duration = Duration::from_secs(600);
+const TERMINATED: Duration = Duration::from_secs(600);
+
+/// The public SSM parameter naming the latest Amazon Linux 2023 AMI for `arch`.
+pub fn ami_parameter(arch: &str) -> String {
+    format!("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}")
+}
+
+/// The subnet the instance lands in: the `subnet_index`-th of `subnet_ids`, wrapping.
+pub fn subnet(p: &Value) -> Result<String, ProviderError> {
+    let subnets = strings(p, "subnet_ids");
+    if subnets.is_empty() {
+        return Err(ProviderError::Validation("`subnet_ids` is empty".into()));
+    }
+    let i = p["subnet_index"].as_u64().unwrap_or(0) as usize;
+    Ok(subnets[i % subnets.len()].clone())
+}
+
+/// IMDSv2 only (session tokens required), with the hop limit from the properties.
+pub fn metadata_options(p: &Value) -> InstanceMetadataOptionsRequest {
+    let m = &p["metadata"];
+    InstanceMetadataOptionsRequest::builder()
+        .http_endpoint(InstanceMetadataEndpointState::Enabled)
+        .http_tokens(HttpTokensState::from(
+            m["http_tokens"].as_str().unwrap_or("required"),
+        ))
+        .http_put_response_hop_limit(m["hop_limit"].as_i64().unwrap_or(1) as i32)
+        .build()
+}
+
+fn outputs(i: &Instance) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("private_ip".into(), json!(i.private_ip_address()));
+    o.insert("public_ip".into(), json!(i.public_ip_address()));
+    o
+}
+
+impl Ec2Instance {
+    async fn describe(&self, id: &str) -> Result<Option<Instance>, ProviderError> {
+        match self
+            .0
+            .ec2
+            .describe_instances()
+            .instance_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .next()
+                .cloned()),
+            Err(e) if is_ec2_not_found(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn user_data(&self, id: &str) -> Result<Option<String>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_instance_attribute()
+            .instance_id(id)
+            .attribute(InstanceAttributeName::UserData)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .user_data()
+            .and_then(|u| u.value())
+            .and_then(|b| aws_smithy_types::base64::decode(b).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    async fn ami(&self, arch: &str) -> Result<String, ProviderError> {
+        let out = self
+            .0
+            .ssm
+            .get_parameter()
+            .name(ami_parameter(arch))
+            .send()
+            .await
+            .map_err(classify)?;
+        out.parameter()
+            .and_then(|p| p.value())
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::Api(format!("{} has no value", ami_parameter(arch))))
+    }
+
+    async fn running(&self, id: &str) -> Result<Instance, ProviderError> {
+        wait::until("instance to be running", RUNNING, || async {
+            match self.describe(id).await? {
+                Some(i) => match i.state().and_then(|s| s.name()) {
+                    Some(InstanceStateName::Running) => Ok(Some(i)),
+                    Some(InstanceStateName::Pending) | None => Ok(None),
+                    Some(other) => Err(ProviderError::Api(format!(
+                        "instance {id} is {} instead of running",
+                        other.as_str()
+                    ))),
+                },
+                // Eventual consistency right after RunInstances.
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Resource for Ec2Instance {
+    fn kind(&self) -> &'static str {
+        "aws.instance"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(
+            field,
+            "instance_type"
+                | "arch"
+                | "subnet_ids"
+                | "subnet_index"
+                | "instance_profile_arn"
+                | "user_data"
+        )
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(i) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        if matches!(
+            i.state().and_then(|s| s.name()),
+            Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+        ) {
+            return Ok(None);
+        }
+        // The subnet list is the stack's, not the instance's: it holds when the instance sits
+        // in the subnet the list and index pick.
+        let live_subnet = i.subnet_id().unwrap_or_default();
+        let (subnet_ids, subnet_index) = if subnet(applied).ok().as_deref() == Some(live_subnet) {
+            (
+                applied["subnet_ids"].clone(),
+                applied["subnet_index"].clone(),
+            )
+        } else {
+            (json!([live_subnet]), json!(0))
+        };
+        let groups = i
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect();
+        let md = i.metadata_options();
+        let props = json!({
+            "instance_type": i.instance_type().map(|t| t.as_str()),
+            "arch": i.architecture().map(|a| a.as_str()),
+            "subnet_ids": subnet_ids,
+            "subnet_index": subnet_index,
+            "security_group_ids": ordered_like(groups, applied, "security_group_ids"),
+            "instance_profile_arn": i.iam_instance_profile().and_then(|p| p.arn()),
+            "user_data": self.user_data(id).await?,
+            "metadata": {
+                "http_tokens": md.and_then(|m| m.http_tokens()).map(|t| t.as_str()),
+                "hop_limit": md.and_then(|m| m.http_put_response_hop_limit()),
+            },
+            "tags": tags::from_ec2(i.tags()),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(&i),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let ami = self.ami(str(p, "arch")?).await?;
+        let user_data = aws_smithy_types::base64::encode(str(p, "user_data")?);
+        let out = self
+            .0
+            .ec2
+            .run_instances()
+            .image_id(ami)
+            .instance_type(InstanceType::from(str(p, "instance_type")?))
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet(p)?)
+            .set_security_group_ids(Some(strings(p, "security_group_ids")))
+            .iam_instance_profile(
+                IamInstanceProfileSpecification::builder()
+                    .arn(str(p, "instance_profile_arn")?)
+                    .build(),
+            )
+            .user_data(user_data)
+            .metadata_options(metadata_options(p))
+            // The engine's token: a RunInstances retried after a crash starts no second one.
+            .client_token(req.token)
+            .tag_specifications(tags::ec2_spec(ResourceType::Instance, p))
+            .tag_specifications(tags::ec2_spec(ResourceType::Volume, p))
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out
+            .instances()
+            .first()
+            .and_then(|i| i.instance_id())
+            .ok_or_else(|| ProviderError::Api("RunInstances returned no instance".into()))?
+            .to_string();
+        let i = self.running(&id).await?;
+        Ok(Created {
+            id,
+            outputs: outputs(&i),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "security_group_ids") {
+            self.0
+                .ec2
+                .modify_instance_attribute()
+                .instance_id(id)
+                .set_groups(Some(strings(new, "security_group_ids")))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        if changed.iter().any(|f| f == "metadata") {
+            let m = metadata_options(new);
+            self.0
+                .ec2
+                .modify_instance_metadata_options()
+                .instance_id(id)
+                .set_http_tokens(m.http_tokens().cloned())
+                .set_http_put_response_hop_limit(m.http_put_response_hop_limit())
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            tags::ec2_update(&self.0.ec2, id, old, new).await?;
+        }
+        let i = self
+            .describe(id)
+            .await?
+            .ok_or_else(|| ProviderError::NotFound { what: id.into() })?;
+        Ok(outputs(&i))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self
+            .0
+            .ec2
+            .terminate_instances()
+            .instance_ids(id)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_ec2_not_found(&e) => return Ok(()),
+            Err(e) => return Err(classify(e)),
+        }
+        wait::until("instance to terminate", TERMINATED, || async {
+            Ok(self
+                .describe(id)
+                .await?
+                .is_none_or(|i| {
+                    i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated)
+                })
+                .then_some(()))
+        })
+        .await
+    }
+
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_instances()
+            .filters(Filter::builder().name("client-token").values(token).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| {
+                !matches!(
+                    i.state().and_then(|s| s.name()),
+                    Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+                )
+            })
+            .map(|i| Created {
+                id: i.instance_id().unwrap_or_default().to_string(),
+                outputs: outputs(i),
+            }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ami_comes_from_the_al2023_parameter_for_the_arch() {
+        assert_eq!(
+            ami_parameter("arm64"),
+            "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+        );
+    }
+
+    #[test]
+    fn instances_spread_over_subnets() {
+        let p = |i| json!({"subnet_ids": ["s-a", "s-b"], "subnet_index": i});
+        assert_eq!(subnet(&p(0)).unwrap(), "s-a");
+        assert_eq!(subnet(&p(1)).unwrap(), "s-b");
+        assert_eq!(subnet(&p(2)).unwrap(), "s-a");
+    }
+
+    #[test]
+    fn metadata_requires_imdsv2_tokens() {
+        let m = metadata_options(&json!({"metadata": {"http_tokens": "required", "hop_limit": 1}}));
+        assert_eq!(m.http_tokens(), Some(&HttpTokensState::Required));
+        assert_eq!(m.http_put_response_hop_limit(), Some(1));
+    }
+}

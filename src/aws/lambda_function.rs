@@ -1,0 +1,416 @@
+//! `aws.lambda_function`: the runtime as a Lambda function (`provided.al2023`, handler
+//! `bootstrap`) from the zip in the artifact bucket, in the stack's subnets with the EFS
+//! access point mounted. Only the name forces a new function: configuration changes go
+//! through `UpdateFunctionConfiguration`, a new zip or architecture through
+//! `UpdateFunctionCode`, each waiting (bounded) for `LastUpdateStatus: Successful`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_lambda::types::{
+    Architecture, Environment, FileSystemConfig, FunctionCode, FunctionConfiguration,
+    LastUpdateStatus, Runtime, State, VpcConfig,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::{ordered_like, str, strings};
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct LambdaFunction(pub std::sync::Arc<AwsContext>);
+
+/// A VPC function creates its network interfaces before it turns Active: minutes, not hours.
+const READY: Duration = Duration::from_secs(600);
+
+/// Fields `UpdateFunctionConfiguration` changes.
+const CONFIG_FIELDS: &[&str] = &[
+    "runtime",
+    "handler",
+    "memory_size",
+    "timeout",
+    "role",
+    "environment",
+    "subnet_ids",
+    "security_group_ids",
+    "file_system",
+];
+
+/// The parts of a create/update request built from the properties, as values (tested below).
+pub struct Request {
+    pub runtime: Runtime,
+    pub architecture: Architecture,
+    pub environment: Environment,
+    pub vpc: VpcConfig,
+    pub file_systems: Vec<FileSystemConfig>,
+    pub memory_size: Option<i32>,
+    pub timeout: Option<i32>,
+}
+
+impl Request {
+    pub fn from_props(p: &Value) -> Result<Self, ProviderError> {
+        let env = p["environment"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let file_systems = match p.get("file_system").filter(|f| !f.is_null()) {
+            Some(fs) => vec![
+                FileSystemConfig::builder()
+                    .arn(str(fs, "arn")?)
+                    .local_mount_path(str(fs, "mount_path")?)
+                    .build()
+                    .map_err(|e| ProviderError::Validation(e.to_string()))?,
+            ],
+            None => Vec::new(),
+        };
+        Ok(Self {
+            runtime: Runtime::from(str(p, "runtime")?),
+            architecture: Architecture::from(str(p, "architecture")?),
+            environment: Environment::builder().set_variables(Some(env)).build(),
+            vpc: VpcConfig::builder()
+                .set_subnet_ids(Some(strings(p, "subnet_ids")))
+                .set_security_group_ids(Some(strings(p, "security_group_ids")))
+                .build(),
+            file_systems,
+            memory_size: p["memory_size"].as_i64().map(|n| n as i32),
+            timeout: p["timeout"].as_i64().map(|n| n as i32),
+        })
+    }
+}
+
+/// Lambda reports the code's sha256 in base64; the property holds it in hex.
+fn hex_sha256(b64: &str) -> Option<String> {
+    aws_smithy_types::base64::decode(b64).ok().map(hex::encode)
+}
+
+fn outputs(c: &FunctionConfiguration) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(c.function_arn()));
+    o.insert("name".into(), json!(c.function_name()));
+    o
+}
+
+impl LambdaFunction {
+    async fn get(
+        &self,
+        name: &str,
+    ) -> Result<Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput>, ProviderError>
+    {
+        match self
+            .0
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(Some(o)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Waits until the function is Active and its last update (if any) succeeded.
+    async fn settled(&self, name: &str) -> Result<FunctionConfiguration, ProviderError> {
+        wait::until("Lambda function to settle", READY, || async {
+            let Some(f) = self.get(name).await? else {
+                return Ok(None);
+            };
+            let Some(c) = f.configuration().cloned() else {
+                return Ok(None);
+            };
+            if c.state() == Some(&State::Failed)
+                || c.last_update_status() == Some(&LastUpdateStatus::Failed)
+            {
+                return Err(ProviderError::Api(format!(
+                    "Lambda function {name} failed: {}",
+                    c.last_update_status_reason()
+                        .or(c.state_reason())
+                        .unwrap_or("no reason given")
+                )));
+            }
+            let active = matches!(c.state(), None | Some(State::Active));
+            let updated = matches!(
+                c.last_update_status(),
+                None | Some(LastUpdateStatus::Successful)
+            );
+            Ok((active && updated).then_some(c))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Resource for LambdaFunction {
+    fn kind(&self) -> &'static str {
+        "aws.lambda_function"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        field == "function_name"
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(f) = self.get(id).await? else {
+            return Ok(None);
+        };
+        let Some(c) = f.configuration() else {
+            return Ok(None);
+        };
+        // S3 bucket and key are not readable back; the code's hash is.
+        let sha = c.code_sha256().and_then(hex_sha256);
+        let code = if sha.is_some() && applied["code"]["sha256"].as_str() == sha.as_deref() {
+            applied["code"].clone()
+        } else {
+            json!({"sha256": sha})
+        };
+        let vpc = c.vpc_config();
+        let env = c
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| {
+                v.iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect::<serde_json::Map<_, _>>()
+            })
+            .unwrap_or_default();
+        let props = json!({
+            "function_name": c.function_name(),
+            "runtime": c.runtime().map(|r| r.as_str()),
+            "handler": c.handler(),
+            "architecture": c.architectures().first().map(|a| a.as_str()),
+            "memory_size": c.memory_size(),
+            "timeout": c.timeout(),
+            "role": c.role(),
+            "code": code,
+            "subnet_ids": ordered_like(vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(), applied, "subnet_ids"),
+            "security_group_ids": ordered_like(vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(), applied, "security_group_ids"),
+            "file_system": c.file_system_configs().first().map(|fs| json!({"arn": fs.arn(), "mount_path": fs.local_mount_path()})),
+            "environment": env,
+            "tags": f.tags().map(tags::from_map).unwrap_or_else(|| json!({})),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(c),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let r = Request::from_props(p)?;
+        let name = str(p, "function_name")?;
+        let out = self
+            .0
+            .lambda
+            .create_function()
+            .function_name(name)
+            .runtime(r.runtime)
+            .handler(str(p, "handler")?)
+            .architectures(r.architecture)
+            .role(str(p, "role")?)
+            .code(
+                FunctionCode::builder()
+                    .s3_bucket(str(&p["code"], "s3_bucket")?)
+                    .s3_key(str(&p["code"], "s3_key")?)
+                    .build(),
+            )
+            .set_memory_size(r.memory_size)
+            .set_timeout(r.timeout)
+            .environment(r.environment)
+            .vpc_config(r.vpc)
+            .set_file_system_configs(Some(r.file_systems))
+            .set_tags(Some(tags::map(p)))
+            .send()
+            .await;
+        match out {
+            Ok(_) => {}
+            // Function names are unique: a re-run after a crash finds its own function.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_conflict_exception()) =>
+            {
+                let found = self.find_orphan(req.stack, req.address, req.token).await?;
+                if found.is_none() {
+                    return Err(classify(e));
+                }
+            }
+            Err(e) => return Err(classify(e)),
+        }
+        let c = self.settled(name).await?;
+        Ok(Created {
+            id: name.to_string(),
+            outputs: outputs(&c),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        let r = Request::from_props(new)?;
+        if changed.iter().any(|f| CONFIG_FIELDS.contains(&f.as_str())) {
+            self.0
+                .lambda
+                .update_function_configuration()
+                .function_name(id)
+                .runtime(r.runtime)
+                .handler(str(new, "handler")?)
+                .role(str(new, "role")?)
+                .set_memory_size(r.memory_size)
+                .set_timeout(r.timeout)
+                .environment(r.environment)
+                .vpc_config(r.vpc)
+                .set_file_system_configs(Some(r.file_systems))
+                .send()
+                .await
+                .map_err(classify)?;
+            self.settled(id).await?;
+        }
+        if changed.iter().any(|f| f == "code" || f == "architecture") {
+            self.0
+                .lambda
+                .update_function_code()
+                .function_name(id)
+                .s3_bucket(str(&new["code"], "s3_bucket")?)
+                .s3_key(str(&new["code"], "s3_key")?)
+                .architectures(r.architecture)
+                .send()
+                .await
+                .map_err(classify)?;
+            self.settled(id).await?;
+        }
+        let c = self.settled(id).await?;
+        if changed.iter().any(|f| f == "tags") {
+            let arn = c.function_arn().unwrap_or_default();
+            let want = tags::map(new);
+            let gone: Vec<String> = tags::map(old)
+                .into_keys()
+                .filter(|k| !want.contains_key(k))
+                .collect();
+            if !gone.is_empty() {
+                self.0
+                    .lambda
+                    .untag_resource()
+                    .resource(arn)
+                    .set_tag_keys(Some(gone))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+            self.0
+                .lambda
+                .tag_resource()
+                .resource(arn)
+                .set_tags(Some(want))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(outputs(&c))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self
+            .0
+            .lambda
+            .delete_function()
+            .function_name(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let Some(arn) = tags::find_arn(&self.0.tagging, "lambda:function", stack, address).await?
+        else {
+            return Ok(None);
+        };
+        let Some(f) = self.get(&arn).await? else {
+            return Ok(None);
+        };
+        Ok(f.configuration().map(|c| Created {
+            id: c.function_name().unwrap_or_default().to_string(),
+            outputs: outputs(c),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props() -> Value {
+        json!({
+            "function_name": "demo-app",
+            "runtime": "provided.al2023",
+            "handler": "bootstrap",
+            "architecture": "arm64",
+            "memory_size": 512,
+            "timeout": 30,
+            "subnet_ids": ["subnet-a", "subnet-b"],
+            "security_group_ids": ["sg-compute"],
+            "file_system": {"arn": "arn:aws:elasticfilesystem:us-east-1:1:access-point/fsap-1", "mount_path": "/mnt/app"},
+            "environment": {"WXRUN_APP_DIR": "/mnt/app", "WXRUN_PRIMITIVE": "lambda"},
+        })
+    }
+
+    /// moto drops FileSystemConfigs, so the request itself is what proves the mount is asked for.
+    #[test]
+    fn request_mounts_the_access_point_at_mnt_app() {
+        let r = Request::from_props(&props()).unwrap();
+        assert_eq!(r.file_systems.len(), 1);
+        assert_eq!(
+            r.file_systems[0].arn(),
+            "arn:aws:elasticfilesystem:us-east-1:1:access-point/fsap-1"
+        );
+        assert_eq!(r.file_systems[0].local_mount_path(), "/mnt/app");
+    }
+
+    #[test]
+    fn request_carries_vpc_memory_timeout_arch_and_env() {
+        let r = Request::from_props(&props()).unwrap();
+        assert_eq!(r.vpc.subnet_ids(), ["subnet-a", "subnet-b"]);
+        assert_eq!(r.vpc.security_group_ids(), ["sg-compute"]);
+        assert_eq!((r.memory_size, r.timeout), (Some(512), Some(30)));
+        assert_eq!(r.architecture, Architecture::Arm64);
+        assert_eq!(r.runtime, Runtime::Providedal2023);
+        let vars = r.environment.variables().unwrap();
+        assert_eq!(vars["WXRUN_PRIMITIVE"], "lambda");
+    }
+
+    #[test]
+    fn code_hash_is_compared_in_hex() {
+        // sha256("") in base64 and hex.
+        assert_eq!(
+            hex_sha256("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=").as_deref(),
+            Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+    }
+}

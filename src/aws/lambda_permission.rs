@@ -1,0 +1,187 @@
+//! `aws.lambda_permission`: one statement in a function's resource policy — here, letting the
+//! load balancer (`elasticloadbalancing.amazonaws.com`, only from the Lambda target group)
+//! invoke the function. Its id is `<function>|<statement id>`; every field forces a new
+//! statement. It must exist before the function is registered as a target, which the graph
+//! orders (`aws.lb_target_attachment.lambda` runs after it).
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::str;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct LambdaPermission(pub std::sync::Arc<AwsContext>);
+
+fn split(id: &str) -> Result<(&str, &str), ProviderError> {
+    id.split_once('|').ok_or_else(|| {
+        ProviderError::Validation(format!("`{id}` is not <function>|<statement id>"))
+    })
+}
+
+/// The statement `sid` of a resource policy document, as the resource's properties.
+pub fn statement_props(policy: &str, function: &str, sid: &str) -> Option<Value> {
+    let doc: Value = serde_json::from_str(policy).ok()?;
+    let st = doc["Statement"]
+        .as_array()?
+        .iter()
+        .find(|s| s["Sid"].as_str() == Some(sid))?;
+    let principal = match &st["Principal"] {
+        Value::String(s) => s.clone(),
+        p => p["Service"].as_str().unwrap_or_default().to_string(),
+    };
+    let source_arn = st["Condition"]["ArnLike"]["AWS:SourceArn"]
+        .as_str()
+        .map(str::to_string);
+    Some(json!({
+        "function_name": function,
+        "statement_id": sid,
+        "action": st["Action"],
+        "principal": principal,
+        "source_arn": source_arn,
+    }))
+}
+
+#[async_trait]
+impl Resource for LambdaPermission {
+    fn kind(&self) -> &'static str {
+        "aws.lambda_permission"
+    }
+
+    fn forces_replacement(&self, _field: &str) -> bool {
+        true
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let (function, sid) = split(id)?;
+        let out = match self
+            .0
+            .lambda
+            .get_policy()
+            .function_name(function)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        Ok(out
+            .policy()
+            .and_then(|p| statement_props(p, function, sid))
+            .map(|props| Live {
+                props,
+                outputs: Outputs::new(),
+            }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let (function, sid) = (str(p, "function_name")?, str(p, "statement_id")?);
+        let id = format!("{function}|{sid}");
+        let out = self
+            .0
+            .lambda
+            .add_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .action(str(p, "action")?)
+            .principal(str(p, "principal")?)
+            .set_source_arn(p["source_arn"].as_str().map(str::to_string))
+            .send()
+            .await;
+        match out {
+            Ok(_) => {}
+            // The statement id is fixed: after a crash the statement may already be there.
+            // Adopt it only when it says exactly what we want.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_conflict_exception()) =>
+            {
+                let live = self.read(&id, p).await?;
+                let same = live.as_ref().is_some_and(|l| {
+                    ["action", "principal", "source_arn"]
+                        .iter()
+                        .all(|k| l.props[k] == p[k])
+                });
+                if !same {
+                    return Err(classify(e));
+                }
+            }
+            Err(e) => return Err(classify(e)),
+        }
+        Ok(Created {
+            id,
+            outputs: Outputs::new(),
+        })
+    }
+
+    async fn update(
+        &self,
+        _id: &str,
+        _old: &Value,
+        _new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        Err(ProviderError::Api(format!(
+            "a permission statement cannot change in place ({} changed); it is replaced",
+            changed.join(", ")
+        )))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        let (function, sid) = split(id)?;
+        match self
+            .0
+            .lambda
+            .remove_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// The statement id is fixed, so `create` adopts an existing identical statement itself.
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_alb_statement_back() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"alb","Effect":"Allow",
+            "Principal":{"Service":"elasticloadbalancing.amazonaws.com"},
+            "Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:us-east-1:1:function:f",
+            "Condition":{"ArnLike":{"AWS:SourceArn":"arn:tg"}}}]}"#;
+        let p = statement_props(policy, "f", "alb").unwrap();
+        assert_eq!(p["principal"], "elasticloadbalancing.amazonaws.com");
+        assert_eq!(p["source_arn"], "arn:tg");
+        assert_eq!(p["action"], "lambda:InvokeFunction");
+        assert!(statement_props(policy, "f", "other").is_none());
+    }
+}

@@ -1,0 +1,230 @@
+//! `aws.lb`: the internet-facing Application Load Balancer. Its name, scheme and subnets force
+//! a new load balancer; security groups, idle timeout and tags change in place.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    LoadBalancer, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
+    LoadBalancerTypeEnum,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::{ordered_like, str, strings};
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct Lb(pub std::sync::Arc<AwsContext>);
+
+/// An ALB takes a few minutes to leave `provisioning`.
+const READY: Duration = Duration::from_secs(600);
+const GONE: Duration = Duration::from_secs(300);
+const IDLE_TIMEOUT: &str = "idle_timeout.timeout_seconds";
+
+fn outputs(lb: &LoadBalancer) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(lb.load_balancer_arn()));
+    o.insert("dns_name".into(), json!(lb.dns_name()));
+    o.insert("zone_id".into(), json!(lb.canonical_hosted_zone_id()));
+    o
+}
+
+impl Lb {
+    async fn describe(&self, arn: &str) -> Result<Option<LoadBalancer>, ProviderError> {
+        match self
+            .0
+            .elb
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.load_balancers().first().cloned()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_load_balancer_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn set_idle_timeout(&self, arn: &str, props: &Value) -> Result<(), ProviderError> {
+        let seconds = props["idle_timeout"].as_u64().unwrap_or(60);
+        self.0
+            .elb
+            .modify_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .attributes(
+                LoadBalancerAttribute::builder()
+                    .key(IDLE_TIMEOUT)
+                    .value(seconds.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for Lb {
+    fn kind(&self) -> &'static str {
+        "aws.lb"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "name" | "scheme" | "subnets")
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(lb) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        let attrs = self
+            .0
+            .elb
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        let idle = attrs
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(IDLE_TIMEOUT))
+            .and_then(|a| a.value())
+            .and_then(|v| v.parse::<u64>().ok());
+        let subnets = lb
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.subnet_id().map(str::to_string))
+            .collect();
+        let props = json!({
+            "name": lb.load_balancer_name(),
+            "scheme": lb.scheme().map(|s| s.as_str()),
+            "subnets": ordered_like(subnets, applied, "subnets"),
+            "security_groups": ordered_like(lb.security_groups().to_vec(), applied, "security_groups"),
+            "idle_timeout": idle,
+            "tags": tags::elb_read(&self.0.elb, id).await?,
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(&lb),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let out = self
+            .0
+            .elb
+            .create_load_balancer()
+            .name(str(p, "name")?)
+            .r#type(LoadBalancerTypeEnum::Application)
+            .scheme(LoadBalancerSchemeEnum::from(str(p, "scheme")?))
+            .set_subnets(Some(strings(p, "subnets")))
+            .set_security_groups(Some(strings(p, "security_groups")))
+            .set_tags(Some(tags::elb_tags(p)))
+            .send()
+            .await
+            .map_err(classify)?;
+        let arn = out
+            .load_balancers()
+            .first()
+            .and_then(|l| l.load_balancer_arn())
+            .ok_or_else(|| ProviderError::Api("CreateLoadBalancer returned no ARN".into()))?
+            .to_string();
+        self.set_idle_timeout(&arn, p).await?;
+        let lb = wait::until("load balancer to become active", READY, || async {
+            Ok(self.describe(&arn).await?.filter(|l| {
+                l.state().and_then(|s| s.code()) == Some(&LoadBalancerStateEnum::Active)
+            }))
+        })
+        .await?;
+        Ok(Created {
+            id: arn,
+            outputs: outputs(&lb),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "security_groups") {
+            self.0
+                .elb
+                .set_security_groups()
+                .load_balancer_arn(id)
+                .set_security_groups(Some(strings(new, "security_groups")))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        if changed.iter().any(|f| f == "idle_timeout") {
+            self.set_idle_timeout(id, new).await?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            tags::elb_update(&self.0.elb, id, old, new).await?;
+        }
+        let lb = self
+            .describe(id)
+            .await?
+            .ok_or_else(|| ProviderError::NotFound { what: id.into() })?;
+        Ok(outputs(&lb))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self
+            .0
+            .elb
+            .delete_load_balancer()
+            .load_balancer_arn(id)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_load_balancer_not_found_exception()) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(classify(e)),
+        }
+        wait::until("load balancer to be deleted", GONE, || async {
+            Ok(self.describe(id).await?.is_none().then_some(()))
+        })
+        .await
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let Some(arn) = tags::find_arn(
+            &self.0.tagging,
+            "elasticloadbalancing:loadbalancer",
+            stack,
+            address,
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.describe(&arn).await?.map(|lb| Created {
+            id: arn,
+            outputs: outputs(&lb),
+        }))
+    }
+}

@@ -1,0 +1,289 @@
+//! `aws.lb_listener`: the load balancer's one listener, whose default action is a weighted
+//! forward over the primitives' target groups. Port, protocol, weights and tags change in
+//! place (`ModifyListener`); only another load balancer forces a new listener.
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, Listener, ProtocolEnum, TargetGroupTuple,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::str;
+use super::tags;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::stack::validate::MAX_WEIGHT;
+
+pub struct LbListener(pub std::sync::Arc<AwsContext>);
+
+/// A forward action takes at most this many target groups.
+pub const MAX_FORWARD_GROUPS: usize = 5;
+
+/// The weighted forward action for the `forward` property (`[{target_group_arn, weight}]`),
+/// checked against the limits ELB enforces: 1..=5 groups, weights 0..=999.
+pub fn forward_action(forward: &Value) -> Result<Action, ProviderError> {
+    let groups = forward.as_array().cloned().unwrap_or_default();
+    if groups.is_empty() || groups.len() > MAX_FORWARD_GROUPS {
+        return Err(ProviderError::Validation(format!(
+            "a forward action takes 1 to {MAX_FORWARD_GROUPS} target groups, not {}",
+            groups.len()
+        )));
+    }
+    let mut tuples = Vec::new();
+    for g in &groups {
+        let arn = str(g, "target_group_arn")?;
+        let weight = g["weight"].as_u64().unwrap_or(u64::MAX);
+        if weight > u64::from(MAX_WEIGHT) {
+            return Err(ProviderError::Validation(format!(
+                "target group weight {} for {arn} is out of range 0..={MAX_WEIGHT}",
+                g["weight"]
+            )));
+        }
+        tuples.push(
+            TargetGroupTuple::builder()
+                .target_group_arn(arn)
+                .weight(weight as i32)
+                .build(),
+        );
+    }
+    Ok(Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .forward_config(
+            ForwardActionConfig::builder()
+                .set_target_groups(Some(tuples))
+                .build(),
+        )
+        .build())
+}
+
+/// The `forward` property of a live listener, in the order `applied` lists the groups.
+fn forward_of(l: &Listener, applied: &Value) -> Value {
+    let mut groups: Vec<(String, i64)> = l
+        .default_actions()
+        .iter()
+        .filter(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+        .flat_map(|a| match a.forward_config() {
+            Some(f) => f
+                .target_groups()
+                .iter()
+                .map(|t| {
+                    (
+                        t.target_group_arn().unwrap_or_default().to_string(),
+                        i64::from(t.weight().unwrap_or(1)),
+                    )
+                })
+                .collect(),
+            // A plain forward to one group carries no weights.
+            None => a
+                .target_group_arn()
+                .map(|arn| vec![(arn.to_string(), 1)])
+                .unwrap_or_default(),
+        })
+        .collect();
+    let order: Vec<&str> = applied["forward"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["target_group_arn"].as_str())
+        .collect();
+    groups.sort_by_key(|(arn, _)| {
+        (
+            order.iter().position(|o| o == arn).unwrap_or(usize::MAX),
+            arn.clone(),
+        )
+    });
+    json!(
+        groups
+            .into_iter()
+            .map(|(arn, weight)| json!({"target_group_arn": arn, "weight": weight}))
+            .collect::<Vec<_>>()
+    )
+}
+
+fn outputs(l: &Listener) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(l.listener_arn()));
+    o
+}
+
+impl LbListener {
+    async fn describe(&self, arn: &str) -> Result<Option<Listener>, ProviderError> {
+        match self
+            .0
+            .elb
+            .describe_listeners()
+            .listener_arns(arn)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.listeners().first().cloned()),
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_listener_not_found_exception() || e.is_load_balancer_not_found_exception()
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for LbListener {
+    fn kind(&self) -> &'static str {
+        "aws.lb_listener"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        field == "load_balancer_arn"
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(l) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        let props = json!({
+            "load_balancer_arn": l.load_balancer_arn(),
+            "port": l.port(),
+            "protocol": l.protocol().map(|p| p.as_str()),
+            "forward": forward_of(&l, applied),
+            "tags": tags::elb_read(&self.0.elb, id).await?,
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(&l),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        // CreateListener is idempotent for identical settings, so a re-run after a crash gets
+        // the same listener back instead of a second one.
+        let out = self
+            .0
+            .elb
+            .create_listener()
+            .load_balancer_arn(str(p, "load_balancer_arn")?)
+            .protocol(ProtocolEnum::from(str(p, "protocol")?))
+            .set_port(p["port"].as_i64().map(|n| n as i32))
+            .default_actions(forward_action(&p["forward"])?)
+            .set_tags(Some(tags::elb_tags(p)))
+            .send()
+            .await
+            .map_err(classify)?;
+        let l = out
+            .listeners()
+            .first()
+            .cloned()
+            .ok_or_else(|| ProviderError::Api("CreateListener returned no listener".into()))?;
+        Ok(Created {
+            id: l.listener_arn().unwrap_or_default().to_string(),
+            outputs: outputs(&l),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed
+            .iter()
+            .any(|f| matches!(f.as_str(), "port" | "protocol" | "forward"))
+        {
+            self.0
+                .elb
+                .modify_listener()
+                .listener_arn(id)
+                .protocol(ProtocolEnum::from(str(new, "protocol")?))
+                .set_port(new["port"].as_i64().map(|n| n as i32))
+                .default_actions(forward_action(&new["forward"])?)
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            tags::elb_update(&self.0.elb, id, old, new).await?;
+        }
+        let mut o = Outputs::new();
+        o.insert("arn".into(), json!(id));
+        Ok(o)
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self.0.elb.delete_listener().listener_arn(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_listener_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// CreateListener is idempotent (see `create`), so a resumed create adopts the listener by
+    /// simply creating again; there is nothing to look up first.
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(n: usize, weight: u64) -> Value {
+        json!(
+            (0..n)
+                .map(|i| json!({"target_group_arn": format!("arn:tg/{i}"), "weight": weight}))
+                .collect::<Vec<_>>()
+        )
+    }
+
+    #[test]
+    fn forward_carries_every_group_with_its_weight() {
+        let a = forward_action(&json!([
+            {"target_group_arn": "arn:tg/ec2", "weight": 3},
+            {"target_group_arn": "arn:tg/lambda", "weight": 0},
+        ]))
+        .unwrap();
+        let tgs = a.forward_config().unwrap().target_groups();
+        assert_eq!(tgs.len(), 2);
+        assert_eq!(tgs[0].target_group_arn(), Some("arn:tg/ec2"));
+        assert_eq!(tgs[0].weight(), Some(3));
+        assert_eq!(tgs[1].weight(), Some(0));
+    }
+
+    #[test]
+    fn forward_allows_five_groups_and_weight_999() {
+        assert!(forward_action(&groups(5, 999)).is_ok());
+    }
+
+    #[test]
+    fn forward_rejects_a_sixth_group() {
+        let e = forward_action(&groups(6, 1)).unwrap_err().to_string();
+        assert!(e.contains("1 to 5 target groups, not 6"), "{e}");
+    }
+
+    #[test]
+    fn forward_rejects_no_group() {
+        assert!(forward_action(&json!([])).is_err());
+    }
+
+    #[test]
+    fn forward_rejects_weight_1000() {
+        let e = forward_action(&groups(1, 1000)).unwrap_err().to_string();
+        assert!(e.contains("out of range 0..=999"), "{e}");
+    }
+}

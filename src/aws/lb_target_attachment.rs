@@ -1,0 +1,142 @@
+//! `aws.lb_target_attachment`: one target (an EC2 instance id or a Lambda function ARN)
+//! registered with a target group. Its id is `<target group ARN>|<target id>`; every field
+//! forces a new registration. Fargate tasks are registered by their ECS service instead.
+//!
+//! EC2 registration is its own kind rather than part of `aws.instance` so that a replaced
+//! instance's attachment follows it through the graph (and a Lambda target can be ordered
+//! after its invoke permission with the same mechanism).
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    TargetDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::str;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct LbTargetAttachment(pub std::sync::Arc<AwsContext>);
+
+fn split(id: &str) -> Result<(&str, &str), ProviderError> {
+    id.split_once('|')
+        .ok_or_else(|| ProviderError::Validation(format!("`{id}` is not <target group>|<target>")))
+}
+
+fn target(target_id: &str, port: Option<i64>) -> TargetDescription {
+    TargetDescription::builder()
+        .id(target_id)
+        .set_port(port.map(|p| p as i32))
+        .build()
+}
+
+#[async_trait]
+impl Resource for LbTargetAttachment {
+    fn kind(&self) -> &'static str {
+        "aws.lb_target_attachment"
+    }
+
+    fn forces_replacement(&self, _field: &str) -> bool {
+        true
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let (tg, target_id) = split(id)?;
+        let port = applied["port"].as_i64();
+        let out = match self
+            .0
+            .elb
+            .describe_target_health()
+            .target_group_arn(tg)
+            .targets(target(target_id, port))
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_target_group_not_found_exception() || e.is_invalid_target_exception()
+                }) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        let registered = out.target_health_descriptions().iter().find(|d| {
+            let health = d.target_health();
+            let unregistered = health.and_then(|h| h.reason())
+                == Some(&TargetHealthReasonEnum::NotRegistered)
+                || health.and_then(|h| h.state()) == Some(&TargetHealthStateEnum::Draining);
+            d.target().and_then(|t| t.id()) == Some(target_id) && !unregistered
+        });
+        Ok(registered.map(|_| Live {
+            props: json!({"target_group_arn": tg, "target_id": target_id, "port": port}),
+            outputs: Outputs::new(),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let (tg, target_id) = (str(p, "target_group_arn")?, str(p, "target_id")?);
+        // RegisterTargets is idempotent: registering twice leaves one registration.
+        self.0
+            .elb
+            .register_targets()
+            .target_group_arn(tg)
+            .targets(target(target_id, p["port"].as_i64()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(Created {
+            id: format!("{tg}|{target_id}"),
+            outputs: Outputs::new(),
+        })
+    }
+
+    async fn update(
+        &self,
+        _id: &str,
+        _old: &Value,
+        _new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        Err(ProviderError::Api(format!(
+            "a target registration cannot change in place ({} changed); it is replaced",
+            changed.join(", ")
+        )))
+    }
+
+    async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
+        let (tg, target_id) = split(id)?;
+        match self
+            .0
+            .elb
+            .deregister_targets()
+            .target_group_arn(tg)
+            .targets(target(target_id, applied["port"].as_i64()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_target_group_not_found_exception() || e.is_invalid_target_exception()
+                }) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Registration is idempotent (see `create`): a resumed create simply registers again.
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(None)
+    }
+}

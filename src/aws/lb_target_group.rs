@@ -1,0 +1,254 @@
+//! `aws.lb_target_group`: one target group per compute primitive (`instance` for EC2, `ip` for
+//! Fargate, `lambda` for Lambda). Name, target type, protocol, port and VPC force a new group;
+//! the health check, Lambda's multi-value headers and tags change in place.
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Matcher, ProtocolEnum, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::str;
+use super::tags;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct LbTargetGroup(pub std::sync::Arc<AwsContext>);
+
+const MULTI_VALUE: &str = "lambda.multi_value_headers.enabled";
+
+fn outputs(tg: &TargetGroup) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(tg.target_group_arn()));
+    o.insert("name".into(), json!(tg.target_group_name()));
+    o
+}
+
+/// Health check settings as the `health_check` property.
+fn health_check(tg: &TargetGroup) -> Value {
+    json!({
+        "path": tg.health_check_path(),
+        "interval_seconds": tg.health_check_interval_seconds(),
+        "timeout_seconds": tg.health_check_timeout_seconds(),
+        "healthy_threshold": tg.healthy_threshold_count(),
+        "unhealthy_threshold": tg.unhealthy_threshold_count(),
+        "matcher": tg.matcher().and_then(|m| m.http_code()),
+    })
+}
+
+fn int(v: &Value, k: &str) -> Option<i32> {
+    v.get(k).and_then(Value::as_i64).map(|n| n as i32)
+}
+
+impl LbTargetGroup {
+    async fn describe(&self, arn: &str) -> Result<Option<TargetGroup>, ProviderError> {
+        match self
+            .0
+            .elb
+            .describe_target_groups()
+            .target_group_arns(arn)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.target_groups().first().cloned()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_target_group_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn set_multi_value(&self, arn: &str, props: &Value) -> Result<(), ProviderError> {
+        let Some(on) = props["lambda_multi_value_headers"].as_bool() else {
+            return Ok(());
+        };
+        self.0
+            .elb
+            .modify_target_group_attributes()
+            .target_group_arn(arn)
+            .attributes(
+                TargetGroupAttribute::builder()
+                    .key(MULTI_VALUE)
+                    .value(on.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for LbTargetGroup {
+    fn kind(&self) -> &'static str {
+        "aws.lb_target_group"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(
+            field,
+            "name" | "target_type" | "protocol" | "port" | "vpc_id"
+        )
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(tg) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        let lambda = tg.target_type() == Some(&TargetTypeEnum::Lambda);
+        let multi_value = if lambda {
+            let attrs = self
+                .0
+                .elb
+                .describe_target_group_attributes()
+                .target_group_arn(id)
+                .send()
+                .await
+                .map_err(classify)?;
+            Some(
+                attrs
+                    .attributes()
+                    .iter()
+                    .find(|a| a.key() == Some(MULTI_VALUE))
+                    .and_then(|a| a.value())
+                    == Some("true"),
+            )
+        } else {
+            None
+        };
+        let props = json!({
+            "name": tg.target_group_name(),
+            "target_type": tg.target_type().map(|t| t.as_str()),
+            // A Lambda target group has no protocol, port or VPC.
+            "protocol": if lambda { None } else { tg.protocol().map(|p| p.as_str()) },
+            "port": if lambda { None } else { tg.port() },
+            "vpc_id": if lambda { None } else { tg.vpc_id() },
+            "health_check": health_check(&tg),
+            "lambda_multi_value_headers": multi_value,
+            "tags": tags::elb_read(&self.0.elb, id).await?,
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(&tg),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let hc = &p["health_check"];
+        let out = self
+            .0
+            .elb
+            .create_target_group()
+            .name(str(p, "name")?)
+            .target_type(TargetTypeEnum::from(str(p, "target_type")?))
+            .set_protocol(p["protocol"].as_str().map(ProtocolEnum::from))
+            .set_port(int(p, "port"))
+            .set_vpc_id(p["vpc_id"].as_str().map(str::to_string))
+            .health_check_enabled(true)
+            .set_health_check_path(hc["path"].as_str().map(str::to_string))
+            .set_health_check_interval_seconds(int(hc, "interval_seconds"))
+            .set_health_check_timeout_seconds(int(hc, "timeout_seconds"))
+            .set_healthy_threshold_count(int(hc, "healthy_threshold"))
+            .set_unhealthy_threshold_count(int(hc, "unhealthy_threshold"))
+            .set_matcher(
+                hc["matcher"]
+                    .as_str()
+                    .map(|m| Matcher::builder().http_code(m).build()),
+            )
+            .set_tags(Some(tags::elb_tags(p)))
+            .send()
+            .await
+            .map_err(classify)?;
+        let tg = out
+            .target_groups()
+            .first()
+            .cloned()
+            .ok_or_else(|| ProviderError::Api("CreateTargetGroup returned no group".into()))?;
+        let arn = tg.target_group_arn().unwrap_or_default().to_string();
+        self.set_multi_value(&arn, p).await?;
+        Ok(Created {
+            id: arn,
+            outputs: outputs(&tg),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "health_check") {
+            let hc = &new["health_check"];
+            self.0
+                .elb
+                .modify_target_group()
+                .target_group_arn(id)
+                .set_health_check_path(hc["path"].as_str().map(str::to_string))
+                .set_health_check_interval_seconds(int(hc, "interval_seconds"))
+                .set_health_check_timeout_seconds(int(hc, "timeout_seconds"))
+                .set_healthy_threshold_count(int(hc, "healthy_threshold"))
+                .set_unhealthy_threshold_count(int(hc, "unhealthy_threshold"))
+                .set_matcher(
+                    hc["matcher"]
+                        .as_str()
+                        .map(|m| Matcher::builder().http_code(m).build()),
+                )
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        if changed.iter().any(|f| f == "lambda_multi_value_headers") {
+            self.set_multi_value(id, new).await?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            tags::elb_update(&self.0.elb, id, old, new).await?;
+        }
+        let tg = self
+            .describe(id)
+            .await?
+            .ok_or_else(|| ProviderError::NotFound { what: id.into() })?;
+        Ok(outputs(&tg))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        // DeleteTargetGroup succeeds for a group that is already gone.
+        self.0
+            .elb
+            .delete_target_group()
+            .target_group_arn(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let Some(arn) = tags::find_arn(
+            &self.0.tagging,
+            "elasticloadbalancing:targetgroup",
+            stack,
+            address,
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.describe(&arn).await?.map(|tg| Created {
+            id: arn,
+            outputs: outputs(&tg),
+        }))
+    }
+}

@@ -1,0 +1,211 @@
+//! `aws.oci_image`: the runtime image in the stack's ECR repository — the same static `wxrun`
+//! binary EC2 and Lambda get, packed by [`crate::oci`] and tagged with the binary's sha256.
+//! Read is a manifest HEAD (plus the config, to compare arch/user/cmd); create pushes only
+//! what the registry lacks; delete removes the tag from ECR. Any change but the local path of
+//! the binary forces a new image (tags are immutable).
+//!
+//! `WXINFRA_OCI_REGISTRY` (see [`super::context::OCI_REGISTRY_ENV`]) sends the image to another
+//! registry host, anonymously (a local registry in tests); images there are left in place on
+//! delete, since the registry API's manifest delete is optional and often disabled.
+
+use async_trait::async_trait;
+use aws_sdk_ecr::types::ImageIdentifier;
+use oci_client::secrets::RegistryAuth;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::context::AwsContext;
+use super::errors::classify;
+use super::props::{str, strings};
+use crate::oci::{ImageSpec, Registry, pack};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct OciImage(pub std::sync::Arc<AwsContext>);
+
+/// `<host>/<repository>` split in two.
+fn split_uri(uri: &str) -> Result<(&str, &str), ProviderError> {
+    uri.split_once('/')
+        .ok_or_else(|| ProviderError::Validation(format!("`{uri}` is not <registry>/<repository>")))
+}
+
+/// Stack architecture names from OCI's.
+fn stack_arch(oci: &str) -> &str {
+    match oci {
+        "amd64" => "x86_64",
+        other => other,
+    }
+}
+
+impl OciImage {
+    /// The registry to talk to for `repository_uri`, and the repository path in it.
+    async fn registry(&self, uri: &str) -> Result<(Registry, String), ProviderError> {
+        let (host, repo) = split_uri(uri)?;
+        if let Some(other) = &self.0.oci_registry {
+            return Ok((
+                Registry::new(other, RegistryAuth::Anonymous),
+                repo.to_string(),
+            ));
+        }
+        // ECR: a 12-hour token from GetAuthorizationToken, `AWS:<password>` in base64.
+        let out = self
+            .0
+            .ecr
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(classify)?;
+        let token = out
+            .authorization_data()
+            .first()
+            .and_then(|a| a.authorization_token())
+            .and_then(|t| aws_smithy_types::base64::decode(t).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| ProviderError::Api("ECR returned no authorization token".into()))?;
+        let (user, password) = token.split_once(':').ok_or_else(|| {
+            ProviderError::Api("ECR authorization token is not user:password".into())
+        })?;
+        Ok((
+            Registry::new(host, RegistryAuth::Basic(user.into(), password.into())),
+            repo.to_string(),
+        ))
+    }
+
+    fn outputs(uri: &str, digest: &str) -> Outputs {
+        let mut o = Outputs::new();
+        o.insert("digest".into(), json!(digest));
+        o.insert("uri".into(), json!(format!("{uri}@{digest}")));
+        o
+    }
+}
+
+fn registry_err(e: crate::oci::RegistryError) -> ProviderError {
+    ProviderError::Api(format!("{e:#}"))
+}
+
+#[async_trait]
+impl Resource for OciImage {
+    fn kind(&self) -> &'static str {
+        "aws.oci_image"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        field != "binary"
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let (uri, tag) = id.rsplit_once(':').ok_or_else(|| {
+            ProviderError::Validation(format!("`{id}` is not <repository uri>:<tag>"))
+        })?;
+        let (registry, repo) = self.registry(uri).await?;
+        let reference = registry.reference(&repo, tag);
+        let Some(config) = registry.config(&reference).await.map_err(registry_err)? else {
+            return Ok(None);
+        };
+        let Some(digest) = registry
+            .manifest_digest(&reference)
+            .await
+            .map_err(registry_err)?
+        else {
+            return Ok(None);
+        };
+        let props = json!({
+            "repository_uri": uri,
+            "tag": tag,
+            // The local path is not in the image; the tag is the binary's sha256.
+            "binary": applied["binary"],
+            "binary_sha256": tag,
+            "arch": config["architecture"].as_str().map(stack_arch),
+            "user": config["config"]["User"],
+            "cmd": config["config"]["Cmd"],
+        });
+        Ok(Some(Live {
+            props,
+            outputs: Self::outputs(uri, &digest),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let (uri, tag, binary) = (str(p, "repository_uri")?, str(p, "tag")?, str(p, "binary")?);
+        let bytes = std::fs::read(binary)
+            .map_err(|e| ProviderError::Validation(format!("reading {binary}: {e}")))?;
+        let sha = hex::encode(Sha256::digest(&bytes));
+        if sha != str(p, "binary_sha256")? {
+            return Err(ProviderError::Validation(format!(
+                "{binary} changed since the plan: sha256 {sha}, planned {}",
+                p["binary_sha256"]
+            )));
+        }
+        let image = pack(
+            std::path::Path::new(binary),
+            &ImageSpec {
+                arch: str(p, "arch")?.into(),
+                user: str(p, "user")?.into(),
+                cmd: strings(p, "cmd"),
+            },
+        )
+        .map_err(|e| ProviderError::Validation(e.to_string()))?;
+        let (registry, repo) = self.registry(uri).await?;
+        let pushed = registry
+            .push(&registry.reference(&repo, tag), &image)
+            .await
+            .map_err(registry_err)?;
+        Ok(Created {
+            id: format!("{uri}:{tag}"),
+            outputs: Self::outputs(uri, &pushed.digest),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        _old: &Value,
+        new: &Value,
+        _changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        // Only the binary's local path can change in place, and it changes nothing remote.
+        self.read(id, new)
+            .await?
+            .map(|l| l.outputs)
+            .ok_or_else(|| ProviderError::NotFound { what: id.into() })
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        if self.0.oci_registry.is_some() {
+            return Ok(());
+        }
+        let (uri, tag) = id.rsplit_once(':').ok_or_else(|| {
+            ProviderError::Validation(format!("`{id}` is not <repository uri>:<tag>"))
+        })?;
+        let (_, repo) = split_uri(uri)?;
+        match self
+            .0
+            .ecr
+            .batch_delete_image()
+            .repository_name(repo)
+            .image_ids(ImageIdentifier::builder().image_tag(tag).build())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_repository_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// A push is idempotent (blobs and manifest are content-addressed and checked first), so
+    /// a resumed create simply pushes again.
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(None)
+    }
+}

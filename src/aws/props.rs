@@ -1,0 +1,65 @@
+//! Normalising live values into the shape synth wrote, so a plan converges: AWS returns
+//! lists (subnets, security groups) in its own order, synth in the stack's.
+
+use serde_json::{Value, json};
+
+/// `live` in the order `applied[field]` lists it when both hold the same set; otherwise `live`
+/// sorted (a real difference, which the plan then shows).
+pub fn ordered_like(mut live: Vec<String>, applied: &Value, field: &str) -> Value {
+    let want: Vec<String> = applied
+        .get(field)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut a = want.clone();
+    a.sort();
+    live.sort();
+    if a == live { json!(want) } else { json!(live) }
+}
+
+/// A list property as strings.
+pub fn strings(props: &Value, field: &str) -> Vec<String> {
+    props
+        .get(field)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A string property, or a validation error naming the missing field.
+pub fn str<'a>(props: &'a Value, field: &str) -> Result<&'a str, crate::provider::ProviderError> {
+    props.get(field).and_then(Value::as_str).ok_or_else(|| {
+        crate::provider::ProviderError::Validation(format!("property `{field}` is missing"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_set_keeps_applied_order() {
+        let applied = json!({"s": ["b", "a"]});
+        assert_eq!(
+            ordered_like(vec!["a".into(), "b".into()], &applied, "s"),
+            json!(["b", "a"])
+        );
+    }
+
+    #[test]
+    fn different_set_is_reported_sorted() {
+        let applied = json!({"s": ["b", "a"]});
+        assert_eq!(
+            ordered_like(vec!["c".into(), "a".into()], &applied, "s"),
+            json!(["a", "c"])
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Packing: one gzip layer holding `/wxrun` (0755, root-owned) and an empty `/tmp` (1777),
+//! an OCI config (`User`, `Entrypoint: ["/wxrun"]`, `Cmd`, architecture) and the manifest.
+//! Timestamps and owners are fixed, so the digests depend only on the binary and the spec.
+
+use std::io::Write;
+use std::path::Path;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+
+/// What goes into the image besides the binary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSpec {
+    /// `arm64` or `x86_64` (the stack's names); must match the binary's ELF machine.
+    pub arch: String,
+    /// Numeric uid the container runs as.
+    pub user: String,
+    pub cmd: Vec<String>,
+}
+
+/// A packed image: its blobs and their digests (`sha256:<hex>`).
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub layer: Vec<u8>,
+    pub layer_digest: String,
+    /// Digest of the uncompressed tar (the config's `rootfs.diff_ids`).
+    pub diff_id: String,
+    pub config: Vec<u8>,
+    pub config_digest: String,
+    pub manifest: Vec<u8>,
+    pub manifest_digest: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a Linux ELF executable")]
+    NotElf { path: String },
+    #[error("{path} is built for {found}, but the image is for {wanted}")]
+    WrongArch {
+        path: String,
+        found: String,
+        wanted: String,
+    },
+    #[error("unknown architecture `{0}` (use arm64 or x86_64)")]
+    UnknownArch(String),
+    #[error("writing the layer: {0}")]
+    Layer(#[from] std::io::Error),
+}
+
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The OCI (Go) name of an architecture.
+fn oci_arch(arch: &str) -> Result<&'static str, PackError> {
+    match arch {
+        "arm64" => Ok("arm64"),
+        "x86_64" => Ok("amd64"),
+        other => Err(PackError::UnknownArch(other.into())),
+    }
+}
+
+/// The architecture an ELF binary is built for, from its header's `e_machine`.
+pub fn elf_arch(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" {
+        return None;
+    }
+    match u16::from_le_bytes([bytes[18], bytes[19]]) {
+        0x3e => Some("x86_64"),
+        0xb7 => Some("arm64"),
+        _ => None,
+    }
+}
+
+fn header(path: &str, mode: u32, size: u64, kind: tar::EntryType) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path).expect("static path");
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_entry_type(kind);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    h
+}
+
+/// The uncompressed layer tar: `tmp/` and `wxrun`.
+fn layer_tar(binary: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append(
+        &header("tmp/", 0o1777, 0, tar::EntryType::Directory),
+        &[][..],
+    )?;
+    b.append(
+        &header("wxrun", 0o755, binary.len() as u64, tar::EntryType::Regular),
+        binary,
+    )?;
+    b.into_inner()
+}
+
+/// Packs `binary` (the static `wxrun`) into an image per `spec`.
+pub fn pack(binary_path: &Path, spec: &ImageSpec) -> Result<Image, PackError> {
+    let path = binary_path.display().to_string();
+    let binary = std::fs::read(binary_path).map_err(|source| PackError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let arch = oci_arch(&spec.arch)?;
+    let found = elf_arch(&binary).ok_or_else(|| PackError::NotElf { path: path.clone() })?;
+    if found != spec.arch {
+        return Err(PackError::WrongArch {
+            path,
+            found: found.into(),
+            wanted: spec.arch.clone(),
+        });
+    }
+    let tar = layer_tar(&binary)?;
+    let diff_id = digest(&tar);
+    // mtime 0 in the gzip header keeps the compressed bytes reproducible too.
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(&tar)?;
+    let layer = gz.finish()?;
+    let layer_digest = digest(&layer);
+    let config = serde_json::to_vec(&json!({
+        "architecture": arch,
+        "os": "linux",
+        "config": {
+            "User": spec.user,
+            "Entrypoint": ["/wxrun"],
+            "Cmd": spec.cmd,
+            "WorkingDir": "/",
+        },
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    }))
+    .expect("serialisable");
+    let config_digest = digest(&config);
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer_digest, "size": layer.len()}],
+    }))
+    .expect("serialisable");
+    let manifest_digest = digest(&manifest);
+    Ok(Image {
+        layer,
+        layer_digest,
+        diff_id,
+        config,
+        config_digest,
+        manifest,
+        manifest_digest,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest thing with an x86-64 ELF header.
+    fn fake_elf(machine: u16) -> Vec<u8> {
+        let mut b = b"\x7fELF\x02\x01\x01".to_vec();
+        b.resize(18, 0);
+        b.extend_from_slice(&machine.to_le_bytes());
+        b.resize(64, 0);
+        b
+    }
+
+    fn spec(arch: &str) -> ImageSpec {
+        ImageSpec {
+            arch: arch.into(),
+            user: "65532".into(),
+            cmd: vec!["serve".into()],
+        }
+    }
+
+    #[test]
+    fn packing_is_reproducible_and_configures_entrypoint_user_arch() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("wxrun");
+        std::fs::write(&bin, fake_elf(0x3e)).unwrap();
+        let a = pack(&bin, &spec("x86_64")).unwrap();
+        let b = pack(&bin, &spec("x86_64")).unwrap();
+        assert_eq!(a.manifest_digest, b.manifest_digest);
+        let config: serde_json::Value = serde_json::from_slice(&a.config).unwrap();
+        assert_eq!(config["architecture"], "amd64");
+        assert_eq!(config["config"]["User"], "65532");
+        assert_eq!(config["config"]["Entrypoint"], json!(["/wxrun"]));
+        assert_eq!(config["rootfs"]["diff_ids"][0], a.diff_id.as_str());
+    }
+
+    #[test]
+    fn layer_holds_wxrun_0755_and_tmp() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("wxrun");
+        std::fs::write(&bin, fake_elf(0x3e)).unwrap();
+        let img = pack(&bin, &spec("x86_64")).unwrap();
+        let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&img.layer[..]));
+        let entries: Vec<(String, u32)> = ar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [("tmp/".to_string(), 0o1777), ("wxrun".to_string(), 0o755)]
+        );
+    }
+
+    #[test]
+    fn refuses_a_binary_of_another_architecture() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("wxrun");
+        std::fs::write(&bin, fake_elf(0x3e)).unwrap();
+        let e = pack(&bin, &spec("arm64")).unwrap_err().to_string();
+        assert!(
+            e.contains("built for x86_64, but the image is for arm64"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,608 @@
+//! Compute and traffic: the ALB with one target group per configured primitive and a
+//! weighted listener, the Lambda function (+ invoke permission before its registration), the
+//! ECS Fargate cluster/task definition/service on the `wxrun` OCI image, and EC2 instances
+//! with user data from `userdata/`. Data-side resources (EFS, bucket, roles, log groups, the
+//! S3 endpoint) are referenced only through the fixed-contract addresses in [`Data`].
+
+use std::path::PathBuf;
+
+use minijinja::{Environment, UndefinedBehavior, context};
+use serde_json::{Value, json};
+
+use super::Synth;
+use super::network::Network;
+use crate::graph::GraphError;
+use crate::stack::Arch;
+
+/// Where every primitive mounts the EFS access point.
+pub const APP_DIR: &str = "/mnt/app";
+/// The runtime's health endpoint; the target groups probe it (never `/`, which is the app's).
+pub const HEALTH_PATH: &str = "/.well-known/spin/health";
+/// The unprivileged uid the container (and the EC2 service user) runs as.
+pub const RUNTIME_UID: u32 = 65532;
+
+/// References to the data side, by the fixed contract, plus the local runtime binary.
+#[derive(Debug, Clone)]
+pub struct Data {
+    pub efs_file_system_id: String,
+    pub efs_access_point_id: String,
+    pub efs_access_point_arn: String,
+    /// The artifact bucket's name.
+    pub bucket: String,
+    pub lambda_zip_key: String,
+    pub lambda_zip_sha256: String,
+    pub binary_key: String,
+    pub binary_sha256: String,
+    /// Address of the S3 gateway endpoint (an ordering only: no value flows).
+    pub s3_endpoint: String,
+    pub lambda_role_arn: String,
+    pub ecs_execution_role_arn: String,
+    pub ecs_task_role_arn: String,
+    pub ec2_instance_profile_arn: String,
+    pub fargate_log_group: String,
+    pub lambda_log_group: String,
+    /// The static `wxrun` binary on this machine (packed into the OCI image) and its sha256.
+    pub local_binary: PathBuf,
+    pub local_binary_sha256: String,
+}
+
+impl Data {
+    /// The references the data side exposes under the fixed contract addresses.
+    pub fn contract(local_binary: PathBuf, local_binary_sha256: String) -> Self {
+        let r = |a: &str| format!("${{{a}}}");
+        Self {
+            efs_file_system_id: r("aws.efs_file_system.app.id"),
+            efs_access_point_id: r("aws.efs_access_point.app.id"),
+            efs_access_point_arn: r("aws.efs_access_point.app.arn"),
+            bucket: r("aws.s3_bucket.artifacts.id"),
+            lambda_zip_key: r("aws.s3_object.lambda-zip.key"),
+            lambda_zip_sha256: r("aws.s3_object.lambda-zip.sha256"),
+            binary_key: r("aws.s3_object.wxrun.key"),
+            binary_sha256: r("aws.s3_object.wxrun.sha256"),
+            s3_endpoint: "aws.vpc_endpoint.s3".into(),
+            lambda_role_arn: r("aws.iam_role.lambda.arn"),
+            ecs_execution_role_arn: r("aws.iam_role.ecs-execution.arn"),
+            ecs_task_role_arn: r("aws.iam_role.ecs-task.arn"),
+            ec2_instance_profile_arn: r("aws.iam_instance_profile.ec2.arn"),
+            fargate_log_group: r("aws.log_group.fargate.name"),
+            lambda_log_group: "aws.log_group.lambda".into(),
+            local_binary,
+            local_binary_sha256,
+        }
+    }
+
+    /// `s3://<bucket>/releases`: where the runtime fetches releases and the `current` pointer.
+    pub fn source(&self) -> String {
+        format!("s3://{}/releases", self.bucket)
+    }
+}
+
+/// The runtime's environment on a primitive.
+fn runtime_env(data: &Data, primitive: &str) -> Value {
+    json!({
+        "WXRUN_APP_DIR": APP_DIR,
+        "WXRUN_SOURCE": data.source(),
+        "WXRUN_PRIMITIVE": primitive,
+    })
+}
+
+/// `serve` arguments every long-running primitive gets.
+fn serve_command(data: &Data, port: u16) -> Vec<String> {
+    vec![
+        "serve".into(),
+        "--app-dir".into(),
+        APP_DIR.into(),
+        "--source".into(),
+        data.source(),
+        "--listen".into(),
+        format!("0.0.0.0:{port}"),
+    ]
+}
+
+/// Health check settings; Lambda gets a longer timeout for cold starts.
+fn health_check(lambda: bool) -> Value {
+    let (interval, timeout) = if lambda { (35, 30) } else { (15, 5) };
+    json!({
+        "path": HEALTH_PATH,
+        "interval_seconds": interval,
+        "timeout_seconds": timeout,
+        "healthy_threshold": 2,
+        "unhealthy_threshold": 3,
+        "matcher": "200",
+    })
+}
+
+/// Lambda and ECS take `arm64`/`x86_64` and `ARM64`/`X86_64`.
+fn ecs_arch(a: Arch) -> &'static str {
+    match a {
+        Arch::Arm64 => "ARM64",
+        Arch::X86_64 => "X86_64",
+    }
+}
+
+/// EC2 user data: the script of `userdata/user-data.sh.j2` with the systemd unit of
+/// `userdata/wxrun.service.j2` inside. Values may be `${…}` references, resolved at apply.
+pub fn user_data(stack: &str, data: &Data, port: u16) -> Result<String, minijinja::Error> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_keep_trailing_newline(true);
+    env.add_template(
+        "user-data.sh",
+        include_str!("../../userdata/user-data.sh.j2"),
+    )?;
+    env.add_template(
+        "wxrun.service",
+        include_str!("../../userdata/wxrun.service.j2"),
+    )?;
+    let unit = env.get_template("wxrun.service")?.render(context! {
+        stack, port, source => data.source(),
+    })?;
+    env.get_template("user-data.sh")?.render(context! {
+        stack,
+        unit => unit.trim_end(),
+        bucket => data.bucket,
+        binary_key => data.binary_key,
+        binary_sha256 => data.binary_sha256,
+        file_system_id => data.efs_file_system_id,
+        access_point_id => data.efs_access_point_id,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComputeError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("rendering EC2 user data: {0}")]
+    UserData(#[from] minijinja::Error),
+}
+
+/// Adds the compute and traffic nodes and the `endpoint` output.
+pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeError> {
+    let stack = s.name().to_string();
+    let spec = s.stack.stack.clone();
+    let c = &spec.compute;
+    let rt_port = spec.runtime.port.value;
+    let lb_port = spec.load_balancer.port.value;
+
+    let lb = s.add(
+        "aws.lb",
+        "main",
+        json!({
+            "name": format!("{stack}-alb"),
+            "scheme": "internet-facing",
+            "subnets": net.subnet_ids,
+            "security_groups": [net.alb_sg],
+            "idle_timeout": spec.load_balancer.idle_timeout.value,
+        }),
+        true,
+    )?;
+
+    // One target group per configured primitive, in a fixed order.
+    let mut forward = Vec::new();
+    let mut group = |s: &mut Synth, name: &str, target_type: &str, weight: u32| {
+        let lambda = target_type == "lambda";
+        let tg = s.add(
+            "aws.lb_target_group",
+            name,
+            json!({
+                "name": format!("{stack}-{name}"),
+                "target_type": target_type,
+                "protocol": if lambda { Value::Null } else { json!("HTTP") },
+                "port": if lambda { Value::Null } else { json!(rt_port) },
+                "vpc_id": if lambda { Value::Null } else { json!(net.vpc_id) },
+                "health_check": health_check(lambda),
+                "lambda_multi_value_headers": if lambda { json!(true) } else { Value::Null },
+            }),
+            true,
+        )?;
+        forward.push(json!({"target_group_arn": tg.out("arn"), "weight": weight}));
+        Ok::<_, GraphError>(tg)
+    };
+    let ec2_tg = c
+        .ec2
+        .as_ref()
+        .map(|e| group(s, "ec2", "instance", e.value.weight.value))
+        .transpose()?;
+    let fargate_tg = c
+        .fargate
+        .as_ref()
+        .map(|f| group(s, "fargate", "ip", f.value.weight.value))
+        .transpose()?;
+    let lambda_tg = c
+        .lambda
+        .as_ref()
+        .map(|l| group(s, "lambda", "lambda", l.value.weight.value))
+        .transpose()?;
+
+    let listener = s.add(
+        "aws.lb_listener",
+        "main",
+        json!({
+            "load_balancer_arn": lb.out("arn"),
+            "port": lb_port,
+            "protocol": "HTTP",
+            "forward": forward,
+        }),
+        true,
+    )?;
+
+    if let (Some(l), Some(tg)) = (&c.lambda, &lambda_tg) {
+        let l = &l.value;
+        // No public IP in a VPC: releases come from S3 through the gateway endpoint, and the
+        // log group must exist (with its retention) before the first invocation.
+        let f = s.add_after(
+            "aws.lambda_function",
+            "app",
+            json!({
+                "function_name": format!("{stack}-app"),
+                "runtime": "provided.al2023",
+                "handler": "bootstrap",
+                "architecture": l.arch.value.as_str(),
+                "memory_size": l.memory.value,
+                "timeout": l.timeout.value,
+                "role": data.lambda_role_arn,
+                "code": {
+                    "s3_bucket": data.bucket,
+                    "s3_key": data.lambda_zip_key,
+                    "sha256": data.lambda_zip_sha256,
+                },
+                "subnet_ids": net.subnet_ids,
+                "security_group_ids": [net.compute_sg],
+                "file_system": {"arn": data.efs_access_point_arn, "mount_path": APP_DIR},
+                "environment": runtime_env(data, "lambda"),
+            }),
+            true,
+            &[&data.s3_endpoint, &data.lambda_log_group],
+        )?;
+        let permission = s.add(
+            "aws.lambda_permission",
+            "alb",
+            json!({
+                "function_name": f.out("name"),
+                "statement_id": "alb",
+                "action": "lambda:InvokeFunction",
+                "principal": "elasticloadbalancing.amazonaws.com",
+                "source_arn": tg.out("arn"),
+            }),
+            false,
+        )?;
+        // ELB refuses to register a function it may not invoke: permission first.
+        s.add_after(
+            "aws.lb_target_attachment",
+            "lambda",
+            json!({"target_group_arn": tg.out("arn"), "target_id": f.out("arn"), "port": null}),
+            false,
+            &[&permission.address],
+        )?;
+    }
+
+    if let (Some(f), Some(tg)) = (&c.fargate, &fargate_tg) {
+        let f = &f.value;
+        let repo = s.add(
+            "aws.ecr_repository",
+            "runtime",
+            json!({
+                "repository_name": format!("{stack}-runtime"),
+                "scan_on_push": true,
+                "image_tag_mutability": "IMMUTABLE",
+            }),
+            true,
+        )?;
+        let image = s.add(
+            "aws.oci_image",
+            "runtime",
+            json!({
+                "repository_uri": repo.out("uri"),
+                "tag": data.local_binary_sha256,
+                "binary": data.local_binary.display().to_string(),
+                "binary_sha256": data.local_binary_sha256,
+                "arch": f.arch.value.as_str(),
+                "user": RUNTIME_UID.to_string(),
+                "cmd": serve_command(data, rt_port),
+            }),
+            false,
+        )?;
+        let cluster = s.add(
+            "aws.ecs_cluster",
+            "main",
+            json!({"cluster_name": stack}),
+            true,
+        )?;
+        let td = s.add(
+            "aws.ecs_task_definition",
+            "app",
+            json!({
+                "family": format!("{stack}-app"),
+                "cpu": f.cpu.value.to_string(),
+                "memory": f.memory.value.to_string(),
+                "cpu_architecture": ecs_arch(f.arch.value),
+                "execution_role_arn": data.ecs_execution_role_arn,
+                "task_role_arn": data.ecs_task_role_arn,
+                "container": {
+                    "name": "wxrun",
+                    "image": image.out("uri"),
+                    "port": rt_port,
+                    "command": serve_command(data, rt_port),
+                    "environment": runtime_env(data, "fargate"),
+                    "user": RUNTIME_UID.to_string(),
+                    "readonly_root_filesystem": true,
+                    "scratch_paths": ["/tmp"],
+                    "log_group": data.fargate_log_group,
+                },
+                "efs": {
+                    "file_system_id": data.efs_file_system_id,
+                    "access_point_id": data.efs_access_point_id,
+                    "transit_encryption": "ENABLED",
+                    "mount_path": APP_DIR,
+                },
+            }),
+            true,
+        )?;
+        // ECS attaches only target groups that a listener already forwards to.
+        s.add_after(
+            "aws.ecs_service",
+            "app",
+            json!({
+                "service_name": "app",
+                "cluster": cluster.out("arn"),
+                "task_definition": td.out("arn"),
+                "desired_count": f.desired_count.value,
+                "launch_type": "FARGATE",
+                "platform_version": "LATEST",
+                "subnets": net.subnet_ids,
+                "security_groups": [net.compute_sg],
+                // Tasks sit in public subnets with a public IP so they can pull the image
+                // from ECR and ship logs without a NAT gateway or interface endpoints; the
+                // compute security group admits only the load balancer.
+                "assign_public_ip": true,
+                "load_balancer": {
+                    "target_group_arn": tg.out("arn"),
+                    "container_name": "wxrun",
+                    "container_port": rt_port,
+                },
+                "circuit_breaker": {"enable": true, "rollback": true},
+                "health_check_grace_period_seconds": 60,
+            }),
+            true,
+            &[&listener.address],
+        )?;
+    }
+
+    if let (Some(e), Some(tg)) = (&c.ec2, &ec2_tg) {
+        let e = &e.value;
+        let script = user_data(&stack, data, rt_port)?;
+        for i in 0..e.count.value {
+            let name = format!("ec2-{i}");
+            // A public IP in a public subnet reaches S3 either way; with the gateway endpoint on
+            // the route table the binary and releases stay on the AWS network.
+            let instance = s.add_after(
+                "aws.instance",
+                &name,
+                json!({
+                    "instance_type": e.instance_type.value,
+                    "arch": e.arch.value.as_str(),
+                    "subnet_ids": net.subnet_ids,
+                    "subnet_index": i,
+                    "security_group_ids": [net.compute_sg],
+                    "instance_profile_arn": data.ec2_instance_profile_arn,
+                    "user_data": script,
+                    // IMDSv2 only; one hop, since nothing runs in containers on the host.
+                    "metadata": {"http_tokens": "required", "hop_limit": 1},
+                }),
+                true,
+                &[&data.s3_endpoint],
+            )?;
+            s.add(
+                "aws.lb_target_attachment",
+                &name,
+                json!({"target_group_arn": tg.out("arn"), "target_id": instance.out("id"), "port": rt_port}),
+                false,
+            )?;
+        }
+    }
+
+    let port = if lb_port == 80 {
+        String::new()
+    } else {
+        format!(":{lb_port}")
+    };
+    s.output(
+        "endpoint",
+        json!(format!("http://{}{port}", lb.out("dns_name"))),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Node;
+    use crate::stack::load::parse;
+
+    const STACK: &str = "version: 1\nname: demo\napp:\n  manifest: spin.toml\n\
+        load_balancer:\n  port: 8000\n\
+        compute:\n  ec2:\n    count: 2\n    weight: 3\n  fargate:\n    weight: 0\n  lambda:\n    weight: 7\n";
+
+    /// The data side's nodes under the contract addresses (their own kinds are not needed to
+    /// check that the graph links up).
+    fn data_nodes(s: &mut Synth) {
+        for a in [
+            "aws.efs_file_system.app",
+            "aws.efs_access_point.app",
+            "aws.s3_bucket.artifacts",
+            "aws.s3_object.lambda-zip",
+            "aws.s3_object.wxrun",
+            "aws.vpc_endpoint.s3",
+            "aws.iam_role.lambda",
+            "aws.iam_role.ecs-execution",
+            "aws.iam_role.ecs-task",
+            "aws.iam_instance_profile.ec2",
+            "aws.log_group.fargate",
+            "aws.log_group.lambda",
+        ] {
+            let (kind, name) = a.rsplit_once('.').unwrap();
+            s.add_node(Node::new(kind, name, json!({}))).unwrap();
+        }
+    }
+
+    fn graph(yaml: &str) -> crate::graph::Graph {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spin.toml"), "spin_manifest_version = 2\n").unwrap();
+        let loaded = parse(&dir.path().join("stack.yaml"), yaml).unwrap();
+        let mut s = Synth::new(&loaded);
+        let net = super::super::network::synth(&mut s).unwrap();
+        data_nodes(&mut s);
+        synth(
+            &mut s,
+            &net,
+            &Data::contract("/bin/wxrun".into(), "ab".repeat(32)),
+        )
+        .unwrap();
+        s.graph.dag().unwrap();
+        s.graph
+    }
+
+    #[test]
+    fn listener_forwards_to_each_primitive_with_its_weight() {
+        let g = graph(STACK);
+        let fwd = &g.nodes["aws.lb_listener.main"].props["forward"];
+        assert_eq!(
+            fwd,
+            &json!([
+                {"target_group_arn": "${aws.lb_target_group.ec2.arn}", "weight": 3},
+                {"target_group_arn": "${aws.lb_target_group.fargate.arn}", "weight": 0},
+                {"target_group_arn": "${aws.lb_target_group.lambda.arn}", "weight": 7},
+            ])
+        );
+        assert_eq!(g.nodes["aws.lb_listener.main"].props["port"], 8000);
+        for tg in ["ec2", "fargate", "lambda"] {
+            let p = &g.nodes[&format!("aws.lb_target_group.{tg}")].props;
+            assert_eq!(p["health_check"]["path"], HEALTH_PATH);
+        }
+        assert_eq!(
+            g.nodes["aws.lb_target_group.lambda"].props["lambda_multi_value_headers"],
+            true
+        );
+    }
+
+    #[test]
+    fn endpoint_names_the_port_unless_80() {
+        let g = graph(STACK);
+        assert_eq!(
+            g.outputs["endpoint"],
+            json!("http://${aws.lb.main.dns_name}:8000")
+        );
+        let g = graph(&STACK.replace("port: 8000", "port: 80"));
+        assert_eq!(
+            g.outputs["endpoint"],
+            json!("http://${aws.lb.main.dns_name}")
+        );
+    }
+
+    #[test]
+    fn only_configured_primitives_get_resources() {
+        let yaml = "version: 1\nname: demo\napp:\n  manifest: spin.toml\ncompute:\n  lambda: {}\n";
+        let g = graph(yaml);
+        assert!(g.nodes.contains_key("aws.lambda_function.app"));
+        assert!(!g.nodes.contains_key("aws.lb_target_group.ec2"));
+        assert!(!g.nodes.contains_key("aws.ecs_service.app"));
+        assert!(!g.nodes.keys().any(|a| a.starts_with("aws.instance.")));
+        assert_eq!(
+            g.nodes["aws.lb_listener.main"].props["forward"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn lambda_is_registered_only_after_its_invoke_permission() {
+        let g = graph(STACK);
+        let deps = g.nodes["aws.lb_target_attachment.lambda"].depends_on();
+        assert!(deps.contains("aws.lambda_permission.alb"), "{deps:?}");
+        let perm = &g.nodes["aws.lambda_permission.alb"].props;
+        assert_eq!(perm["principal"], "elasticloadbalancing.amazonaws.com");
+        assert_eq!(perm["source_arn"], "${aws.lb_target_group.lambda.arn}");
+    }
+
+    #[test]
+    fn destroy_deletes_the_service_before_its_cluster() {
+        // Deletes run dependents first (reverse topological order): the service depends on
+        // the cluster, and its delete waits for INACTIVE, so the cluster delete that follows
+        // never meets an active service.
+        let g = graph(STACK);
+        let order = g.dag().unwrap().topo_order().unwrap();
+        let pos = |a: &str| order.iter().position(|x| x == a).unwrap();
+        assert!(pos("aws.ecs_cluster.main") < pos("aws.ecs_service.app"));
+        assert!(pos("aws.lb_listener.main") < pos("aws.ecs_service.app"));
+        assert!(pos("aws.ecs_task_definition.app") < pos("aws.ecs_service.app"));
+    }
+
+    #[test]
+    fn primitives_reach_s3_as_the_graph_shows() {
+        let g = graph(STACK);
+        for a in [
+            "aws.lambda_function.app",
+            "aws.instance.ec2-0",
+            "aws.instance.ec2-1",
+        ] {
+            assert!(
+                g.nodes[a].depends_on().contains("aws.vpc_endpoint.s3"),
+                "{a}"
+            );
+        }
+        assert_eq!(
+            g.nodes["aws.ecs_service.app"].props["assign_public_ip"],
+            true
+        );
+    }
+
+    #[test]
+    fn task_definition_runs_the_image_by_digest_with_efs_over_tls() {
+        let g = graph(STACK);
+        let td = &g.nodes["aws.ecs_task_definition.app"].props;
+        assert_eq!(td["container"]["image"], "${aws.oci_image.runtime.uri}");
+        assert_eq!(
+            td["efs"]["access_point_id"],
+            "${aws.efs_access_point.app.id}"
+        );
+        assert_eq!(td["efs"]["transit_encryption"], "ENABLED");
+        assert_eq!(td["container"]["environment"]["WXRUN_PRIMITIVE"], "fargate");
+        assert_eq!(td["container"]["user"], "65532");
+    }
+
+    #[test]
+    fn instances_spread_over_subnets_with_one_attachment_each() {
+        let g = graph(STACK);
+        for i in 0..2 {
+            let p = &g.nodes[&format!("aws.instance.ec2-{i}")].props;
+            assert_eq!(p["subnet_index"], i);
+            assert_eq!(p["metadata"]["http_tokens"], "required");
+            let att = &g.nodes[&format!("aws.lb_target_attachment.ec2-{i}")].props;
+            assert_eq!(att["target_id"], format!("${{aws.instance.ec2-{i}.id}}"));
+        }
+    }
+
+    #[test]
+    fn user_data_mounts_efs_verifies_the_binary_and_enables_the_unit() {
+        let ud = user_data(
+            "demo",
+            &Data::contract("/bin/wxrun".into(), "ab".repeat(32)),
+            8080,
+        )
+        .unwrap();
+        assert!(ud.contains(
+            "mount -t efs -o tls,iam,accesspoint='${aws.efs_access_point.app.id}' '${aws.efs_file_system.app.id}:/'"
+        ));
+        assert!(ud.contains("readonly BINARY_SHA256='${aws.s3_object.wxrun.sha256}'"));
+        assert!(ud.contains("Restart=always"));
+        assert!(ud.contains("User=wxrun"));
+        assert!(ud.contains("RequiresMountsFor=/mnt/app"));
+        assert!(ud.contains(
+            "ExecStart=/usr/local/bin/wxrun serve --app-dir /mnt/app --source s3://${aws.s3_bucket.artifacts.id}/releases --listen 0.0.0.0:8080"
+        ));
+        assert!(!ud.contains("cfn-signal"));
+    }
+}
