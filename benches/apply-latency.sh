@@ -17,7 +17,7 @@ free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 moto_port=$(free_port); proxy_port=$(free_port)
 work=$(mktemp -d)
 MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ECS_SERVICE_RUNNING=1 \
-  "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+  "$root/.venv/bin/python" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
 moto=$!
 "$py" "$root/benches/latency_proxy.py" "$proxy_port" "$moto_port" "$latency_ms" &
 proxy=$!

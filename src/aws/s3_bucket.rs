@@ -2,15 +2,16 @@
 //! the Lambda zip). Its name is derived at create time from the stack, account and region
 //! (bucket names are global), so it is an output, not a property. Public access is blocked,
 //! objects are encrypted by default, requests without TLS are refused by the bucket policy;
-//! all of that and versioning change in place. Delete empties the bucket first (every
-//! version and delete marker), since S3 refuses to delete a bucket that holds anything.
+//! all of that changes in place. Versioning is left off: every object but the release
+//! pointer is content-addressed, so versions would only duplicate bytes. Delete still empties
+//! every version and delete marker (someone may have turned versioning on by hand), since S3
+//! refuses to delete a bucket that holds anything.
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
-    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    Tag, Tagging, VersioningConfiguration,
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 use serde_json::{Value, json};
 
@@ -123,21 +124,6 @@ impl S3Bucket {
                                 .rules(rule)
                                 .build()
                                 .map_err(built)?,
-                        )
-                        .send()
-                        .await
-                        .map_err(classify)?;
-                }
-                "versioning" => {
-                    let status = if props[*field].as_bool().unwrap_or(false) {
-                        BucketVersioningStatus::Enabled
-                    } else {
-                        BucketVersioningStatus::Suspended
-                    };
-                    s3.put_bucket_versioning()
-                        .bucket(name)
-                        .versioning_configuration(
-                            VersioningConfiguration::builder().status(status).build(),
                         )
                         .send()
                         .await
@@ -267,13 +253,7 @@ impl S3Bucket {
     }
 }
 
-const FIELDS: &[&str] = &[
-    "block_public_access",
-    "encryption",
-    "versioning",
-    "enforce_tls",
-    "tags",
-];
+const FIELDS: &[&str] = &["block_public_access", "encryption", "enforce_tls", "tags"];
 
 #[async_trait]
 impl Resource for S3Bucket {
@@ -317,14 +297,6 @@ impl Resource for S3Bucket {
             }
             Err(e) => return Err(classify(e)),
         };
-        let versioning = s3
-            .get_bucket_versioning()
-            .bucket(id)
-            .send()
-            .await
-            .map_err(classify)?
-            .status()
-            == Some(&BucketVersioningStatus::Enabled);
         let enforce_tls = match s3.get_bucket_policy().bucket(id).send().await {
             Ok(o) => policy::denies_insecure_transport(&policy::parse(o.policy().unwrap_or("{}"))?),
             Err(e) if code(&e) == Some("NoSuchBucketPolicy") || is_404(&e) => false,
@@ -333,7 +305,6 @@ impl Resource for S3Bucket {
         let props = json!({
             "block_public_access": block,
             "encryption": encryption,
-            "versioning": versioning,
             "enforce_tls": enforce_tls,
             "tags": self.tags(id).await?,
         });

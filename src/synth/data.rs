@@ -121,7 +121,6 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
         json!({
             "block_public_access": true,
             "encryption": "AES256",
-            "versioning": false,
             "enforce_tls": true,
         }),
         true,

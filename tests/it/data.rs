@@ -69,8 +69,6 @@ fn objects(moto: &Moto) -> serde_json::Map<String, Value> {
 }
 
 #[test]
-#[ignore = "moto ignores bucket-policy conditions, so the TLS-only (aws:SecureTransport) bucket \
-            policy denies every signed request; see the aws-data report"]
 fn data_and_identity_apply_release_and_destroy() {
     let moto = Moto::start();
     let ws = workspace(&moto);

@@ -21,8 +21,10 @@ impl Moto {
             .unwrap()
             .port();
         let log = std::env::temp_dir().join(format!("wxinfra-moto-{port}.log"));
-        let child = Command::new(super::venv_bin("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // scripts/moto_server.py is moto_server with its policy-condition bug fixed.
+        let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto_server.py");
+        let child = Command::new(super::venv_bin("python"))
+            .args([launcher, "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
             .env("MOTO_ENABLE_AMI_VALIDATION", "true")
