@@ -88,14 +88,51 @@ pub fn uses_aws(stack: &LoadedStack) -> bool {
     c.ec2.is_some() || c.fargate.is_some() || c.lambda.is_some()
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("rendering EC2 user data: {0}")]
+    UserData(#[from] minijinja::Error),
+    /// An invariant between `synth::data` and `synth::compute` broke.
+    #[error("synth: the data side made no {0} for a configured primitive")]
+    Missing(&'static str),
+}
+
 /// The whole desired AWS graph for a stack (empty for Kubernetes-only stacks), given the
 /// local artifacts `artifacts::prepare` computed.
-pub fn aws(stack: &LoadedStack, artifacts: &Artifacts) -> Result<Graph, GraphError> {
+pub fn aws(stack: &LoadedStack, artifacts: &Artifacts) -> Result<Graph, SynthError> {
     let mut s = Synth::new(stack);
     if uses_aws(stack) {
         let net = network::synth(&mut s)?;
-        let _data = data::synth(&mut s, &net, artifacts)?;
+        let data = data::synth(&mut s, &net, artifacts)?;
+        compute::synth(&mut s, &net, &compute::Data::new(&data, artifacts))?;
     }
     s.graph.dag()?;
     Ok(s.graph)
+}
+
+/// Artifacts as `artifacts::prepare` would report them, without building anything.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use crate::artifacts::{Artifact, Artifacts};
+
+    /// Release `release` (earlier ones `retained`), an arm64 runtime and a Lambda package.
+    pub fn artifacts(release: &str, retained: &[&str]) -> Artifacts {
+        let a = |key: &str, sha: &str| Artifact {
+            path: PathBuf::from(format!(".wxinfra/artifacts/demo/{key}")),
+            sha256: sha.into(),
+            key: key.into(),
+        };
+        Artifacts {
+            bundle: a(&crate::artifacts::bundle_key(release), release),
+            release_id: release.into(),
+            retained: retained.iter().map(|s| s.to_string()).collect(),
+            runtime: BTreeMap::from([("arm64", a("runtime/wxrun-arm64-bin", "bin"))]),
+            lambda_zip: Some(a("lambda/wxrun-arm64-zip.zip", "zip")),
+        }
+    }
 }

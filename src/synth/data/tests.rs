@@ -1,9 +1,7 @@
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use super::*;
 use crate::graph::Graph;
 use crate::stack::LoadedStack;
+use crate::synth::testing::artifacts;
 
 fn loaded(dir: &std::path::Path, network: &str) -> LoadedStack {
     std::fs::create_dir_all(dir.join("app")).unwrap();
@@ -13,21 +11,6 @@ fn loaded(dir: &std::path::Path, network: &str) -> LoadedStack {
     );
     std::fs::write(dir.join("stack.yaml"), yaml).unwrap();
     crate::stack::load(&dir.join("stack.yaml")).unwrap()
-}
-
-fn artifacts(release: &str, retained: &[&str]) -> Artifacts {
-    let a = |key: &str, sha: &str| Artifact {
-        path: PathBuf::from(format!(".wxinfra/artifacts/demo/{key}")),
-        sha256: sha.into(),
-        key: key.into(),
-    };
-    Artifacts {
-        bundle: a(&crate::artifacts::bundle_key(release), release),
-        release_id: release.into(),
-        retained: retained.iter().map(|s| s.to_string()).collect(),
-        runtime: BTreeMap::from([("arm64", a("runtime/wxrun-arm64-bin", "bin"))]),
-        lambda_zip: Some(a("lambda/wxrun-arm64-zip.zip", "zip")),
-    }
 }
 
 fn graph(network: &str, a: &Artifacts) -> Graph {
