@@ -19,6 +19,10 @@ pub struct Synth<'a> {
     pub stack: &'a LoadedStack,
     pub graph: Graph,
     extra_tags: BTreeMap<String, String>,
+    /// A lookup of what the stack adopts (a default or existing VPC): every node added after
+    /// it waits for it, so a lookup that fails (wrong VPC or subnets) stops the apply before
+    /// anything is created.
+    pub gate: Option<String>,
 }
 
 impl<'a> Synth<'a> {
@@ -33,6 +37,7 @@ impl<'a> Synth<'a> {
             stack,
             graph: Graph::default(),
             extra_tags,
+            gate: None,
         }
     }
 
@@ -66,12 +71,9 @@ impl<'a> Synth<'a> {
         }
         let node = after
             .iter()
+            .copied()
+            .chain(self.gate.as_deref())
             .fold(Node::new(kind, name, props), |n, a| n.after(a));
-        self.graph.add(node.clone())?;
-        Ok(node)
-    }
-
-    pub fn add_node(&mut self, node: Node) -> Result<Node, GraphError> {
         self.graph.add(node.clone())?;
         Ok(node)
     }

@@ -4,7 +4,7 @@
 //! scoped IAM roles and log groups — asserted with boto3; then an app-only release, and a
 //! destroy that leaves nothing behind.
 
-use crate::support::{Moto, Workspace};
+use crate::support::{LocalRegistry, Moto, Workspace, static_wxrun};
 use serde_json::Value;
 
 const STACK: &str = "version: 1
@@ -24,24 +24,24 @@ runtime:
 compute:
   ec2:
     count: 1
-    instance_type: t4g.small
-    arch: arm64
+    instance_type: t3.small
+    arch: x86_64
   fargate:
     cpu: 256
     memory: 512
-    arch: arm64
+    arch: x86_64
   lambda:
     memory: 512
-    arch: arm64
+    arch: x86_64
     log_retention_days: 7
 ";
 
-fn workspace(moto: &Moto) -> Workspace {
-    let ws = Workspace::with_moto(moto).with_app();
-    ws.write(
-        "bin/wxrun-arm64",
-        "\x7fELF not really wxrun, but bytes to hash",
-    );
+fn workspace(moto: &Moto, reg: &LocalRegistry) -> Workspace {
+    let ws = Workspace::with_moto(moto)
+        .with_app()
+        .with_env("WXINFRA_OCI_REGISTRY", reg.host.clone());
+    std::fs::create_dir_all(ws.path().join("bin")).unwrap();
+    std::os::unix::fs::symlink(static_wxrun(), ws.path().join("bin/wxrun-x86_64")).unwrap();
     ws.write("stack.yaml", STACK);
     ws
 }
@@ -71,7 +71,8 @@ fn objects(moto: &Moto) -> serde_json::Map<String, Value> {
 #[test]
 fn data_and_identity_apply_release_and_destroy() {
     let moto = Moto::start();
-    let ws = workspace(&moto);
+    let reg = LocalRegistry::start();
+    let ws = workspace(&moto, &reg);
     ws.run(&["apply", "-f", "stack.yaml", "--auto-approve"])
         .ok();
 
@@ -157,18 +158,18 @@ fn data_and_identity_apply_release_and_destroy() {
         .collect();
     assert_eq!(tars.len(), 1);
     let r1 = sha256(&std::fs::read(&tars[0]).unwrap());
-    let bin = sha256(&std::fs::read(ws.path().join("bin/wxrun-arm64")).unwrap());
+    let bin = sha256(&std::fs::read(ws.path().join("bin/wxrun-x86_64")).unwrap());
     let objs = objects(&moto);
     assert_eq!(objs[&format!("releases/{r1}.tar")], r1);
-    assert_eq!(objs[&format!("runtime/wxrun-arm64-{bin}")], bin);
+    assert_eq!(objs[&format!("runtime/wxrun-x86_64-{bin}")], bin);
     assert_eq!(objs["releases/current"], r1);
     let zip_key = objs
         .keys()
-        .find(|k| k.starts_with("lambda/wxrun-arm64-"))
+        .find(|k| k.starts_with("lambda/wxrun-x86_64-"))
         .unwrap()
         .clone();
     let zip_sha = zip_key
-        .trim_start_matches("lambda/wxrun-arm64-")
+        .trim_start_matches("lambda/wxrun-x86_64-")
         .trim_end_matches(".zip");
     assert_eq!(objs[&zip_key], zip_sha);
     assert_eq!(objs.len(), 4, "{objs:?}");
@@ -349,7 +350,7 @@ fn plan_without_a_runtime_binary_says_how_to_build_it_but_validate_passes() {
     ws.write("stack.yaml", STACK);
     let r = ws.run(&["plan", "-f", "stack.yaml"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(r.stderr.contains("bin/wxrun-arm64"), "{}", r.stderr);
+    assert!(r.stderr.contains("bin/wxrun-x86_64"), "{}", r.stderr);
     assert!(
         r.stderr.contains("runtime-image/build-static.sh"),
         "{}",
