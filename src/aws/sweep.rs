@@ -143,6 +143,12 @@ pub async fn sweep(ctx: &Arc<AwsContext>) -> Result<Swept, ProviderError> {
             ProviderError::Api(format!("sweep line for unregistered kind {}", line.kind))
         })?;
         for (id, props) in (line.find)(ctx).await? {
+            // Deleted resources stay listed for a while (terminated instances, INACTIVE ECS
+            // clusters and services); the kind's own read says they are gone. A read that
+            // fails proves nothing, so the delete goes ahead and reports what is wrong.
+            if let Ok(None) = kind.read(&id, &props).await {
+                continue;
+            }
             kind.delete(&id, &props).await?;
             swept.deleted.push((line.kind.to_string(), id));
         }
