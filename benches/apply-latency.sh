@@ -5,29 +5,30 @@
 # Usage: benches/apply-latency.sh [STACK] [LATENCY_MS]   (defaults: stacks/demo.yaml 100)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-stack="${1:-$root/stacks/demo.yaml}"
+stack="$(realpath "${1:-$root/stacks/demo.yaml}")"
 latency_ms="${2:-100}"
+# Release by default; WXINFRA_BENCH_PROFILE=dev measures a debug build (no long compile).
+profile="${WXINFRA_BENCH_PROFILE:-release}"
+cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wxinfra/target}"
-"$root/scripts/setup-venv.sh"
-cargo build --quiet --release --manifest-path "$root/Cargo.toml" --bin wxinfra
-wx="$CARGO_TARGET_DIR/release/wxinfra"
+scripts/setup-venv.sh
+scripts/setup-tools.sh
+[ -x runtime-image/dist/wxrun-x86_64 ] || runtime-image/build-static.sh
+[ -f examples/hello/app.wasm ] || examples/hello/build.sh
+cargo build --quiet --profile "$profile" --bin wxinfra
+if [ "$profile" = dev ]; then wx="$CARGO_TARGET_DIR/debug/wxinfra"; else wx="$CARGO_TARGET_DIR/$profile/wxinfra"; fi
 py="$root/.venv/bin/python"
 
-free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-moto_port=$(free_port); proxy_port=$(free_port)
 work=$(mktemp -d)
-MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ECS_SERVICE_RUNNING=1 \
-  "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
-moto=$!
+# shellcheck source=scripts/lib/local-aws.sh
+. scripts/lib/local-aws.sh
+moto_port=$(free_port); proxy_port=$(free_port)
+start_moto "$moto_port"
+start_registry "$(free_port)"
 "$py" "$root/benches/latency_proxy.py" "$proxy_port" "$moto_port" "$latency_ms" &
-proxy=$!
-trap 'kill $moto $proxy 2>/dev/null; rm -rf "$work"' EXIT
-for p in "$moto_port" "$proxy_port"; do
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
-done
-
-export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
-export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+local_pids+=("$!")
+wait_port "$proxy_port"
+use_endpoint "$proxy_port"
 export WXINFRA_STATE="$work/state.json" NO_COLOR=1
 
 "$wx" plan -f "$stack" --json >"$work/plan.json" 2>"$work/plan.err"
@@ -49,7 +50,8 @@ start=$(date +%s.%N)
 "$wx" apply -f "$stack" --auto-approve >"$work/apply.out" 2>"$work/apply.err" || { cat "$work/apply.err"; exit 1; }
 end=$(date +%s.%N)
 apply_calls=$(grep -o 'AWS API calls: [0-9]*' "$work/apply.err" | tail -1 | grep -o '[0-9]*$' || echo '?')
-"$wx" destroy -f "$stack" --auto-approve >/dev/null 2>&1
+"$wx" destroy -f "$stack" --auto-approve >/dev/null 2>"$work/destroy.err"
+destroy_calls=$(grep -o 'AWS API calls: [0-9]*' "$work/destroy.err" | tail -1 | grep -o '[0-9]*$' || echo '?')
 "$py" - <<PY
 wall = $end - $start
 cp = $cp_len
@@ -57,5 +59,5 @@ lat = $latency_ms / 1000
 print(f"stack: $stack  resources: $n_res  latency per call: {lat*1000:.0f} ms")
 print(f"critical path: {cp} resources   apply wall time: {wall:.2f} s")
 print(f"wall / (critical path x latency) = {wall / (cp * lat):.2f}")
-print(f"API calls: plan {'$plan_calls'}, apply {'$apply_calls'} (apply includes its own refresh)")
+print(f"API calls: plan {'$plan_calls'}, apply {'$apply_calls'} (apply includes its own refresh), destroy {'$destroy_calls'}")
 PY

@@ -25,4 +25,6 @@ if objdump -T "$bin" 2>/dev/null | grep -q GLIBC_; then
   echo "error: $bin needs glibc" >&2
   exit 1
 fi
+# Where stacks look for it by default (`runtime.binary`: runtime-image/dist/wxrun-{arch}).
+install -D -m 0755 "$bin" "$repo/runtime-image/dist/wxrun-x86_64"
 sha256sum "$bin"

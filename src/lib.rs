@@ -4,6 +4,7 @@
 //! [`aws`] implements the [`provider`] interface (with [`oci`] for the runtime image), [`k8s`]
 //! renders manifests, [`cli`] prints.
 
+pub mod artifacts;
 pub mod aws;
 pub mod cli;
 pub mod engine;

@@ -45,6 +45,11 @@ pub struct AwsContext {
     pub calls: CallCounter,
     pub ec2: aws_sdk_ec2::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sts: aws_sdk_sts::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub ecs: aws_sdk_ecs::Client,
@@ -54,6 +59,7 @@ pub struct AwsContext {
     /// (`WXINFRA_OCI_REGISTRY`, e.g. `127.0.0.1:5000` for a local registry in tests). Pushes
     /// there are anonymous, over HTTP for loopback hosts.
     pub oci_registry: Option<String>,
+    account: tokio::sync::OnceCell<String>,
 }
 
 /// The environment variable that redirects runtime image pushes to another registry.
@@ -97,9 +103,17 @@ impl AwsContext {
             )
         })?;
         let calls = CallCounter::default();
+        // A custom endpoint (an emulator, a VPC endpoint URL) serves buckets by path, not by
+        // virtual host.
+        let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(custom_endpoint)
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Self {
-            ec2: client!(aws_sdk_ec2, &config, calls),
-            tagging: client!(aws_sdk_resourcegroupstagging, &config, calls),
             elb: client!(aws_sdk_elasticloadbalancingv2, &config, calls),
             lambda: client!(aws_sdk_lambda, &config, calls),
             ecs: client!(aws_sdk_ecs, &config, calls),
@@ -108,10 +122,38 @@ impl AwsContext {
             oci_registry: std::env::var(OCI_REGISTRY_ENV)
                 .ok()
                 .filter(|v| !v.is_empty()),
-            config,
             stack: stack.to_string(),
             region,
+            ec2: client!(aws_sdk_ec2, &config, calls),
+            tagging: client!(aws_sdk_resourcegroupstagging, &config, calls),
+            efs: client!(aws_sdk_efs, &config, calls),
+            iam: client!(aws_sdk_iam, &config, calls),
+            logs: client!(aws_sdk_cloudwatchlogs, &config, calls),
+            sts: client!(aws_sdk_sts, &config, calls),
+            s3,
+            account: tokio::sync::OnceCell::new(),
             calls,
+            config,
         })
+    }
+
+    /// The account the credentials belong to (STS GetCallerIdentity, asked once per run).
+    pub async fn account_id(&self) -> Result<String, crate::provider::ProviderError> {
+        self.account
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(super::errors::classify)?;
+                out.account().map(str::to_string).ok_or_else(|| {
+                    crate::provider::ProviderError::Api(
+                        "GetCallerIdentity returned no account".into(),
+                    )
+                })
+            })
+            .await
+            .cloned()
     }
 }

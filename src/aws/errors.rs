@@ -62,10 +62,46 @@ pub fn is_ec2_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
         .is_some_and(|c| c.ends_with(".NotFound") || c.ends_with("NotFound"))
 }
 
+/// A request value the SDK's builder refused (a required field missing): our bug, reported
+/// as a validation error rather than a panic.
+pub fn built(e: aws_smithy_types::error::operation::BuildError) -> ProviderError {
+    ProviderError::Validation(format!("building the request: {e}"))
+}
+
+/// Reads a string property the synth always sets.
+pub fn prop<'a>(props: &'a serde_json::Value, field: &str) -> Result<&'a str, ProviderError> {
+    props[field]
+        .as_str()
+        .ok_or_else(|| ProviderError::Validation(format!("property `{field}` is missing")))
+}
+
+/// The service's error code, for the few "not configured" answers the SDKs do not model as
+/// typed errors (S3's `NoSuchBucketPolicy`, `NoSuchTagSet`, ...).
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.as_service_error().and_then(|e| e.code())
+}
+
 /// EC2 refuses to delete a resource something still uses (`DependencyViolation`): in real AWS
 /// this clears by itself while ENIs drain, so deletes retry it up to a deadline.
 pub fn is_dependency_violation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|c| c == "DependencyViolation")
+}
+
+/// Whether the service answered 404. S3 says "this bucket has no such configuration" (policy,
+/// tags, public access block, encryption) with a 404 whose body may carry no error code.
+pub fn is_404<E, R: HttpStatus>(err: &SdkError<E, R>) -> bool {
+    err.raw_response().is_some_and(|r| r.status_code() == 404)
+}
+
+/// The HTTP status of a raw response (implemented for the SDK's response type).
+pub trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
 }

@@ -1,12 +1,19 @@
 //! The AWS provider: one file per resource kind, each implementing [`crate::provider::Resource`],
-//! plus shared helpers for clients, errors, tags and waiting — never copied into each kind.
+//! plus shared helpers for clients, errors, tags, policies and waiting — never copied into
+//! each kind.
 
+pub mod caller_identity;
 pub mod context;
 pub mod ecr_repository;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod efs_access_point;
+pub mod efs_file_system;
+pub mod efs_mount_target;
 pub mod errors;
+pub mod iam_instance_profile;
+pub mod iam_role;
 pub mod instance;
 pub mod internet_gateway;
 pub mod lambda_function;
@@ -15,16 +22,22 @@ pub mod lb;
 pub mod lb_listener;
 pub mod lb_target_attachment;
 pub mod lb_target_group;
+pub mod log_group;
 pub mod oci_image;
+pub mod policy;
 pub mod props;
+pub mod release;
 pub mod route_table;
 pub mod route_table_association;
+pub mod s3_bucket;
+pub mod s3_object;
 pub mod security_group;
 pub mod security_group_rule;
 pub mod subnet;
 pub mod sweep;
 pub mod tags;
 pub mod vpc;
+pub mod vpc_endpoint;
 pub mod vpc_lookup;
 pub mod wait;
 
@@ -38,6 +51,17 @@ use crate::provider::Registry;
 pub fn provider(ctx: Arc<AwsContext>) -> Registry {
     Registry::default()
         .with(vpc::Vpc(ctx.clone()))
+        .with(caller_identity::CallerIdentity(ctx.clone()))
+        .with(efs_file_system::EfsFileSystem(ctx.clone()))
+        .with(efs_mount_target::EfsMountTarget(ctx.clone()))
+        .with(efs_access_point::EfsAccessPoint(ctx.clone()))
+        .with(s3_bucket::S3Bucket(ctx.clone()))
+        .with(s3_object::S3Object(ctx.clone()))
+        .with(release::Release(ctx.clone()))
+        .with(vpc_endpoint::VpcEndpoint(ctx.clone()))
+        .with(iam_role::IamRole(ctx.clone()))
+        .with(iam_instance_profile::IamInstanceProfile(ctx.clone()))
+        .with(log_group::LogGroup(ctx.clone()))
         .with(vpc_lookup::VpcLookup(ctx.clone()))
         .with(subnet::Subnet(ctx.clone()))
         .with(internet_gateway::InternetGateway(ctx.clone()))
@@ -56,5 +80,5 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(ecs_service::EcsService(ctx.clone()))
         .with(instance::Ec2Instance(ctx.clone()))
         .with(ecr_repository::EcrRepository(ctx.clone()))
-        .with(oci_image::OciImage(ctx.clone()))
+        .with(oci_image::OciImage(ctx))
 }

@@ -29,8 +29,65 @@ pub struct Sweeper {
     pub find: Finder,
 }
 
-/// Deletion order: everything a kind depends on comes after it.
+/// A line for a kind the tagging API lists, whose id `delete` takes is derived from the ARN.
+macro_rules! tagged {
+    ($kind:literal, $arn_type:literal, $id:expr) => {
+        Sweeper {
+            kind: $kind,
+            arn_types: &[$arn_type],
+            find: |c| Box::pin(tagged(c, $arn_type, $id)),
+        }
+    };
+}
+
+/// Deletion order: everything a kind depends on comes after it. Listeners, target
+/// registrations, Lambda permissions, S3 objects and OCI images go with their parents.
 pub const ORDER: &[Sweeper] = &[
+    Sweeper {
+        kind: "aws.ecs_service",
+        arn_types: &["ecs:service"],
+        find: |c| Box::pin(tagged(c, "ecs:service", ecs_service)),
+    },
+    tagged!("aws.lambda_function", "lambda:function", after_colon),
+    tagged!("aws.lb", "elasticloadbalancing:loadbalancer", whole),
+    tagged!("aws.lb_listener", "elasticloadbalancing:listener", whole),
+    tagged!(
+        "aws.lb_target_group",
+        "elasticloadbalancing:targetgroup",
+        whole
+    ),
+    tagged!("aws.instance", "ec2:instance", after_slash),
+    tagged!("aws.ecs_cluster", "ecs:cluster", after_slash),
+    tagged!("aws.ecs_task_definition", "ecs:task-definition", whole),
+    tagged!("aws.ecr_repository", "ecr:repository", after_slash),
+    tagged!("aws.vpc_endpoint", "ec2:vpc-endpoint", after_slash),
+    tagged!(
+        "aws.efs_access_point",
+        "elasticfilesystem:access-point",
+        after_slash
+    ),
+    Sweeper {
+        kind: "aws.efs_mount_target",
+        arn_types: &[],
+        find: |c| Box::pin(mount_targets(c)),
+    },
+    tagged!(
+        "aws.efs_file_system",
+        "elasticfilesystem:file-system",
+        after_slash
+    ),
+    tagged!("aws.s3_bucket", "s3", after_colon),
+    tagged!("aws.log_group", "logs:log-group", log_group),
+    Sweeper {
+        kind: "aws.iam_instance_profile",
+        arn_types: &["iam:instance-profile"],
+        find: |c| Box::pin(instance_profiles(c)),
+    },
+    Sweeper {
+        kind: "aws.iam_role",
+        arn_types: &["iam:role"],
+        find: |c| Box::pin(roles(c)),
+    },
     Sweeper {
         kind: "aws.security_group_rule",
         arn_types: &["ec2:security-group-rule"],
@@ -86,6 +143,12 @@ pub async fn sweep(ctx: &Arc<AwsContext>) -> Result<Swept, ProviderError> {
             ProviderError::Api(format!("sweep line for unregistered kind {}", line.kind))
         })?;
         for (id, props) in (line.find)(ctx).await? {
+            // Deleted resources stay listed for a while (terminated instances, INACTIVE ECS
+            // clusters and services); the kind's own read says they are gone. A read that
+            // fails proves nothing, so the delete goes ahead and reports what is wrong.
+            if let Ok(None) = kind.read(&id, &props).await {
+                continue;
+            }
             kind.delete(&id, &props).await?;
             swept.deleted.push((line.kind.to_string(), id));
         }
@@ -143,6 +206,100 @@ async fn tagged_arns(ctx: &AwsContext) -> Result<Vec<String>, ProviderError> {
             _ => return Ok(arns),
         }
     }
+}
+
+/// The stack's resources of one tagging-API type, with `delete`'s id derived by `id`.
+async fn tagged(
+    ctx: &AwsContext,
+    arn_type: &str,
+    id: fn(&str) -> Option<Found>,
+) -> Result<Vec<Found>, ProviderError> {
+    Ok(tagged_arns(ctx)
+        .await?
+        .iter()
+        .filter(|a| self::arn_type(a) == arn_type)
+        .filter_map(|a| id(a))
+        .collect())
+}
+
+fn whole(arn: &str) -> Option<Found> {
+    Some((arn.to_string(), Value::Null))
+}
+
+/// `…:repository/name` → `name` (EC2, ECS clusters, ECR, EFS).
+fn after_slash(arn: &str) -> Option<Found> {
+    Some((arn.rsplit_once('/')?.1.to_string(), Value::Null))
+}
+
+/// `…:function:name` → `name`; `arn:aws:s3:::bucket` → `bucket`.
+fn after_colon(arn: &str) -> Option<Found> {
+    Some((arn.rsplit_once(':')?.1.to_string(), Value::Null))
+}
+
+/// `…:log-group:/wxinfra/s/lambda:*` → `/wxinfra/s/lambda`.
+fn log_group(arn: &str) -> Option<Found> {
+    let name = arn.split_once(":log-group:")?.1;
+    Some((name.trim_end_matches(":*").to_string(), Value::Null))
+}
+
+/// `…:service/cluster/name`: the service's delete needs its cluster.
+fn ecs_service(arn: &str) -> Option<Found> {
+    let cluster = arn.rsplit('/').nth(1)?;
+    Some((arn.to_string(), json!({"cluster": cluster})))
+}
+
+/// Mount targets carry no tags: those of the stack's file systems.
+async fn mount_targets(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+    let mut out = Vec::new();
+    for (fs, _) in tagged(ctx, "elasticfilesystem:file-system", after_slash).await? {
+        let mts = ctx
+            .efs
+            .describe_mount_targets()
+            .file_system_id(&fs)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.extend(ids(mts.mount_targets(), |m| Some(m.mount_target_id())));
+    }
+    Ok(out)
+}
+
+/// IAM is outside the tagging API: everything under the stack's path.
+fn iam_path(ctx: &AwsContext) -> String {
+    format!("/wxinfra/{}/", ctx.stack)
+}
+
+async fn instance_profiles(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+    let mut out = Vec::new();
+    let mut pages = ctx
+        .iam
+        .list_instance_profiles()
+        .path_prefix(iam_path(ctx))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(classify)?;
+        out.extend(ids(page.instance_profiles(), |p| {
+            Some(p.instance_profile_name())
+        }));
+    }
+    Ok(out)
+}
+
+async fn roles(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+    let mut out = Vec::new();
+    let mut pages = ctx
+        .iam
+        .list_roles()
+        .path_prefix(iam_path(ctx))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        out.extend(ids(page.map_err(classify)?.roles(), |r| {
+            Some(r.role_name())
+        }));
+    }
+    Ok(out)
 }
 
 fn stack_filter(ctx: &AwsContext) -> aws_sdk_ec2::types::Filter {
@@ -275,10 +432,53 @@ mod tests {
     }
 
     #[test]
+    fn ids_come_from_arns_as_each_kind_deletes_them() {
+        let id = |f: fn(&str) -> Option<Found>, arn: &str| f(arn).unwrap();
+        assert_eq!(
+            id(after_colon, "arn:aws:lambda:us-east-1:1:function:demo-app").0,
+            "demo-app"
+        );
+        assert_eq!(
+            id(after_colon, "arn:aws:s3:::demo-artifacts").0,
+            "demo-artifacts"
+        );
+        assert_eq!(
+            id(
+                after_slash,
+                "arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-1"
+            )
+            .0,
+            "fs-1"
+        );
+        assert_eq!(
+            id(
+                log_group,
+                "arn:aws:logs:us-east-1:1:log-group:/wxinfra/demo/lambda:*"
+            )
+            .0,
+            "/wxinfra/demo/lambda"
+        );
+        let (arn, props) = id(ecs_service, "arn:aws:ecs:us-east-1:1:service/demo/app");
+        assert_eq!(arn, "arn:aws:ecs:us-east-1:1:service/demo/app");
+        assert_eq!(props["cluster"], "demo");
+    }
+
+    #[test]
     fn every_kind_is_swept_before_what_it_depends_on() {
         let pos = |k: &str| ORDER.iter().position(|l| l.kind == k).unwrap();
         // (dependent, dependency) pairs as AWS enforces them.
         for (a, b) in [
+            ("aws.lb_listener", "aws.lb_target_group"),
+            ("aws.ecs_service", "aws.ecs_cluster"),
+            ("aws.ecs_service", "aws.lb_target_group"),
+            ("aws.lambda_function", "aws.security_group"),
+            ("aws.instance", "aws.subnet"),
+            ("aws.efs_mount_target", "aws.efs_file_system"),
+            ("aws.efs_mount_target", "aws.security_group"),
+            ("aws.efs_access_point", "aws.efs_file_system"),
+            ("aws.vpc_endpoint", "aws.route_table"),
+            ("aws.iam_instance_profile", "aws.iam_role"),
+            ("aws.instance", "aws.iam_instance_profile"),
             ("aws.security_group_rule", "aws.security_group"),
             ("aws.security_group", "aws.vpc"),
             ("aws.route_table_association", "aws.route_table"),

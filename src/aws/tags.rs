@@ -157,12 +157,7 @@ pub async fn elb_update(
             .await
             .map_err(super::errors::classify)?;
     }
-    let keep: std::collections::BTreeSet<String> = pairs(new).into_iter().map(|(k, _)| k).collect();
-    let gone: Vec<String> = pairs(old)
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| !keep.contains(k))
-        .collect();
+    let gone = removed(old, new);
     if !gone.is_empty() {
         elb.remove_tags()
             .resource_arns(arn)
@@ -204,12 +199,7 @@ pub async fn ecs_update(
         .send()
         .await
         .map_err(super::errors::classify)?;
-    let keep: std::collections::BTreeSet<String> = pairs(new).into_iter().map(|(k, _)| k).collect();
-    let gone: Vec<String> = pairs(old)
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| !keep.contains(k))
-        .collect();
+    let gone = removed(old, new);
     if !gone.is_empty() {
         ecs.untag_resource()
             .resource_arn(arn)
@@ -221,9 +211,42 @@ pub async fn ecs_update(
     Ok(())
 }
 
-/// The `tags` property as a string map (Lambda takes tags in this shape).
+/// The `tags` property as a string map (Lambda and CloudWatch Logs take tags in this shape).
 pub fn map(props: &Value) -> std::collections::HashMap<String, String> {
     pairs(props).into_iter().collect()
+}
+
+/// A `tags` property from key/value pairs of any service's description.
+pub fn from_pairs<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Object(
+        tags.into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    )
+}
+
+/// Keys in `old` that `new` no longer has (to untag on update).
+pub fn removed(old: &Value, new: &Value) -> Vec<String> {
+    let keep: std::collections::BTreeSet<String> = pairs(new).into_iter().map(|(k, _)| k).collect();
+    pairs(old)
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| !keep.contains(k))
+        .collect()
+}
+
+/// [`is_address`] for tags as key/value pairs of any service's description.
+pub fn pairs_are_address<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    stack: &str,
+    address: &str,
+) -> bool {
+    let (mut s, mut a) = (false, false);
+    for (k, v) in tags {
+        s |= k == STACK_TAG && v == stack;
+        a |= k == ADDRESS_TAG && v == address;
+    }
+    s && a
 }
 
 /// A string map of live tags as the `tags` property.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use super::{ChangeOpts, Global, StackArg, context, ui::Ui};
+use crate::artifacts::Purpose;
 use crate::plan::Plan;
 
 #[derive(Debug, clap::Args)]
@@ -47,13 +48,23 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         "--context names a kubeconfig context; it needs --target k8s"
     );
     let loaded = context::load_stack(&a.stack)?;
-    let desired = context::desired(&loaded)?;
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "apply")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
+    // Only a stack that runs on AWS uploads anything (and needs the runtime binary).
+    let purpose = if crate::synth::uses_aws(&loaded) {
+        Purpose::Deploy
+    } else {
+        Purpose::Validate
+    };
+    let artifacts = context::artifacts(&loaded, Some(&state), purpose)?;
+    let desired = context::desired(&loaded, &artifacts)?;
     if context::nothing_on_aws(&desired, &state) {
         ui.out(context::NO_AWS);
         return Ok(ExitCode::SUCCESS);
+    }
+    if purpose == Purpose::Deploy {
+        ui.note(&context::describe_artifacts(&artifacts));
     }
     let aws = context::aws(g, &loaded).await?;
     let progress = Arc::new(ui.progress());

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use super::{Global, StackArg};
+use crate::artifacts::{self, Artifacts, Purpose};
 use crate::aws::AwsContext;
 use crate::engine::{self, Hooks};
 use crate::graph::Graph;
@@ -17,8 +18,49 @@ pub fn load_stack(arg: &StackArg) -> anyhow::Result<LoadedStack> {
     Ok(stack::load(&arg.file)?)
 }
 
-pub fn desired(loaded: &LoadedStack) -> anyhow::Result<Graph> {
-    crate::synth::aws(loaded).context("building the resource graph")
+/// The local artifacts (app bundle, runtime binaries, Lambda zip) synth needs; `state`
+/// supplies the release history. `Deploy` requires the runtime binary and writes the bundle
+/// and zip under `.wxinfra/artifacts/`.
+pub fn artifacts(
+    loaded: &LoadedStack,
+    state: Option<&State>,
+    purpose: Purpose,
+) -> anyhow::Result<Artifacts> {
+    Ok(artifacts::prepare(
+        loaded,
+        state,
+        std::path::Path::new(artifacts::DIR),
+        purpose,
+    )?)
+}
+
+pub fn desired(loaded: &LoadedStack, artifacts: &Artifacts) -> anyhow::Result<Graph> {
+    crate::synth::aws(loaded, artifacts).context("building the resource graph")
+}
+
+/// One line per artifact, for `plan` and `apply` to show what they would upload.
+pub fn describe_artifacts(a: &Artifacts) -> String {
+    let mut text = format!(
+        "Release {} ({}), keeping {} earlier release(s) for rollback",
+        a.release_id,
+        a.bundle.path.display(),
+        a.retained.len()
+    );
+    for (arch, r) in &a.runtime {
+        text.push_str(&format!(
+            "\nRuntime {arch}: {} sha256 {}",
+            r.path.display(),
+            r.sha256
+        ));
+    }
+    if let Some(z) = &a.lambda_zip {
+        text.push_str(&format!(
+            "\nLambda package: {} sha256 {}",
+            z.path.display(),
+            z.sha256
+        ));
+    }
+    text
 }
 
 pub fn store(g: &Global, loaded: &LoadedStack) -> Arc<dyn StateStore> {

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::{Global, StackArg, context, ui::Ui};
+use crate::artifacts::Purpose;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,9 +18,10 @@ pub struct Args {
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
-    let desired = context::desired(&loaded)?;
     let store = context::store(g, &loaded);
     let state = context::read_state(store.as_ref(), &loaded)?;
+    let artifacts = context::artifacts(&loaded, Some(&state), Purpose::Validate)?;
+    let desired = context::desired(&loaded, &artifacts)?;
     let outs = context::outputs(&desired, &state);
     if let Some(name) = &a.name {
         let v = outs

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::{Global, ReportOpts, StackArg, context, ui::Ui};
+use crate::artifacts::Purpose;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,13 +20,23 @@ pub struct Args {
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
-    let desired = context::desired(&loaded)?;
     let store = context::store(g, &loaded);
     let _lock = context::lock(g, store.as_ref(), "plan")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
+    // Only a stack that runs on AWS uploads anything (and needs the runtime binary).
+    let purpose = if crate::synth::uses_aws(&loaded) {
+        Purpose::Deploy
+    } else {
+        Purpose::Validate
+    };
+    let artifacts = context::artifacts(&loaded, Some(&state), purpose)?;
+    let desired = context::desired(&loaded, &artifacts)?;
     if context::nothing_on_aws(&desired, &state) {
         ui.out(context::NO_AWS);
         return Ok(ExitCode::SUCCESS);
+    }
+    if purpose == Purpose::Deploy {
+        ui.note(&context::describe_artifacts(&artifacts));
     }
     let aws = context::aws(g, &loaded).await?;
     let plan = context::make_plan(&desired, &state, &aws, Arc::new(ui.progress())).await?;

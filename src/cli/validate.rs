@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use super::{Global, StackArg, context, ui::Ui};
+use crate::artifacts::Purpose;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -13,7 +14,9 @@ pub struct Args {
 
 pub async fn run(a: Args, _g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
-    let graph = context::desired(&loaded)?;
+    // No state, no network, no runtime binary needed: the app must bundle, the graph build.
+    let artifacts = context::artifacts(&loaded, None, Purpose::Validate)?;
+    let graph = context::desired(&loaded, &artifacts)?;
     let manifest = loaded.resolve(&loaded.stack.app.manifest.value);
     match crate::wxrun::locate() {
         Some(wxrun) => {

@@ -323,6 +323,48 @@ impl StepCtx<'_> {
         })
     }
 
+    /// An adopted resource may have been caught between its create call and the settings that
+    /// follow it (a policy, a lifecycle rule): whatever reads back different from the desired
+    /// properties is updated now, so the resumed apply converges in one run.
+    async fn converge_adopted(
+        &self,
+        kind: &dyn crate::provider::Resource,
+        adopted: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        let live = with_retry(self.retry, self.hooks, self.address, || {
+            kind.read(&adopted.id, props)
+        })
+        .await?;
+        let Some(live) = live else {
+            return Ok(adopted);
+        };
+        let changed: Vec<String> = props
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| live.props.get(k.as_str()) != Some(*v))
+            // A create-only field cannot differ on what this very token created; if it reads
+            // back otherwise, the next plan shows the replacement instead.
+            .filter(|(k, _)| !kind.forces_replacement(k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if changed.is_empty() {
+            return Ok(adopted);
+        }
+        let mut outputs = with_retry(self.retry, self.hooks, self.address, || {
+            kind.update(&adopted.id, &live.props, props, &changed)
+        })
+        .await?;
+        for (k, v) in adopted.outputs {
+            outputs.entry(k).or_insert(v);
+        }
+        Ok(Created {
+            id: adopted.id,
+            outputs,
+        })
+    }
+
     async fn create(
         &self,
         stack: &str,
@@ -366,10 +408,11 @@ impl StepCtx<'_> {
         };
         let Created { id, mut outputs } = match adopted {
             Some(c) => {
-                with_retry(self.retry, self.hooks, self.address, || {
+                let c = with_retry(self.retry, self.hooks, self.address, || {
                     kind.resume_create(c.clone(), &props)
                 })
-                .await?
+                .await?;
+                self.converge_adopted(kind, c, &props).await?
             }
             None => {
                 let req = CreateRequest {

@@ -353,6 +353,42 @@ async fn interrupted_create_is_adopted_not_duplicated() {
 }
 
 #[tokio::test]
+async fn adopted_resource_caught_mid_create_is_finished_by_an_update() {
+    let h = Harness::new();
+    h.apply(&graph("10.0.0.0/16", &["a"])).await.unwrap();
+    // The crash came after the create call but before the settings that follow it: the
+    // orphan exists with only part of its properties.
+    let mut s = h.state();
+    let net_id = s.resources["t.net.main"].id.clone().unwrap();
+    h.cloud.objects.lock().unwrap().insert(
+        "id-99".into(),
+        ("t.sub.b".into(), json!({"parent": net_id})),
+    );
+    s.resources.insert(
+        "t.sub.b".into(),
+        crate::state::ResourceState {
+            kind: "t.sub".into(),
+            status: Status::Creating,
+            id: None,
+            props: json!({}),
+            outputs: Default::default(),
+            depends_on: Default::default(),
+            token: Some("tok".into()),
+        },
+    );
+    h.store.write(&s).unwrap();
+    h.log();
+    let g = graph("10.0.0.0/16", &["a", "b"]);
+    h.apply(&g).await.unwrap();
+    assert_eq!(
+        h.log(),
+        ["update t.sub.b"],
+        "adopted, then completed in place"
+    );
+    assert!(!h.plan(&g).await.has_changes(), "converged in one run");
+}
+
+#[tokio::test]
 async fn stale_plan_is_refused() {
     let h = Harness::new();
     let plan = h.plan(&graph("10.0.0.0/16", &[])).await;

@@ -158,16 +158,8 @@ fn check_app(c: &mut Checker, loaded: &LoadedStack) {
             "point `app.manifest` at a spin.toml, relative to the stack file",
         );
     }
-    if let Some(bin) = &loaded.stack.runtime.binary {
-        let path = loaded.resolve(&bin.value);
-        if !path.is_file() {
-            c.err(
-                bin,
-                format!("runtime binary `{}` does not exist", path.display()),
-                "build it with runtime-image/build-static.sh, or leave `runtime.binary` out",
-            );
-        }
-    }
+    // The runtime binary (`runtime.binary`, with `{arch}`) is a build output: `plan` and
+    // `apply` require it (see `artifacts`), `validate` does not.
 }
 
 fn check_network(c: &mut Checker, s: &Stack) {

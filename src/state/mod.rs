@@ -71,12 +71,59 @@ impl State {
         }
     }
 
-    /// Value of `<address>.<output>` if the resource exists with that output.
+    /// Value of `<address>.<output>` if the resource exists with that output. `output` may
+    /// be a dotted path into a list or object output (`subnet_ids.0`).
     pub fn output(&self, address: &str, output: &str) -> Option<&Value> {
         let r = self.resources.get(address)?;
         if r.status != Status::Created {
             return None;
         }
-        r.outputs.get(output)
+        if let Some(v) = r.outputs.get(output) {
+            return Some(v);
+        }
+        let mut parts = output.split('.');
+        let mut v = r.outputs.get(parts.next()?)?;
+        for p in parts {
+            v = match v {
+                Value::Array(a) => a.get(p.parse::<usize>().ok()?)?,
+                Value::Object(m) => m.get(p)?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_resolve_dotted_paths_into_lists() {
+        let mut s = State::new("t");
+        let mut outputs = Map::new();
+        outputs.insert(
+            "subnet_ids".into(),
+            serde_json::json!(["subnet-1", "subnet-2"]),
+        );
+        s.resources.insert(
+            "aws.vpc_lookup.default".into(),
+            ResourceState {
+                kind: "aws.vpc_lookup".into(),
+                status: Status::Created,
+                id: Some("vpc-1".into()),
+                props: Value::Null,
+                outputs,
+                depends_on: BTreeSet::new(),
+                token: None,
+            },
+        );
+        let get = |o: &str| s.output("aws.vpc_lookup.default", o).cloned();
+        assert_eq!(get("subnet_ids.1"), Some(serde_json::json!("subnet-2")));
+        assert_eq!(get("subnet_ids.2"), None);
+        assert_eq!(
+            get("subnet_ids"),
+            Some(serde_json::json!(["subnet-1", "subnet-2"]))
+        );
     }
 }

@@ -2,16 +2,19 @@
 //! weighted listener, the Lambda function (+ invoke permission before its registration), the
 //! ECS Fargate cluster/task definition/service on the `wxrun` OCI image, and EC2 instances
 //! with user data from `userdata/`. Data-side resources (EFS, bucket, roles, log groups, the
-//! S3 endpoint) are referenced only through the fixed-contract addresses in [`Data`].
+//! S3 endpoint) reach compute as references through [`Data`].
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use minijinja::{Environment, UndefinedBehavior, context};
 use serde_json::{Value, json};
 
-use super::Synth;
+use super::data;
 use super::network::Network;
-use crate::graph::GraphError;
+use super::{Synth, SynthError};
+use crate::artifacts::Artifacts;
+use crate::graph::{GraphError, Node};
 use crate::stack::Arch;
 
 /// Where every primitive mounts the EFS access point.
@@ -21,53 +24,82 @@ pub const HEALTH_PATH: &str = "/.well-known/spin/health";
 /// The unprivileged uid the container (and the EC2 service user) runs as.
 pub const RUNTIME_UID: u32 = 65532;
 
-/// References to the data side, by the fixed contract, plus the local runtime binary.
-#[derive(Debug, Clone)]
+/// The runtime binary of one architecture: references to its object in the bucket, and the
+/// local file (packed into the OCI image).
+#[derive(Debug, Clone, Default)]
+pub struct Runtime {
+    pub key: String,
+    pub sha256: String,
+    pub local_path: PathBuf,
+    pub local_sha256: String,
+}
+
+/// What compute takes from the data side: references (`${…}`) and addresses. Role and log
+/// group fields are `None` when the data side made none, i.e. the primitive is not configured.
+#[derive(Debug, Clone, Default)]
 pub struct Data {
     pub efs_file_system_id: String,
     pub efs_access_point_id: String,
     pub efs_access_point_arn: String,
     /// The artifact bucket's name.
     pub bucket: String,
-    pub lambda_zip_key: String,
-    pub lambda_zip_sha256: String,
-    pub binary_key: String,
-    pub binary_sha256: String,
-    /// Address of the S3 gateway endpoint (an ordering only: no value flows).
+    pub runtime: BTreeMap<&'static str, Runtime>,
+    /// Key and sha256 of the Lambda deployment package.
+    pub lambda_zip: Option<(String, String)>,
+    /// Addresses every primitive starts after (no value flows): the EFS mount targets
+    /// (available before anything mounts) and the release pointer (the app exists before
+    /// anything serves it).
+    pub ready: Vec<String>,
+    /// Address of the S3 gateway endpoint: the path to the bucket from inside the VPC.
     pub s3_endpoint: String,
-    pub lambda_role_arn: String,
-    pub ecs_execution_role_arn: String,
-    pub ecs_task_role_arn: String,
-    pub ec2_instance_profile_arn: String,
-    pub fargate_log_group: String,
-    pub lambda_log_group: String,
-    /// The static `wxrun` binary on this machine (packed into the OCI image) and its sha256.
-    pub local_binary: PathBuf,
-    pub local_binary_sha256: String,
+    pub lambda_role_arn: Option<String>,
+    pub ecs_execution_role_arn: Option<String>,
+    pub ecs_task_role_arn: Option<String>,
+    pub ec2_instance_profile_arn: Option<String>,
+    pub fargate_log_group: Option<String>,
+    /// Address of the Lambda log group (it must exist, with its retention, before the first
+    /// invocation creates it with none).
+    pub lambda_log_group: Option<String>,
 }
 
 impl Data {
-    /// The references the data side exposes under the fixed contract addresses.
-    pub fn contract(local_binary: PathBuf, local_binary_sha256: String) -> Self {
-        let r = |a: &str| format!("${{{a}}}");
+    /// The compute view of what `synth::data` added, for the artifacts built locally.
+    pub fn new(d: &data::Data, artifacts: &Artifacts) -> Self {
+        let arn = |n: &Option<Node>| n.as_ref().map(|n| n.out("arn"));
+        let runtime = d
+            .runtime
+            .iter()
+            .map(|(arch, node)| {
+                let local = &artifacts.runtime[arch];
+                let r = Runtime {
+                    key: node.out("key"),
+                    sha256: node.out("sha256"),
+                    local_path: local.path.clone(),
+                    local_sha256: local.sha256.clone(),
+                };
+                (*arch, r)
+            })
+            .collect();
+        let mut ready: Vec<String> = d.mount_targets.iter().map(|n| n.address.clone()).collect();
+        ready.push(d.release.address.clone());
         Self {
-            efs_file_system_id: r("aws.efs_file_system.app.id"),
-            efs_access_point_id: r("aws.efs_access_point.app.id"),
-            efs_access_point_arn: r("aws.efs_access_point.app.arn"),
-            bucket: r("aws.s3_bucket.artifacts.id"),
-            lambda_zip_key: r("aws.s3_object.lambda-zip.key"),
-            lambda_zip_sha256: r("aws.s3_object.lambda-zip.sha256"),
-            binary_key: r("aws.s3_object.wxrun.key"),
-            binary_sha256: r("aws.s3_object.wxrun.sha256"),
-            s3_endpoint: "aws.vpc_endpoint.s3".into(),
-            lambda_role_arn: r("aws.iam_role.lambda.arn"),
-            ecs_execution_role_arn: r("aws.iam_role.ecs-execution.arn"),
-            ecs_task_role_arn: r("aws.iam_role.ecs-task.arn"),
-            ec2_instance_profile_arn: r("aws.iam_instance_profile.ec2.arn"),
-            fargate_log_group: r("aws.log_group.fargate.name"),
-            lambda_log_group: "aws.log_group.lambda".into(),
-            local_binary,
-            local_binary_sha256,
+            efs_file_system_id: d.file_system.out("id"),
+            efs_access_point_id: d.access_point.out("id"),
+            efs_access_point_arn: d.access_point.out("arn"),
+            bucket: d.bucket.out("id"),
+            runtime,
+            lambda_zip: d
+                .lambda_zip
+                .as_ref()
+                .map(|z| (z.out("key"), z.out("sha256"))),
+            ready,
+            s3_endpoint: d.s3_endpoint.address.clone(),
+            lambda_role_arn: arn(&d.roles.lambda),
+            ecs_execution_role_arn: arn(&d.roles.ecs_execution),
+            ecs_task_role_arn: arn(&d.roles.ecs_task),
+            ec2_instance_profile_arn: arn(&d.roles.ec2_instance_profile),
+            fargate_log_group: d.log_groups.fargate.as_ref().map(|g| g.out("name")),
+            lambda_log_group: d.log_groups.lambda.as_ref().map(|g| g.address.clone()),
         }
     }
 
@@ -75,6 +107,26 @@ impl Data {
     pub fn source(&self) -> String {
         format!("s3://{}/releases", self.bucket)
     }
+
+    fn runtime(&self, arch: Arch) -> Result<&Runtime, SynthError> {
+        self.runtime.get(arch.as_str()).ok_or(SynthError::Missing(
+            "the runtime binary for this architecture",
+        ))
+    }
+
+    /// `ready` plus `more`, as `add_after` takes them.
+    fn after<'a>(&'a self, more: &[&'a str]) -> Vec<&'a str> {
+        self.ready
+            .iter()
+            .map(String::as_str)
+            .chain(more.iter().copied())
+            .collect()
+    }
+}
+
+/// A data-side value a configured primitive needs.
+fn need<'a>(v: &'a Option<String>, what: &'static str) -> Result<&'a str, SynthError> {
+    v.as_deref().ok_or(SynthError::Missing(what))
 }
 
 /// The runtime's environment on a primitive.
@@ -122,7 +174,12 @@ fn ecs_arch(a: Arch) -> &'static str {
 
 /// EC2 user data: the script of `userdata/user-data.sh.j2` with the systemd unit of
 /// `userdata/wxrun.service.j2` inside. Values may be `${…}` references, resolved at apply.
-pub fn user_data(stack: &str, data: &Data, port: u16) -> Result<String, minijinja::Error> {
+pub fn user_data(
+    stack: &str,
+    data: &Data,
+    runtime: &Runtime,
+    port: u16,
+) -> Result<String, minijinja::Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
@@ -142,23 +199,15 @@ pub fn user_data(stack: &str, data: &Data, port: u16) -> Result<String, minijinj
         stack,
         unit => unit.trim_end(),
         bucket => data.bucket,
-        binary_key => data.binary_key,
-        binary_sha256 => data.binary_sha256,
+        binary_key => runtime.key,
+        binary_sha256 => runtime.sha256,
         file_system_id => data.efs_file_system_id,
         access_point_id => data.efs_access_point_id,
     })
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ComputeError {
-    #[error(transparent)]
-    Graph(#[from] GraphError),
-    #[error("rendering EC2 user data: {0}")]
-    UserData(#[from] minijinja::Error),
-}
-
 /// Adds the compute and traffic nodes and the `endpoint` output.
-pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeError> {
+pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError> {
     let stack = s.name().to_string();
     let spec = s.stack.stack.clone();
     let c = &spec.compute;
@@ -229,6 +278,10 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
 
     if let (Some(l), Some(tg)) = (&c.lambda, &lambda_tg) {
         let l = &l.value;
+        let (zip_key, zip_sha256) = data
+            .lambda_zip
+            .as_ref()
+            .ok_or(SynthError::Missing("Lambda package"))?;
         // No public IP in a VPC: releases come from S3 through the gateway endpoint, and the
         // log group must exist (with its retention) before the first invocation.
         let f = s.add_after(
@@ -241,11 +294,11 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
                 "architecture": l.arch.value.as_str(),
                 "memory_size": l.memory.value,
                 "timeout": l.timeout.value,
-                "role": data.lambda_role_arn,
+                "role": need(&data.lambda_role_arn, "Lambda role")?,
                 "code": {
                     "s3_bucket": data.bucket,
-                    "s3_key": data.lambda_zip_key,
-                    "sha256": data.lambda_zip_sha256,
+                    "s3_key": zip_key,
+                    "sha256": zip_sha256,
                 },
                 "subnet_ids": net.subnet_ids,
                 "security_group_ids": [net.compute_sg],
@@ -253,7 +306,10 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
                 "environment": runtime_env(data, "lambda"),
             }),
             true,
-            &[&data.s3_endpoint, &data.lambda_log_group],
+            &data.after(&[
+                &data.s3_endpoint,
+                need(&data.lambda_log_group, "Lambda log group")?,
+            ]),
         )?;
         let permission = s.add(
             "aws.lambda_permission",
@@ -279,6 +335,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
 
     if let (Some(f), Some(tg)) = (&c.fargate, &fargate_tg) {
         let f = &f.value;
+        let runtime = data.runtime(f.arch.value)?;
         let repo = s.add(
             "aws.ecr_repository",
             "runtime",
@@ -294,9 +351,9 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
             "runtime",
             json!({
                 "repository_uri": repo.out("uri"),
-                "tag": data.local_binary_sha256,
-                "binary": data.local_binary.display().to_string(),
-                "binary_sha256": data.local_binary_sha256,
+                "tag": runtime.local_sha256,
+                "binary": runtime.local_path.display().to_string(),
+                "binary_sha256": runtime.local_sha256,
                 "arch": f.arch.value.as_str(),
                 "user": RUNTIME_UID.to_string(),
                 "cmd": serve_command(data, rt_port),
@@ -317,8 +374,8 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
                 "cpu": f.cpu.value.to_string(),
                 "memory": f.memory.value.to_string(),
                 "cpu_architecture": ecs_arch(f.arch.value),
-                "execution_role_arn": data.ecs_execution_role_arn,
-                "task_role_arn": data.ecs_task_role_arn,
+                "execution_role_arn": need(&data.ecs_execution_role_arn, "ECS execution role")?,
+                "task_role_arn": need(&data.ecs_task_role_arn, "ECS task role")?,
                 "container": {
                     "name": "wxrun",
                     "image": image.out("uri"),
@@ -328,7 +385,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
                     "user": RUNTIME_UID.to_string(),
                     "readonly_root_filesystem": true,
                     "scratch_paths": ["/tmp"],
-                    "log_group": data.fargate_log_group,
+                    "log_group": need(&data.fargate_log_group, "Fargate log group")?,
                 },
                 "efs": {
                     "file_system_id": data.efs_file_system_id,
@@ -365,13 +422,14 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
                 "health_check_grace_period_seconds": 60,
             }),
             true,
-            &[&listener.address],
+            &data.after(&[&listener.address]),
         )?;
     }
 
     if let (Some(e), Some(tg)) = (&c.ec2, &ec2_tg) {
         let e = &e.value;
-        let script = user_data(&stack, data, rt_port)?;
+        let script = user_data(&stack, data, data.runtime(e.arch.value)?, rt_port)?;
+        let profile = need(&data.ec2_instance_profile_arn, "EC2 instance profile")?;
         for i in 0..e.count.value {
             let name = format!("ec2-{i}");
             // A public IP in a public subnet reaches S3 either way; with the gateway endpoint on
@@ -385,13 +443,13 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
                     "subnet_ids": net.subnet_ids,
                     "subnet_index": i,
                     "security_group_ids": [net.compute_sg],
-                    "instance_profile_arn": data.ec2_instance_profile_arn,
+                    "instance_profile_arn": profile,
                     "user_data": script,
                     // IMDSv2 only; one hop, since nothing runs in containers on the host.
                     "metadata": {"http_tokens": "required", "hop_limit": 1},
                 }),
                 true,
-                &[&data.s3_endpoint],
+                &data.after(&[&data.s3_endpoint]),
             )?;
             s.add(
                 "aws.lb_target_attachment",
@@ -417,50 +475,18 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), ComputeErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::Node;
     use crate::stack::load::parse;
 
     const STACK: &str = "version: 1\nname: demo\napp:\n  manifest: spin.toml\n\
         load_balancer:\n  port: 8000\n\
         compute:\n  ec2:\n    count: 2\n    weight: 3\n  fargate:\n    weight: 0\n  lambda:\n    weight: 7\n";
 
-    /// The data side's nodes under the contract addresses (their own kinds are not needed to
-    /// check that the graph links up).
-    fn data_nodes(s: &mut Synth) {
-        for a in [
-            "aws.efs_file_system.app",
-            "aws.efs_access_point.app",
-            "aws.s3_bucket.artifacts",
-            "aws.s3_object.lambda-zip",
-            "aws.s3_object.wxrun",
-            "aws.vpc_endpoint.s3",
-            "aws.iam_role.lambda",
-            "aws.iam_role.ecs-execution",
-            "aws.iam_role.ecs-task",
-            "aws.iam_instance_profile.ec2",
-            "aws.log_group.fargate",
-            "aws.log_group.lambda",
-        ] {
-            let (kind, name) = a.rsplit_once('.').unwrap();
-            s.add_node(Node::new(kind, name, json!({}))).unwrap();
-        }
-    }
-
     fn graph(yaml: &str) -> crate::graph::Graph {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("spin.toml"), "spin_manifest_version = 2\n").unwrap();
         let loaded = parse(&dir.path().join("stack.yaml"), yaml).unwrap();
-        let mut s = Synth::new(&loaded);
-        let net = super::super::network::synth(&mut s).unwrap();
-        data_nodes(&mut s);
-        synth(
-            &mut s,
-            &net,
-            &Data::contract("/bin/wxrun".into(), "ab".repeat(32)),
-        )
-        .unwrap();
-        s.graph.dag().unwrap();
-        s.graph
+        let release = "1".repeat(64);
+        crate::synth::aws(&loaded, &crate::synth::testing::artifacts(&release, &[])).unwrap()
     }
 
     #[test]
@@ -553,6 +579,21 @@ mod tests {
                 "{a}"
             );
         }
+        // Nothing serves before the release exists and EFS is mountable in every subnet.
+        for a in [
+            "aws.lambda_function.app",
+            "aws.instance.ec2-0",
+            "aws.ecs_service.app",
+        ] {
+            let deps = g.nodes[a].depends_on();
+            for d in [
+                "aws.release.app",
+                "aws.efs_mount_target.public-a",
+                "aws.efs_mount_target.public-b",
+            ] {
+                assert!(deps.contains(d), "{a} does not wait for {d}: {deps:?}");
+            }
+        }
         assert_eq!(
             g.nodes["aws.ecs_service.app"].props["assign_public_ip"],
             true
@@ -587,16 +628,15 @@ mod tests {
 
     #[test]
     fn user_data_mounts_efs_verifies_the_binary_and_enables_the_unit() {
-        let ud = user_data(
-            "demo",
-            &Data::contract("/bin/wxrun".into(), "ab".repeat(32)),
-            8080,
-        )
-        .unwrap();
+        let g = graph(STACK);
+        let ud = g.nodes["aws.instance.ec2-0"].props["user_data"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(ud.contains(
             "mount -t efs -o tls,iam,accesspoint='${aws.efs_access_point.app.id}' '${aws.efs_file_system.app.id}:/'"
         ));
-        assert!(ud.contains("readonly BINARY_SHA256='${aws.s3_object.wxrun.sha256}'"));
+        assert!(ud.contains("readonly BINARY_SHA256='${aws.s3_object.runtime-arm64.sha256}'"));
         assert!(ud.contains("Restart=always"));
         assert!(ud.contains("User=wxrun"));
         assert!(ud.contains("RequiresMountsFor=/mnt/app"));

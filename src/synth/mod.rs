@@ -2,12 +2,14 @@
 //! the architecture adds its nodes in its own file and hands the next one references.
 
 pub mod compute;
+pub mod data;
 pub mod network;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::artifacts::Artifacts;
 use crate::aws::tags;
 use crate::graph::{Graph, GraphError, Node};
 use crate::stack::LoadedStack;
@@ -17,6 +19,10 @@ pub struct Synth<'a> {
     pub stack: &'a LoadedStack,
     pub graph: Graph,
     extra_tags: BTreeMap<String, String>,
+    /// A lookup of what the stack adopts (a default or existing VPC): every node added after
+    /// it waits for it, so a lookup that fails (wrong VPC or subnets) stops the apply before
+    /// anything is created.
+    pub gate: Option<String>,
 }
 
 impl<'a> Synth<'a> {
@@ -31,6 +37,7 @@ impl<'a> Synth<'a> {
             stack,
             graph: Graph::default(),
             extra_tags,
+            gate: None,
         }
     }
 
@@ -64,12 +71,9 @@ impl<'a> Synth<'a> {
         }
         let node = after
             .iter()
+            .copied()
+            .chain(self.gate.as_deref())
             .fold(Node::new(kind, name, props), |n, a| n.after(a));
-        self.graph.add(node.clone())?;
-        Ok(node)
-    }
-
-    pub fn add_node(&mut self, node: Node) -> Result<Node, GraphError> {
         self.graph.add(node.clone())?;
         Ok(node)
     }
@@ -86,12 +90,51 @@ pub fn uses_aws(stack: &LoadedStack) -> bool {
     c.ec2.is_some() || c.fargate.is_some() || c.lambda.is_some()
 }
 
-/// The whole desired AWS graph for a stack (empty for Kubernetes-only stacks).
-pub fn aws(stack: &LoadedStack) -> Result<Graph, GraphError> {
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("rendering EC2 user data: {0}")]
+    UserData(#[from] minijinja::Error),
+    /// An invariant between `synth::data` and `synth::compute` broke.
+    #[error("synth: the data side made no {0} for a configured primitive")]
+    Missing(&'static str),
+}
+
+/// The whole desired AWS graph for a stack (empty for Kubernetes-only stacks), given the
+/// local artifacts `artifacts::prepare` computed.
+pub fn aws(stack: &LoadedStack, artifacts: &Artifacts) -> Result<Graph, SynthError> {
     let mut s = Synth::new(stack);
     if uses_aws(stack) {
-        network::synth(&mut s)?;
+        let net = network::synth(&mut s)?;
+        let data = data::synth(&mut s, &net, artifacts)?;
+        compute::synth(&mut s, &net, &compute::Data::new(&data, artifacts))?;
     }
     s.graph.dag()?;
     Ok(s.graph)
+}
+
+/// Artifacts as `artifacts::prepare` would report them, without building anything.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use crate::artifacts::{Artifact, Artifacts};
+
+    /// Release `release` (earlier ones `retained`), an arm64 runtime and a Lambda package.
+    pub fn artifacts(release: &str, retained: &[&str]) -> Artifacts {
+        let a = |key: &str, sha: &str| Artifact {
+            path: PathBuf::from(format!(".wxinfra/artifacts/demo/{key}")),
+            sha256: sha.into(),
+            key: key.into(),
+        };
+        Artifacts {
+            bundle: a(&crate::artifacts::bundle_key(release), release),
+            release_id: release.into(),
+            retained: retained.iter().map(|s| s.to_string()).collect(),
+            runtime: BTreeMap::from([("arm64", a("runtime/wxrun-arm64-bin", "bin"))]),
+            lambda_zip: Some(a("lambda/wxrun-arm64-zip.zip", "zip")),
+        }
+    }
 }

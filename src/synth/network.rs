@@ -31,6 +31,7 @@ pub fn synth(s: &mut Synth) -> Result<Network, GraphError> {
         VpcMode::New => new_vpc(s)?,
         VpcMode::Default => {
             let n = s.add("aws.vpc_lookup", "default", json!({"default": true}), false)?;
+            s.gate = Some(n.address.clone());
             (
                 n.out("id"),
                 json!(n.out("subnet_ids")),
@@ -45,6 +46,7 @@ pub fn synth(s: &mut Synth) -> Result<Network, GraphError> {
                 "subnet_ids": net.subnet_ids.iter().map(|v| v.value.clone()).collect::<Vec<_>>(),
             });
             let n = s.add("aws.vpc_lookup", "existing", props, false)?;
+            s.gate = Some(n.address.clone());
             (
                 n.out("id"),
                 json!(n.out("subnet_ids")),

@@ -321,10 +321,7 @@ async fn lambda_function_config_permission_and_target_registration() {
     let (name, live) = kinds
         .create("aws.lambda_function", "aws.lambda_function.app", &f1)
         .await;
-    // moto drops FileSystemConfigs (the request is unit-tested in lambda_function.rs); every
-    // other field reads back as applied.
-    assert_reads_back(&f1, &live, &["file_system"]);
-    assert_eq!(live["props"]["file_system"], Value::Null);
+    assert_reads_back(&f1, &live, &[]);
     let fn_arn = live["outputs"]["arn"].as_str().unwrap().to_string();
 
     let config = |moto: &Moto| {
@@ -647,14 +644,20 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
 }
 
 fn data_refs() -> wxinfra::synth::compute::Data {
-    let mut d =
-        wxinfra::synth::compute::Data::contract("/nonexistent/wxrun".into(), "ab".repeat(32));
-    d.bucket = "t-artifacts".into();
-    d.binary_key = "runtime/wxrun".into();
-    d.binary_sha256 = "cd".repeat(32);
-    d.efs_file_system_id = "fs-0123456789abcdef0".into();
-    d.efs_access_point_id = "fsap-0123456789abcdef0".into();
-    d
+    wxinfra::synth::compute::Data {
+        bucket: "t-artifacts".into(),
+        efs_file_system_id: "fs-0123456789abcdef0".into(),
+        efs_access_point_id: "fsap-0123456789abcdef0".into(),
+        ..Default::default()
+    }
+}
+
+fn runtime_refs() -> wxinfra::synth::compute::Runtime {
+    wxinfra::synth::compute::Runtime {
+        key: "runtime/wxrun".into(),
+        sha256: "cd".repeat(32),
+        ..Default::default()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -665,7 +668,8 @@ async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
         "print(json.dumps(client('iam').create_instance_profile(InstanceProfileName='t-ec2')['InstanceProfile']['Arn']))",
     );
     let kinds = Kinds::new(ctx(&moto).await);
-    let script = wxinfra::synth::compute::user_data(STACK, &data_refs(), 8080).unwrap();
+    let script =
+        wxinfra::synth::compute::user_data(STACK, &data_refs(), &runtime_refs(), 8080).unwrap();
     let instance = |ty: &str| {
         json!({
             "instance_type": ty,
@@ -772,7 +776,8 @@ async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
 
 #[test]
 fn rendered_user_data_passes_shellcheck() {
-    let script = wxinfra::synth::compute::user_data(STACK, &data_refs(), 8080).unwrap();
+    let script =
+        wxinfra::synth::compute::user_data(STACK, &data_refs(), &runtime_refs(), 8080).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("user-data.sh");
     std::fs::write(&path, &script).unwrap();

@@ -5,6 +5,8 @@ mod support;
 
 mod cli_validate;
 mod compute;
+mod data;
+mod demo;
 mod interrupt;
 mod k8s;
 mod network;

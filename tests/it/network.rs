@@ -225,7 +225,7 @@ fn tag_change_updates_in_place_and_cidr_change_replaces_the_cascade() {
     assert!(!plan.stdout.contains("-/+"), "{}", plan.stdout);
     assert!(
         plan.stdout
-            .contains("Plan: 0 to add, 14 to change, 0 to destroy."),
+            .contains("Plan: 0 to add, 24 to change, 0 to destroy."),
         "{}",
         plan.stdout
     );
@@ -409,7 +409,7 @@ fn destroy_sweeps_by_tags_what_a_lost_state_forgot() {
         .run(&["destroy", "-f", "stack.yaml", "--auto-approve"])
         .ok();
     assert!(
-        r.stderr.contains("16 more found by tags") || r.stdout.contains("16 more found by tags"),
+        r.stderr.contains("26 more found by tags") || r.stdout.contains("26 more found by tags"),
         "{}\n{}",
         r.stdout,
         r.stderr

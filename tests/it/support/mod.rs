@@ -2,9 +2,11 @@
 //! fixture and boto3 assertions.
 
 pub mod moto;
+pub mod registry;
 pub mod workspace;
 
 pub use moto::Moto;
+pub use registry::{LocalRegistry, skopeo, static_wxrun};
 pub use workspace::{Run, Workspace};
 
 use std::path::PathBuf;

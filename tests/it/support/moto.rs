@@ -21,8 +21,10 @@ impl Moto {
             .unwrap()
             .port();
         let log = std::env::temp_dir().join(format!("wxinfra-moto-{port}.log"));
-        let child = Command::new(super::venv_bin("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // scripts/moto_server.py is moto_server with its policy-condition bug fixed.
+        let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto_server.py");
+        let child = Command::new(super::venv_bin("python"))
+            .args([launcher, "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
             .env("MOTO_ENABLE_AMI_VALIDATION", "true")
@@ -87,13 +89,27 @@ impl Moto {
     }
 
     /// ARNs of every resource tagged with `wxinfra:stack=<stack>`, via the tagging API.
+    /// ARNs the tagging API lists with the stack's tag, less resources that are deleted but
+    /// still listed for a while, in AWS as in moto: terminated instances and INACTIVE ECS
+    /// clusters and services (their own services are asked).
     pub fn tagged(&self, stack: &str) -> Vec<String> {
         let v = self.boto(&format!(
-            "c = client('resourcegroupstaggingapi')\n\
+            "c = client('resourcegroupstaggingapi'); ec2 = client('ec2'); ecs = client('ecs')\n\
              arns = []\n\
              for page in c.get_paginator('get_resources').paginate(TagFilters=[{{'Key': 'wxinfra:stack', 'Values': ['{stack}']}}]):\n\
              \x20   arns += [r['ResourceARN'] for r in page['ResourceTagMappingList']]\n\
-             print(json.dumps(arns))"
+             def gone(arn):\n\
+             \x20   kind = arn.split(':')[5].split('/')[0]\n\
+             \x20   if arn.split(':')[2] == 'ec2' and kind == 'instance':\n\
+             \x20       i = ec2.describe_instances(InstanceIds=[arn.split('/')[-1]])['Reservations'][0]['Instances'][0]\n\
+             \x20       return i['State']['Name'] == 'terminated'\n\
+             \x20   if arn.split(':')[2] == 'ecs' and kind == 'cluster':\n\
+             \x20       return all(x['status'] == 'INACTIVE' for x in ecs.describe_clusters(clusters=[arn])['clusters'])\n\
+             \x20   if arn.split(':')[2] == 'ecs' and kind == 'service':\n\
+             \x20       cluster = arn.split('/')[-2]\n\
+             \x20       return all(x['status'] == 'INACTIVE' for x in ecs.describe_services(cluster=cluster, services=[arn])['services'])\n\
+             \x20   return False\n\
+             print(json.dumps([a for a in arns if not gone(a)]))"
         ));
         serde_json::from_value(v).unwrap()
     }

@@ -53,6 +53,12 @@ impl Workspace {
         }
     }
 
+    /// One more environment variable for every run.
+    pub fn with_env(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.env.push((key, value.into()));
+        self
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -69,6 +75,14 @@ impl Workspace {
     pub fn with_app(self) -> Self {
         self.write("app/spin.toml", "spin_manifest_version = 2\n[application]\nname = \"t\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n[component.c]\nsource = \"c.wasm\"\n");
         self.write("app/c.wasm", "\0asm");
+        // Stand-in runtime binaries at the default `runtime.binary` path: hashed and uploaded,
+        // never run. Stacks with Fargate pack the binary into an image and need the real one.
+        for arch in ["arm64", "x86_64"] {
+            self.write(
+                &format!("runtime-image/dist/wxrun-{arch}"),
+                &format!("\x7fELF stand-in wxrun for {arch}"),
+            );
+        }
         self
     }
 

@@ -1,0 +1,97 @@
+"""moto_server with two fixes where moto (5.2.x) does not behave as AWS, for the tests, the
+demo and the benchmarks. Everything else is moto as released; the product never relies on
+these, they only stop moto from reporting false differences. Usage is moto_server's:
+`python moto_server.py -H HOST -p PORT`.
+
+1. Policy conditions. moto evaluates bucket policies with no request context, and a
+   condition on a key it has no value for counts as met. So a Deny statement conditioned on
+   a key (our TLS-only statement: Deny when aws:SecureTransport is "false") denies every
+   request, TLS or not. In AWS a condition on a key the request does not carry is not met
+   (except `...IfExists` and `Null`), and the statement does not apply.
+2. Lambda file systems. moto drops `FileSystemConfigs` from CreateFunction and
+   UpdateFunctionConfiguration, so GetFunction never shows the EFS mount the function has.
+   Here it is kept and returned, as AWS does.
+3. ECS services. moto's CreateService drops `deploymentConfiguration` (the circuit
+   breaker) and `healthCheckGracePeriodSeconds`, so DescribeServices never shows them
+   (its UpdateService keeps them). Here CreateService keeps them too.
+"""
+
+from moto.awslambda.models import LambdaFunction
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.server import main
+
+_released_permitted = IAMPolicyStatement.is_action_permitted
+
+
+def _needs_absent_key(condition, context):
+    for operator, keys in condition.items():
+        if operator == "Null" or operator.endswith("IfExists"):
+            continue
+        if any(key not in (context or {}) for key in keys):
+            return True
+    return False
+
+
+def _is_action_permitted(
+    self, action, resource="*", principal=None, incoming_condition_values=None
+):
+    condition = self._statement.get("Condition")
+    if condition and _needs_absent_key(condition, incoming_condition_values):
+        return PermissionResult.NEUTRAL
+    return _released_permitted(
+        self, action, resource, principal, incoming_condition_values
+    )
+
+
+IAMPolicyStatement.is_action_permitted = _is_action_permitted
+
+_released_init = LambdaFunction.__init__
+_released_update = LambdaFunction.update_configuration
+_released_configuration = LambdaFunction.get_configuration
+
+
+def _init(self, account_id, spec, region, version=1):
+    _released_init(self, account_id, spec, region, version)
+    self.file_system_configs = spec.get("FileSystemConfigs", [])
+
+
+def _update_configuration(self, config_updates):
+    if "FileSystemConfigs" in config_updates:
+        self.file_system_configs = config_updates["FileSystemConfigs"]
+    return _released_update(self, config_updates)
+
+
+def _get_configuration(self, *args, **kwargs):
+    config = _released_configuration(self, *args, **kwargs)
+    if getattr(self, "file_system_configs", None):
+        config["FileSystemConfigs"] = self.file_system_configs
+    return config
+
+
+LambdaFunction.__init__ = _init
+LambdaFunction.update_configuration = _update_configuration
+LambdaFunction.get_configuration = _get_configuration
+
+_released_create_service = EC2ContainerServiceResponse.create_service
+
+
+def _create_service(self):
+    result = _released_create_service(self)
+    service = self.ecs_backend._get_service(
+        self._get_param("cluster", "default"), self._get_param("serviceName")
+    )
+    for param, attribute in (
+        ("deploymentConfiguration", "deployment_configuration"),
+        ("healthCheckGracePeriodSeconds", "health_check_grace_period_seconds"),
+    ):
+        value = self._get_param(param)
+        if value is not None:
+            setattr(service, attribute, value)
+    return result
+
+
+EC2ContainerServiceResponse.create_service = _create_service
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+use super::*;
+
+/// A stack with a small app and, when `binary` is given, a fake runtime binary.
+fn stack(dir: &Path, compute: &str, binary: bool) -> LoadedStack {
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/spin.toml"),
+        "spin_manifest_version = 2\n[component.c]\nsource = \"c.wasm\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("app/c.wasm"), "\0asm").unwrap();
+    if binary {
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::write(dir.join("bin/wxrun-arm64"), "\x7fELF arm").unwrap();
+        std::fs::write(dir.join("bin/wxrun-x86_64"), "\x7fELF x86").unwrap();
+    }
+    let yaml = format!(
+        "version: 1\nname: t\napp:\n  manifest: app/spin.toml\nruntime:\n  binary: bin/wxrun-{{arch}}\ncompute:\n{compute}"
+    );
+    std::fs::write(dir.join("stack.yaml"), yaml).unwrap();
+    crate::stack::load(&dir.join("stack.yaml")).unwrap()
+}
+
+const LAMBDA_AND_EC2: &str =
+    "  lambda:\n    arch: arm64\n  ec2:\n    arch: x86_64\n    instance_type: t3.small\n";
+
+#[test]
+fn deploy_writes_content_addressed_artifacts() {
+    let d = tempfile::tempdir().unwrap();
+    let s = stack(d.path(), LAMBDA_AND_EC2, true);
+    let out = d.path().join("out");
+    let a = prepare(&s, None, &out, Purpose::Deploy).unwrap();
+    assert_eq!(a.release_id, a.bundle.sha256);
+    assert_eq!(a.bundle.key, format!("releases/{}.tar", a.release_id));
+    assert_eq!(
+        sha256_hex(&std::fs::read(&a.bundle.path).unwrap()),
+        a.release_id
+    );
+    assert_eq!(
+        a.runtime.keys().copied().collect::<Vec<_>>(),
+        ["arm64", "x86_64"]
+    );
+    let arm = &a.runtime["arm64"];
+    assert_eq!(arm.sha256, sha256_hex(b"\x7fELF arm"));
+    assert_eq!(arm.key, format!("runtime/wxrun-arm64-{}", arm.sha256));
+    let zip = a.lambda_zip.as_ref().unwrap();
+    assert_eq!(sha256_hex(&std::fs::read(&zip.path).unwrap()), zip.sha256);
+    assert!(zip.key.starts_with("lambda/wxrun-arm64-"));
+    // Same inputs, same outputs.
+    let again = prepare(&s, None, &out, Purpose::Deploy).unwrap();
+    assert_eq!(again.bundle, a.bundle);
+    assert_eq!(again.lambda_zip, a.lambda_zip);
+}
+
+#[test]
+fn a_missing_binary_fails_deploy_with_the_fix_but_not_validate() {
+    let d = tempfile::tempdir().unwrap();
+    let s = stack(d.path(), LAMBDA_AND_EC2, false);
+    let out = d.path().join("out");
+    let e = prepare(&s, None, &out, Purpose::Deploy)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("build-static.sh"), "{e}");
+    assert!(e.contains("runtime.binary"), "{e}");
+    let a = prepare(&s, None, &out, Purpose::Validate).unwrap();
+    assert_eq!(a.runtime["arm64"].sha256, UNBUILT);
+    assert!(!out.exists(), "validate must write nothing");
+}
+
+#[test]
+fn release_history_keeps_a_bounded_window() {
+    use crate::state::{ResourceState, Status};
+    let mut state = State::new("t");
+    let mk = |id: &str, retained: &[&str]| ResourceState {
+        kind: "aws.release".into(),
+        status: Status::Created,
+        id: Some("s3://b/releases/current".into()),
+        props: serde_json::json!({"release_id": id, "retained": retained}),
+        outputs: Default::default(),
+        depends_on: Default::default(),
+        token: None,
+    };
+    state
+        .resources
+        .insert(crate::synth::data::RELEASE.into(), mk("c", &["b", "a"]));
+    // A new release: the current one and one more are kept (KEEP_RELEASES = 3 in all).
+    assert_eq!(retained(&state, "d"), ["c", "b"]);
+    // Re-planning the same release changes nothing.
+    assert_eq!(retained(&state, "c"), ["b", "a"]);
+    assert!(retained(&State::new("t"), "d").is_empty());
+}

@@ -1,0 +1,375 @@
+//! `aws.efs_file_system`: the encrypted file system holding the app's releases and AOT cache.
+//! Encryption at rest and the performance mode are fixed at creation (changing them forces a
+//! new file system); throughput mode, the Infrequent Access lifecycle, the TLS-only file
+//! system policy and tags change in place. The creation token is the engine's idempotency
+//! token, so a retried or resumed create never makes a second file system.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_efs::types::{
+    LifeCycleState, LifecyclePolicy, PerformanceMode, Tag, ThroughputMode, TransitionToIaRules,
+};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{built, classify, prop};
+use super::{policy, tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct EfsFileSystem(pub std::sync::Arc<AwsContext>);
+
+/// A new file system is usable within seconds; deletion can take a minute.
+const READY: Duration = Duration::from_secs(300);
+
+/// Days EFS accepts for the transition to Infrequent Access (0 = never).
+pub const IA_DAYS: &[u32] = &[1, 7, 14, 30, 60, 90, 180, 270, 365];
+
+/// `TransitionToIaRules` value for `days` (`AFTER_1_DAY`, `AFTER_30_DAYS`, ...).
+pub fn ia_rule(days: u32) -> Option<String> {
+    match days {
+        0 => None,
+        1 => Some("AFTER_1_DAY".into()),
+        d => Some(format!("AFTER_{d}_DAYS")),
+    }
+}
+
+/// Inverse of [`ia_rule`].
+pub fn ia_days(rule: &str) -> u32 {
+    rule.trim_start_matches("AFTER_")
+        .split('_')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn efs_tags(props: &Value) -> Result<Vec<Tag>, ProviderError> {
+    tags::pairs(props)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(built))
+        .collect()
+}
+
+fn outputs(arn: &str) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("arn".into(), json!(arn));
+    o
+}
+
+impl EfsFileSystem {
+    async fn describe(
+        &self,
+        id: &str,
+    ) -> Result<Option<aws_sdk_efs::types::FileSystemDescription>, ProviderError> {
+        match self
+            .0
+            .efs
+            .describe_file_systems()
+            .file_system_id(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .file_systems()
+                .first()
+                .filter(|f| {
+                    !matches!(
+                        f.life_cycle_state(),
+                        LifeCycleState::Deleted | LifeCycleState::Deleting
+                    )
+                })
+                .cloned()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_file_system_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn set_lifecycle(&self, id: &str, props: &Value) -> Result<(), ProviderError> {
+        let days = props["transition_to_ia_days"].as_u64().unwrap_or(0) as u32;
+        let policies = ia_rule(days)
+            .map(|r| {
+                vec![
+                    LifecyclePolicy::builder()
+                        .transition_to_ia(TransitionToIaRules::from(r.as_str()))
+                        .build(),
+                ]
+            })
+            .unwrap_or_default();
+        self.0
+            .efs
+            .put_lifecycle_configuration()
+            .file_system_id(id)
+            .set_lifecycle_policies(Some(policies))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Encryption in transit, enforced: any NFS client not using TLS is refused. Mounts must
+    /// use `tls,iam` (the roles' identity policies grant ClientMount/ClientWrite).
+    async fn set_policy(&self, id: &str, arn: &str, props: &Value) -> Result<(), ProviderError> {
+        if props["enforce_tls"].as_bool().unwrap_or(true) {
+            let doc = policy::document(vec![policy::deny_insecure_transport(json!(arn))]);
+            self.0
+                .efs
+                .put_file_system_policy()
+                .file_system_id(id)
+                .policy(doc.to_string())
+                .send()
+                .await
+                .map_err(classify)?;
+        } else {
+            match self
+                .0
+                .efs
+                .delete_file_system_policy()
+                .file_system_id(id)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_file_system_not_found()) => {}
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn wait_available(&self, id: &str) -> Result<String, ProviderError> {
+        wait::until("EFS file system to become available", READY, || async {
+            Ok(self
+                .describe(id)
+                .await?
+                .filter(|f| f.life_cycle_state() == &LifeCycleState::Available)
+                .map(|f| f.file_system_arn().unwrap_or_default().to_string()))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Resource for EfsFileSystem {
+    fn kind(&self) -> &'static str {
+        "aws.efs_file_system"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        // Fixed by CreateFileSystem; UpdateFileSystem changes only throughput.
+        matches!(field, "encrypted" | "performance_mode")
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(fs) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        let lifecycle = self
+            .0
+            .efs
+            .describe_lifecycle_configuration()
+            .file_system_id(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        let days = lifecycle
+            .lifecycle_policies()
+            .iter()
+            .find_map(|p| p.transition_to_ia())
+            .map(|r| ia_days(r.as_str()))
+            .unwrap_or(0);
+        let enforce_tls = match self
+            .0
+            .efs
+            .describe_file_system_policy()
+            .file_system_id(id)
+            .send()
+            .await
+        {
+            Ok(o) => policy::denies_insecure_transport(&policy::parse(o.policy().unwrap_or("{}"))?),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_policy_not_found()) =>
+            {
+                false
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        let props = json!({
+            "encrypted": fs.encrypted().unwrap_or(false),
+            "performance_mode": fs.performance_mode().as_str(),
+            "throughput_mode": fs.throughput_mode().map(|t| t.as_str()).unwrap_or("bursting"),
+            "transition_to_ia_days": days,
+            "enforce_tls": enforce_tls,
+            "tags": tags::from_pairs(fs.tags().iter().map(|t| (t.key(), t.value()))),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(fs.file_system_arn().unwrap_or_default()),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let sent = self
+            .0
+            .efs
+            .create_file_system()
+            .creation_token(req.token)
+            .encrypted(p["encrypted"].as_bool().unwrap_or(true))
+            .performance_mode(PerformanceMode::from(prop(p, "performance_mode")?))
+            .throughput_mode(ThroughputMode::from(prop(p, "throughput_mode")?))
+            .set_tags(Some(efs_tags(p)?))
+            .send()
+            .await;
+        let id = match sent {
+            Ok(o) => o.file_system_id().to_string(),
+            // Same token: our own earlier attempt made it; adopt it.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_file_system_already_exists()) =>
+            {
+                self.find_orphan(req.stack, req.address, req.token)
+                    .await?
+                    .map(|c| c.id)
+                    .ok_or_else(|| classify(e))?
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        let arn = self.wait_available(&id).await?;
+        self.set_lifecycle(&id, p).await?;
+        self.set_policy(&id, &arn, p).await?;
+        Ok(Created {
+            id,
+            outputs: outputs(&arn),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        let arn = self.wait_available(id).await?;
+        for field in changed {
+            match field.as_str() {
+                "throughput_mode" => {
+                    self.0
+                        .efs
+                        .update_file_system()
+                        .file_system_id(id)
+                        .throughput_mode(ThroughputMode::from(prop(new, "throughput_mode")?))
+                        .send()
+                        .await
+                        .map_err(classify)?;
+                }
+                "transition_to_ia_days" => self.set_lifecycle(id, new).await?,
+                "enforce_tls" => self.set_policy(id, &arn, new).await?,
+                "tags" => {
+                    self.0
+                        .efs
+                        .tag_resource()
+                        .resource_id(id)
+                        .set_tags(Some(efs_tags(new)?))
+                        .send()
+                        .await
+                        .map_err(classify)?;
+                    let gone = tags::removed(old, new);
+                    if !gone.is_empty() {
+                        self.0
+                            .efs
+                            .untag_resource()
+                            .resource_id(id)
+                            .set_tag_keys(Some(gone))
+                            .send()
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(outputs(&arn))
+    }
+
+    /// AWS refuses to delete a file system that still has mount targets (FileSystemInUse);
+    /// mount targets reference the file system's id, so the engine deletes them first.
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self
+            .0
+            .efs
+            .delete_file_system()
+            .file_system_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_file_system_not_found()) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(classify(e)),
+        }
+        wait::until("EFS file system to be deleted", READY, || async {
+            Ok(self.describe(id).await?.is_none().then_some(()))
+        })
+        .await
+    }
+
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let out = self
+            .0
+            .efs
+            .describe_file_systems()
+            .creation_token(token)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .file_systems()
+            .iter()
+            .find(|f| {
+                !matches!(
+                    f.life_cycle_state(),
+                    LifeCycleState::Deleted | LifeCycleState::Deleting
+                )
+            })
+            .map(|f| Created {
+                id: f.file_system_id().to_string(),
+                outputs: outputs(f.file_system_arn().unwrap_or_default()),
+            }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ia_rules_round_trip() {
+        assert_eq!(ia_rule(0), None);
+        for d in IA_DAYS {
+            let rule = ia_rule(*d).unwrap();
+            assert!(
+                TransitionToIaRules::values().contains(&rule.as_str()),
+                "{rule}"
+            );
+            assert_eq!(ia_days(&rule), *d);
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! `aws.efs_mount_target`: the file system's NFS endpoint in one subnet, guarded by the EFS
+//! security group. File system and subnet are fixed (a change means a new mount target);
+//! security groups change in place. Consumers reference its id, so they start only once it
+//! is `available`. Mount targets carry no tags and take no client token: a retried create
+//! adopts the mount target already in that subnet (AWS allows one per subnet and file system).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, prop};
+use super::wait;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct EfsMountTarget(pub std::sync::Arc<AwsContext>);
+
+/// Mount targets take about a minute to become available and as long to go away.
+const READY: Duration = Duration::from_secs(600);
+
+fn strings(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    out.sort();
+    out
+}
+
+impl EfsMountTarget {
+    async fn describe(&self, id: &str) -> Result<Option<MountTargetDescription>, ProviderError> {
+        match self
+            .0
+            .efs
+            .describe_mount_targets()
+            .mount_target_id(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .mount_targets()
+                .first()
+                .filter(|m| {
+                    !matches!(
+                        m.life_cycle_state(),
+                        LifeCycleState::Deleted | LifeCycleState::Deleting
+                    )
+                })
+                .cloned()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_mount_target_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn wait_available(&self, id: &str) -> Result<(), ProviderError> {
+        wait::until("EFS mount target to become available", READY, || async {
+            Ok(self
+                .describe(id)
+                .await?
+                .filter(|m| m.life_cycle_state() == &LifeCycleState::Available)
+                .map(|_| ()))
+        })
+        .await
+    }
+
+    async fn in_subnet(&self, fs: &str, subnet: &str) -> Result<Option<String>, ProviderError> {
+        let out = self
+            .0
+            .efs
+            .describe_mount_targets()
+            .file_system_id(fs)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .mount_targets()
+            .iter()
+            .find(|m| m.subnet_id() == subnet)
+            .map(|m| m.mount_target_id().to_string()))
+    }
+}
+
+#[async_trait]
+impl Resource for EfsMountTarget {
+    fn kind(&self) -> &'static str {
+        "aws.efs_mount_target"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "file_system_id" | "subnet_id")
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(mt) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        let sgs = self
+            .0
+            .efs
+            .describe_mount_target_security_groups()
+            .mount_target_id(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        let props = json!({
+            "file_system_id": mt.file_system_id(),
+            "subnet_id": mt.subnet_id(),
+            "security_groups": strings(&json!(sgs.security_groups())),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: Outputs::new(),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let (fs, subnet) = (
+            prop(req.props, "file_system_id")?,
+            prop(req.props, "subnet_id")?,
+        );
+        let sent = self
+            .0
+            .efs
+            .create_mount_target()
+            .file_system_id(fs)
+            .subnet_id(subnet)
+            .set_security_groups(Some(strings(&req.props["security_groups"])))
+            .send()
+            .await;
+        let id = match sent {
+            Ok(o) => o.mount_target_id().to_string(),
+            // One per subnet: an earlier attempt of ours made it.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_mount_target_conflict()) =>
+            {
+                self.in_subnet(fs, subnet)
+                    .await?
+                    .ok_or_else(|| classify(e))?
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        self.wait_available(&id).await?;
+        Ok(Created {
+            id,
+            outputs: Outputs::new(),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        _old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "security_groups") {
+            self.0
+                .efs
+                .modify_mount_target_security_groups()
+                .mount_target_id(id)
+                .set_security_groups(Some(strings(&new["security_groups"])))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(Outputs::new())
+    }
+
+    /// Waits until the mount target is gone: only then does AWS let the file system (and the
+    /// subnet and security group, whose ENI it held) be deleted.
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self
+            .0
+            .efs
+            .delete_mount_target()
+            .mount_target_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_mount_target_not_found()) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(classify(e)),
+        }
+        wait::until("EFS mount target to be deleted", READY, || async {
+            Ok(self.describe(id).await?.is_none().then_some(()))
+        })
+        .await
+    }
+
+    /// Nothing to search by (no tags, no token, and the file system is not known here);
+    /// `create` adopts the subnet's existing mount target instead.
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(None)
+    }
+}

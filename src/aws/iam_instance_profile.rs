@@ -1,0 +1,238 @@
+//! `aws.iam_instance_profile`: how an EC2 instance assumes its role. Name and path are fixed;
+//! the role and tags change in place. It references the role's name, so the engine creates
+//! it after the role and deletes it before; delete also takes the role out first, which AWS
+//! requires (DeleteConflict otherwise).
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, code, prop};
+use super::iam_role::{MAX_NAME, iam_tags, valid_name};
+use super::tags;
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct IamInstanceProfile(pub std::sync::Arc<AwsContext>);
+
+fn outputs(arn: &str, name: &str) -> Outputs {
+    let Value::Object(m) = json!({"arn": arn, "name": name}) else {
+        unreachable!("an object literal")
+    };
+    m
+}
+
+impl IamInstanceProfile {
+    async fn get(
+        &self,
+        name: &str,
+    ) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
+        match self
+            .0
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.instance_profile),
+            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn remove_role(&self, name: &str, role: &str) -> Result<(), ProviderError> {
+        match self
+            .0
+            .iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(name)
+            .role_name(role)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn add_role(&self, name: &str, role: &str) -> Result<(), ProviderError> {
+        self.0
+            .iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(name)
+            .role_name(role)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for IamInstanceProfile {
+    fn kind(&self) -> &'static str {
+        "aws.iam_instance_profile"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "name" | "path")
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(p) = self.get(id).await? else {
+            return Ok(None);
+        };
+        let props = json!({
+            "name": p.instance_profile_name(),
+            "path": p.path(),
+            "role": p.roles().first().map(|r| r.role_name()),
+            // GetInstanceProfile carries the tags (no ListInstanceProfileTags round trip).
+            "tags": tags::from_pairs(p.tags().iter().map(|t| (t.key(), t.value()))),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(p.arn(), p.instance_profile_name()),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let (name, role) = (prop(p, "name")?, prop(p, "role")?);
+        if !valid_name(name) {
+            return Err(ProviderError::Validation(format!(
+                "`{name}` is not a valid instance profile name (at most {MAX_NAME} of A-Za-z0-9+=,.@_-)"
+            )));
+        }
+        let sent = self
+            .0
+            .iam
+            .create_instance_profile()
+            .instance_profile_name(name)
+            .path(prop(p, "path")?)
+            .set_tags(Some(iam_tags(p)?))
+            .send()
+            .await;
+        let arn = match sent {
+            Ok(o) => o
+                .instance_profile()
+                .map(|i| i.arn().to_string())
+                .unwrap_or_default(),
+            Err(e) if code(&e) == Some("EntityAlreadyExists") => {
+                match self.find_orphan(req.stack, req.address, req.token).await? {
+                    Some(c) if c.id == name => {
+                        c.outputs["arn"].as_str().unwrap_or_default().to_string()
+                    }
+                    _ => return Err(classify(e)),
+                }
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        let current = self.get(name).await?;
+        let has = current
+            .as_ref()
+            .is_some_and(|i| i.roles().iter().any(|r| r.role_name() == role));
+        if !has {
+            self.add_role(name, role).await?;
+        }
+        Ok(Created {
+            id: name.to_string(),
+            outputs: outputs(&arn, name),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        if changed.iter().any(|f| f == "role") {
+            if let Some(r) = old["role"].as_str() {
+                self.remove_role(id, r).await?;
+            }
+            self.add_role(id, prop(new, "role")?).await?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            self.0
+                .iam
+                .tag_instance_profile()
+                .instance_profile_name(id)
+                .set_tags(Some(iam_tags(new)?))
+                .send()
+                .await
+                .map_err(classify)?;
+            let gone = tags::removed(old, new);
+            if !gone.is_empty() {
+                self.0
+                    .iam
+                    .untag_instance_profile()
+                    .instance_profile_name(id)
+                    .set_tag_keys(Some(gone))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        let p = self.get(id).await?.ok_or_else(|| ProviderError::NotFound {
+            what: format!("instance profile {id}"),
+        })?;
+        Ok(outputs(p.arn(), id))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        let Some(p) = self.get(id).await? else {
+            return Ok(());
+        };
+        for r in p.roles() {
+            self.remove_role(id, r.role_name()).await?;
+        }
+        match self
+            .0
+            .iam
+            .delete_instance_profile()
+            .instance_profile_name(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Instance profiles under `/wxinfra/<stack>/` carrying this address tag.
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let mut pages = self
+            .0
+            .iam
+            .list_instance_profiles()
+            .path_prefix(format!("/wxinfra/{stack}/"))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for p in page.map_err(classify)?.instance_profiles() {
+                let Some(full) = self.get(p.instance_profile_name()).await? else {
+                    continue;
+                };
+                if tags::pairs_are_address(
+                    full.tags().iter().map(|t| (t.key(), t.value())),
+                    stack,
+                    address,
+                ) {
+                    return Ok(Some(Created {
+                        id: p.instance_profile_name().to_string(),
+                        outputs: outputs(p.arn(), p.instance_profile_name()),
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+}

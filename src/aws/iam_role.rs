@@ -1,0 +1,422 @@
+//! `aws.iam_role`: a role under `/wxinfra/<stack>/` with a trust policy and inline
+//! least-privilege policies (documents are JSON properties, so drift shows field by field;
+//! IAM returns them URL-encoded and `read` decodes them). Name and path are fixed (a change
+//! means a new role); trust policy, inline policies, description and tags change in place.
+//! AWS refuses to delete a role that still has policies or sits in an instance profile, so
+//! delete takes those off first ([`teardown`]).
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use serde_json::{Map, Value, json};
+
+use super::context::AwsContext;
+use super::errors::{built, classify, prop};
+use super::{policy, tags};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct IamRole(pub std::sync::Arc<AwsContext>);
+
+/// IAM's limit on role (and instance profile) names.
+pub const MAX_NAME: usize = 64;
+
+/// Whether `name` is a valid IAM role or instance profile name.
+pub fn valid_name(name: &str) -> bool {
+    (1..=MAX_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
+
+/// One call of a role's deletion, in the order AWS accepts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    DeleteInlinePolicy(String),
+    DetachPolicy(String),
+    RemoveFromInstanceProfile(String),
+    DeleteRole,
+}
+
+/// The calls that delete a role: everything attached to it first, the role last.
+pub fn teardown(inline: &[String], attached: &[String], profiles: &[String]) -> Vec<Step> {
+    inline
+        .iter()
+        .cloned()
+        .map(Step::DeleteInlinePolicy)
+        .chain(attached.iter().cloned().map(Step::DetachPolicy))
+        .chain(
+            profiles
+                .iter()
+                .cloned()
+                .map(Step::RemoveFromInstanceProfile),
+        )
+        .chain([Step::DeleteRole])
+        .collect()
+}
+
+pub fn iam_tags(props: &Value) -> Result<Vec<Tag>, ProviderError> {
+    tags::pairs(props)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(built))
+        .collect()
+}
+
+fn outputs(arn: &str, name: &str) -> Outputs {
+    let Value::Object(m) = json!({"arn": arn, "name": name}) else {
+        unreachable!("an object literal")
+    };
+    m
+}
+
+fn no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    super::errors::code(e) == Some("NoSuchEntity")
+}
+
+impl IamRole {
+    async fn inline_names(&self, name: &str) -> Result<Vec<String>, ProviderError> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .0
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        while let Some(p) = pages.next().await {
+            names.extend(p.map_err(classify)?.policy_names().iter().cloned());
+        }
+        Ok(names)
+    }
+
+    async fn put_policies(
+        &self,
+        name: &str,
+        old: &Value,
+        new: &Value,
+    ) -> Result<(), ProviderError> {
+        let empty = Map::new();
+        let want = new["policies"].as_object().unwrap_or(&empty);
+        let have = old["policies"].as_object().unwrap_or(&empty);
+        for (pname, doc) in want {
+            if have.get(pname) != Some(doc) {
+                self.0
+                    .iam
+                    .put_role_policy()
+                    .role_name(name)
+                    .policy_name(pname)
+                    .policy_document(doc.to_string())
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        for pname in have.keys().filter(|k| !want.contains_key(*k)) {
+            match self
+                .0
+                .iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(pname)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if no_such_entity(&e) => {}
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for IamRole {
+    fn kind(&self) -> &'static str {
+        "aws.iam_role"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "name" | "path")
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let role = match self.0.iam.get_role().role_name(id).send().await {
+            Ok(o) => match o.role {
+                Some(r) => r,
+                None => return Ok(None),
+            },
+            Err(e) if no_such_entity(&e) => return Ok(None),
+            Err(e) => return Err(classify(e)),
+        };
+        let mut policies = Map::new();
+        for pname in self.inline_names(id).await? {
+            let doc = self
+                .0
+                .iam
+                .get_role_policy()
+                .role_name(id)
+                .policy_name(&pname)
+                .send()
+                .await
+                .map_err(classify)?;
+            policies.insert(pname, policy::parse(doc.policy_document())?);
+        }
+        let trust = match role.assume_role_policy_document() {
+            Some(d) => policy::parse(d)?,
+            None => Value::Null,
+        };
+        let props = json!({
+            "name": role.role_name(),
+            "path": role.path(),
+            "description": role.description(),
+            "assume_role_policy": trust,
+            "policies": policies,
+            "tags": tags::from_pairs(role.tags().iter().map(|t| (t.key(), t.value()))),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(role.arn(), role.role_name()),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let name = prop(p, "name")?;
+        if !valid_name(name) {
+            return Err(ProviderError::Validation(format!(
+                "`{name}` is not a valid IAM role name (at most {MAX_NAME} of A-Za-z0-9+=,.@_-)"
+            )));
+        }
+        let sent = self
+            .0
+            .iam
+            .create_role()
+            .role_name(name)
+            .path(prop(p, "path")?)
+            .set_description(p["description"].as_str().map(str::to_string))
+            .assume_role_policy_document(p["assume_role_policy"].to_string())
+            .set_tags(Some(iam_tags(p)?))
+            .send()
+            .await;
+        let arn = match sent {
+            Ok(o) => o.role().map(|r| r.arn().to_string()).unwrap_or_default(),
+            Err(e) if super::errors::code(&e) == Some("EntityAlreadyExists") => {
+                // Adopt only our own earlier attempt (same address tag).
+                match self.find_orphan(req.stack, req.address, req.token).await? {
+                    Some(c) if c.id == name => {
+                        c.outputs["arn"].as_str().unwrap_or_default().to_string()
+                    }
+                    _ => return Err(classify(e)),
+                }
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        self.put_policies(name, &json!({}), p).await?;
+        Ok(Created {
+            id: name.to_string(),
+            outputs: outputs(&arn, name),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        let iam = &self.0.iam;
+        for field in changed {
+            match field.as_str() {
+                "assume_role_policy" => {
+                    iam.update_assume_role_policy()
+                        .role_name(id)
+                        .policy_document(new["assume_role_policy"].to_string())
+                        .send()
+                        .await
+                        .map_err(classify)?;
+                }
+                "policies" => self.put_policies(id, old, new).await?,
+                "description" => {
+                    iam.update_role()
+                        .role_name(id)
+                        .description(new["description"].as_str().unwrap_or_default())
+                        .send()
+                        .await
+                        .map_err(classify)?;
+                }
+                "tags" => {
+                    iam.tag_role()
+                        .role_name(id)
+                        .set_tags(Some(iam_tags(new)?))
+                        .send()
+                        .await
+                        .map_err(classify)?;
+                    let gone = tags::removed(old, new);
+                    if !gone.is_empty() {
+                        iam.untag_role()
+                            .role_name(id)
+                            .set_tag_keys(Some(gone))
+                            .send()
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let role = iam
+            .get_role()
+            .role_name(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        let arn = role.role().map(|r| r.arn()).unwrap_or_default();
+        Ok(outputs(arn, id))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        let iam = &self.0.iam;
+        match iam.get_role().role_name(id).send().await {
+            Ok(_) => {}
+            Err(e) if no_such_entity(&e) => return Ok(()),
+            Err(e) => return Err(classify(e)),
+        }
+        let inline = self.inline_names(id).await?;
+        let mut attached = Vec::new();
+        let mut pages = iam
+            .list_attached_role_policies()
+            .role_name(id)
+            .into_paginator()
+            .send();
+        while let Some(p) = pages.next().await {
+            attached.extend(
+                p.map_err(classify)?
+                    .attached_policies()
+                    .iter()
+                    .filter_map(|a| a.policy_arn().map(str::to_string)),
+            );
+        }
+        let mut profiles = Vec::new();
+        let mut pages = iam
+            .list_instance_profiles_for_role()
+            .role_name(id)
+            .into_paginator()
+            .send();
+        while let Some(p) = pages.next().await {
+            profiles.extend(
+                p.map_err(classify)?
+                    .instance_profiles()
+                    .iter()
+                    .map(|i| i.instance_profile_name().to_string()),
+            );
+        }
+        for step in teardown(&inline, &attached, &profiles) {
+            let r = match &step {
+                Step::DeleteInlinePolicy(n) => iam
+                    .delete_role_policy()
+                    .role_name(id)
+                    .policy_name(n)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (no_such_entity(&e), classify(e))),
+                Step::DetachPolicy(arn) => iam
+                    .detach_role_policy()
+                    .role_name(id)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (no_such_entity(&e), classify(e))),
+                Step::RemoveFromInstanceProfile(p) => iam
+                    .remove_role_from_instance_profile()
+                    .instance_profile_name(p)
+                    .role_name(id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (no_such_entity(&e), classify(e))),
+                Step::DeleteRole => iam
+                    .delete_role()
+                    .role_name(id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (no_such_entity(&e), classify(e))),
+            };
+            match r {
+                Ok(()) | Err((true, _)) => {}
+                Err((false, e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Roles under `/wxinfra/<stack>/` carrying this address tag.
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let mut pages = self
+            .0
+            .iam
+            .list_roles()
+            .path_prefix(format!("/wxinfra/{stack}/"))
+            .into_paginator()
+            .send();
+        while let Some(p) = pages.next().await {
+            for role in p.map_err(classify)?.roles() {
+                let t = self
+                    .0
+                    .iam
+                    .list_role_tags()
+                    .role_name(role.role_name())
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                if tags::pairs_are_address(
+                    t.tags().iter().map(|t| (t.key(), t.value())),
+                    stack,
+                    address,
+                ) {
+                    return Ok(Some(Created {
+                        id: role.role_name().to_string(),
+                        outputs: outputs(role.arn(), role.role_name()),
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_is_deleted_last_after_everything_attached() {
+        let steps = teardown(
+            &["wxinfra".into()],
+            &["arn:aws:iam::aws:policy/X".into()],
+            &["demo-ec2".into()],
+        );
+        assert_eq!(steps.last(), Some(&Step::DeleteRole));
+        assert_eq!(steps.len(), 4);
+        assert!(steps.contains(&Step::DeleteInlinePolicy("wxinfra".into())));
+        assert!(steps.contains(&Step::RemoveFromInstanceProfile("demo-ec2".into())));
+        assert_eq!(teardown(&[], &[], &[]), vec![Step::DeleteRole]);
+    }
+
+    #[test]
+    fn role_names_follow_iam_rules() {
+        assert!(valid_name("demo-ecs-execution"));
+        assert!(!valid_name(&"a".repeat(65)));
+        assert!(!valid_name("has space"));
+        assert!(!valid_name("slash/no"));
+    }
+}

@@ -1,0 +1,165 @@
+//! `aws.s3_object`: one local artifact uploaded content-addressed (its key contains its
+//! sha256), so a new build is a new object and an unchanged one is never re-sent. Bucket,
+//! key and digest are fixed (a change means a new object); `source` — where the local file
+//! lives — may move freely. The digest is verified before the upload and sent as S3's
+//! SHA-256 checksum, so S3 refuses bytes that do not match; it is also stored as metadata
+//! (`x-amz-meta-sha256`) for `read`. Objects carry no tags (S3 allows only 10 per object):
+//! they live in the tagged stack bucket, which `destroy` empties.
+
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use base64::Engine as _;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::context::AwsContext;
+use super::errors::{classify, prop};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct S3Object(pub std::sync::Arc<AwsContext>);
+
+/// Metadata key holding the object's sha256 (hex).
+const SHA_META: &str = "sha256";
+
+/// `s3://bucket/key`, the id of an object.
+fn id(bucket: &str, key: &str) -> String {
+    format!("s3://{bucket}/{key}")
+}
+
+fn split(id: &str) -> Result<(&str, &str), ProviderError> {
+    id.strip_prefix("s3://")
+        .and_then(|r| r.split_once('/'))
+        .ok_or_else(|| ProviderError::Validation(format!("`{id}` is not an s3://bucket/key id")))
+}
+
+fn outputs(bucket: &str, key: &str, sha: &str) -> Outputs {
+    let Value::Object(m) = json!({"bucket": bucket, "key": key, "sha256": sha}) else {
+        unreachable!("an object literal")
+    };
+    m
+}
+
+#[async_trait]
+impl Resource for S3Object {
+    fn kind(&self) -> &'static str {
+        "aws.s3_object"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "bucket" | "key" | "sha256" | "content_type")
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let (bucket, key) = split(id)?;
+        let head = match self.0.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(h) => h,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
+            Err(e) => return Err(classify(e)),
+        };
+        let sha = head
+            .metadata()
+            .and_then(|m| m.get(SHA_META))
+            .cloned()
+            .unwrap_or_default();
+        let props = json!({
+            "bucket": bucket,
+            "key": key,
+            // Where the file came from is not an S3 fact: it is what was last applied.
+            "source": applied["source"],
+            "sha256": sha,
+            "content_type": head.content_type(),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: outputs(bucket, key, &sha),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let (bucket, key, source, want) = (
+            prop(p, "bucket")?,
+            prop(p, "key")?,
+            prop(p, "source")?,
+            prop(p, "sha256")?,
+        );
+        let bytes = tokio::fs::read(source).await.map_err(|e| {
+            ProviderError::Validation(format!("reading {source} for s3://{bucket}/{key}: {e}"))
+        })?;
+        let digest = Sha256::digest(&bytes);
+        if hex::encode(digest) != want {
+            return Err(ProviderError::Validation(format!(
+                "{source} changed since the plan (sha256 {} is not {want}); plan again",
+                hex::encode(digest)
+            )));
+        }
+        self.0
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(prop(p, "content_type")?)
+            .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(digest))
+            .metadata(SHA_META, want)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(Created {
+            id: id(bucket, key),
+            outputs: outputs(bucket, key, want),
+        })
+    }
+
+    /// Only `source` can change in place, and it names the same bytes: nothing to send.
+    async fn update(
+        &self,
+        _id: &str,
+        _old: &Value,
+        new: &Value,
+        _changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        Ok(outputs(
+            prop(new, "bucket")?,
+            prop(new, "key")?,
+            prop(new, "sha256")?,
+        ))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        let (bucket, key) = split(id)?;
+        match self
+            .0
+            .s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if super::errors::code(&e) == Some("NoSuchBucket") => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// A put is idempotent (same key, same bytes), so a resumed create simply puts again.
+    async fn find_orphan(
+        &self,
+        _stack: &str,
+        _address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_round_trip() {
+        let id = super::id("b", "releases/abc.tar");
+        assert_eq!(super::split(&id).unwrap(), ("b", "releases/abc.tar"));
+        assert!(super::split("b/k").is_err());
+    }
+}

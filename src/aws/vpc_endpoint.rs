@@ -1,0 +1,231 @@
+//! `aws.vpc_endpoint`: a gateway VPC endpoint (S3) on the network's route tables. A Lambda
+//! function in a VPC has no internet path even in a public subnet, so this is its way to the
+//! artifact bucket; EC2 and Fargate use it too. VPC and service are fixed (a change means a
+//! new endpoint); route tables, the endpoint policy and tags change in place. The client
+//! token is the engine's idempotency token.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType, VpcEndpoint as Described, VpcEndpointType};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, is_ec2_not_found, prop};
+use super::{policy, tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct VpcEndpoint(pub std::sync::Arc<AwsContext>);
+
+const READY: Duration = Duration::from_secs(300);
+
+fn sorted(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The endpoint's state, lowercased: EC2 reports VPC endpoint states in lowercase
+/// (`available`), which the SDK's capitalised `State` enum does not recognise.
+fn state(e: &Described) -> String {
+    e.state()
+        .map(|s| s.as_str().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn gone(e: &Described) -> bool {
+    matches!(state(e).as_str(), "deleted" | "deleting")
+}
+
+impl VpcEndpoint {
+    async fn describe(&self, id: &str) -> Result<Option<Described>, ProviderError> {
+        match self
+            .0
+            .ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.vpc_endpoints().iter().find(|e| !gone(e)).cloned()),
+            Err(e) if is_ec2_not_found(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for VpcEndpoint {
+    fn kind(&self) -> &'static str {
+        "aws.vpc_endpoint"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "vpc_id" | "service_name")
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(e) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        let props = json!({
+            "vpc_id": e.vpc_id(),
+            "service_name": e.service_name(),
+            "route_table_ids": sorted(&json!(e.route_table_ids())),
+            "policy": match e.policy_document() {
+                Some(d) => policy::parse(d)?,
+                None => Value::Null,
+            },
+            "tags": tags::from_ec2(e.tags()),
+        });
+        Ok(Some(Live {
+            props,
+            outputs: Outputs::new(),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        let out = self
+            .0
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_endpoint_type(VpcEndpointType::Gateway)
+            .vpc_id(prop(p, "vpc_id")?)
+            .service_name(prop(p, "service_name")?)
+            .set_route_table_ids(Some(sorted(&p["route_table_ids"])))
+            .policy_document(p["policy"].to_string())
+            .client_token(req.token)
+            .tag_specifications(tags::ec2_spec(ResourceType::VpcEndpoint, p))
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out
+            .vpc_endpoint()
+            .and_then(|e| e.vpc_endpoint_id())
+            .ok_or_else(|| ProviderError::Api("CreateVpcEndpoint returned no id".into()))?
+            .to_string();
+        wait::until("VPC endpoint to become available", READY, || async {
+            Ok(self
+                .describe(&id)
+                .await?
+                .filter(|e| state(e) == "available")
+                .map(|_| ()))
+        })
+        .await?;
+        Ok(Created {
+            id,
+            outputs: Outputs::new(),
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        let mut call = self.0.ec2.modify_vpc_endpoint().vpc_endpoint_id(id);
+        let mut modify = false;
+        if changed.iter().any(|f| f == "route_table_ids") {
+            let (was, want) = (
+                sorted(&old["route_table_ids"]),
+                sorted(&new["route_table_ids"]),
+            );
+            let add: Vec<String> = want.iter().filter(|r| !was.contains(r)).cloned().collect();
+            let remove: Vec<String> = was.iter().filter(|r| !want.contains(r)).cloned().collect();
+            call = call
+                .set_add_route_table_ids(Some(add).filter(|v| !v.is_empty()))
+                .set_remove_route_table_ids(Some(remove).filter(|v| !v.is_empty()));
+            modify = true;
+        }
+        if changed.iter().any(|f| f == "policy") {
+            call = call.policy_document(new["policy"].to_string());
+            modify = true;
+        }
+        if modify {
+            call.send().await.map_err(classify)?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            tags::ec2_update(&self.0.ec2, id, old, new).await?;
+        }
+        Ok(Outputs::new())
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self
+            .0
+            .ec2
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                if let Some(u) = o.unsuccessful().first() {
+                    let err = u.error();
+                    let code = err.and_then(|e| e.code()).unwrap_or_default();
+                    if !code.ends_with("NotFound") {
+                        return Err(ProviderError::Api(format!(
+                            "{code}: {}",
+                            err.and_then(|e| e.message()).unwrap_or_default()
+                        )));
+                    }
+                }
+            }
+            Err(e) if is_ec2_not_found(&e) => return Ok(()),
+            Err(e) => return Err(classify(e)),
+        }
+        wait::until("VPC endpoint to be deleted", READY, || async {
+            Ok(self.describe(id).await?.is_none().then_some(()))
+        })
+        .await
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_vpc_endpoints()
+            .set_filters(Some(tags::ec2_address_filters(stack, address)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .vpc_endpoints()
+            .iter()
+            .find(|e| !gone(e))
+            .and_then(|e| e.vpc_endpoint_id())
+            .map(|id| Created {
+                id: id.to_string(),
+                outputs: Outputs::new(),
+            }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::State;
+
+    #[test]
+    fn lowercase_states_are_understood() {
+        let e = |s: &str| Described::builder().state(State::from(s)).build();
+        assert_eq!(state(&e("available")), "available");
+        assert_eq!(state(&e("Available")), "available");
+        assert!(gone(&e("deleted")));
+        assert!(!gone(&e("pending")));
+    }
+}

@@ -1,0 +1,466 @@
+//! Data and identity: the encrypted EFS file system (a mount target per subnet, the `/app`
+//! access point, TLS-only), the private artifact bucket with the content-addressed artifacts
+//! and the `current` release pointer, the S3 gateway endpoint that gives in-VPC compute (a
+//! Lambda above all) a path to that bucket, the log groups, and least-privilege IAM roles for
+//! each configured primitive. Compute (`synth::compute`) attaches to what [`Data`] returns.
+
+use serde_json::{Value, json};
+
+use super::Synth;
+use super::network::Network;
+use crate::artifacts::{Artifact, Artifacts, CURRENT_KEY};
+use crate::aws::policy::document;
+use crate::graph::{GraphError, Node, refs_in};
+use crate::stack::VpcMode;
+
+/// Address of the release pointer (its props carry the release history, see `artifacts`).
+pub const RELEASE: &str = "aws.release.app";
+/// POSIX owner of the access point root and user of every client.
+pub const APP_UID: i64 = 1000;
+/// Retention of the EC2 and Fargate log groups (Lambda's comes from the stack).
+pub const LOG_RETENTION_DAYS: u32 = 30;
+
+/// IAM roles, present for the primitives the stack configures.
+#[derive(Debug, Clone, Default)]
+pub struct Roles {
+    pub ec2: Option<Node>,
+    pub ec2_instance_profile: Option<Node>,
+    pub ecs_execution: Option<Node>,
+    pub ecs_task: Option<Node>,
+    pub lambda: Option<Node>,
+}
+
+/// Log groups, present for the primitives the stack configures.
+#[derive(Debug, Clone, Default)]
+pub struct LogGroups {
+    pub ec2: Option<Node>,
+    pub fargate: Option<Node>,
+    pub lambda: Option<Node>,
+}
+
+/// What compute attaches to. Use `node.out("arn")` etc. for references.
+#[derive(Debug, Clone)]
+pub struct Data {
+    /// `aws.caller_identity.current`: outputs `account_id`, `region`, `partition`.
+    pub identity: Node,
+    /// `aws.efs_file_system.app`: outputs `id`, `arn`.
+    pub file_system: Node,
+    /// `aws.efs_mount_target.<subnet>`: consumers should come `after` all of them.
+    pub mount_targets: Vec<Node>,
+    /// `aws.efs_access_point.app`: outputs `id`, `arn`.
+    pub access_point: Node,
+    /// `aws.s3_bucket.artifacts`: outputs `id` (= bucket name), `name`, `arn`.
+    pub bucket: Node,
+    /// `aws.s3_object.runtime-<arch>` per architecture in use: outputs `key`, `sha256`, `bucket`.
+    pub runtime: Vec<(&'static str, Node)>,
+    /// `aws.s3_object.lambda-zip` when Lambda is configured.
+    pub lambda_zip: Option<Node>,
+    /// `aws.s3_object.release-<id prefix>`, the current release's bundle.
+    pub bundle: Node,
+    /// `aws.release.app`: outputs `release_id`, `key` (the pointer object).
+    pub release: Node,
+    /// `aws.vpc_endpoint.s3`.
+    pub s3_endpoint: Node,
+    pub roles: Roles,
+    pub log_groups: LogGroups,
+}
+
+/// The address name of a release's bundle object: `release-` + the id's first 16 hex digits.
+pub fn bundle_name(release_id: &str) -> String {
+    format!("release-{}", &release_id[..release_id.len().min(16)])
+}
+
+pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data, GraphError> {
+    let stack = s.name().to_string();
+    let identity = s.add("aws.caller_identity", "current", json!({}), false)?;
+    let efs = &s.stack.stack.efs;
+    let file_system = s.add(
+        "aws.efs_file_system",
+        "app",
+        json!({
+            "encrypted": true,
+            "performance_mode": "generalPurpose",
+            "throughput_mode": efs.throughput_mode.value,
+            "transition_to_ia_days": efs.transition_to_ia_days.value,
+            "enforce_tls": true,
+        }),
+        true,
+    )?;
+    let mut mount_targets = Vec::new();
+    for (name, subnet) in subnets(s, net) {
+        mount_targets.push(s.add(
+            "aws.efs_mount_target",
+            &name,
+            json!({
+                "file_system_id": file_system.out("id"),
+                "subnet_id": subnet,
+                "security_groups": [net.efs_sg],
+            }),
+            false,
+        )?);
+    }
+    let access_point = s.add(
+        "aws.efs_access_point",
+        "app",
+        json!({
+            "file_system_id": file_system.out("id"),
+            "root_directory": {
+                "path": "/app",
+                "owner_uid": APP_UID,
+                "owner_gid": APP_UID,
+                "permissions": "0755",
+            },
+            "posix_user": {"uid": APP_UID, "gid": APP_UID},
+        }),
+        true,
+    )?;
+
+    let bucket = s.add(
+        "aws.s3_bucket",
+        "artifacts",
+        json!({
+            "block_public_access": true,
+            "encryption": "AES256",
+            "enforce_tls": true,
+        }),
+        true,
+    )?;
+    let object = |s: &mut Synth, name: &str, a: &Artifact, content_type: &str| {
+        s.add(
+            "aws.s3_object",
+            name,
+            json!({
+                "bucket": bucket.out("id"),
+                "key": a.key,
+                "source": a.path.to_string_lossy(),
+                "sha256": a.sha256,
+                "content_type": content_type,
+            }),
+            false,
+        )
+    };
+    let mut runtime = Vec::new();
+    for (arch, a) in &artifacts.runtime {
+        let node = object(s, &format!("runtime-{arch}"), a, "application/octet-stream")?;
+        runtime.push((*arch, node));
+    }
+    let lambda_zip = match &artifacts.lambda_zip {
+        Some(a) => Some(object(s, "lambda-zip", a, "application/zip")?),
+        None => None,
+    };
+    let bundle = object(
+        s,
+        &bundle_name(&artifacts.release_id),
+        &artifacts.bundle,
+        "application/x-tar",
+    )?;
+    // Earlier releases stay for rollback: their objects remain wanted (a no-op in the plan)
+    // until they fall out of the window and are deleted.
+    for id in &artifacts.retained {
+        let kept = Artifact {
+            key: crate::artifacts::bundle_key(id),
+            path: artifacts.bundle.path.with_file_name(format!("{id}.tar")),
+            sha256: id.clone(),
+        };
+        object(s, &bundle_name(id), &kept, "application/x-tar")?;
+    }
+    let release = s.add(
+        "aws.release",
+        "app",
+        json!({
+            "bucket": bucket.out("id"),
+            "key": CURRENT_KEY,
+            "release_id": artifacts.release_id,
+            "bundle_key": bundle.out("key"),
+            "retained": artifacts.retained,
+        }),
+        false,
+    )?;
+
+    let arn = |n: &Node| n.out("arn");
+    let bucket_arn = arn(&bucket);
+    let s3_endpoint = s.add(
+        "aws.vpc_endpoint",
+        "s3",
+        json!({
+            "vpc_id": net.vpc_id,
+            "service_name": format!("com.amazonaws.{}.s3", identity.out("region")),
+            "route_table_ids": net.route_table_ids,
+            "policy": document(vec![
+                json!({
+                    "Sid": "ArtifactBucket",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": ["s3:GetObject", "s3:ListBucket"],
+                    "Resource": [bucket_arn, format!("{bucket_arn}/*")],
+                }),
+                // Every S3 request from these subnets now goes through the endpoint, so the
+                // AWS-owned buckets compute needs stay reachable: Amazon Linux 2023 packages
+                // (EC2 user data) and ECR image layers (Fargate pulls).
+                json!({
+                    "Sid": "AwsOwnedBuckets",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": [
+                        format!("arn:aws:s3:::al2023-repos-{}-de612dc2/*", identity.out("region")),
+                        format!("arn:aws:s3:::prod-{}-starport-layer-bucket/*", identity.out("region")),
+                    ],
+                }),
+            ]),
+        }),
+        true,
+    )?;
+
+    let log_groups = log_groups(s, &stack)?;
+    let roles = roles(
+        s,
+        &stack,
+        &identity,
+        &file_system,
+        &access_point,
+        &bucket,
+        &log_groups,
+    )?;
+
+    Ok(Data {
+        identity,
+        file_system,
+        mount_targets,
+        access_point,
+        bucket,
+        runtime,
+        lambda_zip,
+        bundle,
+        release,
+        s3_endpoint,
+        roles,
+        log_groups,
+    })
+}
+
+/// (mount target name, subnet id reference) per subnet. A new VPC's subnets are named
+/// nodes; a looked-up VPC gives one list, indexed here (`subnet_ids.0`, ...) for as many
+/// subnets as the stack uses.
+fn subnets(s: &Synth, net: &Network) -> Vec<(String, Value)> {
+    match &net.subnet_ids {
+        Value::Array(ids) => ids
+            .iter()
+            .map(|id| {
+                let name = refs_in(id)
+                    .first()
+                    .and_then(|r| r.address.rsplit('.').next().map(str::to_string))
+                    .unwrap_or_else(|| id.as_str().unwrap_or_default().to_string());
+                (name, id.clone())
+            })
+            .collect(),
+        list => {
+            let n = &s.stack.stack.network;
+            let count = match n.vpc.value {
+                VpcMode::Existing => n.subnet_ids.len(),
+                _ => n.availability_zones.value as usize,
+            };
+            let r = refs_in(list);
+            let (address, output) = r
+                .first()
+                .map(|r| (r.address.clone(), r.output.clone()))
+                .unwrap_or_default();
+            let base = address.rsplit('.').next().unwrap_or("subnet").to_string();
+            (0..count)
+                .map(|i| {
+                    (
+                        format!("{base}-{i}"),
+                        json!(format!("${{{address}.{output}.{i}}}")),
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+fn log_groups(s: &mut Synth, stack: &str) -> Result<LogGroups, GraphError> {
+    let c = s.stack.stack.compute.clone();
+    let group = |s: &mut Synth, name: &str, days: u32| {
+        s.add(
+            "aws.log_group",
+            name,
+            json!({"name": format!("/wxinfra/{stack}/{name}"), "retention_days": days}),
+            true,
+        )
+    };
+    Ok(LogGroups {
+        ec2: c
+            .ec2
+            .map(|_| group(s, "ec2", LOG_RETENTION_DAYS))
+            .transpose()?,
+        fargate: c
+            .fargate
+            .map(|_| group(s, "fargate", LOG_RETENTION_DAYS))
+            .transpose()?,
+        lambda: c
+            .lambda
+            .map(|l| group(s, "lambda", l.value.log_retention_days.value))
+            .transpose()?,
+    })
+}
+
+fn trust(service: &str, identity: Option<&Node>) -> Value {
+    let mut st = json!({
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    });
+    // Confused-deputy guard where the service passes the source account.
+    if let Some(id) = identity {
+        st["Condition"] = json!({"StringEquals": {"aws:SourceAccount": id.out("account_id")}});
+    }
+    document(vec![st])
+}
+
+fn roles(
+    s: &mut Synth,
+    stack: &str,
+    identity: &Node,
+    fs: &Node,
+    ap: &Node,
+    bucket: &Node,
+    logs: &LogGroups,
+) -> Result<Roles, GraphError> {
+    let bucket_arn = bucket.out("arn");
+    let efs = json!({
+        "Sid": "EfsThroughAccessPoint",
+        "Effect": "Allow",
+        "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        "Resource": fs.out("arn"),
+        "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": ap.out("arn")}},
+    });
+    let read = |prefixes: &[&str]| {
+        vec![
+            json!({
+                "Sid": "ReadArtifacts",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": prefixes.iter().map(|p| format!("{bucket_arn}/{p}/*")).collect::<Vec<_>>(),
+            }),
+            json!({
+                "Sid": "ListArtifacts",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": prefixes.iter().map(|p| format!("{p}/*")).collect::<Vec<_>>()}},
+            }),
+        ]
+    };
+    let write_logs = |g: &Node| {
+        json!({
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": format!("{}:*", g.out("arn")),
+        })
+    };
+    let path = format!("/wxinfra/{stack}/");
+    let role = |s: &mut Synth, name: &str, what: &str, trust: Value, statements: Vec<Value>| {
+        s.add(
+            "aws.iam_role",
+            name,
+            json!({
+                "name": format!("{stack}-{name}"),
+                "path": path,
+                "description": format!("wxinfra {stack}: {what}"),
+                "assume_role_policy": trust,
+                "policies": {"wxinfra": document(statements)},
+            }),
+            true,
+        )
+    };
+    let c = s.stack.stack.compute.clone();
+    let mut roles = Roles::default();
+
+    if let Some(g) = &logs.ec2 {
+        let mut st = vec![efs.clone()];
+        st.extend(read(&["releases", "runtime"]));
+        st.push(write_logs(g));
+        let r = role(
+            s,
+            "ec2",
+            "EC2 instances running wxrun",
+            trust("ec2.amazonaws.com", None),
+            st,
+        )?;
+        roles.ec2_instance_profile = Some(s.add(
+            "aws.iam_instance_profile",
+            "ec2",
+            json!({"name": format!("{stack}-ec2"), "path": path, "role": r.out("name")}),
+            true,
+        )?);
+        roles.ec2 = Some(r);
+    }
+    if let (Some(g), Some(_)) = (&logs.fargate, &c.fargate) {
+        let repo = format!(
+            "arn:{}:ecr:{}:{}:repository/{stack}-runtime",
+            identity.out("partition"),
+            identity.out("region"),
+            identity.out("account_id")
+        );
+        let st = vec![
+            // GetAuthorizationToken is account-wide: IAM offers no resource to scope it to.
+            json!({"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}),
+            json!({
+                "Sid": "EcrPull",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                "Resource": repo,
+            }),
+            write_logs(g),
+        ];
+        roles.ecs_execution = Some(role(
+            s,
+            "ecs-execution",
+            "ECS pulls the runtime image and ships logs",
+            trust("ecs-tasks.amazonaws.com", Some(identity)),
+            st,
+        )?);
+        let mut st = vec![efs.clone()];
+        st.extend(read(&["releases"]));
+        roles.ecs_task = Some(role(
+            s,
+            "ecs-task",
+            "Fargate tasks running wxrun",
+            trust("ecs-tasks.amazonaws.com", Some(identity)),
+            st,
+        )?);
+    }
+    if let Some(g) = &logs.lambda {
+        let mut st = vec![efs.clone()];
+        st.extend(read(&["releases"]));
+        st.push(write_logs(g));
+        // What AWSLambdaVPCAccessExecutionRole grants: a function in a VPC needs ENIs, and
+        // these EC2 actions take no resource ARN Lambda could know beforehand (Describe*
+        // support none; the ENIs are created by the service with ids unknown in advance).
+        st.push(json!({
+            "Sid": "VpcNetworkInterfaces",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            "Resource": "*",
+        }));
+        roles.lambda = Some(role(
+            s,
+            "lambda",
+            "the Lambda function running wxrun",
+            trust("lambda.amazonaws.com", None),
+            st,
+        )?);
+    }
+    Ok(roles)
+}
+
+#[cfg(test)]
+mod tests;

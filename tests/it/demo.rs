@@ -1,0 +1,459 @@
+//! The whole multi-compute stack: `stacks/demo.yaml` as shipped, applied to moto with the
+//! static wxrun (the image pushed to a local registry), every resource and its wiring
+//! asserted with boto3; then the edits the issue names produce exactly their plans, drift made
+//! with boto3 is reported, and destroy leaves nothing.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::{LocalRegistry, Moto, Workspace, repo, static_wxrun};
+
+const STACK: &str = "stacks/demo.yaml";
+
+/// `stacks/demo.yaml` verbatim in a workspace, the hello app next to it (`spin.toml` copied
+/// so a test can change the app, the built component linked), the static wxrun at the default
+/// `runtime.binary` path, and image pushes going to `reg`.
+fn demo(moto: &Moto, reg: &LocalRegistry) -> Workspace {
+    let ws = Workspace::with_moto(moto).with_env("WXINFRA_OCI_REGISTRY", reg.host.clone());
+    let hello = repo().join("examples/hello");
+    let wasm = hello.join("app.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: run runtime-image/wxrun/tests/build-components.sh",
+        wasm.display()
+    );
+    ws.write(STACK, &std::fs::read_to_string(repo().join(STACK)).unwrap());
+    ws.write(
+        "examples/hello/spin.toml",
+        &std::fs::read_to_string(hello.join("spin.toml")).unwrap(),
+    );
+    link(&wasm, &ws.path().join("examples/hello/app.wasm"));
+    link(
+        &static_wxrun(),
+        &ws.path().join("runtime-image/dist/wxrun-x86_64"),
+    );
+    ws
+}
+
+fn link(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(from, to).unwrap();
+}
+
+fn apply(ws: &Workspace) {
+    ws.run(&["apply", "-f", STACK, "--auto-approve"]).ok();
+}
+
+fn converged(ws: &Workspace, after: &str) {
+    let r = ws.run(&["plan", "-f", STACK, "--detailed-exitcode"]);
+    assert_eq!(
+        r.code, 0,
+        "not converged {after}:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+}
+
+/// The plan's actions other than no-op, as (address, action).
+fn actions(ws: &Workspace) -> Vec<(String, String)> {
+    let out = ws.run(&["plan", "-f", STACK, "--json"]).ok().stdout;
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] != "no_op")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// What an edit is called, the stack text it replaces and with what, and the plan it makes.
+type Edit<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// Load balancer, listener, target groups and their targets, as boto3 sees them.
+const TRAFFIC: &str = "elb = client('elbv2')\n\
+    lbs = elb.describe_load_balancers()['LoadBalancers']\n\
+    assert len(lbs) == 1, lbs\n\
+    lb = lbs[0]\n\
+    ls = elb.describe_listeners(LoadBalancerArn=lb['LoadBalancerArn'])['Listeners']\n\
+    tgs = {t['TargetGroupName']: t for t in elb.describe_target_groups()['TargetGroups']}\n\
+    targets = {n: [d['Target']['Id'] for d in elb.describe_target_health(TargetGroupArn=t['TargetGroupArn'])['TargetHealthDescriptions']] for n, t in tgs.items()}\n\
+    attrs = {n: {a['Key']: a['Value'] for a in elb.describe_target_group_attributes(TargetGroupArn=t['TargetGroupArn'])['Attributes']} for n, t in tgs.items()}\n\
+    print(json.dumps({'lb': lb, 'listeners': ls, 'tgs': tgs, 'targets': targets, 'attrs': attrs}, default=str))";
+
+#[test]
+fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
+    let moto = Moto::start();
+    let reg = LocalRegistry::start();
+    let ws = demo(&moto, &reg);
+    apply(&ws);
+
+    let net = moto.boto(
+        "ec2 = client('ec2')\n\
+         f = [{'Name': 'tag:wxinfra:stack', 'Values': ['demo']}]\n\
+         sgs = {g['Tags'][[t['Key'] for t in g['Tags']].index('wxinfra:address')]['Value']: g for g in ec2.describe_security_groups(Filters=f)['SecurityGroups']}\n\
+         print(json.dumps({'subnets': sorted(s['SubnetId'] for s in ec2.describe_subnets(Filters=f)['Subnets']),\n\
+           'sg': {a.split('.')[-1]: g['GroupId'] for a, g in sgs.items()},\n\
+           'ingress': {a.split('.')[-1]: g['IpPermissions'] for a, g in sgs.items()}}))",
+    );
+    let sg = |n: &str| net["sg"][n].as_str().unwrap().to_string();
+
+    // Security groups: the internet reaches only the ALB; compute admits only the ALB on the
+    // runtime port; EFS admits only compute on NFS.
+    let only_from = |name: &str, port: u16, source: &str| {
+        let rules = net["ingress"][name].as_array().unwrap();
+        assert_eq!(rules.len(), 1, "{name}: {rules:?}");
+        assert_eq!(rules[0]["FromPort"], port, "{name}");
+        assert_eq!(rules[0]["ToPort"], port, "{name}");
+        assert_eq!(rules[0]["IpRanges"], json!([]), "{name}");
+        assert_eq!(rules[0]["UserIdGroupPairs"][0]["GroupId"], source, "{name}");
+    };
+    only_from("compute", 8080, &sg("alb"));
+    only_from("efs", 2049, &sg("compute"));
+
+    // The ALB: internet-facing over the stack's subnets, one listener on 80 forwarding to the
+    // three target groups with weight 1 each; health checks on the runtime's own endpoint.
+    let t = moto.boto(TRAFFIC);
+    assert_eq!(t["lb"]["Scheme"], "internet-facing");
+    assert_eq!(t["lb"]["SecurityGroups"], json!([sg("alb")]));
+    let mut lb_subnets: Vec<String> = t["lb"]["AvailabilityZones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["SubnetId"].as_str().unwrap().to_string())
+        .collect();
+    lb_subnets.sort();
+    assert_eq!(json!(lb_subnets), net["subnets"]);
+    assert_eq!(t["listeners"].as_array().unwrap().len(), 1);
+    let listener = &t["listeners"][0];
+    assert_eq!(listener["Port"], 80);
+    let forward = &listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"];
+    let tg_arn = |n: &str| t["tgs"][n]["TargetGroupArn"].as_str().unwrap().to_string();
+    let mut weights: Vec<(String, i64)> = forward
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["TargetGroupArn"].as_str().unwrap().to_string(),
+                g["Weight"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    weights.sort();
+    let mut want = vec![
+        (tg_arn("demo-ec2"), 1),
+        (tg_arn("demo-fargate"), 1),
+        (tg_arn("demo-lambda"), 1),
+    ];
+    want.sort();
+    assert_eq!(weights, want);
+    for (name, ty) in [
+        ("demo-ec2", "instance"),
+        ("demo-fargate", "ip"),
+        ("demo-lambda", "lambda"),
+    ] {
+        let tg = &t["tgs"][name];
+        assert_eq!(tg["TargetType"], ty, "{name}");
+        assert_eq!(tg["HealthCheckPath"], "/.well-known/spin/health", "{name}");
+    }
+    assert_eq!(
+        t["attrs"]["demo-lambda"]["lambda.multi_value_headers.enabled"],
+        "true"
+    );
+
+    // Lambda: the same wxrun as `bootstrap`, in the VPC with the compute group, EFS at
+    // /mnt/app through the access point, invocable by exactly the lambda target group.
+    let l = moto.boto(
+        "lam = client('lambda'); efs = client('efs')\n\
+         c = lam.get_function(FunctionName='demo-app')['Configuration']\n\
+         pol = json.loads(lam.get_policy(FunctionName='demo-app')['Policy'])\n\
+         ap = efs.describe_access_points()['AccessPoints'][0]['AccessPointArn']\n\
+         print(json.dumps({'c': c, 'policy': pol, 'ap': ap}, default=str))",
+    );
+    let c = &l["c"];
+    assert_eq!(c["Runtime"], "provided.al2023");
+    assert_eq!(c["Handler"], "bootstrap");
+    assert_eq!(c["Architectures"], json!(["x86_64"]));
+    assert_eq!(c["MemorySize"], 512);
+    assert_eq!(c["Timeout"], 30);
+    assert_eq!(c["VpcConfig"]["SecurityGroupIds"], json!([sg("compute")]));
+    let mut fn_subnets: Vec<String> =
+        serde_json::from_value(c["VpcConfig"]["SubnetIds"].clone()).unwrap();
+    fn_subnets.sort();
+    assert_eq!(json!(fn_subnets), net["subnets"]);
+    assert_eq!(c["FileSystemConfigs"][0]["Arn"], l["ap"]);
+    assert_eq!(c["FileSystemConfigs"][0]["LocalMountPath"], "/mnt/app");
+    assert!(
+        c["Role"]
+            .as_str()
+            .unwrap()
+            .ends_with(":role/wxinfra/demo/demo-lambda")
+    );
+    let st = &l["policy"]["Statement"][0];
+    assert_eq!(
+        st["Principal"]["Service"],
+        "elasticloadbalancing.amazonaws.com"
+    );
+    assert_eq!(
+        st["Condition"]["ArnLike"]["AWS:SourceArn"],
+        tg_arn("demo-lambda")
+    );
+    assert_eq!(t["targets"]["demo-lambda"], json!([c["FunctionArn"]]));
+
+    // Fargate: the task mounts the access point over TLS with IAM auth and runs the image
+    // of the very binary the other primitives get; the service sits behind its target group.
+    let bin = sha256_file(&static_wxrun());
+    let e = moto.boto(
+        "ecs = client('ecs')\n\
+         s = ecs.describe_services(cluster='demo', services=['app'])['services'][0]\n\
+         td = ecs.describe_task_definition(taskDefinition=s['taskDefinition'])['taskDefinition']\n\
+         print(json.dumps({'s': s, 'td': td}, default=str))",
+    );
+    let (s, td) = (&e["s"], &e["td"]);
+    assert_eq!(s["desiredCount"], 1);
+    assert_eq!(s["launchType"], "FARGATE");
+    assert_eq!(
+        s["loadBalancers"][0]["targetGroupArn"],
+        tg_arn("demo-fargate")
+    );
+    assert_eq!(s["loadBalancers"][0]["containerPort"], 8080);
+    let vpc = &s["networkConfiguration"]["awsvpcConfiguration"];
+    assert_eq!(vpc["securityGroups"], json!([sg("compute")]));
+    assert_eq!(vpc["assignPublicIp"], "ENABLED");
+    assert_eq!(td["cpu"], "256");
+    assert_eq!(td["memory"], "512");
+    assert_eq!(td["networkMode"], "awsvpc");
+    assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "X86_64");
+    let efs = &td["volumes"][0]["efsVolumeConfiguration"];
+    assert_eq!(efs["transitEncryption"], "ENABLED");
+    assert_eq!(efs["authorizationConfig"]["iam"], "ENABLED");
+    assert!(
+        efs["authorizationConfig"]["accessPointId"]
+            .as_str()
+            .unwrap()
+            .starts_with("fsap-")
+    );
+    let container = &td["containerDefinitions"][0];
+    assert_eq!(container["name"], "wxrun");
+    assert_eq!(container["readonlyRootFilesystem"], true);
+    let image = container["image"].as_str().unwrap().to_string();
+    assert!(
+        td["executionRoleArn"]
+            .as_str()
+            .unwrap()
+            .ends_with("/demo-ecs-execution")
+    );
+    assert!(
+        td["taskRoleArn"]
+            .as_str()
+            .unwrap()
+            .ends_with("/demo-ecs-task")
+    );
+
+    // EC2: IMDSv2 only, the instance profile, the compute group, registered with its group;
+    // the user data verifies exactly the uploaded binary.
+    let i = moto.boto(
+        "ec2 = client('ec2')\n\
+         f = [{'Name': 'tag:wxinfra:stack', 'Values': ['demo']}, {'Name': 'instance-state-name', 'Values': ['pending', 'running']}]\n\
+         i = [i for r in ec2.describe_instances(Filters=f)['Reservations'] for i in r['Instances']]\n\
+         assert len(i) == 1, i\n\
+         i = i[0]\n\
+         ud = ec2.describe_instance_attribute(InstanceId=i['InstanceId'], Attribute='userData')['UserData']['Value']\n\
+         import base64\n\
+         print(json.dumps({'i': i, 'ud': base64.b64decode(ud).decode()}, default=str))",
+    );
+    let inst = &i["i"];
+    assert_eq!(inst["InstanceType"], "t3.small");
+    assert_eq!(inst["MetadataOptions"]["HttpTokens"], "required");
+    assert!(
+        inst["IamInstanceProfile"]["Arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":instance-profile/wxinfra/demo/demo-ec2")
+    );
+    assert_eq!(inst["SecurityGroups"][0]["GroupId"], sg("compute"));
+    assert_eq!(t["targets"]["demo-ec2"], json!([inst["InstanceId"]]));
+    let ud = i["ud"].as_str().unwrap();
+    assert!(
+        ud.contains(&format!("readonly BINARY_SHA256='{bin}'")),
+        "{ud}"
+    );
+    assert!(ud.contains(&format!("runtime/wxrun-x86_64-{bin}")), "{ud}");
+    assert!(ud.contains("tls,iam,accesspoint=fsap-"), "{ud}");
+
+    // The image in the registry is the binary's, tagged by its sha256, and the task runs it
+    // by digest (a tag can move, a digest cannot).
+    let tags = crate::support::skopeo(&[
+        "list-tags",
+        "--tls-verify=false",
+        &format!("docker://{}/demo-runtime", reg.host),
+    ]);
+    assert_eq!(tags["Tags"], json!([bin]));
+    let manifest = crate::support::skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{}/demo-runtime:{bin}", reg.host),
+    ]);
+    assert_eq!(
+        image,
+        format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo-runtime@{}",
+            manifest["Digest"].as_str().unwrap()
+        )
+    );
+
+    converged(&ws, "after the first apply");
+
+    // A new build of the app: one new release object and the pointer move, nothing else.
+    let manifest = ws.path().join("examples/hello/spin.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("HELLO_RELEASE = \"v1\"", "HELLO_RELEASE = \"v2\""),
+    )
+    .unwrap();
+    let changes = actions(&ws);
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert!(
+        changes[0].0.starts_with("aws.s3_object.release-") && changes[0].1 == "create",
+        "{changes:?}"
+    );
+    assert_eq!(changes[1], ("aws.release.app".into(), "update".into()));
+    apply(&ws);
+    converged(&ws, "after the release");
+
+    // Destroy leaves nothing: no tagged resource, no role or profile under the stack's path,
+    // no load balancer (so no listener), function, cluster, repository, bucket or file system.
+    // 51: the 50 of the first apply plus the earlier release kept for rollback. The state
+    // knew everything, so the sweep after it finds nothing more.
+    let r = ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
+    assert!(
+        r.stderr
+            .contains("Destroy complete! 51 destroyed, 0 more found by tags."),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(moto.tagged("demo"), Vec::<String>::new());
+    let left = moto.boto(
+        "iam = client('iam'); s3 = client('s3'); efs = client('efs'); logs = client('logs')\n\
+         elb = client('elbv2'); lam = client('lambda'); ecs = client('ecs'); ecr = client('ecr'); ec2 = client('ec2')\n\
+         live = [i['InstanceId'] for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] != 'terminated']\n\
+         print(json.dumps({'roles': iam.list_roles(PathPrefix='/wxinfra/demo/')['Roles'],\n\
+           'profiles': iam.list_instance_profiles(PathPrefix='/wxinfra/demo/')['InstanceProfiles'],\n\
+           'buckets': s3.list_buckets()['Buckets'], 'fs': efs.describe_file_systems()['FileSystems'],\n\
+           'logs': logs.describe_log_groups(logGroupNamePrefix='/wxinfra/demo/')['logGroups'],\n\
+           'lbs': elb.describe_load_balancers()['LoadBalancers'], 'tgs': elb.describe_target_groups()['TargetGroups'],\n\
+           'functions': lam.list_functions()['Functions'],\n\
+           'clusters': [c for c in ecs.describe_clusters(clusters=['demo'])['clusters'] if c['status'] != 'INACTIVE'],\n\
+           'repos': ecr.describe_repositories()['repositories'], 'instances': live}, default=str))",
+    );
+    for (k, v) in left.as_object().unwrap() {
+        assert_eq!(v, &json!([]), "{k} left after destroy: {v}");
+    }
+}
+
+#[test]
+fn demo_stack_edits_plan_exactly_and_drift_is_reported() {
+    let moto = Moto::start();
+    let reg = LocalRegistry::start();
+    let ws = demo(&moto, &reg);
+    apply(&ws);
+
+    // Drift made with boto3 on a listener weight, an SG rule and the Lambda memory.
+    moto.boto(
+        "elb = client('elbv2'); ec2 = client('ec2'); lam = client('lambda')\n\
+         l = elb.describe_listeners(LoadBalancerArn=elb.describe_load_balancers()['LoadBalancers'][0]['LoadBalancerArn'])['Listeners'][0]\n\
+         a = l['DefaultActions'][0]\n\
+         for g in a['ForwardConfig']['TargetGroups']: g['Weight'] = 9\n\
+         elb.modify_listener(ListenerArn=l['ListenerArn'], DefaultActions=[{'Type': 'forward', 'ForwardConfig': {'TargetGroups': a['ForwardConfig']['TargetGroups']}}])\n\
+         f = [{'Name': 'tag:wxinfra:address', 'Values': ['aws.security_group_rule.efs-from-compute']}]\n\
+         r = ec2.describe_security_group_rules(Filters=f)['SecurityGroupRules'][0]\n\
+         ec2.revoke_security_group_ingress(GroupId=r['GroupId'], SecurityGroupRuleIds=[r['SecurityGroupRuleId']])\n\
+         lam.update_function_configuration(FunctionName='demo-app', MemorySize=1024)\n\
+         print('null')",
+    );
+    let r = ws.run(&["diff", "-f", STACK, "--detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    for a in [
+        "aws.lb_listener.main",
+        "aws.security_group_rule.efs-from-compute",
+        "aws.lambda_function.app",
+    ] {
+        assert!(r.stdout.contains(a), "diff misses {a}:\n{}", r.stdout);
+    }
+    apply(&ws);
+    converged(&ws, "after repairing drift");
+
+    // Each edit: exactly the expected plan, then apply converges.
+    let edits: &[Edit] = &[
+        (
+            "listener weights",
+            "    arch: x86_64\n    weight: 1\n  fargate:",
+            "    arch: x86_64\n    weight: 4\n  fargate:",
+            &[("aws.lb_listener.main", "update")],
+        ),
+        (
+            "Lambda memory",
+            "  lambda:\n    memory: 512",
+            "  lambda:\n    memory: 1024",
+            &[("aws.lambda_function.app", "update")],
+        ),
+        (
+            "Fargate desired count",
+            "    desired_count: 1",
+            "    desired_count: 2",
+            &[("aws.ecs_service.app", "update")],
+        ),
+        (
+            "instance type",
+            "instance_type: t3.small",
+            "instance_type: t3.medium",
+            &[
+                ("aws.instance.ec2-0", "replace"),
+                ("aws.lb_target_attachment.ec2-0", "replace"),
+            ],
+        ),
+    ];
+    for (what, from, to, want) in edits {
+        let path = ws.path().join(STACK);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{what}: {from:?} not in the stack");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        assert_eq!(actions(&ws), pairs(want), "{what}");
+        apply(&ws);
+        converged(&ws, what);
+    }
+    let live = moto.boto(
+        "elb = client('elbv2'); lam = client('lambda'); ecs = client('ecs'); ec2 = client('ec2')\n\
+         l = elb.describe_listeners(LoadBalancerArn=elb.describe_load_balancers()['LoadBalancers'][0]['LoadBalancerArn'])['Listeners'][0]\n\
+         tgs = {t['TargetGroupArn']: t['TargetGroupName'] for t in elb.describe_target_groups()['TargetGroups']}\n\
+         f = [{'Name': 'tag:wxinfra:stack', 'Values': ['demo']}, {'Name': 'instance-state-name', 'Values': ['pending', 'running']}]\n\
+         print(json.dumps({'weights': {tgs[g['TargetGroupArn']]: g['Weight'] for g in l['DefaultActions'][0]['ForwardConfig']['TargetGroups']},\n\
+           'memory': lam.get_function_configuration(FunctionName='demo-app')['MemorySize'],\n\
+           'desired': ecs.describe_services(cluster='demo', services=['app'])['services'][0]['desiredCount'],\n\
+           'types': [i['InstanceType'] for r in ec2.describe_instances(Filters=f)['Reservations'] for i in r['Instances']]}))",
+    );
+    assert_eq!(
+        live,
+        json!({"weights": {"demo-ec2": 4, "demo-fargate": 1, "demo-lambda": 1}, "memory": 1024, "desired": 2, "types": ["t3.medium"]})
+    );
+    ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
+    assert_eq!(moto.tagged("demo"), Vec::<String>::new());
+}
+
+fn sha256_file(p: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
+}

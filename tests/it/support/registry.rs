@@ -1,0 +1,110 @@
+//! Debian's `docker-registry` on a free port (where runtime images are pushed instead of ECR),
+//! `skopeo` to read them back, and the static `wxrun` that goes into them.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A `docker-registry serve` on 127.0.0.1 with a temp storage dir; killed when dropped.
+pub struct LocalRegistry {
+    pub host: String,
+    log: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl LocalRegistry {
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
+                 http:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join("registry.log");
+        let child = Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("docker-registry is missing: scripts/test.sh installs it (apt-get install docker-registry)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "registry did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self {
+            host: format!("127.0.0.1:{port}"),
+            log,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// Requests that wrote something (blob uploads, manifest puts) so far.
+    pub fn writes(&self) -> usize {
+        let log = std::fs::read_to_string(&self.log).unwrap();
+        log.lines()
+            .filter(|l| l.contains("response completed"))
+            .filter(|l| {
+                l.contains("http.request.method=PUT")
+                    || l.contains("http.request.method=POST")
+                    || l.contains("http.request.method=PATCH")
+            })
+            .count()
+    }
+}
+
+impl Drop for LocalRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn skopeo(args: &[&str]) -> Value {
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo is missing: scripts/test.sh installs it (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The static musl `wxrun` built by `runtime-image/build-static.sh`.
+pub fn static_wxrun() -> PathBuf {
+    let target = std::env::var_os("WXRUN_STATIC_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/wxinfra/target-wxrun")
+        });
+    let p = target.join("x86_64-unknown-linux-musl/release/wxrun");
+    assert!(
+        p.exists(),
+        "{} is missing: run runtime-image/build-static.sh",
+        p.display()
+    );
+    p
+}
