@@ -52,12 +52,16 @@ end=$(date +%s.%N)
 apply_calls=$(grep -o 'AWS API calls: [0-9]*' "$work/apply.err" | tail -1 | grep -o '[0-9]*$' || echo '?')
 "$wx" destroy -f "$stack" --auto-approve >/dev/null 2>"$work/destroy.err"
 destroy_calls=$(grep -o 'AWS API calls: [0-9]*' "$work/destroy.err" | tail -1 | grep -o '[0-9]*$' || echo '?')
-"$py" - <<PY
+"$py" - "$work/apply.err" <<PY
+import re, sys
+slow = sorted(((float(t), a) for a, t in re.findall(r"^(\S+): created .* after ([0-9.]+)s$", open(sys.argv[1]).read(), re.M)), reverse=True)[:5]
 wall = $end - $start
 cp = $cp_len
 lat = $latency_ms / 1000
 print(f"stack: $stack  resources: $n_res  latency per call: {lat*1000:.0f} ms")
 print(f"critical path: {cp} resources   apply wall time: {wall:.2f} s")
-print(f"wall / (critical path x latency) = {wall / (cp * lat):.2f}")
+if lat > 0:
+    print(f"wall / (critical path x latency) = {wall / (cp * lat):.2f}")
+print("slowest creates: " + ", ".join(f"{a} {t:.1f} s" for t, a in slow))
 print(f"API calls: plan {'$plan_calls'}, apply {'$apply_calls'} (apply includes its own refresh), destroy {'$destroy_calls'}")
 PY

@@ -8,7 +8,7 @@ use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Reposit
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{accepted, classify};
 use super::props::str;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -202,24 +202,17 @@ impl Resource for EcrRepository {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
-            .0
-            .ecr
-            .delete_repository()
-            .repository_name(id)
-            .force(true)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_repository_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        accepted(
+            self.0
+                .ecr
+                .delete_repository()
+                .repository_name(id)
+                .force(true)
+                .send()
+                .await,
+            |e| e.is_repository_not_found_exception(),
+        )?;
+        Ok(())
     }
 
     async fn find_orphan(

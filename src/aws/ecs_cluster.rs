@@ -7,7 +7,7 @@ use aws_sdk_ecs::types::{Cluster, ClusterField};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{accepted, classify};
 use super::props::str;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -95,16 +95,10 @@ impl Resource for EcsCluster {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self.0.ecs.delete_cluster().cluster(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        accepted(self.0.ecs.delete_cluster().cluster(id).send().await, |e| {
+            e.is_cluster_not_found_exception()
+        })?;
+        Ok(())
     }
 
     /// `create` adopts an existing cluster of the same name (CreateCluster is idempotent).

@@ -6,14 +6,15 @@
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, EfsAuthorizationConfig,
-    EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, KeyValuePair,
-    LogConfiguration, LogDriver, MountPoint, NetworkMode, OsFamily, PortMapping, RuntimePlatform,
-    TaskDefinition, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
+    EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HealthCheck,
+    KeyValuePair, LogConfiguration, LogDriver, MountPoint, NetworkMode, OsFamily, PortMapping,
+    RuntimePlatform, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    Volume,
 };
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{built, classify};
 use super::props::{str, strings};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -102,6 +103,7 @@ pub fn container(
         .set_user(c["user"].as_str().map(str::to_string))
         .readonly_root_filesystem(c["readonly_root_filesystem"].as_bool().unwrap_or(true))
         .set_mount_points(Some(mounts))
+        .set_health_check(health_check(&c["health_check"])?)
         .log_configuration(
             LogConfiguration::builder()
                 .log_driver(LogDriver::Awslogs)
@@ -112,6 +114,39 @@ pub fn container(
                 .map_err(|e| ProviderError::Validation(e.to_string()))?,
         )
         .build())
+}
+
+/// The container's health check (`{command, interval, timeout, retries, start_period}`,
+/// seconds), when the property sets one.
+fn health_check(h: &Value) -> Result<Option<HealthCheck>, ProviderError> {
+    if h.is_null() {
+        return Ok(None);
+    }
+    let secs = |k: &str| h[k].as_i64().map(|v| v as i32);
+    HealthCheck::builder()
+        .set_command(Some(strings(h, "command")))
+        .set_interval(secs("interval"))
+        .set_timeout(secs("timeout"))
+        .set_retries(secs("retries"))
+        .set_start_period(secs("start_period"))
+        .build()
+        .map(Some)
+        .map_err(built)
+}
+
+/// Adds the container's health check to its properties when it has one (the property is
+/// absent, not null, for containers without).
+fn with_health_check(c: &ContainerDefinition, mut props: Value) -> Value {
+    if let Some(h) = c.health_check() {
+        props["health_check"] = json!({
+            "command": h.command(),
+            "interval": h.interval(),
+            "timeout": h.timeout(),
+            "retries": h.retries(),
+            "start_period": h.start_period(),
+        });
+    }
+    props
 }
 
 /// A live task definition in the shape of the properties.
@@ -152,7 +187,7 @@ fn props_of(td: &TaskDefinition, tags: &[aws_sdk_ecs::types::Tag]) -> Value {
         "cpu_architecture": td.runtime_platform().and_then(|p| p.cpu_architecture()).map(|a| a.as_str()),
         "execution_role_arn": td.execution_role_arn(),
         "task_role_arn": td.task_role_arn(),
-        "container": c.map(|c| json!({
+        "container": c.map(|c| with_health_check(c, json!({
             "name": c.name(),
             "image": c.image(),
             "port": c.port_mappings().first().and_then(|p| p.container_port()),
@@ -162,7 +197,7 @@ fn props_of(td: &TaskDefinition, tags: &[aws_sdk_ecs::types::Tag]) -> Value {
             "readonly_root_filesystem": c.readonly_root_filesystem(),
             "scratch_paths": scratch,
             "log_group": c.log_configuration().and_then(|l| l.options()).and_then(|o| o.get("awslogs-group")),
-        })),
+        }))),
         "efs": efs.map(|e| json!({
             "file_system_id": e.file_system_id(),
             "access_point_id": e.authorization_config().and_then(|a| a.access_point_id()),

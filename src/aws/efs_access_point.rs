@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::efs_file_system::efs_tags;
-use super::errors::{built, classify, prop};
+use super::errors::{accepted, built, classify, prop};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -186,27 +186,20 @@ impl Resource for EfsAccessPoint {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
+        let sent = self
             .0
             .efs
             .delete_access_point()
             .access_point_id(id)
             .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_access_point_not_found()) =>
-            {
-                return Ok(());
-            }
-            Err(e) => return Err(classify(e)),
+            .await;
+        if accepted(sent, |e| e.is_access_point_not_found())? {
+            wait::gone("EFS access point to be deleted", READY, || {
+                self.describe(id)
+            })
+            .await?;
         }
-        wait::until("EFS access point to be deleted", READY, || async {
-            Ok(self.describe(id).await?.is_none().then_some(()))
-        })
-        .await
+        Ok(())
     }
 
     /// By client token (what a crashed create sent) or, failing that, by address tag; the

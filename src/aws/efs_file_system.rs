@@ -13,7 +13,7 @@ use aws_sdk_efs::types::{
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{built, classify, prop};
+use super::errors::{accepted, built, classify, prop};
 use super::{policy, tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -303,27 +303,17 @@ impl Resource for EfsFileSystem {
     /// AWS refuses to delete a file system that still has mount targets (FileSystemInUse);
     /// mount targets reference the file system's id, so the engine deletes them first.
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
+        let sent = self
             .0
             .efs
             .delete_file_system()
             .file_system_id(id)
             .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_file_system_not_found()) =>
-            {
-                return Ok(());
-            }
-            Err(e) => return Err(classify(e)),
+            .await;
+        if accepted(sent, |e| e.is_file_system_not_found())? {
+            wait::gone("EFS file system to be deleted", READY, || self.describe(id)).await?;
         }
-        wait::until("EFS file system to be deleted", READY, || async {
-            Ok(self.describe(id).await?.is_none().then_some(()))
-        })
-        .await
+        Ok(())
     }
 
     async fn find_orphan(

@@ -11,7 +11,7 @@ use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, prop};
+use super::errors::{accepted, classify, prop};
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -179,27 +179,20 @@ impl Resource for EfsMountTarget {
     /// Waits until the mount target is gone: only then does AWS let the file system (and the
     /// subnet and security group, whose ENI it held) be deleted.
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
+        let sent = self
             .0
             .efs
             .delete_mount_target()
             .mount_target_id(id)
             .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_mount_target_not_found()) =>
-            {
-                return Ok(());
-            }
-            Err(e) => return Err(classify(e)),
+            .await;
+        if accepted(sent, |e| e.is_mount_target_not_found())? {
+            wait::gone("EFS mount target to be deleted", READY, || {
+                self.describe(id)
+            })
+            .await?;
         }
-        wait::until("EFS mount target to be deleted", READY, || async {
-            Ok(self.describe(id).await?.is_none().then_some(()))
-        })
-        .await
+        Ok(())
     }
 
     /// Nothing to search by (no tags, no token, and the file system is not known here);

@@ -54,6 +54,23 @@ where
     }
 }
 
+/// A delete call's answer where "not found" is success: `Ok(true)` when the delete was
+/// accepted (wait for it to finish), `Ok(false)` when there was nothing to delete.
+pub fn accepted<O, E, R>(
+    sent: Result<O, SdkError<E, R>>,
+    not_found: impl Fn(&E) -> bool,
+) -> Result<bool, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(&not_found) => Ok(false),
+        Err(e) => Err(classify(e)),
+    }
+}
+
 /// EC2 reports a missing resource only through its error code (`InvalidVpcID.NotFound`,
 /// `InvalidSubnetID.NotFound`, ...): EC2's SDK has no typed not-found variants.
 pub fn is_ec2_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {

@@ -14,7 +14,7 @@ use aws_sdk_lambda::types::{
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{accepted, classify};
 use super::props::{ordered_like, str, strings};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -323,23 +323,16 @@ impl Resource for LambdaFunction {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
-            .0
-            .lambda
-            .delete_function()
-            .function_name(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        accepted(
+            self.0
+                .lambda
+                .delete_function()
+                .function_name(id)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )?;
+        Ok(())
     }
 
     async fn find_orphan(

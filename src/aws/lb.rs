@@ -11,7 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{accepted, classify};
 use super::props::{ordered_like, str, strings};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -183,27 +183,17 @@ impl Resource for Lb {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
+        let sent = self
             .0
             .elb
             .delete_load_balancer()
             .load_balancer_arn(id)
             .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_load_balancer_not_found_exception()) =>
-            {
-                return Ok(());
-            }
-            Err(e) => return Err(classify(e)),
+            .await;
+        if accepted(sent, |e| e.is_load_balancer_not_found_exception())? {
+            wait::gone("load balancer to be deleted", GONE, || self.describe(id)).await?;
         }
-        wait::until("load balancer to be deleted", GONE, || async {
-            Ok(self.describe(id).await?.is_none().then_some(()))
-        })
-        .await
+        Ok(())
     }
 
     async fn find_orphan(

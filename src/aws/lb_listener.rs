@@ -9,7 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{accepted, classify};
 use super::props::str;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -215,16 +215,11 @@ impl Resource for LbListener {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self.0.elb.delete_listener().listener_arn(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_listener_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        accepted(
+            self.0.elb.delete_listener().listener_arn(id).send().await,
+            |e| e.is_listener_not_found_exception(),
+        )?;
+        Ok(())
     }
 
     /// CreateListener is idempotent (see `create`), so a resumed create adopts the listener by

@@ -7,7 +7,7 @@ use aws_sdk_cloudwatchlogs::types::LogGroup as Described;
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, prop};
+use super::errors::{accepted, classify, prop};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -212,23 +212,16 @@ impl Resource for LogGroup {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
-            .0
-            .logs
-            .delete_log_group()
-            .log_group_name(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        accepted(
+            self.0
+                .logs
+                .delete_log_group()
+                .log_group_name(id)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )?;
+        Ok(())
     }
 
     /// Groups under `/wxinfra/<stack>/` tagged with this address.

@@ -127,24 +127,28 @@ impl Resource for OciImage {
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
         let p = req.props;
         let (uri, tag, binary) = (str(p, "repository_uri")?, str(p, "tag")?, str(p, "binary")?);
-        let bytes = std::fs::read(binary)
-            .map_err(|e| ProviderError::Validation(format!("reading {binary}: {e}")))?;
-        let sha = hex::encode(Sha256::digest(&bytes));
-        if sha != str(p, "binary_sha256")? {
-            return Err(ProviderError::Validation(format!(
-                "{binary} changed since the plan: sha256 {sha}, planned {}",
-                p["binary_sha256"]
-            )));
-        }
-        let image = pack(
-            std::path::Path::new(binary),
-            &ImageSpec {
-                arch: str(p, "arch")?.into(),
-                user: str(p, "user")?.into(),
-                cmd: strings(p, "cmd"),
-            },
-        )
-        .map_err(|e| ProviderError::Validation(e.to_string()))?;
+        // Reading, hashing and gzipping a tens-of-MiB binary is CPU work: off the async
+        // workers, so the rest of the apply keeps going meanwhile.
+        let (binary, planned) = (binary.to_string(), str(p, "binary_sha256")?.to_string());
+        let spec = ImageSpec {
+            arch: str(p, "arch")?.into(),
+            user: str(p, "user")?.into(),
+            cmd: strings(p, "cmd"),
+        };
+        let image = tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&binary)
+                .map_err(|e| ProviderError::Validation(format!("reading {binary}: {e}")))?;
+            let sha = hex::encode(Sha256::digest(&bytes));
+            if sha != planned {
+                return Err(ProviderError::Validation(format!(
+                    "{binary} changed since the plan: sha256 {sha}, planned {planned}"
+                )));
+            }
+            pack(std::path::Path::new(&binary), &spec)
+                .map_err(|e| ProviderError::Validation(e.to_string()))
+        })
+        .await
+        .map_err(|e| ProviderError::Api(format!("packing the runtime image: {e}")))??;
         let (registry, repo) = self.registry(uri).await?;
         let pushed = registry
             .push(&registry.reference(&repo, tag), &image)

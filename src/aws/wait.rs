@@ -29,6 +29,23 @@ where
     }
 }
 
+/// Polls `describe` until the resource it describes is gone.
+pub async fn gone<T, F, Fut>(
+    what: &str,
+    max: Duration,
+    mut describe: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    until(what, max, || {
+        let d = describe();
+        async move { Ok(d.await?.is_none().then_some(())) }
+    })
+    .await
+}
+
 /// How long a delete keeps retrying `DependencyViolation` (ENIs of a deleted load balancer,
 /// Lambda function or mount target can take minutes to drain).
 pub const DEPENDENCY_DRAIN: Duration = Duration::from_secs(600);

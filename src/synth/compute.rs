@@ -385,6 +385,14 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                     "user": RUNTIME_UID.to_string(),
                     "readonly_root_filesystem": true,
                     "scratch_paths": ["/tmp"],
+                    // The image has no shell or curl: wxrun probes its own health endpoint.
+                    "health_check": {
+                        "command": ["CMD", "/wxrun", "probe", "--addr", format!("127.0.0.1:{rt_port}"), "--path", HEALTH_PATH],
+                        "interval": 15,
+                        "timeout": 5,
+                        "retries": 3,
+                        "start_period": 60,
+                    },
                     "log_group": need(&data.fargate_log_group, "Fargate log group")?,
                 },
                 "efs": {
@@ -612,6 +620,18 @@ mod tests {
         assert_eq!(td["efs"]["transit_encryption"], "ENABLED");
         assert_eq!(td["container"]["environment"]["WXRUN_PRIMITIVE"], "fargate");
         assert_eq!(td["container"]["user"], "65532");
+        assert_eq!(
+            td["container"]["health_check"]["command"],
+            json!([
+                "CMD",
+                "/wxrun",
+                "probe",
+                "--addr",
+                "127.0.0.1:8080",
+                "--path",
+                HEALTH_PATH
+            ])
+        );
     }
 
     #[test]

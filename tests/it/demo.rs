@@ -248,6 +248,19 @@ fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
     let container = &td["containerDefinitions"][0];
     assert_eq!(container["name"], "wxrun");
     assert_eq!(container["readonlyRootFilesystem"], true);
+    // The image has only wxrun in it, so wxrun is its own health check.
+    assert_eq!(
+        container["healthCheck"]["command"],
+        json!([
+            "CMD",
+            "/wxrun",
+            "probe",
+            "--addr",
+            "127.0.0.1:8080",
+            "--path",
+            "/.well-known/spin/health"
+        ])
+    );
     let image = container["image"].as_str().unwrap().to_string();
     assert!(
         td["executionRoleArn"]

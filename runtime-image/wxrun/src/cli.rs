@@ -52,6 +52,18 @@ enum Command {
         #[arg(long)]
         cache_dir: Option<PathBuf>,
     },
+    /// Health check for containers (the image has no shell or curl): GET a running
+    /// wxrun's health endpoint; exit 0 on 200, 1 otherwise.
+    Probe {
+        /// Where the wxrun to check listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        #[arg(long, default_value = "/.well-known/spin/health")]
+        path: String,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        timeout_ms: u64,
+    },
     /// Write a release bundle for an app and print its release id (sha256).
     Bundle {
         /// The app's spin.toml.
@@ -139,6 +151,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", report.human());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe {
+            addr,
+            path,
+            timeout_ms,
+        } => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(crate::probe::probe(
+                    addr,
+                    &path,
+                    Duration::from_millis(timeout_ms),
+                ))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bundle { manifest, output } => {

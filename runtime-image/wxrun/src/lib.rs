@@ -13,6 +13,7 @@ pub mod info;
 pub mod lambda;
 pub mod manifest;
 pub mod outbound;
+pub mod probe;
 pub mod release;
 pub mod routing;
 pub mod serve;

@@ -56,4 +56,26 @@ async fn limits_map_to_statuses_and_the_server_survives() {
     // Still healthy and serving.
     assert_eq!(server.get("/p/ok").await.status, 200);
     assert_eq!(server.get("/hello/ok").await.status, 200);
+
+    // `wxrun probe`, the container health check, sees the same; a wrong path or a port
+    // nobody listens on is unhealthy.
+    let probe = |args: &[&str]| wxrun().arg("probe").args(args).output().unwrap();
+    let addr = format!("127.0.0.1:{}", server.port);
+    let ok = probe(&["--addr", &addr]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let wrong = probe(&["--addr", &addr, "--path", "/.well-known/spin/nope"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("answered 404"));
+    let down = probe(&[
+        "--addr",
+        &format!("127.0.0.1:{}", free_port()),
+        "--timeout-ms",
+        "500",
+    ]);
+    assert!(!down.status.success());
+    assert!(String::from_utf8_lossy(&down.stderr).contains("connecting to"));
 }
