@@ -1,23 +1,46 @@
 #!/usr/bin/env bash
-# Builds the static (musl) wxrun that runs unchanged on EC2, Fargate
-# (distroless image), Lambda (provided.al2023) and Kubernetes, and prints
-# its sha256 (the value /.well-known/wxrun/info reports as binary_sha256).
-# Needs: rustup target x86_64-unknown-linux-musl, musl-tools (musl-gcc).
+# Builds the static (musl) wxrun that runs unchanged on EC2, Fargate (an image with nothing
+# else in it), Lambda (provided.al2023) and Kubernetes, puts it where stacks look for it by
+# default (runtime-image/dist/wxrun-{arch}) and prints its sha256 (the value
+# /.well-known/wxrun/info reports as binary_sha256).
+#   runtime-image/build-static.sh          x86_64: rustup's musl target and musl-gcc
+#   runtime-image/build-static.sh arm64    aarch64 (Graviton): cross-built with cargo-zigbuild
+#                                          and zig from PyPI (a full release build, ~30 min on
+#                                          2 cores the first time)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
-rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
-  || rustup target add x86_64-unknown-linux-musl
-command -v musl-gcc >/dev/null 2>&1 || apt-get install -y musl-tools \
-  || { apt-get update && apt-get install -y musl-tools; } \
-  || { echo "error: musl-tools (musl-gcc) could not be installed" >&2; exit 1; }
+arch="${1:-x86_64}"
 # Its own target dir (not the caller's CARGO_TARGET_DIR): a release musl build shares
 # nothing with debug builds, and tests find the binary here (WXRUN_STATIC_TARGET_DIR).
 export CARGO_TARGET_DIR="${WXRUN_STATIC_TARGET_DIR:-$HOME/.cache/wxinfra/target-wxrun}"
-cargo build --release -p wxrun --target x86_64-unknown-linux-musl
-bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/release/wxrun"
-if file "$bin" | grep -q "dynamically linked"; then
-  echo "error: $bin is dynamically linked" >&2
+case "$arch" in
+  x86_64)
+    target=x86_64-unknown-linux-musl elf="x86-64"
+    command -v musl-gcc >/dev/null 2>&1 || apt-get install -y musl-tools \
+      || { apt-get update && apt-get install -y musl-tools; } \
+      || { echo "error: musl-tools (musl-gcc) could not be installed" >&2; exit 1; }
+    build=(cargo build)
+    ;;
+  arm64)
+    target=aarch64-unknown-linux-musl elf="ARM aarch64"
+    zig_venv="$HOME/.cache/wxinfra/venv-zig"
+    if [ ! -x "$zig_venv/bin/cargo-zigbuild" ]; then
+      python3 -m venv "$zig_venv"
+      "$zig_venv/bin/pip" install --quiet cargo-zigbuild==0.24.0 ziglang==0.15.2 \
+        || { echo "error: could not install cargo-zigbuild and ziglang from PyPI" >&2; exit 1; }
+    fi
+    export PATH="$zig_venv/bin:$PATH"
+    build=(cargo zigbuild)
+    ;;
+  *) echo "usage: $0 [x86_64|arm64]" >&2; exit 2 ;;
+esac
+rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+"${build[@]}" --release -p wxrun --target "$target"
+bin="$CARGO_TARGET_DIR/$target/release/wxrun"
+info="$(file "$bin")"
+if [[ "$info" == *"dynamically linked"* || "$info" != *"$elf"* ]]; then
+  echo "error: $bin is not a static $elf executable: $info" >&2
   exit 1
 fi
 # A static binary has no GLIBC_ symbol versions at all.
@@ -25,6 +48,5 @@ if objdump -T "$bin" 2>/dev/null | grep -q GLIBC_; then
   echo "error: $bin needs glibc" >&2
   exit 1
 fi
-# Where stacks look for it by default (`runtime.binary`: runtime-image/dist/wxrun-{arch}).
-install -D -m 0755 "$bin" "$repo/runtime-image/dist/wxrun-x86_64"
+install -D -m 0755 "$bin" "$repo/runtime-image/dist/wxrun-$arch"
 sha256sum "$bin"
