@@ -19,7 +19,10 @@ use crate::provider::{Provider, ProviderError};
 /// A resource the sweep found: its id and the properties its kind's `delete` needs.
 pub type Found = (String, Value);
 
-type Finder = for<'a> fn(&'a AwsContext) -> BoxFuture<'a, Result<Vec<Found>, ProviderError>>;
+/// Lists one kind's resources of the stack, given every ARN the tagging API lists with the
+/// stack's tag (read once per sweep).
+type Finder =
+    for<'a> fn(&'a AwsContext, &'a [String]) -> BoxFuture<'a, Result<Vec<Found>, ProviderError>>;
 
 /// One kind the sweep handles.
 pub struct Sweeper {
@@ -35,7 +38,7 @@ macro_rules! tagged {
         Sweeper {
             kind: $kind,
             arn_types: &[$arn_type],
-            find: |c| Box::pin(tagged(c, $arn_type, $id)),
+            find: |_, arns| Box::pin(async move { Ok(tagged(arns, $arn_type, $id)) }),
         }
     };
 }
@@ -46,7 +49,7 @@ pub const ORDER: &[Sweeper] = &[
     Sweeper {
         kind: "aws.ecs_service",
         arn_types: &["ecs:service"],
-        find: |c| Box::pin(tagged(c, "ecs:service", ecs_service)),
+        find: |_, arns| Box::pin(async move { Ok(tagged(arns, "ecs:service", ecs_service)) }),
     },
     tagged!("aws.lambda_function", "lambda:function", after_colon),
     tagged!("aws.lb", "elasticloadbalancing:loadbalancer", whole),
@@ -69,7 +72,7 @@ pub const ORDER: &[Sweeper] = &[
     Sweeper {
         kind: "aws.efs_mount_target",
         arn_types: &[],
-        find: |c| Box::pin(mount_targets(c)),
+        find: |c, arns| Box::pin(mount_targets(c, arns)),
     },
     tagged!(
         "aws.efs_file_system",
@@ -81,48 +84,28 @@ pub const ORDER: &[Sweeper] = &[
     Sweeper {
         kind: "aws.iam_instance_profile",
         arn_types: &["iam:instance-profile"],
-        find: |c| Box::pin(instance_profiles(c)),
+        find: |c, _| Box::pin(instance_profiles(c)),
     },
     Sweeper {
         kind: "aws.iam_role",
         arn_types: &["iam:role"],
-        find: |c| Box::pin(roles(c)),
+        find: |c, _| Box::pin(roles(c)),
     },
     Sweeper {
         kind: "aws.security_group_rule",
         arn_types: &["ec2:security-group-rule"],
-        find: |c| Box::pin(security_group_rules(c)),
+        find: |c, _| Box::pin(security_group_rules(c)),
     },
-    Sweeper {
-        kind: "aws.security_group",
-        arn_types: &["ec2:security-group"],
-        find: |c| Box::pin(security_groups(c)),
-    },
+    tagged!("aws.security_group", "ec2:security-group", after_slash),
     Sweeper {
         kind: "aws.route_table_association",
         arn_types: &[],
-        find: |c| Box::pin(route_table_associations(c)),
+        find: |c, _| Box::pin(route_table_associations(c)),
     },
-    Sweeper {
-        kind: "aws.route_table",
-        arn_types: &["ec2:route-table"],
-        find: |c| Box::pin(route_tables(c)),
-    },
-    Sweeper {
-        kind: "aws.internet_gateway",
-        arn_types: &["ec2:internet-gateway"],
-        find: |c| Box::pin(internet_gateways(c)),
-    },
-    Sweeper {
-        kind: "aws.subnet",
-        arn_types: &["ec2:subnet"],
-        find: |c| Box::pin(subnets(c)),
-    },
-    Sweeper {
-        kind: "aws.vpc",
-        arn_types: &["ec2:vpc"],
-        find: |c| Box::pin(vpcs(c)),
-    },
+    tagged!("aws.route_table", "ec2:route-table", after_slash),
+    tagged!("aws.internet_gateway", "ec2:internet-gateway", after_slash),
+    tagged!("aws.subnet", "ec2:subnet", after_slash),
+    tagged!("aws.vpc", "ec2:vpc", after_slash),
 ];
 
 /// What a sweep did.
@@ -138,11 +121,12 @@ pub struct Swept {
 pub async fn sweep(ctx: &Arc<AwsContext>) -> Result<Swept, ProviderError> {
     let provider = super::provider(ctx.clone());
     let mut swept = Swept::default();
+    let arns = tagged_arns(ctx).await?;
     for line in ORDER {
         let kind = provider.resource(line.kind).ok_or_else(|| {
             ProviderError::Api(format!("sweep line for unregistered kind {}", line.kind))
         })?;
-        for (id, props) in (line.find)(ctx).await? {
+        for (id, props) in (line.find)(ctx, &arns).await? {
             // Deleted resources stay listed for a while (terminated instances, INACTIVE ECS
             // clusters and services); the kind's own read says they are gone. A read that
             // fails proves nothing, so the delete goes ahead and reports what is wrong.
@@ -209,17 +193,11 @@ async fn tagged_arns(ctx: &AwsContext) -> Result<Vec<String>, ProviderError> {
 }
 
 /// The stack's resources of one tagging-API type, with `delete`'s id derived by `id`.
-async fn tagged(
-    ctx: &AwsContext,
-    arn_type: &str,
-    id: fn(&str) -> Option<Found>,
-) -> Result<Vec<Found>, ProviderError> {
-    Ok(tagged_arns(ctx)
-        .await?
-        .iter()
+fn tagged(arns: &[String], arn_type: &str, id: fn(&str) -> Option<Found>) -> Vec<Found> {
+    arns.iter()
         .filter(|a| self::arn_type(a) == arn_type)
         .filter_map(|a| id(a))
-        .collect())
+        .collect()
 }
 
 fn whole(arn: &str) -> Option<Found> {
@@ -249,9 +227,9 @@ fn ecs_service(arn: &str) -> Option<Found> {
 }
 
 /// Mount targets carry no tags: those of the stack's file systems.
-async fn mount_targets(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+async fn mount_targets(ctx: &AwsContext, arns: &[String]) -> Result<Vec<Found>, ProviderError> {
     let mut out = Vec::new();
-    for (fs, _) in tagged(ctx, "elasticfilesystem:file-system", after_slash).await? {
+    for (fs, _) in tagged(arns, "elasticfilesystem:file-system", after_slash) {
         let mts = ctx
             .efs
             .describe_mount_targets()
@@ -334,17 +312,6 @@ async fn security_group_rules(ctx: &AwsContext) -> Result<Vec<Found>, ProviderEr
     Ok(out)
 }
 
-async fn security_groups(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
-    let out = ctx
-        .ec2
-        .describe_security_groups()
-        .filters(stack_filter(ctx))
-        .send()
-        .await
-        .map_err(classify)?;
-    Ok(ids(out.security_groups(), |g| g.group_id()))
-}
-
 /// Explicit associations of the stack's route tables (associations carry no tags).
 async fn route_table_associations(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
     let out = ctx
@@ -367,50 +334,6 @@ async fn route_table_associations(ctx: &AwsContext) -> Result<Vec<Found>, Provid
             ))
         })
         .collect())
-}
-
-async fn route_tables(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
-    let out = ctx
-        .ec2
-        .describe_route_tables()
-        .filters(stack_filter(ctx))
-        .send()
-        .await
-        .map_err(classify)?;
-    Ok(ids(out.route_tables(), |r| r.route_table_id()))
-}
-
-async fn internet_gateways(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
-    let out = ctx
-        .ec2
-        .describe_internet_gateways()
-        .filters(stack_filter(ctx))
-        .send()
-        .await
-        .map_err(classify)?;
-    Ok(ids(out.internet_gateways(), |g| g.internet_gateway_id()))
-}
-
-async fn subnets(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
-    let out = ctx
-        .ec2
-        .describe_subnets()
-        .filters(stack_filter(ctx))
-        .send()
-        .await
-        .map_err(classify)?;
-    Ok(ids(out.subnets(), |s| s.subnet_id()))
-}
-
-async fn vpcs(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
-    let out = ctx
-        .ec2
-        .describe_vpcs()
-        .filters(stack_filter(ctx))
-        .send()
-        .await
-        .map_err(classify)?;
-    Ok(ids(out.vpcs(), |v| v.vpc_id()))
 }
 
 #[cfg(test)]
