@@ -1,14 +1,17 @@
 """Hello: the example Spin HTTP app served by wxrun (spin-sdk 3.x, WASI 0.2).
 
-Paths under /hello/: `echo` answers with the request body; `kv` calls Spin's
-key-value store (which wxrun does not implement: the call traps); `loop` and
+Paths under /hello/: `echo` answers with the request body; `kv` opens Spin's
+default key-value store, which this component may not use (its manifest grants
+no store), and answers 403 with the error value Spin returns; `llm` calls Spin's
+LLM interface (which wxrun does not implement: the call traps); `loop` and
 `alloc` exceed wxrun's time and memory limits; anything else is greeted.
 """
 
 import os
 
-from spin_sdk import http, key_value, variables
+from spin_sdk import http, key_value, llm, variables
 from spin_sdk.http import Request, Response
+from spin_sdk.wit.types import Err
 
 
 class IncomingHandler(http.IncomingHandler):
@@ -20,7 +23,13 @@ class IncomingHandler(http.IncomingHandler):
         if path.endswith("/echo"):
             body = request.body or b""
         elif path.endswith("/kv"):
-            key_value.open_default().get("key")
+            try:
+                key_value.open_default().get("key")
+                body = b"opened"
+            except Err as e:
+                return Response(403, {"content-type": "text/plain"}, bytes(repr(e.value), "utf-8"))
+        elif path.endswith("/llm"):
+            llm.infer("llama2-chat", "hi")
             body = b"unreachable"
         elif path.endswith("/loop"):
             while True:

@@ -1,9 +1,15 @@
 //! The ahead-of-time compilation cache on the shared volume:
-//! `DIR/cache/<engine fingerprint>/<sha256 of the .wasm>.cwasm`. The first
-//! process compiles and writes atomically (temp file + rename); the others
-//! load it. An entry another engine wrote, or a damaged one, is ignored and
-//! replaced. Owns loading components, with or without the cache.
+//! `DIR/cache/<engine fingerprint>/<key>.cwasm`, where the key is the sha256
+//! of the `.wasm` (for a core module, of the `.wasm` and the converter that
+//! turns it into a component). The first process converts and compiles, and
+//! writes atomically (temp file + rename); the others load it. An entry
+//! another engine wrote, or a damaged one, is ignored and replaced. Owns
+//! loading components, with or without the cache, each distinct `.wasm`
+//! once per app.
 
+use crate::componentize::{self, ConvertError};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +25,12 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot convert core module {path} to a component")]
+    Convert {
+        path: PathBuf,
+        #[source]
+        source: ConvertError,
+    },
     #[error("cannot compile component {path}: {message}")]
     Compile { path: PathBuf, message: String },
 }
@@ -32,6 +44,8 @@ pub enum Origin {
     Compiled,
     /// Compiled now; no cache configured (or it could not be written).
     Uncached,
+    /// The same `.wasm` as a component loaded before it in this app.
+    Shared,
 }
 
 /// The cache directory for `engine` under `cache_root` (`DIR/cache`).
@@ -46,41 +60,99 @@ pub fn fingerprint(engine: &Engine) -> String {
     format!("wasmtime-48-{:016x}", h.finish())
 }
 
-/// Loads the component at `wasm`, through the cache in `cache_dir` if given.
-pub fn load(
-    engine: &Engine,
-    cache_dir: Option<&Path>,
-    wasm: &Path,
-) -> Result<(Component, Origin), LoadError> {
-    let bytes = std::fs::read(wasm).map_err(|source| LoadError::Read {
+/// The cache key of a `.wasm`: its sha256, or for a core module the sha256
+/// of its sha256 and the converter's identity, so that a new converter never
+/// reuses an entry an old one produced.
+pub fn cache_key(bytes: &[u8]) -> String {
+    let digest = crate::digest::sha256_hex(bytes);
+    if componentize::is_core_module(bytes) {
+        let converted = format!("{digest}\n{}", componentize::converter());
+        crate::digest::sha256_hex(converted.as_bytes())
+    } else {
+        digest
+    }
+}
+
+/// Loads the components of one app: each distinct `.wasm` (by content) is
+/// read from the cache or converted and compiled once, however many
+/// components use it.
+pub struct Loader<'a> {
+    engine: &'a Engine,
+    cache_dir: Option<&'a Path>,
+    loaded: HashMap<String, Component>,
+}
+
+impl<'a> Loader<'a> {
+    /// Loads through the cache in `cache_dir` (`DIR/cache/<fingerprint>`) if given.
+    pub fn new(engine: &'a Engine, cache_dir: Option<&'a Path>) -> Self {
+        Loader {
+            engine,
+            cache_dir,
+            loaded: HashMap::new(),
+        }
+    }
+
+    /// The component at `wasm` (a component, or a core module to convert).
+    pub fn load(&mut self, wasm: &Path) -> Result<(Component, Origin), LoadError> {
+        let bytes = std::fs::read(wasm).map_err(|source| LoadError::Read {
+            path: wasm.to_path_buf(),
+            source,
+        })?;
+        let key = cache_key(&bytes);
+        if let Some(component) = self.loaded.get(&key) {
+            return Ok((component.clone(), Origin::Shared));
+        }
+        let (component, origin) = self.load_new(wasm, &bytes, &key)?;
+        self.loaded.insert(key, component.clone());
+        Ok((component, origin))
+    }
+
+    fn load_new(
+        &self,
+        wasm: &Path,
+        bytes: &[u8],
+        key: &str,
+    ) -> Result<(Component, Origin), LoadError> {
+        let compile_err = |e: wasmtime::Error| LoadError::Compile {
+            path: wasm.to_path_buf(),
+            message: format!("{e:#}"),
+        };
+        let entry = self.cache_dir.map(|d| d.join(format!("{key}.cwasm")));
+        if let Some(c) = entry.as_deref().and_then(|e| try_cached(self.engine, e)) {
+            return Ok((c, Origin::CacheHit));
+        }
+        let component = as_component(wasm, bytes)?;
+        let compiled = self
+            .engine
+            .precompile_component(&component)
+            .map_err(compile_err)?;
+        tracing::info!(path = %wasm.display(), key, "compiled component");
+        let origin = match entry.as_deref().map(|e| (e, write_atomic(e, &compiled))) {
+            None => Origin::Uncached,
+            Some((_, Ok(()))) => Origin::Compiled,
+            Some((e, Err(err))) => {
+                tracing::warn!(path = %e.display(), error = %err, "cannot write AOT cache entry");
+                Origin::Uncached
+            }
+        };
+        // SAFETY: `compiled` was produced by `engine` just now.
+        let component =
+            unsafe { Component::deserialize(self.engine, &compiled) }.map_err(compile_err)?;
+        Ok((component, origin))
+    }
+}
+
+/// `bytes` as component bytes: converted when they are a core module.
+fn as_component<'b>(wasm: &Path, bytes: &'b [u8]) -> Result<Cow<'b, [u8]>, LoadError> {
+    if !componentize::is_core_module(bytes) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let component = componentize::componentize(bytes).map_err(|source| LoadError::Convert {
         path: wasm.to_path_buf(),
         source,
     })?;
-    let compile_err = |e: wasmtime::Error| LoadError::Compile {
-        path: wasm.to_path_buf(),
-        message: format!("{e:#}"),
-    };
-    let Some(dir) = cache_dir else {
-        return Ok((
-            Component::new(engine, &bytes).map_err(compile_err)?,
-            Origin::Uncached,
-        ));
-    };
-    let entry = dir.join(format!("{}.cwasm", crate::digest::sha256_hex(&bytes)));
-    if let Some(c) = try_cached(engine, &entry) {
-        return Ok((c, Origin::CacheHit));
-    }
-    let compiled = engine.precompile_component(&bytes).map_err(compile_err)?;
-    let origin = match write_atomic(&entry, &compiled) {
-        Ok(()) => Origin::Compiled,
-        Err(e) => {
-            tracing::warn!(path = %entry.display(), error = %e, "cannot write AOT cache entry");
-            Origin::Uncached
-        }
-    };
-    // SAFETY: `compiled` was produced by `engine` just now.
-    let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(compile_err)?;
-    Ok((component, origin))
+    tracing::info!(path = %wasm.display(), converter = componentize::converter(), "converted core module to a component");
+    Ok(Cow::Owned(component))
 }
 
 fn try_cached(engine: &Engine, entry: &Path) -> Option<Component> {
@@ -130,14 +202,9 @@ mod tests {
         let wasm = tmp.path().join("c.wasm");
         std::fs::write(&wasm, wat_bytes()).unwrap();
         let dir = engine_dir(&engine, &tmp.path().join("cache"));
-        assert_eq!(
-            load(&engine, Some(&dir), &wasm).unwrap().1,
-            Origin::Compiled
-        );
-        assert_eq!(
-            load(&engine, Some(&dir), &wasm).unwrap().1,
-            Origin::CacheHit
-        );
+        let load = |dir: &Path| Loader::new(&engine, Some(dir)).load(&wasm).unwrap().1;
+        assert_eq!(load(&dir), Origin::Compiled);
+        assert_eq!(load(&dir), Origin::CacheHit);
         let entry = std::fs::read_dir(&dir)
             .unwrap()
             .next()
@@ -145,14 +212,30 @@ mod tests {
             .unwrap()
             .path();
         std::fs::write(&entry, b"\x7fELF garbage").unwrap();
-        assert_eq!(
-            load(&engine, Some(&dir), &wasm).unwrap().1,
-            Origin::Compiled
-        );
-        assert_eq!(
-            load(&engine, Some(&dir), &wasm).unwrap().1,
-            Origin::CacheHit
-        );
+        assert_eq!(load(&dir), Origin::Compiled);
+        assert_eq!(load(&dir), Origin::CacheHit);
+    }
+
+    #[test]
+    fn one_wasm_used_twice_in_an_app_is_loaded_once() {
+        let engine = crate::engine::new_engine(&Default::default()).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a.wasm"), tmp.path().join("b.wasm"));
+        std::fs::write(&a, wat_bytes()).unwrap();
+        std::fs::write(&b, wat_bytes()).unwrap();
+        let mut loader = Loader::new(&engine, None);
+        assert_eq!(loader.load(&a).unwrap().1, Origin::Uncached);
+        assert_eq!(loader.load(&a).unwrap().1, Origin::Shared);
+        assert_eq!(loader.load(&b).unwrap().1, Origin::Shared);
+    }
+
+    #[test]
+    fn core_module_keys_name_the_converter() {
+        let module = wat::parse_str("(module)").unwrap();
+        let component = wat_bytes();
+        assert_eq!(cache_key(&component), crate::digest::sha256_hex(&component));
+        assert_ne!(cache_key(&module), crate::digest::sha256_hex(&module));
+        assert_eq!(cache_key(&module), cache_key(&module.clone()));
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! manifest. Owns turning `spin.toml` into something that can serve; an
 //! `App` is immutable, and a hot swap replaces it whole.
 
+use crate::allowed_hosts::AllowedHosts;
 use crate::aot::{self, Origin};
 use crate::component::{self, Generation, Prepared, Settings};
 use crate::engine::Limits;
 use crate::manifest::{Manifest, ManifestError};
-use crate::outbound::AllowedHosts;
 use crate::routing::{RouteError, Router};
 use crate::traps::Unsupported;
 use std::collections::{BTreeMap, HashMap};
@@ -24,13 +24,25 @@ pub enum AppError {
     Variables(#[from] crate::variables::VariableError),
     #[error(transparent)]
     Load(#[from] aot::LoadError),
+    #[error("component {component:?}")]
+    Component {
+        component: String,
+        #[source]
+        source: aot::LoadError,
+    },
     #[error(transparent)]
     Prepare(#[from] component::PrepareError),
+    #[error("component {component:?}: unknown key_value_stores label {label:?}")]
+    UnknownStore { component: String, label: String },
+    #[error(
+        "component {component:?} uses SQLite database {label:?}, which is not defined: check the spelling, or pass a runtime config file that defines it"
+    )]
+    UnknownDatabase { component: String, label: String },
     #[error("component {component:?}: {source}")]
     Outbound {
         component: String,
         #[source]
-        source: crate::outbound::PatternError,
+        source: crate::allowed_hosts::AllowedHostError,
     },
 }
 
@@ -43,11 +55,15 @@ pub struct LoadOptions<'a> {
     pub env: &'a HashMap<String, String>,
     /// The release id, when served from an app dir.
     pub release: Option<String>,
+    /// The stores and databases of the runtime config.
+    pub resources: &'a crate::hosts::Resources,
 }
 
 /// An app ready to serve.
 pub struct App {
     pub name: String,
+    /// `[application] version`, for `/.well-known/spin/info`.
+    pub version: Option<String>,
     pub release: Option<String>,
     pub router: Router,
     pub components: HashMap<String, Prepared>,
@@ -60,17 +76,47 @@ impl App {
     pub fn load(engine: &Engine, path: &Path, opts: &LoadOptions<'_>) -> Result<App, AppError> {
         let manifest = Manifest::load(path)?;
         let router = Router::from_manifest(&manifest)?;
-        let mut variables = crate::variables::resolve(&manifest, opts.env)?;
+        let app_values = crate::variables::app_values(&manifest, opts.env)?;
+        let mut variables = crate::variables::resolve(&manifest, &app_values)?;
         let mut components = HashMap::new();
         let mut origins = BTreeMap::new();
+        let mut loader = aot::Loader::new(engine, opts.cache_dir);
         for (id, decl) in &manifest.components {
-            let (compiled, origin) = aot::load(engine, opts.cache_dir, &decl.source)?;
-            let allowed = AllowedHosts::parse(&decl.allowed_outbound_hosts).map_err(|source| {
-                AppError::Outbound {
+            let (compiled, origin) =
+                loader
+                    .load(&decl.source)
+                    .map_err(|source| AppError::Component {
+                        component: id.clone(),
+                        source,
+                    })?;
+            let allowed = AllowedHosts::parse(&decl.allowed_outbound_hosts, &app_values).map_err(
+                |source| AppError::Outbound {
                     component: id.clone(),
                     source,
-                }
-            })?;
+                },
+            )?;
+            let res = opts.resources;
+            if let Some(label) = decl
+                .key_value_stores
+                .iter()
+                .find(|l| !res.stores.contains(l))
+            {
+                return Err(AppError::UnknownStore {
+                    component: id.clone(),
+                    label: label.clone(),
+                });
+            }
+            if let Some(label) = decl
+                .sqlite_databases
+                .iter()
+                .find(|l| !res.databases.contains(l))
+            {
+                return Err(AppError::UnknownDatabase {
+                    component: id.clone(),
+                    label: label.clone(),
+                });
+            }
+            let allowed = std::sync::Arc::new(allowed);
             let settings = Settings {
                 env: decl
                     .environment
@@ -78,8 +124,15 @@ impl App {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 mounts: decl.files.clone(),
-                allowed,
+                allowed: allowed.clone(),
                 variables: variables.remove(id).unwrap_or_default(),
+                hosts: crate::hosts::Grants {
+                    key_value: std::sync::Arc::new(decl.key_value_stores.iter().cloned().collect()),
+                    sqlite: std::sync::Arc::new(decl.sqlite_databases.iter().cloned().collect()),
+                    stores: res.stores.clone(),
+                    databases: res.databases.clone(),
+                    allowed,
+                },
                 limits: opts.limits,
             };
             let prepared = component::prepare(engine, id, &compiled, settings)?;
@@ -95,6 +148,7 @@ impl App {
         }
         Ok(App {
             name: manifest.application.name,
+            version: manifest.application.version,
             release: opts.release.clone(),
             router,
             components,

@@ -26,7 +26,11 @@ pub struct ComponentReport {
 }
 
 /// Checks the app at `manifest`, compiling through `cache_root` if given.
-pub fn check(manifest: &Path, cache_root: Option<&Path>) -> Result<Report, CheckError> {
+pub fn check(
+    manifest: &Path,
+    cache_root: Option<&Path>,
+    resources: &crate::hosts::Resources,
+) -> Result<Report, CheckError> {
     let limits = crate::engine::Limits::default();
     let engine =
         crate::engine::new_engine(&limits).map_err(|e| CheckError::Engine(format!("{e:#}")))?;
@@ -42,6 +46,7 @@ pub fn check(manifest: &Path, cache_root: Option<&Path>) -> Result<Report, Check
             cache_dir: cache_dir.as_deref(),
             env: &placeholder_env(manifest, env)?,
             release: None,
+            resources,
         },
     )?;
     let generations = app.generations();

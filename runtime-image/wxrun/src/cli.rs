@@ -51,6 +51,8 @@ enum Command {
         /// AOT cache root to compile through (e.g. DIR/cache).
         #[arg(long)]
         cache_dir: Option<PathBuf>,
+        #[command(flatten)]
+        hosts: HostArgs,
     },
     /// Health check for containers (the image has no shell or curl): GET a running
     /// wxrun's health endpoint; exit 0 on 200, 1 otherwise.
@@ -106,10 +108,46 @@ struct ServeArgs {
     /// Instances alive at once (pooling allocator size).
     #[arg(long, env = "WXRUN_MAX_INSTANCES", default_value_t = 200)]
     max_instances: u32,
-    /// Primitive reported in x-wxrun-served-by (ec2, fargate, lambda, k8s);
-    /// `lambda` in Lambda mode, `ec2` otherwise.
+    /// Primitive reported in x-wxrun-served-by (ec2, fargate, lambda, k8s,
+    /// local); `lambda` in Lambda mode, `local` otherwise (every deployment
+    /// wxinfra makes sets it).
     #[arg(long, env = "WXRUN_PRIMITIVE")]
     primitive: Option<Primitive>,
+    #[command(flatten)]
+    hosts: HostArgs,
+}
+
+/// Where Spin's stores are configured and kept.
+#[derive(Args)]
+struct HostArgs {
+    /// Spin's runtime-config file (`[key_value_store.<label>]`, ...).
+    #[arg(long, env = "WXRUN_RUNTIME_CONFIG_FILE")]
+    runtime_config_file: Option<PathBuf>,
+    /// Directory of the default stores; default the file's `state_dir`, else
+    /// `.spin` beside the app (the app dir, or the manifest's directory).
+    #[arg(long, env = "WXRUN_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl HostArgs {
+    /// The stores and databases, for an app whose directory is `app_dir`.
+    fn resources(
+        &self,
+        app_dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<crate::hosts::Resources> {
+        let config = match &self.runtime_config_file {
+            Some(path) => crate::runtime_config::RuntimeConfig::load(path)?,
+            None => Default::default(),
+        };
+        let default_dir = app_dir
+            .map(|d| std::path::absolute(d.join(".spin")))
+            .transpose()?;
+        let state_dir = match &self.state_dir {
+            Some(dir) => Some(std::path::absolute(dir)?),
+            None => config.state_dir(default_dir),
+        };
+        Ok(crate::hosts::Resources::new(&config, state_dir)?)
+    }
 }
 
 /// Runs wxrun with the process arguments.
@@ -144,8 +182,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             manifest,
             json,
             cache_dir,
+            hosts,
         } => {
-            let report = crate::check::check(&manifest, cache_dir.as_deref())?;
+            let resources = hosts.resources(manifest.parent())?;
+            let report = crate::check::check(&manifest, cache_dir.as_deref(), &resources)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -192,6 +232,11 @@ impl ServeArgs {
 }
 
 fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
+    let app_dir = match (&args.from, &args.app_dir) {
+        (Some(path), _) => path.parent().map(|p| p.to_path_buf()),
+        (None, dir) => dir.clone(),
+    };
+    let resources = args.hosts.resources(app_dir.as_deref())?;
     let app = match (args.from, args.app_dir) {
         (Some(path), None) => AppSource::Manifest {
             path,
@@ -207,7 +252,7 @@ fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
     let primitive = match args.primitive {
         Some(p) => p,
         None if lambda => Primitive::Lambda,
-        None => Primitive::Ec2,
+        None => Primitive::Local,
     };
     Ok(ServeConfig {
         app,
@@ -220,6 +265,7 @@ fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
         },
         primitive,
         lambda,
+        resources,
     })
 }
 

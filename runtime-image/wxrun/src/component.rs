@@ -3,9 +3,10 @@
 //! wasmtime-wasi-http's `ProxyHandler` with a fresh instance per request and
 //! the per-request limits. Owns instantiation, not routing or HTTP serving.
 
+use crate::allowed_hosts::AllowedHosts;
 use crate::engine::{Host, Limits};
 use crate::manifest::FileMount;
-use crate::outbound::{AllowedHosts, OutboundHooks};
+use crate::outbound::OutboundHooks;
 use crate::traps::Unsupported;
 use crate::variables::ComponentVariables;
 use std::pin::Pin;
@@ -46,8 +47,9 @@ pub enum Generation {
 pub struct Settings {
     pub env: Vec<(String, String)>,
     pub mounts: Vec<FileMount>,
-    pub allowed: AllowedHosts,
+    pub allowed: Arc<AllowedHosts>,
     pub variables: ComponentVariables,
+    pub hosts: crate::hosts::Grants,
     pub limits: Limits,
 }
 
@@ -72,6 +74,7 @@ pub fn prepare(
     let mut linker = crate::engine::linker(engine).map_err(|e| link(format!("{e:#}")))?;
     crate::variables::add_to_linker(&mut linker, engine, component, |h: &Host| &h.variables)
         .map_err(|e| link(format!("{e:#}")))?;
+    crate::hosts::add_to_linker(&mut linker).map_err(|e| link(format!("{e:#}")))?;
     let unsupported = crate::traps::link_unsupported(&mut linker, engine, component)
         .map_err(|e| link(e.to_string()))?;
     let pre = linker
@@ -119,6 +122,7 @@ impl Runner {
         for m in &s.mounts {
             wasi.preopened_dir(&m.host, &m.guest, FsPerms::ReadOnly)?;
         }
+        crate::sockets::configure(&mut wasi, &s.allowed);
         let host = Host {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -127,9 +131,10 @@ impl Runner {
                 .memory_size(s.limits.memory_bytes)
                 .build(),
             hooks: OutboundHooks {
-                allowed: Arc::new(s.allowed.clone()),
+                allowed: s.allowed.clone(),
             },
             variables: Arc::new(s.variables.clone()),
+            hosts: crate::hosts::HostState::new(s.hosts.clone()),
         };
         let mut store = Store::new(&self.engine, host);
         store.limiter(|h| &mut h.limits);

@@ -4,21 +4,17 @@
 //! Shared by `serve` and `lambda`; owns no sockets.
 
 use crate::app::App;
-use crate::info::{Identity, Info};
+use crate::info::Identity;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited, combinators::UnsyncBoxBody};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 /// The response body type of every answer.
 pub type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
-
-/// Health path, as in Spin.
-pub const HEALTH_PATH: &str = "/.well-known/spin/health";
-/// Identity path.
-pub const INFO_PATH: &str = "/.well-known/wxrun/info";
 
 /// The serving state shared by every request of the process.
 pub struct Runtime {
@@ -55,12 +51,23 @@ impl Runtime {
         self.draining.store(true, Ordering::SeqCst);
     }
 
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
     pub fn identity(&self) -> &Identity {
         &self.identity
     }
 
     /// Handles one request whose body is still streaming.
-    pub async fn handle<B>(&self, req: Request<B>, request_id: Option<String>) -> Response<Body>
+    /// `client` is the peer's address (Spin's `spin-client-addr`), when
+    /// there is a socket.
+    pub async fn handle<B>(
+        &self,
+        req: Request<B>,
+        request_id: Option<String>,
+        client: Option<SocketAddr>,
+    ) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -75,7 +82,7 @@ impl Runtime {
         });
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let (mut response, route, component) = self.route(req).await;
+        let (mut response, route, component) = self.route(req, client).await;
         response.headers_mut().insert(
             "x-wxrun-served-by",
             HeaderValue::from_static(self.identity.primitive.as_str()),
@@ -93,23 +100,19 @@ impl Runtime {
         response
     }
 
-    async fn route<B>(&self, req: Request<B>) -> (Response<Body>, Option<String>, Option<String>)
+    async fn route<B>(
+        &self,
+        req: Request<B>,
+        client: Option<SocketAddr>,
+    ) -> (Response<Body>, Option<String>, Option<String>)
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let app = self.current();
         let path = req.uri().path().to_string();
-        if path == HEALTH_PATH {
-            let ok = app.is_some() && !self.draining.load(Ordering::SeqCst);
-            return match ok {
-                true => (text(StatusCode::OK, "OK"), None, None),
-                false => (
-                    text(StatusCode::SERVICE_UNAVAILABLE, "not ready"),
-                    None,
-                    None,
-                ),
-            };
+        if let Some(r) = crate::well_known::answer(self, &path, app.as_deref()).await {
+            return (r, None, None);
         }
         let Some(app) = app else {
             return (
@@ -118,29 +121,13 @@ impl Runtime {
                 None,
             );
         };
-        if path == INFO_PATH {
-            let info = Info {
-                version: self.identity.version,
-                binary_sha256: self.identity.binary_sha256().await,
-                primitive: self.identity.primitive,
-                release: app.release.as_deref(),
-                app: &app.name,
-            };
-            let mut r = text(
-                StatusCode::OK,
-                serde_json::to_string(&info).unwrap_or_default(),
-            );
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
-            return (r, None, None);
-        }
         let Some(m) = app.router.route(&path) else {
-            return (text(StatusCode::NOT_FOUND, "Not Found"), None, None);
+            return (text(StatusCode::NOT_FOUND, ""), None, None);
         };
         let route = m.raw_route.to_string();
         let component_id = m.component.to_string();
         let Some(prepared) = app.components.get(m.component) else {
-            return (text(StatusCode::NOT_FOUND, "Not Found"), Some(route), None);
+            return (text(StatusCode::NOT_FOUND, ""), Some(route), None);
         };
         let (mut parts, body) = req.into_parts();
         let declared = parts
@@ -165,7 +152,7 @@ impl Runtime {
                 );
             }
         };
-        spin_headers(&mut parts, &m);
+        spin_headers(&mut parts, &m, client);
         let req = Request::from_parts(
             parts,
             Full::new(body)
@@ -195,7 +182,11 @@ impl Runtime {
 }
 
 /// Adds the headers Spin gives components and makes the URI absolute.
-fn spin_headers(parts: &mut http::request::Parts, m: &crate::routing::RouteMatch<'_>) {
+fn spin_headers(
+    parts: &mut http::request::Parts,
+    m: &crate::routing::RouteMatch<'_>,
+    client: Option<SocketAddr>,
+) {
     let host = parts
         .headers
         .get(http::header::HOST)
@@ -211,17 +202,31 @@ fn spin_headers(parts: &mut http::request::Parts, m: &crate::routing::RouteMatch
     if let Ok(uri) = full.parse() {
         parts.uri = uri;
     }
+    let client = client.map(|a| a.to_string());
+    let fixed = [
+        ("spin-full-url", Some(full.as_str())),
+        ("spin-path-info", Some(m.path_info.as_str())),
+        ("spin-matched-route", Some(m.based_route)),
+        ("spin-raw-component-route", Some(m.raw_route)),
+        ("spin-component-route", Some(m.component_route)),
+        ("spin-base-path", Some("/")),
+        ("spin-client-addr", client.as_deref()),
+    ];
+    let params = m
+        .params
+        .iter()
+        .map(|(name, value)| (crate::routing::param_header(name), value.as_str()));
     let h = &mut parts.headers;
-    for (name, value) in [
-        ("spin-full-url", full.as_str()),
-        ("spin-path-info", m.path_info.as_str()),
-        ("spin-matched-route", m.raw_route),
-        ("spin-raw-component-route", m.raw_route),
-        ("spin-component-route", m.component_route),
-        ("spin-base-path", "/"),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(name, v);
+    for (name, value) in fixed
+        .into_iter()
+        .filter_map(|(n, v)| Some((n.to_string(), v?)))
+        .chain(params)
+    {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            h.insert(n, v);
         }
     }
     if !h.contains_key(http::header::HOST) {

@@ -96,6 +96,7 @@ pub struct Host {
     pub limits: StoreLimits,
     pub hooks: OutboundHooks,
     pub variables: Arc<ComponentVariables>,
+    pub hosts: crate::hosts::HostState,
 }
 
 impl WasiView for Host {

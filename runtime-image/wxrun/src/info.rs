@@ -6,7 +6,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// The compute primitive this process runs on.
+/// The compute primitive this process runs on; `Local` when nothing said
+/// which (a laptop, a test).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Primitive {
@@ -14,11 +15,12 @@ pub enum Primitive {
     Fargate,
     Lambda,
     K8s,
+    Local,
 }
 
 /// `WXRUN_PRIMITIVE` held something else.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown primitive {0:?} (expected ec2, fargate, lambda or k8s)")]
+#[error("unknown primitive {0:?} (expected ec2, fargate, lambda, k8s or local)")]
 pub struct PrimitiveError(String);
 
 impl FromStr for Primitive {
@@ -29,6 +31,7 @@ impl FromStr for Primitive {
             "fargate" => Ok(Primitive::Fargate),
             "lambda" => Ok(Primitive::Lambda),
             "k8s" => Ok(Primitive::K8s),
+            "local" => Ok(Primitive::Local),
             other => Err(PrimitiveError(other.to_string())),
         }
     }
@@ -41,6 +44,7 @@ impl Primitive {
             Primitive::Fargate => "fargate",
             Primitive::Lambda => "lambda",
             Primitive::K8s => "k8s",
+            Primitive::Local => "local",
         }
     }
 }

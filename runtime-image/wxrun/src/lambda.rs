@@ -17,7 +17,7 @@ pub async fn run(runtime: Arc<Runtime>) -> Result<(), lambda_http::Error> {
         async move {
             let request_id = event.lambda_context_ref().map(|c| c.request_id.clone());
             let request = from_event(event);
-            Ok::<_, std::convert::Infallible>(runtime.handle(request, request_id).await)
+            Ok::<_, std::convert::Infallible>(runtime.handle(request, request_id, None).await)
         }
     }))
     .await

@@ -1,14 +1,17 @@
 //! wxrun: one runtime binary serving Spin (wasi:http 0.2 and 0.3) apps on
 //! EC2, Fargate, Lambda and Kubernetes. `main.rs` only calls [`cli::main`].
 
+pub mod allowed_hosts;
 pub mod aot;
 pub mod app;
 pub mod check;
 pub mod cli;
 pub mod component;
+pub mod componentize;
 pub mod digest;
 pub mod dispatch;
 pub mod engine;
+pub mod hosts;
 pub mod info;
 pub mod lambda;
 pub mod manifest;
@@ -16,6 +19,9 @@ pub mod outbound;
 pub mod probe;
 pub mod release;
 pub mod routing;
+pub mod runtime_config;
 pub mod serve;
+pub mod sockets;
 pub mod traps;
 pub mod variables;
+pub mod well_known;

@@ -23,8 +23,8 @@ pub enum ManifestError {
     UnknownComponent { route: String, component: String },
     #[error("component {component:?}: {message}")]
     Component { component: String, message: String },
-    #[error("route {0:?} must start with '/'")]
-    BadRoute(String),
+    #[error("component {component:?}: route {route:?} must start with '/'")]
+    BadRoute { route: String, component: String },
 }
 
 /// A parsed `spin.toml` plus the directory its relative paths start from.
@@ -78,6 +78,10 @@ pub struct ComponentDecl {
     pub environment: BTreeMap<String, String>,
     pub allowed_outbound_hosts: Vec<String>,
     pub variables: BTreeMap<String, String>,
+    /// Labels of the key-value stores the component may open.
+    pub key_value_stores: Vec<String>,
+    /// Labels of the SQLite databases the component may open.
+    pub sqlite_databases: Vec<String>,
 }
 
 /// A directory of the app exposed read-only to the guest.
@@ -130,6 +134,10 @@ struct RawComponent {
     allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    #[serde(default)]
+    key_value_stores: Vec<String>,
+    #[serde(default)]
+    sqlite_databases: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -168,9 +176,15 @@ impl Manifest {
 
     /// Parses manifest text whose relative paths start at `dir`.
     pub fn parse(text: &str, dir: &Path) -> Result<Self, ManifestError> {
-        let raw: RawManifest = toml::from_str(text).map_err(|e| ManifestError::Parse {
-            path: dir.join("spin.toml"),
-            message: e.to_string(),
+        let raw: RawManifest = toml::from_str(text).map_err(|e| {
+            let component = e.span().and_then(|span| component_at(text, span.start));
+            ManifestError::Parse {
+                path: dir.join("spin.toml"),
+                message: match component {
+                    Some(id) => format!("component {id:?}: {e}"),
+                    None => e.to_string(),
+                },
+            }
         })?;
         if raw.spin_manifest_version != 2 {
             return Err(ManifestError::Version(raw.spin_manifest_version));
@@ -184,10 +198,18 @@ impl Manifest {
         for t in raw.trigger.http {
             let route = match t.route {
                 RawRoute::Path(p) if p.starts_with('/') => Route::Path(p),
-                RawRoute::Path(p) => return Err(ManifestError::BadRoute(p)),
+                RawRoute::Path(route) => {
+                    return Err(ManifestError::BadRoute {
+                        route,
+                        component: t.component,
+                    });
+                }
                 RawRoute::Private { private: true } => Route::Private,
                 RawRoute::Private { private: false } => {
-                    return Err(ManifestError::BadRoute("{ private = false }".into()));
+                    return Err(ManifestError::BadRoute {
+                        route: "{ private = false }".into(),
+                        component: t.component,
+                    });
                 }
             };
             if !components.contains_key(&t.component) {
@@ -254,7 +276,26 @@ fn component(id: &str, c: RawComponent, dir: &Path) -> Result<ComponentDecl, Man
         environment: c.environment,
         allowed_outbound_hosts: c.allowed_outbound_hosts,
         variables: c.variables,
+        key_value_stores: c.key_value_stores,
+        sqlite_databases: c.sqlite_databases,
     })
+}
+
+/// The component whose table holds byte `offset` of `text`: the id of the
+/// last `[component.<id>…]` header before it, unless another table started
+/// since.
+fn component_at(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset)?;
+    let header = before
+        .lines()
+        .map(str::trim_start)
+        .rfind(|l| l.starts_with('['))?;
+    let rest = header.strip_prefix("[component.")?;
+    let id = match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None => rest.split(['.', ']']).next()?,
+    };
+    Some(id.trim().to_string())
 }
 
 /// Maps a `files` glob to the directory holding everything it can match: the
@@ -361,6 +402,22 @@ greeting = "{{ greeting }}!"
     }
 
     #[test]
+    fn errors_inside_a_component_table_name_it() {
+        let e = parse(
+            "spin_manifest_version = 2\n[component.good]\nsource = \"g.wasm\"\n[component.bad]\nsource = \"b.wasm\"\nenvironment = { A = 1 }\n",
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains(r#"component "bad": "#), "{msg}");
+        assert!(msg.contains("line 6"), "{msg}");
+        let e = parse(
+            "spin_manifest_version = 2\n[component.a]\nsource = \"a.wasm\"\n[[trigger.http]]\nroute = 1\ncomponent = \"a\"\n",
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("component \"a\": "), "{e}");
+    }
+
+    #[test]
     fn version_one_is_refused() {
         let e = parse("spin_manifest_version = 1\n").unwrap_err();
         assert!(matches!(e, ManifestError::Version(1)));
@@ -372,7 +429,10 @@ greeting = "{{ greeting }}!"
             "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"x\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n",
         )
         .unwrap_err();
-        assert!(matches!(e, ManifestError::BadRoute(_)));
+        assert_eq!(
+            e.to_string(),
+            r#"component "a": route "x" must start with '/'"#
+        );
         let e = parse(
             "spin_manifest_version = 2\n[component.a]\nsource = { url = \"https://x/a.wasm\", digest = \"sha256:0\" }\n",
         )

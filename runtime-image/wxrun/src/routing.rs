@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 /// Why a route table could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("route {route:?} is not a valid route: {message}")]
+#[error("component {component:?}: route {route:?} is not a valid route: {message}")]
 pub struct RouteError {
     pub route: String,
+    pub component: String,
     pub message: String,
 }
 
@@ -20,16 +21,22 @@ pub struct RouteMatch<'a> {
     pub component: &'a str,
     /// The route as written in `spin.toml` (`/hello/...`).
     pub raw_route: &'a str,
+    /// The route as Spin matched it: one trailing `/` dropped (`/` is ``).
+    pub based_route: &'a str,
     /// The route without its wildcard suffix (`/hello`).
     pub component_route: &'a str,
-    /// The part of the path after `component_route` (`/x/y`, or empty).
+    /// The part of the path the trailing wildcard matched, keeping a
+    /// trailing `/` as Spin does (`/x/y`, `/`, or empty).
     pub path_info: String,
+    /// Each `:name` segment's value, in route order.
+    pub params: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
 struct Entry {
     component: String,
     raw_route: String,
+    based_route: String,
     component_route: String,
 }
 
@@ -57,17 +64,19 @@ impl Router {
         // earlier one, as in Spin.
         let mut unique: BTreeMap<String, Entry> = BTreeMap::new();
         for (raw, component) in routes {
-            let component_route = raw.strip_suffix("/...").unwrap_or(raw);
-            let pattern = match raw.strip_suffix("...") {
-                Some(prefix) => format!("{prefix}*"),
-                None => raw.to_string(),
+            // Spin's `sanitize`: a single trailing slash is not part of the route.
+            let based = raw.strip_suffix('/').unwrap_or(raw);
+            let pattern = match based.strip_suffix("/...") {
+                Some(prefix) => format!("{prefix}/*"),
+                None => based.to_string(),
             };
             unique.insert(
                 pattern,
                 Entry {
                     component: component.to_string(),
                     raw_route: raw.to_string(),
-                    component_route: component_route.to_string(),
+                    based_route: based.to_string(),
+                    component_route: raw.strip_suffix("/...").unwrap_or(raw).to_string(),
                 },
             );
         }
@@ -78,6 +87,7 @@ impl Router {
                 .add(pattern.as_str(), entries.len())
                 .map_err(|message| RouteError {
                     route: entry.raw_route.clone(),
+                    component: entry.component.clone(),
                     message,
                 })?;
             entries.push(entry);
@@ -89,17 +99,35 @@ impl Router {
     pub fn route(&self, path: &str) -> Option<RouteMatch<'_>> {
         let m = self.inner.best_match(path)?;
         let entry = &self.entries[*m.handler()];
-        let path_info = match m.captures().wildcard() {
-            Some(w) if !w.is_empty() => format!("/{}", w.trim_start_matches('/')),
-            _ => String::new(),
+        let captures = m.captures();
+        // routefinder drops a trailing slash; Spin gives it back.
+        let path_info = match (captures.wildcard(), path.ends_with('/')) {
+            (None, _) | (Some(""), false) => String::new(),
+            (Some(""), true) => "/".to_string(),
+            (Some(w), false) => format!("/{w}"),
+            (Some(w), true) => format!("/{w}/"),
         };
         Some(RouteMatch {
             component: &entry.component,
             raw_route: &entry.raw_route,
+            based_route: &entry.based_route,
             component_route: &entry.component_route,
             path_info,
+            params: captures
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
         })
     }
+}
+
+/// The header Spin passes a `:name` segment's value in: `spin-path-match-`
+/// and the name, lower-cased, with `_` written as `-`.
+pub fn param_header(name: &str) -> String {
+    format!(
+        "spin-path-match-{}",
+        name.to_ascii_lowercase().replace('_', "-")
+    )
 }
 
 #[cfg(test)]
@@ -160,6 +188,40 @@ mod tests {
         assert_eq!(m.path_info, "/a/b");
         let m = r.route("/exact").unwrap();
         assert_eq!(m.path_info, "");
+    }
+
+    /// Spin's `test_http_routing` (route `/users/:userid/...`).
+    #[test]
+    fn path_info_keeps_trailing_slashes_and_params_are_captured() {
+        let r = router(&[("/users/:userid/...", "u"), ("/test/...", "t")]);
+        for (path, info) in [
+            ("/users/42", ""),
+            ("/users/42/", "/"),
+            ("/users/42/hello", "/hello"),
+            ("/users/42/hello/", "/hello/"),
+        ] {
+            let m = r.route(path).unwrap();
+            assert_eq!(m.path_info, info, "{path}");
+            assert_eq!(m.params, vec![("userid".to_string(), "42".to_string())]);
+        }
+        assert_eq!(r.route("/test/").unwrap().path_info, "/");
+        assert!(r.route("/test/a").unwrap().params.is_empty());
+    }
+
+    #[test]
+    fn based_route_drops_one_trailing_slash() {
+        let r = router(&[("/", "root"), ("/dir/", "dir"), ("/w/...", "w")]);
+        assert_eq!(r.route("/").unwrap().based_route, "");
+        assert_eq!(r.route("/dir").unwrap().based_route, "/dir");
+        assert_eq!(r.route("/dir").unwrap().raw_route, "/dir/");
+        assert_eq!(r.route("/w/x").unwrap().based_route, "/w/...");
+    }
+
+    #[test]
+    fn param_headers_are_named_as_in_spin() {
+        assert_eq!(param_header("userid"), "spin-path-match-userid");
+        assert_eq!(param_header("user_id"), "spin-path-match-user-id");
+        assert_eq!(param_header("ID"), "spin-path-match-id");
     }
 
     #[test]

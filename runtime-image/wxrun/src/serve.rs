@@ -6,6 +6,7 @@
 use crate::app::{App, AppError, LoadOptions};
 use crate::dispatch::Runtime;
 use crate::engine::Limits;
+use crate::hosts::Resources;
 use crate::release::{AppDir, ReleaseError, S3Source};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -59,12 +60,15 @@ pub struct ServeConfig {
     pub primitive: crate::info::Primitive,
     /// Run the Lambda Runtime API loop instead of listening.
     pub lambda: bool,
+    /// The stores and databases of the runtime config, shared by every release.
+    pub resources: Resources,
 }
 
 struct Loader {
     engine: Engine,
     limits: Limits,
     env: HashMap<String, String>,
+    resources: Resources,
 }
 
 impl Loader {
@@ -85,6 +89,7 @@ impl Loader {
                     cache_dir: cache_dir.as_deref(),
                     env: &me.env,
                     release,
+                    resources: &me.resources,
                 },
             )
         })
@@ -104,6 +109,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         engine,
         limits: config.limits,
         env: std::env::vars().collect(),
+        resources: config.resources,
     });
     let _watcher = match config.app {
         AppSource::Manifest { path, cache } => {
@@ -203,7 +209,7 @@ async fn listen(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -215,7 +221,7 @@ async fn listen(
                     let rt = rt.clone();
                     async move {
                         let id = request_id(req.headers());
-                        Ok::<_, std::convert::Infallible>(rt.handle(req, id).await)
+                        Ok::<_, std::convert::Infallible>(rt.handle(req, id, Some(peer)).await)
                     }
                 });
                 let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);

@@ -93,7 +93,7 @@ pub struct Unsupported {
 
 /// Whether wxrun's linker provides the import called `name`.
 pub fn is_provided(name: &str) -> bool {
-    if crate::variables::INTERFACES.contains(&name) {
+    if crate::variables::INTERFACES.contains(&name) || crate::hosts::INTERFACES.contains(&name) {
         return true;
     }
     let Some((path, version)) = name.split_once('@') else {
@@ -237,7 +237,8 @@ mod tests {
         assert!(is_provided("fermyon:spin/variables@2.0.0"));
         assert!(!is_provided("wasi:http/types@0.2.0-rc-2023-11-10"));
         assert!(!is_provided("wasi:http/types@0.3.0-rc-2025-09-16"));
-        assert!(!is_provided("fermyon:spin/key-value@2.0.0"));
+        assert!(is_provided("fermyon:spin/key-value@2.0.0"));
+        assert!(!is_provided("fermyon:spin/llm@2.0.0"));
         assert!(!is_provided("wasi:keyvalue/store@0.2.0-draft2"));
         assert!(!is_provided("wasi:io/streams@0.20.0"));
         assert!(!is_provided("wasi:clocks/timezone@0.2.6"));

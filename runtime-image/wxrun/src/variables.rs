@@ -28,6 +28,12 @@ pub enum VariableError {
     },
     #[error("component {component:?} variable {name:?} has an unterminated template")]
     Template { component: String, name: String },
+    #[error("{}variable name {name:?} is invalid: {reason}", component.as_ref().map(|c| format!("component {c:?} ")).unwrap_or_default())]
+    Name {
+        component: Option<String>,
+        name: String,
+        reason: String,
+    },
 }
 
 /// The `error` variant of both Spin variables interfaces.
@@ -46,34 +52,109 @@ pub enum GuestError {
 
 /// Resolved variable values of one component, by its own variable names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ComponentVariables(HashMap<String, String>);
+pub struct ComponentVariables {
+    component: String,
+    values: HashMap<String, String>,
+}
 
 impl ComponentVariables {
-    /// The guest-facing `get`.
+    /// The guest-facing `get`, with Spin's error values and messages.
     pub fn get(&self, name: &str) -> Result<String, GuestError> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            return Err(GuestError::InvalidName(format!(
-                "invalid variable name {name:?}"
-            )));
-        }
-        self.0
-            .get(name)
-            .cloned()
-            .ok_or_else(|| GuestError::Undefined(format!("no variable for {name:?}")))
+        check_key(name).map_err(|reason| GuestError::InvalidName(format!("{name:?}: {reason}")))?;
+        self.values.get(name).cloned().ok_or_else(|| {
+            GuestError::Undefined(format!("no variable for {:?}.{name:?}", self.component))
+        })
     }
 }
 
-/// Resolves every component's variables from the manifest and `env`.
-pub fn resolve(
+/// Spin's rule for a name a guest asks for (`spin_expressions::Key`):
+/// lower-case letters, digits and single underscores, starting with a letter
+/// and ending with a letter or digit. Returns the reason a name breaks it.
+fn check_key(key: &str) -> Result<(), String> {
+    let (Some(first), Some(last)) = (key.bytes().next(), key.bytes().last()) else {
+        return Err("must not be empty".into());
+    };
+    if let Some(invalid) = key
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
+    {
+        return Err(format!(
+            "invalid character {invalid:?}. Variable names may contain only lower-case letters, numbers, and underscores."
+        ));
+    }
+    let reason = if !first.is_ascii_lowercase() {
+        "must start with a lowercase ASCII letter"
+    } else if !last.is_ascii_alphanumeric() {
+        "must end with a lowercase ASCII letter or digit"
+    } else if key.contains("__") {
+        "must not contain multiple consecutive underscores"
+    } else {
+        return Ok(());
+    };
+    Err(reason.into())
+}
+
+/// Spin's rule for a variable name in `spin.toml` (`LowerSnakeId`):
+/// `_`-separated words, each an ASCII letter followed by lower-case letters
+/// or digits.
+fn check_manifest_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty".into());
+    }
+    if name.contains('-') {
+        return Err("words must be separated with '_', not '-'".into());
+    }
+    for word in name.split('_') {
+        let mut chars = word.chars();
+        match chars.next() {
+            None => return Err("'_'-separated words must not be empty".into()),
+            Some(c) if !c.is_ascii_alphabetic() => {
+                return Err(format!(
+                    "'_'-separated words must start with an ASCII letter; got {c:?}"
+                ));
+            }
+            Some(_) => {}
+        }
+        if let Some(c) = word.chars().find(|c| !c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "'_'-separated words may only contain alphanumeric ASCII; got {c:?}"
+            ));
+        }
+        if word.chars().any(|c| c.is_ascii_uppercase()) {
+            return Err(format!(
+                "Lower-case identifiers must be all lowercase; got {name:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A `spin.toml` variable name checked by [`check_manifest_name`].
+fn manifest_name(component: Option<&String>, name: &str) -> Result<(), VariableError> {
+    check_manifest_name(name).map_err(|reason| VariableError::Name {
+        component: component.cloned(),
+        name: name.to_string(),
+        reason,
+    })
+}
+
+/// Why a `{{ name }}` template could not be expanded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TemplateError {
+    #[error("unterminated template")]
+    Unterminated,
+    #[error("undefined variable {0:?}")]
+    Undefined(String),
+}
+
+/// The app's variable values: `SPIN_VARIABLE_<NAME>` or the default.
+pub fn app_values(
     manifest: &Manifest,
     env: &HashMap<String, String>,
-) -> Result<BTreeMap<String, ComponentVariables>, VariableError> {
+) -> Result<HashMap<String, String>, VariableError> {
     let mut app = HashMap::new();
     for (name, decl) in &manifest.variables {
+        manifest_name(None, name)?;
         let key = name.to_ascii_uppercase();
         match env.get(&format!("SPIN_VARIABLE_{key}")) {
             Some(v) => {
@@ -88,38 +169,55 @@ pub fn resolve(
             },
         }
     }
+    Ok(app)
+}
+
+/// Resolves every component's variables from the app's values.
+pub fn resolve(
+    manifest: &Manifest,
+    app: &HashMap<String, String>,
+) -> Result<BTreeMap<String, ComponentVariables>, VariableError> {
     let mut out = BTreeMap::new();
     for (id, c) in &manifest.components {
         let mut values = HashMap::new();
         for (name, template) in &c.variables {
-            values.insert(name.clone(), expand(id, name, template, &app)?);
+            manifest_name(Some(id), name)?;
+            let value = expand(template, app).map_err(|e| match e {
+                TemplateError::Unterminated => VariableError::Template {
+                    component: id.clone(),
+                    name: name.clone(),
+                },
+                TemplateError::Undefined(reference) => VariableError::Undefined {
+                    component: id.clone(),
+                    name: name.clone(),
+                    reference,
+                },
+            })?;
+            values.insert(name.clone(), value);
         }
-        out.insert(id.clone(), ComponentVariables(values));
+        out.insert(
+            id.clone(),
+            ComponentVariables {
+                component: id.clone(),
+                values,
+            },
+        );
     }
     Ok(out)
 }
 
-fn expand(
-    component: &str,
-    name: &str,
-    template: &str,
-    app: &HashMap<String, String>,
-) -> Result<String, VariableError> {
+/// Expands each `{{ name }}` in `template` from `values`.
+pub fn expand(template: &str, values: &HashMap<String, String>) -> Result<String, TemplateError> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| VariableError::Template {
-            component: component.into(),
-            name: name.into(),
-        })?;
+        let end = after.find("}}").ok_or(TemplateError::Unterminated)?;
         let reference = after[..end].trim();
-        let value = app.get(reference).ok_or_else(|| VariableError::Undefined {
-            component: component.into(),
-            name: name.into(),
-            reference: reference.into(),
-        })?;
+        let value = values
+            .get(reference)
+            .ok_or_else(|| TemplateError::Undefined(reference.to_string()))?;
         out.push_str(value);
         rest = &after[end + 2..];
     }
@@ -190,21 +288,63 @@ message = "{{ greeting }}, {{token}}!"
     #[test]
     fn env_overrides_defaults_and_templates_expand() {
         let env = HashMap::from([("SPIN_VARIABLE_TOKEN".to_string(), "t0k".to_string())]);
-        let vars = resolve(&manifest(), &env).unwrap();
+        let vars = resolve(&manifest(), &app_values(&manifest(), &env).unwrap()).unwrap();
         assert_eq!(vars["a"].get("message").unwrap(), "Hello, t0k!");
-        assert!(matches!(
+        assert_eq!(
             vars["a"].get("nope"),
-            Err(GuestError::Undefined(_))
-        ));
-        assert!(matches!(
-            vars["a"].get("Bad-Name"),
-            Err(GuestError::InvalidName(_))
-        ));
+            Err(GuestError::Undefined(
+                r#"no variable for "a"."nope""#.into()
+            ))
+        );
+    }
+
+    /// Spin's `keys_good`/`keys_bad` cases, with its messages.
+    #[test]
+    fn names_are_checked_as_spin_checks_them() {
+        let vars = ComponentVariables::default();
+        for good in ["a", "abc", "a1b2c3", "a_1", "a_1_b_3"] {
+            assert!(
+                matches!(vars.get(good), Err(GuestError::Undefined(_))),
+                "{good}"
+            );
+        }
+        for bad in ["", "aX", "1bc", "_x", "x.y", "x_", "a__b", "x-y"] {
+            assert!(
+                matches!(vars.get(bad), Err(GuestError::InvalidName(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            vars.get("4invalidname"),
+            Err(GuestError::InvalidName(
+                r#""4invalidname": must start with a lowercase ASCII letter"#.into()
+            ))
+        );
+    }
+
+    #[test]
+    fn manifest_names_follow_spins_lower_snake_rule() {
+        for good in ["a", "api_key", "a1", "db_url2"] {
+            assert_eq!(check_manifest_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "Api", "api-key", "a__b", "_a", "a_1", "a.b"] {
+            assert!(check_manifest_name(bad).is_err(), "{bad}");
+        }
+        let m = Manifest::parse(
+            "spin_manifest_version = 2\n[variables]\nBad = { default = \"x\" }\n",
+            std::path::Path::new("/app"),
+        )
+        .unwrap();
+        let e = app_values(&m, &HashMap::new()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"variable name "Bad" is invalid: Lower-case identifiers must be all lowercase; got "Bad""#
+        );
     }
 
     #[test]
     fn missing_required_variable_names_its_env_var() {
-        let e = resolve(&manifest(), &HashMap::new()).unwrap_err();
+        let e = app_values(&manifest(), &HashMap::new()).unwrap_err();
         assert_eq!(e, VariableError::Missing("token".into(), "TOKEN".into()));
         assert!(e.to_string().contains("SPIN_VARIABLE_TOKEN"));
     }

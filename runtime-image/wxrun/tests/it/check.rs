@@ -36,8 +36,9 @@ fn check_lists_unsupported_imports_as_json() {
         .iter()
         .map(|u| u["import"].as_str().unwrap())
         .collect();
+    assert!(imports.contains(&"fermyon:spin/llm@2.0.0"), "{imports:?}");
     assert!(
-        imports.contains(&"fermyon:spin/key-value@2.0.0"),
+        !imports.contains(&"fermyon:spin/key-value@2.0.0"),
         "{imports:?}"
     );
     assert!(

@@ -5,7 +5,15 @@
 mod support;
 
 mod check;
+mod compile_once;
+mod dynamo;
+mod key_value;
 mod lambda;
 mod limits;
+mod mqtt;
+mod redis;
 mod releases;
 mod serve;
+mod sockets;
+mod spin_rust;
+mod sqlite;

@@ -84,7 +84,7 @@ async fn serves_wasi_02_and_03_components_with_spin_routing() {
     let r = server.get("/.well-known/wxrun/info").await;
     let info: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     let sum = std::process::Command::new("sha256sum")
-        .arg(env!("CARGO_BIN_EXE_wxrun"))
+        .arg(wxrun_path())
         .output()
         .unwrap();
     let sum = String::from_utf8(sum.stdout).unwrap();
@@ -141,15 +141,18 @@ async fn unsupported_import_traps_naming_it_and_request_body_reaches_guest() {
     .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.body, "ping body");
-    assert_eq!(r.headers["x-wxrun-served-by"], "ec2");
+    assert_eq!(r.headers["x-wxrun-served-by"], "local");
 
+    // A store the manifest does not grant is Spin's error value, not a trap.
     let r = server.get("/hello/kv").await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.body.contains("AccessDenied"), "{r:?}");
+
+    let r = server.get("/hello/llm").await;
     assert_eq!(r.status, 500, "{r:?}");
     let logs = server.logs();
     assert!(
-        logs.contains(
-            "wxrun does not implement import `fermyon:spin/key-value@2.0.0#[static]store.open`"
-        ),
+        logs.contains("wxrun does not implement import `fermyon:spin/llm@2.0.0#infer`"),
         "{logs}"
     );
     // The server keeps serving after a trap.

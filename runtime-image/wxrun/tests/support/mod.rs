@@ -41,6 +41,27 @@ pub fn probe_p3_wasm() -> PathBuf {
     component("runtime-image/wxrun/tests/components/probe-p3/probe-p3.wasm")
 }
 
+/// Spin's http-rust template app (Rust spin-sdk) built for `target`:
+/// `wasip1` (a core module) or `wasip2` (a component).
+pub fn http_rust_wasm(target: &str) -> PathBuf {
+    component(&format!(
+        "runtime-image/wxrun/tests/components/http-rust/http-rust-{target}.wasm"
+    ))
+}
+
+/// JSON log lines of a wxrun process whose `message` is `message`.
+pub fn log_events(logs: &str, message: &str) -> Vec<serde_json::Value> {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["message"] == message)
+        .collect()
+}
+
+/// The Rust spin-sdk app that calls Spin's host interfaces.
+pub fn spin_hosts_wasm() -> PathBuf {
+    component("runtime-image/wxrun/tests/components/spin-hosts/spin-hosts.wasm")
+}
+
 /// An AOT cache shared by all tests, filled once (by `wxrun check`) with
 /// both test components: compiling CPython is slow, so only one test does it.
 pub fn shared_cache() -> PathBuf {
@@ -75,8 +96,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The wxrun under test: cargo's build, or `WXRUN_BIN` (a copy taken right
+/// after the build, when several checkouts share one target dir and each
+/// overwrites `target/debug/wxrun` with its own build).
+pub fn wxrun_path() -> PathBuf {
+    std::env::var_os("WXRUN_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wxrun")))
+}
+
 pub fn wxrun() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wxrun"))
+    Command::new(wxrun_path())
 }
 
 /// A running `wxrun serve`, killed on drop.
@@ -99,6 +129,7 @@ impl Server {
             .args(args)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("WXRUN_LOG_FORMAT", "json")
+            .env_remove("WXRUN_PRIMITIVE")
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -255,6 +286,29 @@ impl Moto {
         ]
     }
 
+    /// Runs a Python snippet with boto3 against this server (`session` is a
+    /// boto3 Session for it) and returns what it prints.
+    pub fn boto3(&self, script: &str) -> String {
+        let venv = std::env::var_os("WXINFRA_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join(".venv"));
+        let prelude = format!(
+            "import boto3\nsession = boto3.Session(region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nendpoint = '{}'\n",
+            self.endpoint
+        );
+        let out = Command::new(venv.join("bin/python"))
+            .arg("-c")
+            .arg(prelude + script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "boto3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     pub async fn s3(&self) -> aws_sdk_s3::Client {
         let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test");
         let config = aws_sdk_s3::config::Builder::new()
@@ -269,6 +323,110 @@ impl Moto {
 }
 
 impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A redis-server of its own (from scripts/setup-tools.sh) on a free
+/// loopback port, persisting nothing; killed on drop.
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    pub async fn start() -> RedisServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is missing: run scripts/setup-tools.sh");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        RedisServer {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// A client of the test's own, to check what wxrun wrote.
+    pub async fn client(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A mosquitto broker of its own (from scripts/setup-tools.sh) on a free
+/// loopback port, anonymous; killed on drop.
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    pub async fn start() -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        )
+        .unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto is missing: run scripts/setup-tools.sh");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "mosquitto did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Mosquitto {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Mosquitto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

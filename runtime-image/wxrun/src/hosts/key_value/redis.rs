@@ -1,0 +1,57 @@
+//! The `redis` key-value store: plain Redis keys (Spin adds no prefix, so a
+//! store shared with a Spin app reads the same keys). One multiplexed
+//! connection per store, opened on first use and shared by every request.
+
+use super::Error;
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+#[derive(Clone)]
+pub struct RedisStore {
+    client: redis::Client,
+    conn: Arc<OnceCell<MultiplexedConnection>>,
+}
+
+impl RedisStore {
+    /// Checks the URL; connects later.
+    pub fn new(url: &str) -> Result<Self, redis::RedisError> {
+        Ok(RedisStore {
+            client: redis::Client::open(url)?,
+            conn: Arc::default(),
+        })
+    }
+
+    async fn conn(&self) -> Result<MultiplexedConnection, Error> {
+        self.conn
+            .get_or_try_init(|| self.client.get_multiplexed_async_connection())
+            .await
+            .cloned()
+            .map_err(other)
+    }
+
+    pub async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {
+        self.conn().await?.get(key).await.map_err(other)
+    }
+
+    pub async fn set(&self, key: String, value: Vec<u8>) -> Result<(), Error> {
+        self.conn().await?.set(key, value).await.map_err(other)
+    }
+
+    pub async fn delete(&self, key: String) -> Result<(), Error> {
+        self.conn().await?.del(key).await.map_err(other)
+    }
+
+    pub async fn exists(&self, key: String) -> Result<bool, Error> {
+        self.conn().await?.exists(key).await.map_err(other)
+    }
+
+    pub async fn keys(&self) -> Result<Vec<String>, Error> {
+        self.conn().await?.keys("*").await.map_err(other)
+    }
+}
+
+fn other(e: redis::RedisError) -> Error {
+    Error::Other(e.to_string())
+}

@@ -1,0 +1,203 @@
+//! Outbound Redis, `fermyon:spin/redis@2.0.0`: a guest opens a connection by
+//! address (`redis://host:port`); an address `allowed_outbound_hosts` does not
+//! allow (`redis://` scheme, default port 6379) is Spin's `invalid-address`.
+//! Owns the guest-facing functions and the result conversion.
+
+use crate::engine::Host;
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use wasmtime::StoreContextMut;
+use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType};
+
+/// The Spin 2 outbound Redis interface.
+pub const V2: &str = "fermyon:spin/redis@2.0.0";
+
+/// Connections a guest may have open at once.
+const MAX_OPEN_CONNECTIONS: usize = 256;
+
+/// The `error` variant of Spin's outbound Redis interface.
+#[derive(ComponentType, Lift, Lower, Debug, Clone, PartialEq, Eq)]
+#[component(variant)]
+pub enum Error {
+    #[component(name = "invalid-address")]
+    InvalidAddress,
+    #[component(name = "too-many-connections")]
+    TooManyConnections,
+    #[component(name = "type-error")]
+    TypeError,
+    #[component(name = "other")]
+    Other(String),
+}
+
+#[derive(ComponentType, Lift, Lower, Debug, Clone, PartialEq, Eq)]
+#[component(variant)]
+pub enum RedisParameter {
+    #[component(name = "int64")]
+    Int64(i64),
+    #[component(name = "binary")]
+    Binary(Vec<u8>),
+}
+
+#[derive(ComponentType, Lift, Lower, Debug, Clone, PartialEq, Eq)]
+#[component(variant)]
+pub enum RedisResult {
+    #[component(name = "nil")]
+    Nil,
+    #[component(name = "status")]
+    Status(String),
+    #[component(name = "int64")]
+    Int64(i64),
+    #[component(name = "binary")]
+    Binary(Vec<u8>),
+}
+
+/// A connection the guest opened: the resource behind `connection`.
+pub struct OpenRedis(MultiplexedConnection);
+
+fn other(e: redis::RedisError) -> Error {
+    Error::Other(e.to_string())
+}
+
+/// `sadd` alone reports a reply of the wrong type as `type-error` (Spin).
+fn typed(e: redis::RedisError) -> Error {
+    if e.kind() == redis::ErrorKind::UnexpectedReturnType {
+        Error::TypeError
+    } else {
+        other(e)
+    }
+}
+
+async fn open(
+    store: &mut StoreContextMut<'_, Host>,
+    address: String,
+) -> wasmtime::Result<Result<Resource<OpenRedis>, Error>> {
+    let host = store.data_mut();
+    if !host.hosts.grants.allowed.allows_url(&address, "redis") {
+        tracing::warn!(%address, "outbound redis denied by allowed_outbound_hosts");
+        return Ok(Err(Error::InvalidAddress));
+    }
+    if host.hosts.open_redis >= MAX_OPEN_CONNECTIONS {
+        return Ok(Err(Error::TooManyConnections));
+    }
+    let client = match redis::Client::open(address.as_str()) {
+        Ok(c) => c,
+        Err(_) => return Ok(Err(Error::InvalidAddress)),
+    };
+    let conn = match client.get_multiplexed_async_connection().await {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(Error::Other(e.to_string()))),
+    };
+    let host = store.data_mut();
+    host.hosts.open_redis += 1;
+    Ok(Ok(host.table.push(OpenRedis(conn))?))
+}
+
+fn conn(
+    store: &StoreContextMut<'_, Host>,
+    res: &Resource<OpenRedis>,
+) -> wasmtime::Result<MultiplexedConnection> {
+    Ok(store.data().table.get(res)?.0.clone())
+}
+
+/// Flattens a reply into Spin's result list (arrays and sets element-wise).
+fn flatten(value: redis::Value, out: &mut Vec<RedisResult>) -> Result<(), Error> {
+    match value {
+        redis::Value::Nil => out.push(RedisResult::Nil),
+        redis::Value::Int(i) => out.push(RedisResult::Int64(i)),
+        redis::Value::BulkString(b) => out.push(RedisResult::Binary(b)),
+        redis::Value::SimpleString(s) => out.push(RedisResult::Status(s)),
+        redis::Value::Okay => out.push(RedisResult::Status("OK".into())),
+        redis::Value::Double(d) => out.push(RedisResult::Binary(d.to_string().into_bytes())),
+        redis::Value::Array(items) | redis::Value::Set(items) => {
+            for item in items {
+                flatten(item, out)?;
+            }
+        }
+        redis::Value::ServerError(e) => return Err(Error::Other(format!("{e:?}"))),
+        _ => return Err(Error::TypeError),
+    }
+    Ok(())
+}
+
+async fn execute(
+    mut conn: MultiplexedConnection,
+    command: String,
+    args: Vec<RedisParameter>,
+) -> Result<Vec<RedisResult>, Error> {
+    let mut cmd = redis::cmd(&command);
+    for a in args {
+        match a {
+            RedisParameter::Int64(i) => cmd.arg(i),
+            RedisParameter::Binary(b) => cmd.arg(b),
+        };
+    }
+    let value: redis::Value = cmd.query_async(&mut conn).await.map_err(other)?;
+    let mut out = Vec::new();
+    flatten(value, &mut out)?;
+    Ok(out)
+}
+
+/// Defines `[method]connection.<name>` as an async call on the connection.
+macro_rules! method {
+    ($inst:expr, $name:literal, ($($arg:ident: $ty:ty),*), |$c:ident| $body:expr) => {
+        $inst.func_wrap_async(
+            concat!("[method]connection.", $name),
+            |store, (res, $($arg,)*): (Resource<OpenRedis>, $($ty,)*)| {
+                Box::new(async move {
+                    #[allow(unused_mut)]
+                    let mut $c = conn(&store, &res)?;
+                    Ok(($body.await,))
+                })
+            },
+        )?
+    };
+}
+
+/// Links `fermyon:spin/redis@2.0.0`.
+pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    let mut inst = linker.instance(V2)?;
+    inst.resource(
+        "connection",
+        ResourceType::host::<OpenRedis>(),
+        |mut store, rep| {
+            let host = store.data_mut();
+            host.table.delete(Resource::<OpenRedis>::new_own(rep))?;
+            host.hosts.open_redis -= 1;
+            Ok(())
+        },
+    )?;
+    inst.func_wrap_async(
+        "[static]connection.open",
+        |mut store, (address,): (String,)| {
+            Box::new(async move { Ok((open(&mut store, address).await?,)) })
+        },
+    )?;
+    method!(inst, "publish", (channel: String, payload: Vec<u8>), |c| async move {
+        c.publish::<_, _, ()>(channel, payload).await.map_err(other)
+    });
+    method!(inst, "get", (key: String), |c| async move {
+        c.get::<_, Option<Vec<u8>>>(key).await.map_err(other)
+    });
+    method!(inst, "set", (key: String, value: Vec<u8>), |c| async move {
+        c.set::<_, _, ()>(key, value).await.map_err(other)
+    });
+    method!(inst, "incr", (key: String), |c| async move {
+        c.incr::<_, _, i64>(key, 1).await.map_err(other)
+    });
+    method!(inst, "del", (keys: Vec<String>), |c| async move {
+        c.del::<_, u32>(keys).await.map_err(other)
+    });
+    method!(inst, "sadd", (key: String, values: Vec<String>), |c| async move {
+        c.sadd::<_, _, u32>(key, values).await.map_err(typed)
+    });
+    method!(inst, "smembers", (key: String), |c| async move {
+        c.smembers::<_, Vec<String>>(key).await.map_err(other)
+    });
+    method!(inst, "srem", (key: String, values: Vec<String>), |c| async move {
+        c.srem::<_, _, u32>(key, values).await.map_err(other)
+    });
+    method!(inst, "execute", (command: String, args: Vec<RedisParameter>), |c| {
+        execute(c, command, args)
+    });
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! Test app for wxrun's Spin host interfaces: each route calls one interface
+//! and answers `ok:<result>` or `err:<Spin error variant>`, so the tests can
+//! assert the exact error value a guest sees.
+//!
+//! Routes (`spin-path-info`, the part after the component's route):
+//!   /tcp/<addr>              TCP connect (wasi:sockets) and write "ping"
+//!   /udp/<addr>              UDP send of "ping"
+//!   /lookup/<name>           name lookup (wasi:sockets/ip-name-lookup)
+//!   /kv/<store>/get/<key>    fermyon:spin/key-value@2.0.0; also set (body),
+//!   /kv/<store>/delete/<key>, /kv/<store>/exists/<key>, /kv/<store>/keys/-
+//!   /redis/<host:port>/<op>/<key>  fermyon:spin/redis@2.0.0 at redis://host:port:
+//!                            set (body), get, incr, del, sadd/srem (body: a,b),
+//!                            smembers, exec (key: command, body: args)
+//!   /mqtt/<host:port>/<qos 0|1|2>/<topic>  fermyon:spin/mqtt@2.0.0: publishes
+//!                            the body to mqtt://host:port?client_id=spin-hosts
+//!   /sql/v2/<db>, /sql/v3/<db>   SQLite 2.0.0 / 3.0.0: runs the body as SQL with
+//!                            the `x-params` header's values (`i:1,r:1.5,t:x,n`)
+
+use spin_sdk::http::{Request, Response};
+use spin_sdk::http_component;
+use std::io::Write;
+
+#[http_component]
+fn handle(req: Request) -> Response {
+    // The path below the component's route, so one build serves under any
+    // route prefix.
+    let path = req
+        .header("spin-path-info")
+        .and_then(|v| v.as_str())
+        .unwrap_or(req.path())
+        .to_string();
+    let parts: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
+    let body = req.body().to_vec();
+    let out = match parts.as_slice() {
+        ["kv", store, op, key] => kv(store, op, key, body),
+        ["redis", addr, op, key] => redis(addr, op, key, &body),
+        ["mqtt", addr, qos, topic] => mqtt(addr, qos, topic, &body),
+        ["sql", "v2", db] => sql_v2(db, &body, params(&req)),
+        ["sql", "v3", db] => sql_v3(db, &body, params(&req)),
+        ["tcp", addr] => tcp(addr),
+        ["udp", addr] => udp(addr),
+        ["lookup", name] => lookup(name),
+        _ => return Response::new(404, format!("no route {path}")),
+    };
+    let text = match out {
+        Ok(v) => format!("ok:{v}"),
+        Err(e) => format!("err:{e}"),
+    };
+    Response::new(200, text)
+}
+
+fn tcp(addr: &str) -> Result<String, String> {
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| format!("{:?}", e.kind()))?;
+    stream
+        .write_all(b"ping")
+        .map_err(|e| format!("{:?}", e.kind()))?;
+    Ok("connected".into())
+}
+
+fn udp(addr: &str) -> Result<String, String> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").map_err(|e| format!("{:?}", e.kind()))?;
+    socket
+        .send_to(b"ping", addr)
+        .map_err(|e| format!("{:?}", e.kind()))?;
+    Ok("sent".into())
+}
+
+fn lookup(name: &str) -> Result<String, String> {
+    use std::net::ToSocketAddrs;
+    let addrs = (name, 0u16)
+        .to_socket_addrs()
+        .map_err(|e| format!("{:?}", e.kind()))?;
+    let mut ips: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+    ips.sort();
+    Ok(ips.join(","))
+}
+
+fn kv(label: &str, op: &str, key: &str, body: Vec<u8>) -> Result<String, String> {
+    use spin_sdk::key_value::Store;
+    let store = Store::open(label).map_err(kv_error)?;
+    match op {
+        "get" => Ok(match store.get(key).map_err(kv_error)? {
+            Some(v) => String::from_utf8_lossy(&v).into_owned(),
+            None => "none".into(),
+        }),
+        "set" => store
+            .set(key, &body)
+            .map(|()| "set".into())
+            .map_err(kv_error),
+        "delete" => store
+            .delete(key)
+            .map(|()| "deleted".into())
+            .map_err(kv_error),
+        "exists" => store.exists(key).map(|b| b.to_string()).map_err(kv_error),
+        "keys" => {
+            let mut keys = store.get_keys().map_err(kv_error)?;
+            keys.sort();
+            Ok(keys.join(","))
+        }
+        other => Err(format!("unknown op {other}")),
+    }
+}
+
+fn kv_error(e: spin_sdk::key_value::Error) -> String {
+    use spin_sdk::key_value::Error;
+    match e {
+        Error::StoreTableFull => "store-table-full".into(),
+        Error::NoSuchStore => "no-such-store".into(),
+        Error::AccessDenied => "access-denied".into(),
+        Error::Other(m) => format!("other({m})"),
+    }
+}
+
+/// The `x-params` header as typed parameters: `i:<int>`, `r:<real>`,
+/// `t:<text>`, `n` (null), comma-separated.
+fn params(req: &Request) -> Vec<String> {
+    req.header("x-params")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.split(',').map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The SQLite functions of one interface version (2.0.0 and 3.0.0 have the
+/// same types in different modules).
+macro_rules! sqlite_route {
+    ($name:ident, $module:path, $extra:expr) => {
+        fn $name(db: &str, sql: &[u8], params: Vec<String>) -> Result<String, String> {
+            use $module as m;
+            let fail = |e: m::Error| match e {
+                m::Error::NoSuchDatabase => "no-such-database".to_string(),
+                m::Error::AccessDenied => "access-denied".to_string(),
+                m::Error::InvalidConnection => "invalid-connection".to_string(),
+                m::Error::DatabaseFull => "database-full".to_string(),
+                m::Error::Io(msg) => format!("io({msg})"),
+            };
+            let conn = m::Connection::open(db).map_err(fail)?;
+            let values: Vec<m::Value> = params
+                .iter()
+                .map(|p| match p.split_once(':') {
+                    Some(("i", v)) => m::Value::Integer(v.parse().unwrap()),
+                    Some(("r", v)) => m::Value::Real(v.parse().unwrap()),
+                    Some(("t", v)) => m::Value::Text(v.to_string()),
+                    _ => m::Value::Null,
+                })
+                .collect();
+            let sql = String::from_utf8_lossy(sql);
+            let result = conn.execute(&sql, &values).map_err(fail)?;
+            let show = |v: &m::Value| match v {
+                m::Value::Integer(i) => i.to_string(),
+                m::Value::Real(r) => format!("{r:?}"),
+                m::Value::Text(t) => format!("'{t}'"),
+                m::Value::Blob(b) => format!("blob{}", b.len()),
+                m::Value::Null => "NULL".to_string(),
+            };
+            let rows: Vec<String> = result
+                .rows
+                .iter()
+                .map(|r| r.values.iter().map(show).collect::<Vec<_>>().join(","))
+                .collect();
+            let extra: fn(&m::Connection) -> String = $extra;
+            Ok(format!(
+                "{}|{}{}",
+                result.columns.join(","),
+                rows.join(";"),
+                extra(&conn)
+            ))
+        }
+    };
+}
+
+sqlite_route!(sql_v2, spin_sdk::sqlite, |_| String::new());
+sqlite_route!(sql_v3, spin_sdk::sqlite3, |c| format!(
+    "|changes={}|rowid={}",
+    c.changes(),
+    c.last_insert_rowid()
+));
+
+fn redis(addr: &str, op: &str, key: &str, body: &[u8]) -> Result<String, String> {
+    use spin_sdk::redis::{Connection, Error, RedisParameter, RedisResult};
+    let fail = |e: Error| match e {
+        Error::InvalidAddress => "invalid-address".to_string(),
+        Error::TooManyConnections => "too-many-connections".to_string(),
+        Error::TypeError => "type-error".to_string(),
+        Error::Other(m) => format!("other({m})"),
+    };
+    let conn = Connection::open(&format!("redis://{addr}")).map_err(fail)?;
+    let text = String::from_utf8_lossy(body).into_owned();
+    let list = || text.split(',').map(str::to_string).collect::<Vec<_>>();
+    match op {
+        "set" => conn
+            .set(key, &body.to_vec())
+            .map(|()| "set".into())
+            .map_err(fail),
+        "get" => Ok(match conn.get(key).map_err(fail)? {
+            Some(v) => String::from_utf8_lossy(&v).into_owned(),
+            None => "none".into(),
+        }),
+        "incr" => conn.incr(key).map(|n| n.to_string()).map_err(fail),
+        "del" => conn
+            .del(&[key.to_string()])
+            .map(|n| n.to_string())
+            .map_err(fail),
+        "sadd" => conn.sadd(key, &list()).map(|n| n.to_string()).map_err(fail),
+        "srem" => conn.srem(key, &list()).map(|n| n.to_string()).map_err(fail),
+        "smembers" => {
+            let mut m = conn.smembers(key).map_err(fail)?;
+            m.sort();
+            Ok(m.join(","))
+        }
+        "exec" => {
+            let args: Vec<RedisParameter> = text
+                .split_whitespace()
+                .map(|a| match a.parse::<i64>() {
+                    Ok(i) => RedisParameter::Int64(i),
+                    Err(_) => RedisParameter::Binary(a.as_bytes().to_vec()),
+                })
+                .collect();
+            let results = conn.execute(key, &args).map_err(fail)?;
+            Ok(results
+                .iter()
+                .map(|r| match r {
+                    RedisResult::Nil => "nil".to_string(),
+                    RedisResult::Status(s) => format!("status:{s}"),
+                    RedisResult::Int64(i) => format!("int:{i}"),
+                    RedisResult::Binary(b) => format!("bin:{}", String::from_utf8_lossy(b)),
+                })
+                .collect::<Vec<_>>()
+                .join(","))
+        }
+        other => Err(format!("unknown op {other}")),
+    }
+}
+
+fn mqtt(addr: &str, qos: &str, topic: &str, payload: &[u8]) -> Result<String, String> {
+    use spin_sdk::mqtt::{Connection, Error, Qos};
+    let fail = |e: Error| match e {
+        Error::InvalidAddress => "invalid-address".to_string(),
+        Error::TooManyConnections => "too-many-connections".to_string(),
+        Error::ConnectionFailed(m) => format!("connection-failed({m})"),
+        Error::Other(m) => format!("other({m})"),
+    };
+    let qos = match qos {
+        "0" => Qos::AtMostOnce,
+        "1" => Qos::AtLeastOnce,
+        _ => Qos::ExactlyOnce,
+    };
+    let address = format!("mqtt://{addr}?client_id=spin-hosts");
+    let conn = Connection::open(&address, "", "", 30).map_err(fail)?;
+    conn.publish(topic, &payload.to_vec(), qos).map_err(fail)?;
+    Ok("published".into())
+}

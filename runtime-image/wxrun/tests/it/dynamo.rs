@@ -1,0 +1,74 @@
+//! The `aws_dynamo` key-value store (Spin 3.1's options) on moto's DynamoDB:
+//! two wxrun processes share the table, and boto3 sees Spin's item layout
+//! (`PK` string key, `VAL` binary value).
+
+use crate::support::*;
+use bytes::Bytes;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamo_store_is_shared_by_two_processes_in_spins_item_layout() {
+    let moto = Moto::start().await;
+    moto.boto3(
+        "session.client('dynamodb', endpoint_url=endpoint).create_table(TableName='app-kv', \
+         KeySchema=[{'AttributeName': 'PK', 'KeyType': 'HASH'}], \
+         AttributeDefinitions=[{'AttributeName': 'PK', 'AttributeType': 'S'}], \
+         BillingMode='PAY_PER_REQUEST')",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        tmp.path(),
+        &format!(
+            r#"spin_manifest_version = 2
+[[trigger.http]]
+route = "/..."
+component = "c"
+[component.c]
+source = "{}"
+key_value_stores = ["dyn", "missing"]
+"#,
+            spin_hosts_wasm().display()
+        ),
+    );
+    let config = tmp.path().join("runtime-config.toml");
+    std::fs::write(
+        &config,
+        "[key_value_store.dyn]\ntype = \"aws_dynamo\"\nregion = \"us-east-1\"\ntable = \"app-kv\"\nconsistent_read = true\n\
+         [key_value_store.missing]\ntype = \"aws_dynamo\"\nregion = \"us-east-1\"\ntable = \"no-such-table\"\n",
+    )
+    .unwrap();
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "--from",
+        manifest.to_str().unwrap(),
+        "--runtime-config-file",
+        config.to_str().unwrap(),
+    ];
+    let a = Server::start(&args, &env).await;
+    let b = Server::start(&args, &env).await;
+
+    let set = send(
+        http::Method::POST,
+        &a.url("/kv/dyn/set/k"),
+        Bytes::from("from-a"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(set.body, "ok:set", "{}", a.logs());
+    assert_eq!(b.get("/kv/dyn/get/k").await.body, "ok:from-a");
+    assert_eq!(b.get("/kv/dyn/exists/k").await.body, "ok:true");
+    assert_eq!(b.get("/kv/dyn/keys/-").await.body, "ok:k");
+    let item = moto.boto3(
+        "item = session.client('dynamodb', endpoint_url=endpoint).get_item(TableName='app-kv', \
+         Key={'PK': {'S': 'k'}}, ConsistentRead=True)['Item']\nprint(sorted(item), item['VAL']['B'].decode())",
+    );
+    assert_eq!(item, "['PK', 'VAL'] from-a");
+    assert_eq!(a.get("/kv/dyn/delete/k").await.body, "ok:deleted");
+    assert_eq!(b.get("/kv/dyn/get/k").await.body, "ok:none");
+
+    let r = a.get("/kv/missing/get/k").await.body;
+    assert!(
+        r.starts_with("err:other(") && r.contains("ResourceNotFoundException"),
+        "{r}"
+    );
+}

@@ -1,0 +1,84 @@
+//! Outbound MQTT (`fermyon:spin/mqtt@2.0.0`) from a spin-sdk guest to a real
+//! mosquitto broker at each QoS, received by a subscriber of the test's own;
+//! addresses `allowed_outbound_hosts` does not allow are `invalid-address`.
+
+use crate::support::*;
+use bytes::Bytes;
+use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishes_reach_a_subscriber_and_denied_brokers_are_invalid_address() {
+    let broker = Mosquitto::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        tmp.path(),
+        &format!(
+            r#"spin_manifest_version = 2
+[[trigger.http]]
+route = "/allowed/..."
+component = "allowed"
+[[trigger.http]]
+route = "/denied/..."
+component = "denied"
+[component.allowed]
+source = "{wasm}"
+allowed_outbound_hosts = ["mqtt://127.0.0.1:{port}"]
+[component.denied]
+source = "{wasm}"
+allowed_outbound_hosts = ["mqtt://127.0.0.1"]
+"#,
+            wasm = spin_hosts_wasm().display(),
+            port = broker.port,
+        ),
+    );
+    let server = Server::start(&["--from", manifest.to_str().unwrap()], &[]).await;
+
+    let mut options = MqttOptions::new("test-subscriber", "127.0.0.1", broker.port);
+    options.set_keep_alive(Duration::from_secs(5));
+    let (client, mut events) = AsyncClient::new(options, 10);
+    client.subscribe("wxrun/#", QoS::ExactlyOnce).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(event) = events.poll().await {
+            match event {
+                Event::Incoming(Incoming::SubAck(_)) => tx.send(None).unwrap(),
+                Event::Incoming(Incoming::Publish(p)) => {
+                    tx.send(Some((p.topic, p.payload.to_vec()))).unwrap()
+                }
+                _ => {}
+            }
+        }
+    });
+    assert_eq!(rx.recv().await.unwrap(), None, "subscription acknowledged");
+
+    for qos in ["0", "1", "2"] {
+        let r = send(
+            http::Method::POST,
+            &server.url(&format!(
+                "/allowed/mqtt/127.0.0.1:{}/{qos}/wxrun/q{qos}",
+                broker.port
+            )),
+            Bytes::from(format!("hello {qos}")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.body, "ok:published", "{}", server.logs());
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("no message arrived")
+            .unwrap();
+        assert_eq!(
+            got,
+            Some((format!("wxrun/q{qos}"), format!("hello {qos}").into_bytes()))
+        );
+    }
+
+    let r = server
+        .get(&format!(
+            "/denied/mqtt/127.0.0.1:{}/1/wxrun/no",
+            broker.port
+        ))
+        .await;
+    assert_eq!(r.body, "err:invalid-address");
+}

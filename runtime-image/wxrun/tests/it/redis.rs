@@ -1,0 +1,163 @@
+//! Redis from a spin-sdk guest against a real redis-server: the `redis`
+//! key-value store shared by two wxrun processes, and outbound Redis
+//! (`fermyon:spin/redis@2.0.0`) gated by `allowed_outbound_hosts`.
+
+use crate::support::*;
+use bytes::Bytes;
+use redis::AsyncCommands;
+
+fn app(dir: &std::path::Path, redis_port: u16) -> std::path::PathBuf {
+    write_manifest(
+        dir,
+        &format!(
+            r#"spin_manifest_version = 2
+[[trigger.http]]
+route = "/allowed/..."
+component = "allowed"
+[[trigger.http]]
+route = "/denied/..."
+component = "denied"
+[component.allowed]
+source = "{wasm}"
+key_value_stores = ["cache"]
+allowed_outbound_hosts = ["redis://127.0.0.1:{redis_port}"]
+[component.denied]
+source = "{wasm}"
+allowed_outbound_hosts = ["redis://localhost:{redis_port}", "redis://127.0.0.1"]
+"#,
+            wasm = spin_hosts_wasm().display(),
+        ),
+    )
+}
+
+async fn post(server: &Server, path: &str, body: &str) -> String {
+    send(
+        http::Method::POST,
+        &server.url(path),
+        Bytes::from(body.to_string()),
+    )
+    .await
+    .unwrap()
+    .body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_key_value_store_is_shared_by_two_processes() {
+    let redis = RedisServer::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = app(tmp.path(), redis.port);
+    let config = tmp.path().join("runtime-config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[key_value_store.cache]\ntype = \"redis\"\nurl = \"{}\"\n",
+            redis.url()
+        ),
+    )
+    .unwrap();
+    let args = [
+        "--from",
+        manifest.to_str().unwrap(),
+        "--runtime-config-file",
+        config.to_str().unwrap(),
+    ];
+    let a = Server::start(&args, &[]).await;
+    let b = Server::start(&args, &[]).await;
+    assert_eq!(
+        post(&a, "/allowed/kv/cache/set/k", "from-a").await,
+        "ok:set"
+    );
+    assert_eq!(b.get("/allowed/kv/cache/get/k").await.body, "ok:from-a");
+    assert_eq!(b.get("/allowed/kv/cache/exists/k").await.body, "ok:true");
+    assert_eq!(b.get("/allowed/kv/cache/keys/-").await.body, "ok:k");
+    // Spin's layout: the plain key, no prefix.
+    let stored: Vec<u8> = redis.client().await.get("k").await.unwrap();
+    assert_eq!(stored, b"from-a");
+    assert_eq!(a.get("/allowed/kv/cache/delete/k").await.body, "ok:deleted");
+    assert_eq!(b.get("/allowed/kv/cache/get/k").await.body, "ok:none");
+    // The store is not granted to the other component.
+    assert_eq!(
+        a.get("/denied/kv/cache/get/k").await.body,
+        "err:access-denied"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_redis_reaches_only_allowed_addresses() {
+    let redis = RedisServer::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = app(tmp.path(), redis.port);
+    let config = tmp.path().join("runtime-config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[key_value_store.cache]\ntype = \"redis\"\nurl = \"{}\"\n",
+            redis.url()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        &[
+            "--from",
+            manifest.to_str().unwrap(),
+            "--runtime-config-file",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    let at = format!("/allowed/redis/127.0.0.1:{}", redis.port);
+    assert_eq!(
+        post(&server, &format!("{at}/set/greeting"), "hi").await,
+        "ok:set"
+    );
+    assert_eq!(
+        server.get(&format!("{at}/get/greeting")).await.body,
+        "ok:hi"
+    );
+    assert_eq!(server.get(&format!("{at}/incr/n")).await.body, "ok:1");
+    assert_eq!(server.get(&format!("{at}/incr/n")).await.body, "ok:2");
+    assert_eq!(
+        post(&server, &format!("{at}/sadd/s"), "a,b,c").await,
+        "ok:3"
+    );
+    assert_eq!(post(&server, &format!("{at}/srem/s"), "b").await, "ok:1");
+    assert_eq!(server.get(&format!("{at}/smembers/s")).await.body, "ok:a,c");
+    assert_eq!(server.get(&format!("{at}/del/n")).await.body, "ok:1");
+    assert_eq!(
+        post(&server, &format!("{at}/exec/SET"), "x 42").await,
+        "ok:status:OK"
+    );
+    assert_eq!(
+        post(&server, &format!("{at}/exec/MGET"), "x missing greeting").await,
+        "ok:bin:42,nil,bin:hi"
+    );
+    assert_eq!(
+        post(&server, &format!("{at}/exec/INCRBY"), "x 8").await,
+        "ok:int:50"
+    );
+    // Reading a set as a string: the server's WRONGTYPE, as `other`.
+    let r = server.get(&format!("{at}/get/s")).await.body;
+    assert!(
+        r.starts_with("err:other(") && r.contains("WRONGTYPE"),
+        "{r}"
+    );
+    let stored: String = redis.client().await.get("greeting").await.unwrap();
+    assert_eq!(stored, "hi");
+
+    // Same server, but under a host name or port no rule allows.
+    let r = server
+        .get(&format!(
+            "/denied/redis/127.0.0.1:{}/get/greeting",
+            redis.port
+        ))
+        .await;
+    assert_eq!(r.body, "err:invalid-address");
+    let r = server
+        .get(&format!(
+            "/allowed/redis/localhost:{}/get/greeting",
+            redis.port
+        ))
+        .await;
+    assert_eq!(r.body, "err:invalid-address");
+}
