@@ -1,6 +1,6 @@
-"""moto_server with two fixes where moto (5.2.x) does not behave as AWS, for the tests, the
+"""moto_server with fixes where moto (5.2.x) does not behave as AWS, for the tests, the
 demo and the benchmarks. Everything else is moto as released; the product never relies on
-these, they only stop moto from reporting false differences. Usage is moto_server's:
+these, they only stop moto from reporting false differences or accepting what AWS refuses. Usage is moto_server's:
 `python moto_server.py -H HOST -p PORT`.
 
 1. Policy conditions. moto evaluates bucket policies with no request context, and a
@@ -14,11 +14,21 @@ these, they only stop moto from reporting false differences. Usage is moto_serve
 3. ECS services. moto's CreateService drops `deploymentConfiguration` (the circuit
    breaker) and `healthCheckGracePeriodSeconds`, so DescribeServices never shows them
    (its UpdateService keeps them). Here CreateService keeps them too.
+4. S3 conditional writes. moto checks `If-None-Match: *` / `If-Match` and then stores the
+   object as two steps, and the server handles requests on several threads, so two racing
+   conditional PutObjects can both pass the check. In AWS exactly one wins: "If multiple
+   conditional writes occur for the same object name, the first write operation to finish
+   succeeds. Amazon S3 then fails subsequent writes with a 412 Precondition Failed response"
+   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html). Here
+   PutObject and DeleteObject run one at a time, so the check and the write are atomic.
 """
+
+import threading
 
 from moto.awslambda.models import LambdaFunction
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.s3.responses import S3Response
 from moto.server import main
 
 _released_permitted = IAMPolicyStatement.is_action_permitted
@@ -92,6 +102,20 @@ def _create_service(self):
 
 
 EC2ContainerServiceResponse.create_service = _create_service
+
+_s3_writes = threading.Lock()
+
+
+def _one_at_a_time(released):
+    def serialized(self, *args, **kwargs):
+        with _s3_writes:
+            return released(self, *args, **kwargs)
+
+    return serialized
+
+
+S3Response.put_object = _one_at_a_time(S3Response.put_object)
+S3Response.delete_object = _one_at_a_time(S3Response.delete_object)
 
 if __name__ == "__main__":
     main()

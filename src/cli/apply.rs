@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use super::{ChangeOpts, Global, StackArg, context, ui::Ui};
+use super::{ChangeOpts, Global, Selection, StackArg, context, ui::Ui};
 use crate::artifacts::Purpose;
 use crate::plan::Plan;
 
@@ -17,6 +17,8 @@ pub struct Args {
     pub stack: StackArg,
     #[command(flatten)]
     pub change: ChangeOpts,
+    #[command(flatten)]
+    pub select: Selection,
     /// A plan saved by `plan --out`: apply exactly that (refused if the state moved since).
     #[arg(value_name = "PLANFILE", conflicts_with = "context")]
     pub plan_file: Option<PathBuf>,
@@ -47,16 +49,17 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         a.context.is_none(),
         "--context names a kubeconfig context; it needs --target k8s"
     );
+    let sel = &a.select;
+    anyhow::ensure!(
+        a.plan_file.is_none()
+            || (sel.target_resource.is_empty() && sel.replace.is_empty() && !sel.refresh_only),
+        "a saved plan already says what to do; --target-resource, --replace and --refresh-only go to `plan`"
+    );
     let loaded = context::load_stack(&a.stack)?;
-    let store = context::store(g, &loaded);
+    let store = context::store(g, &loaded).await?;
     let _lock = context::lock(g, store.as_ref(), "apply")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
-    // Only a stack that runs on AWS uploads anything (and needs the runtime binary).
-    let purpose = if crate::synth::uses_aws(&loaded) {
-        Purpose::Deploy
-    } else {
-        Purpose::Validate
-    };
+    let purpose = context::purpose(&loaded);
     let artifacts = context::artifacts(&loaded, Some(&state), purpose)?;
     let desired = context::desired(&loaded, &artifacts)?;
     if context::nothing_on_aws(&desired, &state) {
@@ -83,7 +86,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
             );
             plan
         }
-        None => context::make_plan(&desired, &state, &aws, progress.clone()).await?,
+        None => context::make_plan_with(&desired, &state, &aws, progress.clone(), sel).await?,
     };
     ui.out(&crate::plan::render::render(&plan, ui.color));
     if !plan.has_changes() {
@@ -95,6 +98,20 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     if a.plan_file.is_none() && !context::approved(&a.change, ui, "apply", question)? {
         ui.note("Apply cancelled.");
         return Ok(ExitCode::FAILURE);
+    }
+    if plan.refresh_only {
+        anyhow::ensure!(
+            plan.lineage == state.lineage && plan.serial == state.serial,
+            "the plan was made for state serial {} but the state is now at {}; run plan again",
+            plan.serial,
+            state.serial
+        );
+        store.write(&crate::plan::select::record_drift(state, &plan.drift))?;
+        ui.note(&format!(
+            "Apply complete! Recorded the live values of {} resource(s); no resource changed.",
+            plan.drift.len()
+        ));
+        return Ok(ExitCode::SUCCESS);
     }
     let engine = context::engine(&aws, store.clone(), progress, &a.change, ui);
     let result = engine.apply(&plan, state).await;

@@ -12,7 +12,7 @@ use crate::graph::Graph;
 use crate::plan::{self, Plan};
 use crate::provider::Provider;
 use crate::stack::{self, LoadedStack};
-use crate::state::{LocalStore, LockGuard, LockInfo, State, StateStore};
+use crate::state::{LockGuard, LockInfo, State, StateStore, backend};
 
 pub fn load_stack(arg: &StackArg) -> anyhow::Result<LoadedStack> {
     Ok(stack::load(&arg.file)?)
@@ -32,6 +32,15 @@ pub fn artifacts(
         std::path::Path::new(artifacts::DIR),
         purpose,
     )?)
+}
+
+/// Only a stack that runs on AWS uploads anything (and needs the runtime binary).
+pub fn purpose(loaded: &LoadedStack) -> Purpose {
+    if crate::synth::uses_aws(loaded) {
+        Purpose::Deploy
+    } else {
+        Purpose::Validate
+    }
 }
 
 pub fn desired(loaded: &LoadedStack, artifacts: &Artifacts) -> anyhow::Result<Graph> {
@@ -63,11 +72,30 @@ pub fn describe_artifacts(a: &Artifacts) -> String {
     text
 }
 
-pub fn store(g: &Global, loaded: &LoadedStack) -> Arc<dyn StateStore> {
-    match &g.state {
-        Some(p) => Arc::new(LocalStore::new(p)),
-        None => Arc::new(LocalStore::default_for(&loaded.stack.name.value)),
+/// The local file and S3 settings this stack's state may use (`state:` + overrides).
+pub fn backends(g: &Global, loaded: &LoadedStack) -> anyhow::Result<backend::Backends> {
+    Ok(backend::resolve(
+        &loaded.stack.name.value,
+        loaded.stack.state.as_ref(),
+        &g.backend_config,
+        g.state.as_deref(),
+    )?)
+}
+
+/// What the S3 store falls back on for region and credentials.
+pub fn aws_defaults(g: &Global, loaded: &LoadedStack) -> backend::AwsDefaults {
+    backend::AwsDefaults {
+        region: g
+            .region
+            .clone()
+            .or(loaded.stack.region.as_ref().map(|r| r.value.clone())),
+        profile: g.profile.clone(),
     }
+}
+
+/// The store the stack's state is kept in.
+pub async fn store(g: &Global, loaded: &LoadedStack) -> anyhow::Result<Arc<dyn StateStore>> {
+    Ok(backend::open(&backends(g, loaded)?, &aws_defaults(g, loaded)).await)
 }
 
 /// Takes the state lock for `operation`, honouring --lock-timeout.
@@ -79,7 +107,7 @@ pub fn read_state(store: &dyn StateStore, loaded: &LoadedStack) -> anyhow::Resul
     let name = &loaded.stack.name.value;
     match store.read()? {
         Some(s) if &s.stack != name => anyhow::bail!(
-            "the state at {} belongs to stack `{}`, not `{name}`; pass --state to use another file",
+            "the state at {} belongs to stack `{}`, not `{name}`; pass --state or --backend-config key=... to use another",
             store.describe(),
             s.stack
         ),
@@ -125,13 +153,24 @@ pub async fn make_plan(
     aws: &Aws,
     hooks: Arc<dyn Hooks>,
 ) -> anyhow::Result<Plan> {
+    make_plan_with(desired, state, aws, hooks, &super::Selection::default()).await
+}
+
+/// [`make_plan`] narrowed or widened by `--target-resource`, `--replace`, `--refresh-only`.
+pub async fn make_plan_with(
+    desired: &Graph,
+    state: &State,
+    aws: &Aws,
+    hooks: Arc<dyn Hooks>,
+    sel: &super::Selection,
+) -> anyhow::Result<Plan> {
     let live = engine::refresh(state, aws.provider.clone(), hooks, 10).await?;
-    Ok(plan::build::build(
-        desired,
-        state,
-        &live,
-        aws.provider.as_ref(),
-    )?)
+    let replace = sel.replace.iter().cloned().collect();
+    let plan = plan::build::build_with(desired, state, &live, aws.provider.as_ref(), &replace)?;
+    if sel.refresh_only {
+        return Ok(plan::select::refresh_only(plan, state, &live));
+    }
+    Ok(plan::select::target(plan, &sel.target_resource)?)
 }
 
 /// Stack outputs resolved against the state; unresolvable ones are left out.

@@ -18,7 +18,7 @@ pub struct Args {
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
-    let store = context::store(g, &loaded);
+    let store = context::store(g, &loaded).await?;
     let _lock = context::lock(g, store.as_ref(), "destroy")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
     if state.resources.is_empty() && !crate::synth::uses_aws(&loaded) {

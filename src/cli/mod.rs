@@ -4,6 +4,7 @@ mod apply;
 mod context;
 mod destroy;
 mod diff;
+mod import;
 mod output;
 mod plan;
 mod render;
@@ -46,6 +47,10 @@ pub struct Global {
     /// State file to use instead of `.wxinfra/<stack>.state.json`.
     #[arg(long, global = true, value_name = "PATH", env = "WXINFRA_STATE")]
     pub state: Option<PathBuf>,
+    /// Overrides a field of the stack's `state:` section (backend, bucket, key, region,
+    /// endpoint, encrypt, kms_key_id); repeatable. See docs/state.md.
+    #[arg(long, global = true, value_name = "KEY=VALUE")]
+    pub backend_config: Vec<String>,
     /// How long to wait for another wxinfra run holding the state lock (e.g. 30s, 2m).
     #[arg(long, global = true, default_value = "0s", value_parser = humantime::parse_duration)]
     pub lock_timeout: Duration,
@@ -95,6 +100,22 @@ pub struct ReportOpts {
     pub detailed_exitcode: bool,
 }
 
+/// Which part of the stack `plan` and `apply` act on (Terraform's -target, -replace,
+/// -refresh-only).
+#[derive(Debug, Args, Clone, Default)]
+pub struct Selection {
+    /// Plan only this resource and what it depends on (repeatable). `--target` itself
+    /// names the platform (aws, k8s) for `apply`.
+    #[arg(long, value_name = "ADDRESS")]
+    pub target_resource: Vec<String>,
+    /// Replace this resource even if nothing about it changed (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+    /// Change no resource: record in the state what is live now (drift), forget what is gone.
+    #[arg(long, conflicts_with_all = ["target_resource", "replace"])]
+    pub refresh_only: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a stack file without touching the network: schema, values, AWS limits.
@@ -112,7 +133,9 @@ pub enum Command {
     /// Render the stack for another platform (Kubernetes manifests for GitOps).
     #[command(subcommand)]
     Render(render::RenderCommand),
-    /// Inspect or repair the state.
+    /// Adopt an existing resource into the state under a stack address, then plan.
+    Import(import::Args),
+    /// Inspect, edit, migrate or unlock the state (docs/state.md).
     #[command(subcommand)]
     State(state::StateCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
@@ -133,6 +156,7 @@ pub async fn run(cli: Cli, ui: &ui::Ui) -> anyhow::Result<ExitCode> {
         Command::Destroy(a) => destroy::run(a, g, ui).await,
         Command::Output(a) => output::run(a, g, ui).await,
         Command::Render(c) => render::run(c, g, ui).await,
+        Command::Import(a) => import::run(a, g, ui).await,
         Command::State(c) => state::run(c, g, ui).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -141,5 +165,18 @@ pub async fn run(cli: Cli, ui: &ui::Ui) -> anyhow::Result<ExitCode> {
             ui.out(&String::from_utf8_lossy(&buf));
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap checks a command's definition (e.g. an argument clashing with the propagated
+    /// `--version`) only when that command is parsed; this checks every subcommand at once.
+    #[test]
+    fn every_command_definition_is_valid() {
+        Cli::command().debug_assert();
     }
 }

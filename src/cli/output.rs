@@ -18,7 +18,7 @@ pub struct Args {
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
-    let store = context::store(g, &loaded);
+    let store = context::store(g, &loaded).await?;
     let state = context::read_state(store.as_ref(), &loaded)?;
     let artifacts = context::artifacts(&loaded, Some(&state), Purpose::Validate)?;
     let desired = context::desired(&loaded, &artifacts)?;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{Global, ReportOpts, StackArg, context, ui::Ui};
+use super::{Global, ReportOpts, Selection, StackArg, context, ui::Ui};
 use crate::artifacts::Purpose;
 
 #[derive(Debug, clap::Args)]
@@ -13,6 +13,8 @@ pub struct Args {
     pub stack: StackArg,
     #[command(flatten)]
     pub report: ReportOpts,
+    #[command(flatten)]
+    pub select: Selection,
     /// Save the plan so `apply PLANFILE` does exactly this.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
@@ -20,15 +22,10 @@ pub struct Args {
 
 pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let loaded = context::load_stack(&a.stack)?;
-    let store = context::store(g, &loaded);
+    let store = context::store(g, &loaded).await?;
     let _lock = context::lock(g, store.as_ref(), "plan")?;
     let state = context::read_state(store.as_ref(), &loaded)?;
-    // Only a stack that runs on AWS uploads anything (and needs the runtime binary).
-    let purpose = if crate::synth::uses_aws(&loaded) {
-        Purpose::Deploy
-    } else {
-        Purpose::Validate
-    };
+    let purpose = context::purpose(&loaded);
     let artifacts = context::artifacts(&loaded, Some(&state), purpose)?;
     let desired = context::desired(&loaded, &artifacts)?;
     if context::nothing_on_aws(&desired, &state) {
@@ -39,7 +36,8 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.note(&context::describe_artifacts(&artifacts));
     }
     let aws = context::aws(g, &loaded).await?;
-    let plan = context::make_plan(&desired, &state, &aws, Arc::new(ui.progress())).await?;
+    let progress = Arc::new(ui.progress());
+    let plan = context::make_plan_with(&desired, &state, &aws, progress, &a.select).await?;
     if a.report.json {
         ui.out(&serde_json::to_string_pretty(&plan)?);
     } else {

@@ -1,6 +1,6 @@
 //! Desired graph + state + refreshed live resources → a plan. Pure: no I/O.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -19,6 +19,8 @@ pub enum PlanError {
     Graph(#[from] GraphError),
     #[error("no provider implements resource kind `{0}` (needed by {1})")]
     UnknownKind(String, String),
+    #[error("-replace {0}: it is not a created resource of this stack (see `wxinfra state list`)")]
+    CannotReplace(String),
 }
 
 pub fn build(
@@ -27,6 +29,27 @@ pub fn build(
     live: &Refreshed,
     provider: &dyn Provider,
 ) -> Result<Plan, PlanError> {
+    build_with(desired, state, live, provider, &BTreeSet::new())
+}
+
+/// [`build`], with `replace` forcing a replacement of resources that would otherwise be kept
+/// or updated (`-replace ADDRESS`); dependents see the replaced one's outputs as unknown.
+pub fn build_with(
+    desired: &Graph,
+    state: &State,
+    live: &Refreshed,
+    provider: &dyn Provider,
+    replace: &BTreeSet<String>,
+) -> Result<Plan, PlanError> {
+    for a in replace {
+        let exists = state
+            .resources
+            .get(a)
+            .is_some_and(|r| r.status == Status::Created);
+        if !desired.nodes.contains_key(a) || !exists {
+            return Err(PlanError::CannotReplace(a.clone()));
+        }
+    }
     let dag = desired.dag()?;
     let order = dag.topo_order().map_err(GraphError::from)?;
     let mut actions: BTreeMap<String, Action> = BTreeMap::new();
@@ -84,7 +107,10 @@ pub fn build(
                         forces_replacement: kind.forces_replacement(field),
                     });
                 }
-                let action = if changes.is_empty() {
+                let forced = replace.contains(address);
+                let action = if forced {
+                    Action::Replace
+                } else if changes.is_empty() {
                     Action::NoOp
                 } else if changes.iter().any(|c| c.forces_replacement)
                     || rs.status == Status::Deleting
@@ -93,7 +119,8 @@ pub fn build(
                 } else {
                     Action::Update
                 };
-                (action, changes, None)
+                let reason = forced.then(|| "replacement requested with -replace".to_string());
+                (action, changes, reason)
             }
         };
         actions.insert(address.clone(), action);
@@ -140,6 +167,9 @@ pub fn build(
         summary: Summary::of(&resources),
         resources,
         desired: desired.clone(),
+        targets: Vec::new(),
+        drift: Vec::new(),
+        refresh_only: false,
     })
 }
 

@@ -1,19 +1,19 @@
 //! Drift: live resources compared field by field with what was last applied. Pure data.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::build::Refreshed;
 use crate::state::{State, Status};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldDrift {
     pub field: String,
     pub applied: Option<Value>,
     pub live: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceDrift {
     pub address: String,
     pub kind: String,
@@ -64,10 +64,20 @@ pub fn drift(state: &State, live: &Refreshed) -> Vec<ResourceDrift> {
 
 /// Human text for drift.
 pub fn render(drifts: &[ResourceDrift]) -> String {
-    use std::fmt::Write;
     if drifts.is_empty() {
         return "No drift. Live resources match what was last applied.\n".into();
     }
+    let mut s = body(drifts);
+    s.push_str(&format!(
+        "\n{} resource(s) drifted. `wxinfra apply` puts them back.\n",
+        drifts.len()
+    ));
+    s
+}
+
+/// The drifted resources and fields, one block each.
+pub fn body(drifts: &[ResourceDrift]) -> String {
+    use std::fmt::Write;
     let mut s = String::from("Live resources differ from what was last applied:\n\n");
     for d in drifts {
         let id =
@@ -94,10 +104,5 @@ pub fn render(drifts: &[ResourceDrift]) -> String {
             );
         }
     }
-    let _ = writeln!(
-        s,
-        "\n{} resource(s) drifted. `wxinfra apply` puts them back.",
-        drifts.len()
-    );
     s
 }

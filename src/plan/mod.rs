@@ -4,6 +4,7 @@
 pub mod build;
 pub mod drift;
 pub mod render;
+pub mod select;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -92,15 +93,42 @@ pub struct Plan {
     pub summary: Summary,
     /// What apply builds from: exactly what this plan showed.
     pub desired: Graph,
+    /// `-target` addresses: the plan holds only these and what they depend on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// `-refresh-only`: no resource changes; applying records `drift` in the state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh_only: bool,
+    /// Live values that differ from the state (a `-refresh-only` plan).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<drift::ResourceDrift>,
 }
 
 impl Plan {
+    /// Something to do: a resource change, or (refresh-only) live values to record.
     pub fn has_changes(&self) -> bool {
-        self.resources.iter().any(|r| r.action != Action::NoOp)
+        self.resources.iter().any(|r| r.action != Action::NoOp) || !self.drift.is_empty()
     }
 
     pub fn get(&self, address: &str) -> Option<&ResourceChange> {
         self.resources.iter().find(|r| r.address == address)
+    }
+}
+
+/// A plan of `resources` with placeholder identity, for tests of what reads plans.
+#[cfg(test)]
+pub fn test_plan(resources: Vec<ResourceChange>) -> Plan {
+    Plan {
+        format_version: PLAN_FORMAT_VERSION.into(),
+        stack: "s".into(),
+        lineage: "l".into(),
+        serial: 1,
+        summary: Summary::of(&resources),
+        resources,
+        desired: Default::default(),
+        targets: vec![],
+        refresh_only: false,
+        drift: vec![],
     }
 }
 

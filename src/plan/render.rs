@@ -57,6 +57,37 @@ fn field_line(out: &mut String, action: Action, c: &FieldChange, width: usize, c
 
 /// The plan as Terraform users expect to read it; ends with the `Plan:` summary line.
 pub fn render(plan: &Plan, color: bool) -> String {
+    let mut out = if plan.refresh_only {
+        refresh_only(plan)
+    } else {
+        changes(plan, color)
+    };
+    if !plan.targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNote: only {} and what they depend on were planned (-target); the rest of the stack may have changes this plan does not show.",
+            plan.targets.join(", ")
+        );
+    }
+    out
+}
+
+/// A `-refresh-only` plan: what the state would record.
+fn refresh_only(plan: &Plan) -> String {
+    if plan.drift.is_empty() {
+        return "No changes. The state matches the live resources; there is nothing to record.\n"
+            .into();
+    }
+    let mut s = super::drift::body(&plan.drift);
+    let _ = writeln!(
+        s,
+        "\nRefresh only: {} resource(s) would be recorded as they are live (gone ones forgotten); no resource changes.",
+        plan.drift.len()
+    );
+    s
+}
+
+fn changes(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let changed: Vec<_> = plan
         .resources
@@ -110,7 +141,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{ResourceChange, Summary};
+    use crate::plan::ResourceChange;
     use serde_json::json;
 
     fn change(
@@ -187,15 +218,7 @@ mod tests {
                 reason: None,
             },
         ];
-        let plan = Plan {
-            format_version: "1".into(),
-            stack: "s".into(),
-            lineage: "l".into(),
-            serial: 1,
-            summary: Summary::of(&resources),
-            resources,
-            desired: Default::default(),
-        };
+        let plan = crate::plan::test_plan(resources);
         let expected = r#"wxinfra will perform the following actions:
 
   # aws.subnet.public-a will be created
@@ -221,15 +244,7 @@ Plan: 2 to add, 1 to change, 2 to destroy.
 
     #[test]
     fn empty_plan_says_so() {
-        let plan = Plan {
-            format_version: "1".into(),
-            stack: "s".into(),
-            lineage: "l".into(),
-            serial: 0,
-            summary: Summary::default(),
-            resources: vec![],
-            desired: Default::default(),
-        };
+        let plan = crate::plan::test_plan(vec![]);
         assert!(render(&plan, false).starts_with("No changes."));
     }
 }

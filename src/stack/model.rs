@@ -32,6 +32,44 @@ pub struct Stack {
     pub runtime: RuntimeSpec,
     #[serde(default)]
     pub kubernetes: Option<KubernetesSpec>,
+    /// Where the state lives (default: a local file); see docs/state.md.
+    #[serde(default)]
+    pub state: Option<StateSpec>,
+}
+
+/// Which store keeps the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// `.wxinfra/<stack>.state.json` (or `--state PATH`) with a lock file beside it.
+    #[default]
+    Local,
+    /// An S3 object, locked with a conditional write (`If-None-Match: *`).
+    S3,
+}
+
+/// The `state:` section: the backend and, for S3, where and how the object is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSpec {
+    #[serde(default = "default_backend")]
+    pub backend: Spanned<BackendKind>,
+    #[serde(default)]
+    pub bucket: Option<Spanned<String>>,
+    /// Object key; default `wxinfra/<stack>.state.json`.
+    #[serde(default)]
+    pub key: Option<Spanned<String>>,
+    /// The bucket's region, when it differs from the stack's.
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    /// A custom S3 endpoint (an S3-compatible store); https, or http on loopback only.
+    #[serde(default)]
+    pub endpoint: Option<Spanned<String>>,
+    /// Server-side encryption (default true): AES256, or aws:kms with `kms_key_id`.
+    #[serde(default)]
+    pub encrypt: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub kms_key_id: Option<Spanned<String>>,
 }
 
 /// The Spin app to deploy.
@@ -249,6 +287,9 @@ fn num<const N: u32>() -> Spanned<u32> {
 }
 fn port<const N: u16>() -> Spanned<u16> {
     unspanned(N)
+}
+fn default_backend() -> Spanned<BackendKind> {
+    unspanned(BackendKind::Local)
 }
 fn default_arch() -> Spanned<Arch> {
     unspanned(Arch::Arm64)

@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 
 use super::diag::StackDiagnostic;
 use super::load::LoadedStack;
-use super::model::{Arch, Stack, VpcMode};
+use super::model::{Arch, BackendKind, Stack, StateSpec, VpcMode};
 
 /// Longest stack name: it prefixes names such as `<name>-fargate` target groups (32 chars).
 pub const MAX_NAME_LEN: usize = 20;
@@ -86,6 +86,9 @@ pub fn validate(loaded: &LoadedStack) -> Vec<StackDiagnostic> {
     check_network(&mut c, s);
     check_services(&mut c, s);
     check_compute(&mut c, s);
+    if let Some(st) = &s.state {
+        check_state(&mut c, st);
+    }
     if let Some(k8s) = &s.kubernetes {
         super::kubernetes_validate::check(k8s, &mut |at, msg, help| {
             c.problems
@@ -94,6 +97,54 @@ pub fn validate(loaded: &LoadedStack) -> Vec<StackDiagnostic> {
     }
     c.problems.sort_by_key(|d| (d.line, d.column));
     c.problems
+}
+
+/// The `state:` section, by the same rules `--backend-config` overrides are checked with.
+fn check_state(c: &mut Checker, st: &StateSpec) {
+    use crate::state::backend;
+    let mut rule = |at: &Spanned<String>, r: Result<(), (String, String)>| {
+        if let Err((msg, help)) = r {
+            c.err(at, msg, help);
+        }
+    };
+    if let Some(b) = &st.bucket {
+        rule(b, backend::check_bucket(&b.value));
+    }
+    if let Some(k) = &st.key {
+        rule(k, backend::check_key(&k.value));
+    }
+    if let Some(e) = &st.endpoint {
+        rule(e, backend::check_endpoint(&e.value));
+    }
+    if let Some(k) = &st.kms_key_id {
+        let encrypt = st.encrypt.as_ref().is_none_or(|e| e.value);
+        rule(k, backend::check_encryption(encrypt, Some(&k.value)));
+    }
+    if st.backend.value == BackendKind::S3 && st.bucket.is_none() {
+        c.err(
+            &st.backend,
+            "the s3 state backend needs a bucket",
+            "add `bucket: NAME` to the `state:` section (or pass --backend-config bucket=NAME)",
+        );
+    }
+    if st.backend.value == BackendKind::Local {
+        let s3_only = [
+            ("bucket", &st.bucket),
+            ("key", &st.key),
+            ("region", &st.region),
+            ("endpoint", &st.endpoint),
+            ("kms_key_id", &st.kms_key_id),
+        ];
+        for (name, field) in s3_only {
+            if let Some(f) = field {
+                c.err(
+                    f,
+                    format!("`{name}` applies to the s3 backend, but `backend` is local"),
+                    "set `backend: s3`, or remove the field",
+                );
+            }
+        }
+    }
 }
 
 fn check_identity(c: &mut Checker, s: &Stack) {

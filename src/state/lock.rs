@@ -1,4 +1,5 @@
-//! The state lock: a file created exclusively, holding who took it, removed on drop.
+//! The state lock: who holds it ([`LockInfo`]), the guard that releases it, and the local
+//! implementation (a file created exclusively, removed on drop). The S3 one is in `s3`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,23 +9,65 @@ use serde::{Deserialize, Serialize};
 /// Who holds a lock, written into the lock file so a waiting user can tell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LockInfo {
+    /// The run's id: `state unlock ID` releases only the lock with this id.
+    #[serde(default)]
+    pub id: String,
     pub pid: u32,
+    #[serde(default)]
+    pub user: String,
     pub host: String,
     pub operation: String,
     /// RFC 3339.
     pub created: String,
+    /// The wxinfra version that took it.
+    #[serde(default)]
+    pub version: String,
 }
 
 impl LockInfo {
     pub fn for_operation(operation: &str) -> Self {
         Self {
+            id: uuid::Uuid::new_v4().to_string(),
             pid: std::process::id(),
+            user: std::env::var("USER").unwrap_or_default(),
             host: hostname::get()
                 .map(|h| h.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             operation: operation.to_string(),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
         }
+    }
+
+    /// A holder whose lock could not be read back (released, or not wxinfra's).
+    pub fn unknown() -> Self {
+        Self {
+            id: String::new(),
+            pid: 0,
+            user: String::new(),
+            host: "?".into(),
+            operation: "unknown".into(),
+            created: "?".into(),
+            version: String::new(),
+        }
+    }
+
+    /// Who holds it, for messages: `pid 4242 on ci@runner-7 (apply, since …; lock id …)`.
+    pub fn describe(&self) -> String {
+        let user = if self.user.is_empty() {
+            String::new()
+        } else {
+            format!("{}@", self.user)
+        };
+        let id = if self.id.is_empty() {
+            String::new()
+        } else {
+            format!("; lock id {}", self.id)
+        };
+        format!(
+            "pid {} on {user}{} ({}, since {}{id})",
+            self.pid, self.host, self.operation, self.created
+        )
     }
 
     /// True when the holder is a process on this host that no longer runs.
@@ -39,12 +82,10 @@ impl LockInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error(
-        "the state is locked by pid {} on {} ({}, since {}){}",
-        .0.pid, .0.host, .0.operation, .0.created,
-        if .0.is_stale_here() { "; that process is gone: run `wxinfra state unlock` to release it" } else { "; wait for it, raise --lock-timeout, or if it died run `wxinfra state unlock`" }
-    )]
-    Held(LockInfo),
+    #[error("the state is locked by {}", held_message(.0))]
+    Held(Box<LockInfo>),
+    #[error("the state lock is held by {}, not {wanted}; nothing was released", .held.describe())]
+    NotThisLock { held: Box<LockInfo>, wanted: String },
     #[error("cannot take the state lock at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -53,24 +94,64 @@ pub enum LockError {
     },
 }
 
-/// Removes the lock file when dropped.
-#[derive(Debug)]
+/// Who holds it and what to do about it.
+fn held_message(held: &LockInfo) -> String {
+    let advice = if held.is_stale_here() {
+        "that process is gone: run"
+    } else {
+        "wait for it, raise --lock-timeout, or if it died run"
+    };
+    let unlock = if held.id.is_empty() {
+        "wxinfra state unlock".to_string()
+    } else {
+        format!("wxinfra state unlock {}", held.id)
+    };
+    format!("{}; {advice} `{unlock}`", held.describe())
+}
+
+/// Releases the lock when dropped (removes the lock file or object).
 pub struct LockGuard {
-    path: Option<PathBuf>,
+    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("held", &self.release.is_some())
+            .finish()
+    }
 }
 
 impl LockGuard {
     /// A guard for stores whose lock lives elsewhere (the in-memory store).
     pub fn detached() -> Self {
-        Self { path: None }
+        Self { release: None }
+    }
+
+    /// A guard that runs `release` when dropped.
+    pub fn releasing(release: impl FnOnce() + Send + Sync + 'static) -> Self {
+        Self {
+            release: Some(Box::new(release)),
+        }
     }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if let Some(p) = &self.path {
-            let _ = std::fs::remove_file(p);
+        if let Some(release) = self.release.take() {
+            release();
         }
+    }
+}
+
+/// Refuses to release a lock other than the one the user named (`state unlock ID`).
+pub fn check_id(held: &LockInfo, wanted: Option<&str>) -> Result<(), LockError> {
+    match wanted {
+        Some(w) if w != held.id => Err(LockError::NotThisLock {
+            held: Box::new(held.clone()),
+            wanted: w.to_string(),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -94,9 +175,10 @@ pub fn acquire(path: &Path, info: &LockInfo, timeout: Duration) -> Result<LockGu
             Ok(f) => {
                 serde_json::to_writer_pretty(&f, info).map_err(|e| io(e.into()))?;
                 f.sync_all().map_err(io)?;
-                return Ok(LockGuard {
-                    path: Some(path.to_path_buf()),
-                });
+                let p = path.to_path_buf();
+                return Ok(LockGuard::releasing(move || {
+                    let _ = std::fs::remove_file(p);
+                }));
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 // A lock whose holder ran here and is gone (killed, crashed) protects nothing:
@@ -113,12 +195,9 @@ pub fn acquire(path: &Path, info: &LockInfo, timeout: Duration) -> Result<LockGu
                     continue;
                 }
                 if Instant::now() >= deadline {
-                    return Err(LockError::Held(read(path).unwrap_or_else(|| LockInfo {
-                        pid: 0,
-                        host: "?".into(),
-                        operation: "unknown".into(),
-                        created: "?".into(),
-                    })));
+                    return Err(LockError::Held(Box::new(
+                        read(path).unwrap_or_else(LockInfo::unknown),
+                    )));
                 }
                 std::thread::sleep(wait.min(deadline.saturating_duration_since(Instant::now())));
                 wait = (wait * 2).min(Duration::from_secs(2));

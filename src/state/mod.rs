@@ -1,8 +1,11 @@
 //! State: what wxinfra last did, per resource. Plain data here; bytes in `file`, storage and
-//! locking in `store`/`lock`.
+//! locking in `store`/`lock`/`s3`, which store a stack uses in `backend`.
 
+pub mod backend;
 pub mod file;
 pub mod lock;
+pub mod ops;
+pub mod s3;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -32,6 +32,29 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error("cannot {op} {url}")]
+    S3 {
+        op: &'static str,
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "the state at {url} changed since this run read it (another run, or an edit by hand); nothing was overwritten: re-run to work from the current state"
+    )]
+    Moved { url: String },
+    #[error("{0} keeps no earlier versions; the s3 backend on a versioned bucket does")]
+    NoHistory(String),
+}
+
+/// One stored version of the state (a versioned S3 bucket keeps them all).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StateVersion {
+    pub version_id: String,
+    /// RFC 3339.
+    pub last_modified: String,
+    pub size: i64,
+    pub latest: bool,
 }
 
 pub trait StateStore: Send + Sync {
@@ -39,10 +62,18 @@ pub trait StateStore: Send + Sync {
     /// Durable when it returns: a crash right after loses nothing.
     fn write(&self, state: &State) -> Result<(), StoreError>;
     fn lock(&self, info: &LockInfo, timeout: Duration) -> Result<LockGuard, StoreError>;
-    /// Removes a lock left behind by a dead process.
-    fn force_unlock(&self) -> Result<Option<LockInfo>, StoreError>;
+    /// Removes a lock left behind by a dead process; with `id`, only the lock with that id.
+    fn force_unlock(&self, id: Option<&str>) -> Result<Option<LockInfo>, StoreError>;
     /// For messages: where the state is.
     fn describe(&self) -> String;
+    /// Earlier versions of the state, newest first.
+    fn versions(&self) -> Result<Vec<StateVersion>, StoreError> {
+        Err(StoreError::NoHistory(self.describe()))
+    }
+    /// One earlier version, by the id `versions` listed.
+    fn read_version(&self, _version_id: &str) -> Result<State, StoreError> {
+        Err(StoreError::NoHistory(self.describe()))
+    }
 }
 
 /// `.wxinfra/<stack>.state.json` next to a `.lock` file.
@@ -59,6 +90,10 @@ impl LocalStore {
     /// The default location for a stack, relative to the working directory.
     pub fn default_for(stack: &str) -> Self {
         Self::new(Path::new(".wxinfra").join(format!("{stack}.state.json")))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn lock_path(&self) -> PathBuf {
@@ -113,9 +148,12 @@ impl StateStore for LocalStore {
         Ok(lock::acquire(&self.lock_path(), info, timeout)?)
     }
 
-    fn force_unlock(&self) -> Result<Option<LockInfo>, StoreError> {
+    fn force_unlock(&self, id: Option<&str>) -> Result<Option<LockInfo>, StoreError> {
         let p = self.lock_path();
         let holder = lock::read(&p);
+        if let Some(h) = &holder {
+            lock::check_id(h, id)?;
+        }
         match std::fs::remove_file(&p) {
             Ok(()) => Ok(holder),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -147,7 +185,7 @@ impl StateStore for MemoryStore {
     fn lock(&self, _: &LockInfo, _: Duration) -> Result<LockGuard, StoreError> {
         Ok(LockGuard::detached())
     }
-    fn force_unlock(&self) -> Result<Option<LockInfo>, StoreError> {
+    fn force_unlock(&self, _: Option<&str>) -> Result<Option<LockInfo>, StoreError> {
         Ok(None)
     }
     fn describe(&self) -> String {
@@ -174,6 +212,21 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["demo.state.json"]);
+    }
+
+    #[test]
+    fn unlock_by_id_releases_only_that_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join("s.json"));
+        let info = LockInfo::for_operation("apply");
+        let guard = store.lock(&info, Duration::ZERO).unwrap();
+        std::mem::forget(guard); // as a killed run leaves it
+        assert!(matches!(
+            store.force_unlock(Some("another")),
+            Err(StoreError::Lock(LockError::NotThisLock { .. }))
+        ));
+        assert_eq!(store.force_unlock(Some(&info.id)).unwrap(), Some(info));
+        assert_eq!(store.force_unlock(None).unwrap(), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{Moto, Workspace, repo, venv_bin};
 
-struct Proxy(Child);
+pub struct Proxy(Child);
 
 impl Drop for Proxy {
     fn drop(&mut self) {
@@ -18,7 +18,9 @@ impl Drop for Proxy {
     }
 }
 
-fn proxy(upstream: u16, latency_ms: u32) -> (Proxy, u16) {
+/// The benchmark's latency proxy in front of `upstream`, so an apply is slow enough to
+/// interrupt or race.
+pub fn proxy(upstream: u16, latency_ms: u32) -> (Proxy, u16) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -41,7 +43,8 @@ fn proxy(upstream: u16, latency_ms: u32) -> (Proxy, u16) {
     (Proxy(child), port)
 }
 
-const STACK: &str = "version: 1
+/// A Lambda stack over three AZs: enough resources for an apply to be caught mid-way.
+pub const STACK: &str = "version: 1
 name: intr
 app:
   manifest: app/spin.toml

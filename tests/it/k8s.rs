@@ -211,13 +211,13 @@ fn k8s_only_flux_objects_match_the_crds() {
     let summary = validate_dir(&ws.path().join("out/k8s-only"));
     assert_eq!(
         summary["crd"],
-        serde_json::json!(["Kustomization/wxinfra-k8s-only"])
+        serde_json::json!([
+            "GitRepository/wxinfra-k8s-only",
+            "Kustomization/wxinfra-k8s-only"
+        ])
     );
-    // shared/schemas/crds has no GitRepository CRD; it is the only object left unchecked.
-    assert_eq!(
-        summary["no_schema"],
-        serde_json::json!(["GitRepository/wxinfra-k8s-only"])
-    );
+    // Every object is checked: shared/schemas/crds holds Flux's GitRepository CRD too.
+    assert_eq!(summary["no_schema"], serde_json::json!([]));
     assert_eq!(
         summary["builtin"],
         serde_json::json!([
@@ -244,6 +244,7 @@ fn spinkube_mode_renders_spinapp_and_executor() {
         serde_json::json!([
             "SpinApp/spin",
             "SpinAppExecutor/containerd-shim-spin",
+            "GitRepository/wxinfra-spin",
             "Kustomization/wxinfra-spin"
         ]),
         "{summary}"

@@ -11,3 +11,4 @@ mod interrupt;
 mod k8s;
 mod network;
 mod oci;
+mod state_s3;
