@@ -8,6 +8,10 @@ use wxinfra::cli::{Cli, run, ui::Ui};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // rustls picks a process-wide provider by itself only when exactly one backend is
+    // compiled in; the AWS SDK brings aws-lc-rs and kube brings ring, so kube's first TLS
+    // handshake would panic. One provider, chosen here, for every client.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let ui = Ui::new(cli.global.no_color, cli.global.quiet);
     let level = match cli.global.verbose {

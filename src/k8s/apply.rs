@@ -1,8 +1,10 @@
 //! `apply --target k8s`: server-side apply of the rendered objects (PATCH
 //! `application/apply-patch+yaml`, `fieldManager=wxinfra`, `force=true`), then prune of
 //! objects that carry the stack label but are no longer rendered, then a bounded wait for
-//! the Deployment to be available. Every request is built as a value first (kube-core's
-//! request builder), so tests assert exactly what would be sent.
+//! the Deployment to be available. API discovery comes first: a kind the cluster does not
+//! serve (SpinKube's CRDs not installed) stops the apply before anything is sent, and is
+//! nothing to prune. Every request is built as a value first (kube-core's request builder),
+//! so tests assert exactly what would be sent.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -131,6 +133,60 @@ fn get_request(
     Ok(kube::core::Request::new(collection(info, namespace)).get(name, &GetParams::default())?)
 }
 
+/// The kinds of `KINDS` the cluster serves, from API discovery (one request per API
+/// version). A real API server answers discovery of a group it does not know with a
+/// plain-text `404 page not found`, not a `Status` (so kube's `is_not_found()` is false):
+/// any 404 here means "not served".
+async fn served_kinds(client: &kube::Client) -> anyhow::Result<BTreeSet<&'static str>> {
+    let versions: BTreeSet<&str> = KINDS.iter().map(|k| k.api_version).collect();
+    let mut served = BTreeSet::new();
+    for version in versions {
+        let listed = if version.contains('/') {
+            client.list_api_group_resources(version).await
+        } else {
+            client.list_core_api_resources(version).await
+        };
+        let resources = match listed {
+            Ok(list) => list.resources,
+            Err(kube::Error::Api(s)) if s.code == 404 => continue,
+            Err(e) => return Err(e).with_context(|| format!("discovering {version}")),
+        };
+        served.extend(
+            KINDS
+                .iter()
+                .filter(|k| k.api_version == version)
+                .filter(|k| resources.iter().any(|r| r.name == k.plural))
+                .map(|k| k.kind),
+        );
+    }
+    Ok(served)
+}
+
+/// Refuses, before anything is applied, objects of kinds the cluster does not serve.
+fn check_served(rendered: &Rendered, served: &BTreeSet<&str>) -> anyhow::Result<()> {
+    let mut missing = BTreeSet::new();
+    for m in &rendered.app {
+        let info = kind_of(&m.object)?;
+        if !served.contains(info.kind) {
+            missing.insert(format!("{} {}", info.api_version, info.kind));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = missing.into_iter().collect();
+    let hint = if list.iter().any(|k| k.starts_with("core.spinkube.dev/")) {
+        "install SpinKube (its CRDs and the spin-operator) on the cluster, or use \
+         `kubernetes.mode: deployment`, which needs no CRDs"
+    } else {
+        "install the CRDs that define them"
+    };
+    anyhow::bail!(
+        "the cluster does not serve {}; nothing was applied.\nhelp: {hint}",
+        list.join(", ")
+    )
+}
+
 /// What an apply did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
@@ -155,6 +211,8 @@ pub async fn apply(
     wait: Duration,
     poll: Duration,
 ) -> anyhow::Result<Report> {
+    let served = served_kinds(client).await?;
+    check_served(rendered, &served)?;
     let mut report = Report::default();
     let mut wanted = BTreeSet::new();
     for m in &rendered.app {
@@ -166,7 +224,7 @@ pub async fn apply(
         report.applied.push(describe(&k));
         wanted.insert(k);
     }
-    report.pruned = prune(client, &rendered.stack, &wanted).await?;
+    report.pruned = prune(client, &rendered.stack, &wanted, &served).await?;
     for m in &rendered.app {
         if m.object["kind"] == "Deployment" {
             let (info, (_, ns, name)) = key(&m.object)?;
@@ -176,21 +234,24 @@ pub async fn apply(
     Ok(report)
 }
 
-/// Deletes the stack's objects that are not in `wanted`. Namespaces are never pruned: deleting
+/// Deletes the stack's objects that are not in `wanted`, among the `served` kinds (a kind
+/// whose CRD is not installed has nothing to prune). Namespaces are never pruned: deleting
 /// one deletes everything in it, including what wxinfra did not create.
 async fn prune(
     client: &kube::Client,
     stack: &str,
     wanted: &BTreeSet<Key>,
+    served: &BTreeSet<&str>,
 ) -> anyhow::Result<Vec<String>> {
     let mut pruned = Vec::new();
-    for info in KINDS.iter().filter(|k| k.kind != "Namespace").rev() {
-        let list = match client.request::<Value>(list_request(info, stack)?).await {
-            Ok(l) => l,
-            // The kind's CRD is not installed (e.g. no SpinKube): nothing of it to prune.
-            Err(kube::Error::Api(s)) if s.is_not_found() => continue,
-            Err(e) => return Err(e).with_context(|| format!("listing {}", info.plural)),
-        };
+    let kinds = KINDS
+        .iter()
+        .filter(|k| k.kind != "Namespace" && served.contains(k.kind));
+    for info in kinds.rev() {
+        let list: Value = client
+            .request(list_request(info, stack)?)
+            .await
+            .with_context(|| format!("listing {}", info.plural))?;
         for item in list["items"].as_array().into_iter().flatten() {
             let meta = &item["metadata"];
             let ns = meta["namespace"].as_str().map(str::to_string);
@@ -280,9 +341,10 @@ mod tests {
     /// One request the mock received: method, path+query, content type, JSON body.
     type Seen = (String, String, Option<String>, Value);
 
-    /// A kube client over an in-process service: PATCH echoes the object, lists return a
-    /// stale Deployment of the stack (and 404 for SpinKube kinds: CRDs not installed),
-    /// GET returns an available Deployment.
+    /// A kube client over an in-process service: discovery serves the built-in kinds and
+    /// answers SpinKube's group with a plain-text 404 (CRDs not installed), PATCH echoes the
+    /// object, lists return a stale Deployment of the stack, GET returns an available
+    /// Deployment.
     fn mock() -> (kube::Client, Arc<Mutex<Vec<Seen>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
@@ -303,21 +365,48 @@ mod tests {
                     ctype,
                     body.clone(),
                 ));
-                let (code, reply) = match parts.method.as_str() {
-                    "PATCH" => (200, body),
-                    "DELETE" => (200, json!({"kind": "Status", "status": "Success"})),
-                    "GET" if path.contains("spinkube") => (
-                        404,
-                        json!({"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"}),
-                    ),
-                    "GET" if path.starts_with("/apis/apps/v1/deployments?") => (
+                let discovery = |resources: &[(&str, &str, bool)]| {
+                    let resources: Vec<Value> = resources
+                        .iter()
+                        .map(|(name, kind, namespaced)| {
+                            json!({"name": name, "singularName": "", "kind": kind,
+                                   "namespaced": namespaced, "verbs": ["list", "patch"]})
+                        })
+                        .collect();
+                    (
+                        200,
+                        json!({"kind": "APIResourceList", "resources": resources}),
+                    )
+                };
+                let (code, reply) = match (parts.method.as_str(), path.as_str()) {
+                    ("GET", "/api/v1") => discovery(&[
+                        ("namespaces", "Namespace", false),
+                        ("services", "Service", true),
+                    ]),
+                    ("GET", "/apis/apps/v1") => discovery(&[("deployments", "Deployment", true)]),
+                    ("GET", "/apis/networking.k8s.io/v1") => {
+                        discovery(&[("ingresses", "Ingress", true)])
+                    }
+                    // An API server's answer for a group it does not serve: not a Status.
+                    ("GET", p) if p.contains("spinkube") => {
+                        return Ok(http::Response::builder()
+                            .status(404)
+                            .header("content-type", "text/plain; charset=utf-8")
+                            .body(http_body_util::Full::new(bytes::Bytes::from(
+                                "404 page not found\n",
+                            )))
+                            .unwrap());
+                    }
+                    ("PATCH", _) => (200, body),
+                    ("DELETE", _) => (200, json!({"kind": "Status", "status": "Success"})),
+                    ("GET", p) if p.starts_with("/apis/apps/v1/deployments?") => (
                         200,
                         json!({"items": [
                             {"metadata": {"name": "demo", "namespace": "demo"}},
                             {"metadata": {"name": "demo", "namespace": "old-ns"}},
                         ]}),
                     ),
-                    "GET" if path.contains("?") => (200, json!({"items": []})),
+                    ("GET", p) if p.contains('?') => (200, json!({"items": []})),
                     _ => (
                         200,
                         json!({
@@ -402,24 +491,26 @@ mod tests {
         assert_eq!(
             lines,
             [
+                "GET /apis/apps/v1 -".to_string(),
+                "GET /apis/core.spinkube.dev/v1alpha1 -".to_string(),
+                "GET /apis/networking.k8s.io/v1 -".to_string(),
+                "GET /api/v1 -".to_string(),
                 format!("PATCH /api/v1/namespaces/demo{ssa}"),
                 format!("PATCH /apis/apps/v1/namespaces/demo/deployments/demo{ssa}"),
                 format!("PATCH /api/v1/namespaces/demo/services/demo{ssa}"),
                 format!("GET /apis/networking.k8s.io/v1/ingresses?&{sel} -"),
-                format!("GET /apis/core.spinkube.dev/v1alpha1/spinapps?&{sel} -"),
                 format!("GET /api/v1/services?&{sel} -"),
                 format!("GET /apis/apps/v1/deployments?&{sel} -"),
                 "DELETE /apis/apps/v1/namespaces/old-ns/deployments/demo? application/json"
                     .to_string(),
-                format!("GET /apis/core.spinkube.dev/v1alpha1/spinappexecutors?&{sel} -"),
                 "GET /apis/apps/v1/namespaces/demo/deployments/demo -".to_string(),
             ]
         );
         // The bodies are the rendered objects, unchanged.
         for (i, m) in r.app.iter().enumerate() {
-            assert_eq!(seen[i].3, m.object);
+            assert_eq!(seen[4 + i].3, m.object);
         }
-        assert_eq!(seen[7].3["propagationPolicy"], "Background");
+        assert_eq!(seen[10].3["propagationPolicy"], "Background");
     }
 
     #[test]

@@ -14,7 +14,7 @@ const EXAMPLE_STACKS: &[&str] = &["demo", "k8s-only"];
 const K8S_VERSION: &str = "1.33.0";
 
 /// A SpinKube-mode stack with every optional object: executor, ingress, Flux.
-const SPINKUBE: &str = "version: 1
+pub const SPINKUBE: &str = "version: 1
 name: spin
 app:
   manifest: app/spin.toml

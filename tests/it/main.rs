@@ -9,6 +9,7 @@ mod data;
 mod demo;
 mod interrupt;
 mod k8s;
+mod k8s_apply;
 mod network;
 mod oci;
 mod state_s3;

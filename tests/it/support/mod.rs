@@ -1,6 +1,7 @@
 //! Test helpers: a temp workspace per test, the wxinfra command runner, the moto server
 //! fixture and boto3 assertions.
 
+pub mod apiserver;
 pub mod moto;
 pub mod registry;
 pub mod workspace;
