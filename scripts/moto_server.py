@@ -21,6 +21,9 @@ these, they only stop moto from reporting false differences or accepting what AW
    succeeds. Amazon S3 then fails subsequent writes with a 412 Precondition Failed response"
    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html). Here
    PutObject and DeleteObject run one at a time, so the check and the write are atomic.
+5. Lambda logging. moto drops `LoggingConfig`; GetFunction answers with AWS's default
+   (`LogFormat: Text`, `LogGroup: /aws/lambda/<name>`) until a config is set, and with the
+   config once it is (as AWS does).
 """
 
 import threading
@@ -64,11 +67,14 @@ _released_configuration = LambdaFunction.get_configuration
 def _init(self, account_id, spec, region, version=1):
     _released_init(self, account_id, spec, region, version)
     self.file_system_configs = spec.get("FileSystemConfigs", [])
+    self.logging_config = spec.get("LoggingConfig")
 
 
 def _update_configuration(self, config_updates):
     if "FileSystemConfigs" in config_updates:
         self.file_system_configs = config_updates["FileSystemConfigs"]
+    if "LoggingConfig" in config_updates:
+        self.logging_config = config_updates["LoggingConfig"]
     return _released_update(self, config_updates)
 
 
@@ -76,6 +82,10 @@ def _get_configuration(self, *args, **kwargs):
     config = _released_configuration(self, *args, **kwargs)
     if getattr(self, "file_system_configs", None):
         config["FileSystemConfigs"] = self.file_system_configs
+    config["LoggingConfig"] = getattr(self, "logging_config", None) or {
+        "LogFormat": "Text",
+        "LogGroup": f"/aws/lambda/{self.function_name}",
+    }
     return config
 
 

@@ -57,8 +57,9 @@ pub struct Data {
     pub ecs_task_role_arn: Option<String>,
     pub ec2_instance_profile_arn: Option<String>,
     pub fargate_log_group: Option<String>,
-    /// Address of the Lambda log group (it must exist, with its retention, before the first
-    /// invocation creates it with none).
+    /// Name of the Lambda log group: the function logs there (its role may write nowhere
+    /// else), and the reference orders the function after the group, which must exist with
+    /// its retention before the first invocation.
     pub lambda_log_group: Option<String>,
 }
 
@@ -99,7 +100,7 @@ impl Data {
             ecs_task_role_arn: arn(&d.roles.ecs_task),
             ec2_instance_profile_arn: arn(&d.roles.ec2_instance_profile),
             fargate_log_group: d.log_groups.fargate.as_ref().map(|g| g.out("name")),
-            lambda_log_group: d.log_groups.lambda.as_ref().map(|g| g.address.clone()),
+            lambda_log_group: d.log_groups.lambda.as_ref().map(|g| g.out("name")),
         }
     }
 
@@ -304,12 +305,14 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 "security_group_ids": [net.compute_sg],
                 "file_system": {"arn": data.efs_access_point_arn, "mount_path": APP_DIR},
                 "environment": runtime_env(data, "lambda"),
+                // Without it Lambda writes to /aws/lambda/<name>, where the role may not.
+                "logging": {
+                    "log_group": need(&data.lambda_log_group, "Lambda log group")?,
+                    "log_format": "Text",
+                },
             }),
             true,
-            &data.after(&[
-                &data.s3_endpoint,
-                need(&data.lambda_log_group, "Lambda log group")?,
-            ]),
+            &data.after(&[&data.s3_endpoint]),
         )?;
         let permission = s.add(
             "aws.lambda_permission",
@@ -572,6 +575,17 @@ mod tests {
         assert!(pos("aws.ecs_cluster.main") < pos("aws.ecs_service.app"));
         assert!(pos("aws.lb_listener.main") < pos("aws.ecs_service.app"));
         assert!(pos("aws.ecs_task_definition.app") < pos("aws.ecs_service.app"));
+    }
+
+    #[test]
+    fn lambda_logs_to_the_stack_log_group() {
+        let g = graph(STACK);
+        let f = &g.nodes["aws.lambda_function.app"];
+        assert_eq!(
+            f.props["logging"],
+            json!({"log_group": "${aws.log_group.lambda.name}", "log_format": "Text"})
+        );
+        assert!(f.depends_on().contains("aws.log_group.lambda"));
     }
 
     #[test]

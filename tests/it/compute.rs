@@ -11,7 +11,7 @@ use crate::support::Moto;
 
 const STACK: &str = "t";
 
-async fn ctx(moto: &Moto) -> Arc<AwsContext> {
+pub(crate) async fn ctx(moto: &Moto) -> Arc<AwsContext> {
     use aws_sdk_ec2::config::{Credentials, Region};
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto.endpoint())
@@ -23,7 +23,7 @@ async fn ctx(moto: &Moto) -> Arc<AwsContext> {
 }
 
 /// A VPC with two subnets and the ALB and compute security groups, made with boto3.
-fn network(moto: &Moto) -> Value {
+pub(crate) fn network(moto: &Moto) -> Value {
     moto.boto(
         "ec2 = client('ec2')\n\
          vpc = ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']\n\
@@ -35,23 +35,45 @@ fn network(moto: &Moto) -> Value {
     )
 }
 
-fn tags(address: &str) -> Value {
+pub(crate) fn tags(address: &str) -> Value {
     wxinfra::aws::tags::for_resource(STACK, address, &Default::default())
 }
 
-struct Kinds(wxinfra::provider::Registry);
+pub(crate) struct Kinds(wxinfra::provider::Registry);
 
 impl Kinds {
-    fn new(ctx: Arc<AwsContext>) -> Self {
+    pub(crate) fn new(ctx: Arc<AwsContext>) -> Self {
         Self(wxinfra::aws::provider(ctx))
     }
 
-    fn get(&self, kind: &str) -> &dyn Resource {
+    pub(crate) fn get(&self, kind: &str) -> &dyn Resource {
         self.0.resource(kind).unwrap()
     }
 
+    /// The live properties, panicking when the resource is gone.
+    pub(crate) async fn live(&self, kind: &str, id: &str, props: &Value) -> Value {
+        let live = self.get(kind).read(id, props).await.unwrap();
+        live.unwrap_or_else(|| panic!("{kind} {id} is gone")).props
+    }
+
+    /// Updates `changed` fields from `old` to `new`, panicking with the error.
+    pub(crate) async fn update(
+        &self,
+        kind: &str,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[&str],
+    ) {
+        let changed: Vec<String> = changed.iter().map(|f| f.to_string()).collect();
+        self.get(kind)
+            .update(id, old, new, &changed)
+            .await
+            .unwrap_or_else(|e| panic!("update {kind} {id}: {e}"));
+    }
+
     /// Creates, then checks that a read gives back exactly the desired properties.
-    async fn create(&self, kind: &str, address: &str, props: &Value) -> (String, Value) {
+    pub(crate) async fn create(&self, kind: &str, address: &str, props: &Value) -> (String, Value) {
         let k = self.get(kind);
         let c = k
             .create(&CreateRequest {
@@ -73,7 +95,7 @@ impl Kinds {
 }
 
 /// Every desired field reads back unchanged (what makes a plan converge).
-fn assert_reads_back(desired: &Value, live: &Value, except: &[&str]) {
+pub(crate) fn assert_reads_back(desired: &Value, live: &Value, except: &[&str]) {
     for (k, v) in desired.as_object().unwrap() {
         if except.contains(&k.as_str()) {
             continue;
@@ -82,7 +104,7 @@ fn assert_reads_back(desired: &Value, live: &Value, except: &[&str]) {
     }
 }
 
-fn tg_props(name: &str, target_type: &str, vpc: &str) -> Value {
+pub(crate) fn tg_props(name: &str, target_type: &str, vpc: &str) -> Value {
     let lambda = target_type == "lambda";
     json!({
         "name": format!("t-{name}"),
@@ -269,7 +291,7 @@ async fn alb_listener_forwards_by_weight_and_weights_change_in_place() {
 }
 
 /// An IAM role, the artifact bucket with a Lambda zip in it, and the zip's sha256 (hex).
-fn lambda_prereqs(moto: &Moto) -> Value {
+pub(crate) fn lambda_prereqs(moto: &Moto) -> Value {
     moto.boto(
         "import io, zipfile, hashlib\n\
          iam = client('iam')\n\
@@ -291,19 +313,10 @@ fn lambda_prereqs(moto: &Moto) -> Value {
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn lambda_function_config_permission_and_target_registration() {
-    let moto = Moto::start();
-    let net = network(&moto);
-    let pre = lambda_prereqs(&moto);
-    let kinds = Kinds::new(ctx(&moto).await);
-
-    let env = json!({
-        "WXRUN_APP_DIR": "/mnt/app",
-        "WXRUN_SOURCE": "s3://t-artifacts/releases",
-        "WXRUN_PRIMITIVE": "lambda",
-    });
-    let f1 = json!({
+/// The function `t-app` on the test network, with the role and first zip of
+/// [`lambda_prereqs`].
+pub(crate) fn lambda_props(net: &Value, pre: &Value) -> Value {
+    json!({
         "function_name": "t-app",
         "runtime": "provided.al2023",
         "handler": "bootstrap",
@@ -315,9 +328,24 @@ async fn lambda_function_config_permission_and_target_registration() {
         "subnet_ids": net["subnets"],
         "security_group_ids": [net["compute_sg"]],
         "file_system": {"arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0", "mount_path": "/mnt/app"},
-        "environment": env,
+        "environment": {
+            "WXRUN_APP_DIR": "/mnt/app",
+            "WXRUN_SOURCE": "s3://t-artifacts/releases",
+            "WXRUN_PRIMITIVE": "lambda",
+        },
         "tags": tags("aws.lambda_function.app"),
-    });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_function_config_permission_and_target_registration() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let pre = lambda_prereqs(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+
+    let f1 = lambda_props(&net, &pre);
+    let env = f1["environment"].clone();
     let (name, live) = kinds
         .create("aws.lambda_function", "aws.lambda_function.app", &f1)
         .await;

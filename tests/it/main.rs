@@ -12,3 +12,4 @@ mod k8s;
 mod network;
 mod oci;
 mod state_s3;
+mod strict;
