@@ -24,11 +24,28 @@ these, they only stop moto from reporting false differences or accepting what AW
 5. Lambda logging. moto drops `LoggingConfig`; GetFunction answers with AWS's default
    (`LogFormat: Text`, `LogGroup: /aws/lambda/<name>`) until a config is set, and with the
    config once it is (as AWS does).
+
+Strictness rules: AWS behaviours moto lacks, each on unless its variable is "0" (the tests
+run with all of them on; switch one off to see what it catches):
+
+- MOTO_STRICT_SG_CONSISTENCY: EC2 is eventually consistent ("the result of an API command
+  ... might not be immediately visible to all subsequent commands",
+  https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html). The first
+  DescribeSecurityGroups / DescribeSecurityGroupRules (by group) within
+  SG_CONSISTENCY_SECONDS of CreateSecurityGroup shows the group without its egress rules, so
+  code that lists the default egress rule before revoking it finds nothing to revoke
+  (terraform-provider-aws revokes the known default rule directly instead, see its
+  resourceSecurityGroupCreate).
 """
 
+import copy
+import os
 import threading
+import time
 
 from moto.awslambda.models import LambdaFunction
+from moto.ec2.models.security_groups import SecurityGroupBackend
+from moto.ec2.responses.security_groups import SecurityGroups as SecurityGroupResponse
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.responses import S3Response
@@ -126,6 +143,107 @@ def _one_at_a_time(released):
 
 S3Response.put_object = _one_at_a_time(S3Response.put_object)
 S3Response.delete_object = _one_at_a_time(S3Response.delete_object)
+
+
+# Strictness rules (see the module docstring).
+
+
+def _strict(rule):
+    """Whether the strictness rule MOTO_STRICT_<rule> is on (it is unless set to "0")."""
+    return os.environ.get(f"MOTO_STRICT_{rule}", "1") != "0"
+
+
+class _Clock:
+    """When things happened, for rules that hold for a few seconds after an event; each rule
+    may fire once per key (AWS converges, and a retry then succeeds)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._at = {}
+        self._fired = set()
+
+    def mark(self, key):
+        with self._lock:
+            self._at[key] = time.monotonic()
+
+    def mark_first(self, key):
+        with self._lock:
+            self._at.setdefault(key, time.monotonic())
+
+    def within(self, key, seconds):
+        with self._lock:
+            at = self._at.get(key)
+            return at is not None and time.monotonic() - at < seconds
+
+    def fire_once(self, key, seconds):
+        """True the first time `key` is asked about within `seconds` of its mark."""
+        with self._lock:
+            at = self._at.get(key)
+            if at is None or key in self._fired or time.monotonic() - at >= seconds:
+                return False
+            self._fired.add(key)
+            return True
+
+
+_clock = _Clock()
+
+
+def _marked(released, kind, key):
+    """`released`, a create, with the time of each creation noted under (kind, key(made))."""
+
+    def create(self, *args, **kwargs):
+        made = released(self, *args, **kwargs)
+        _clock.mark((kind, key(made)))
+        return made
+
+    return create
+
+
+# MOTO_STRICT_SG_CONSISTENCY. A second is usual; a describe this soon after the create may
+# lag once.
+SG_CONSISTENCY_SECONDS = 2
+
+_released_describe_security_groups = SecurityGroupResponse.describe_security_groups
+_released_describe_security_group_rules = (
+    SecurityGroupResponse.describe_security_group_rules
+)
+
+
+def _lagging(group_id):
+    return _strict("SG_CONSISTENCY") and _clock.fire_once(
+        ("sg", group_id), SG_CONSISTENCY_SECONDS
+    )
+
+
+def _describe_security_groups(self):
+    result = _released_describe_security_groups(self)
+    shown = []
+    for group in result.result["SecurityGroups"]:
+        if _lagging(group.id):
+            group = copy.copy(group)
+            group.egress_rules = []
+        shown.append(group)
+    result.result["SecurityGroups"] = shown
+    return result
+
+
+def _describe_security_group_rules(self):
+    result = _released_describe_security_group_rules(self)
+    if self._get_param("SecurityGroupRuleIds"):
+        return result
+    rules = result.result["SecurityGroupRules"]
+    lagging = {r.group_id for r in rules if _lagging(r.group_id)}
+    result.result["SecurityGroupRules"] = [
+        r for r in rules if not (r.is_egress and r.group_id in lagging)
+    ]
+    return result
+
+
+SecurityGroupBackend.create_security_group = _marked(
+    SecurityGroupBackend.create_security_group, "sg", lambda g: g.id
+)
+SecurityGroupResponse.describe_security_groups = _describe_security_groups
+SecurityGroupResponse.describe_security_group_rules = _describe_security_group_rules
 
 if __name__ == "__main__":
     main()

@@ -120,7 +120,7 @@ fn security_groups(
         s.add(
             "aws.security_group",
             role,
-            json!({"vpc_id": vpc_id, "group_name": format!("{name}-{role}"), "description": description}),
+            json!({"vpc_id": vpc_id, "group_name": format!("{name}-{role}"), "description": description, "default_egress": false}),
             true,
         )
     };

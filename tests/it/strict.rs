@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::compute::{Kinds, assert_reads_back, ctx, lambda_prereqs, lambda_props, network};
+use crate::compute::{Kinds, assert_reads_back, ctx, lambda_prereqs, lambda_props, network, tags};
 use crate::support::Moto;
 
 /// The test function, logging as `logging` says.
@@ -46,4 +46,54 @@ async fn lambda_logs_to_the_stack_log_group() {
     assert_eq!(group(&moto)["LogGroup"], "/wxinfra/t/other");
     let live = kinds.live("aws.lambda_function", &name, &f2).await;
     assert_eq!(live["logging"], f2["logging"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn default_egress_is_revoked_though_a_fresh_listing_shows_none() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let props = json!({
+        "vpc_id": net["vpc"],
+        "group_name": "t-fresh",
+        "description": "fresh",
+        "default_egress": false,
+        "tags": tags("aws.security_group.fresh"),
+    });
+    let (id, live) = kinds
+        .create("aws.security_group", "aws.security_group.fresh", &props)
+        .await;
+    // A listing right after create may show no egress rules at all (once); the second one
+    // tells the truth.
+    let egress = moto.boto(&format!(
+        "e = client('ec2')\n\
+         look = lambda: e.describe_security_groups(GroupIds=['{id}'])['SecurityGroups'][0]['IpPermissionsEgress']\n\
+         look()\n\
+         print(json.dumps(look()))"
+    ));
+    assert_eq!(
+        egress,
+        json!([]),
+        "the default allow-all egress rule is left"
+    );
+    assert_reads_back(&props, &live, &[]);
+
+    // A default rule put back shows as drift and is revoked by the update.
+    moto.boto(&format!(
+        "client('ec2').authorize_security_group_egress(GroupId='{id}', IpPermissions=[{{'IpProtocol': '-1', 'IpRanges': [{{'CidrIp': '0.0.0.0/0'}}]}}])\n\
+         print(json.dumps(None))"
+    ));
+    let live = kinds.live("aws.security_group", &id, &props).await;
+    assert_eq!(live["default_egress"], true);
+    kinds
+        .update(
+            "aws.security_group",
+            &id,
+            &live,
+            &props,
+            &["default_egress"],
+        )
+        .await;
+    let live = kinds.live("aws.security_group", &id, &props).await;
+    assert_eq!(live["default_egress"], false);
 }
