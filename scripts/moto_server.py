@@ -28,6 +28,16 @@ these, they only stop moto from reporting false differences or accepting what AW
 Strictness rules: AWS behaviours moto lacks, each on unless its variable is "0" (the tests
 run with all of them on; switch one off to see what it catches):
 
+- MOTO_STRICT_IAM_PROPAGATION: IAM is eventually consistent ("changes that you make are not
+  always immediately visible", https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+  A role or instance profile used within IAM_PROPAGATION_SECONDS of its creation is refused
+  once with the error AWS gives: Lambda CreateFunction "The role defined for the function
+  cannot be assumed by Lambda." (terraform-provider-aws #14285, #44517), EC2 RunInstances
+  "Value (...) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile
+  name" (terraform-provider-aws #27516, #24281). The first ECS cluster of an account creates
+  the ECS service-linked role, and the first CreateService right after it is refused once with
+  "Unable to assume the service linked role. Please verify that the ECS service linked role
+  exists." (awslabs/fargatecli #35; aws-samples/baseline-environment-on-aws #238).
 - MOTO_STRICT_SG_CONSISTENCY: EC2 is eventually consistent ("the result of an API command
   ... might not be immediately visible to all subsequent commands",
   https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html). The first
@@ -43,11 +53,17 @@ import os
 import threading
 import time
 
-from moto.awslambda.models import LambdaFunction
+import moto.ec2.responses.instances as ec2_instance_responses
+from moto.awslambda.exceptions import InvalidParameterValueException
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.ec2.responses.security_groups import SecurityGroups as SecurityGroupResponse
+from moto.ecs.exceptions import InvalidParameterException
+from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.models import IAMBackend
 from moto.s3.responses import S3Response
 from moto.server import main
 
@@ -197,6 +213,82 @@ def _marked(released, kind, key):
         return made
 
     return create
+
+
+# MOTO_STRICT_IAM_PROPAGATION. Propagation usually takes seconds; a role or instance profile
+# used this soon after its creation is refused once.
+IAM_PROPAGATION_SECONDS = 30
+
+
+def _propagating(arn):
+    return _strict("IAM_PROPAGATION") and _clock.fire_once(
+        ("iam", arn), IAM_PROPAGATION_SECONDS
+    )
+
+
+_released_create_function = LambdaBackend.create_function
+
+
+def _create_function(self, spec):
+    if _propagating(spec.get("Role")):
+        raise InvalidParameterValueException(
+            "The role defined for the function cannot be assumed by Lambda."
+        )
+    return _released_create_function(self, spec)
+
+
+_released_filter_profiles = ec2_instance_responses.filter_iam_instance_profiles
+
+
+def _filter_iam_instance_profiles(
+    account_id, partition, iam_instance_profile_arn, iam_instance_profile_name
+):
+    profile = _released_filter_profiles(
+        account_id,
+        partition=partition,
+        iam_instance_profile_arn=iam_instance_profile_arn,
+        iam_instance_profile_name=iam_instance_profile_name,
+    )
+    if profile is not None and _propagating(profile.arn):
+        if iam_instance_profile_arn:
+            value, parameter, what = iam_instance_profile_arn, "arn", "ARN"
+        else:
+            value, parameter, what = iam_instance_profile_name, "name", "name"
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"Value ({value}) for parameter iamInstanceProfile.{parameter} is invalid. "
+            f"Invalid IAM Instance Profile {what}",
+        )
+    return profile
+
+
+_released_create_cluster = EC2ContainerServiceBackend.create_cluster
+_released_create_service_backend = EC2ContainerServiceBackend.create_service
+
+
+def _create_cluster(self, *args, **kwargs):
+    # The account's first cluster creates the ECS service-linked role.
+    _clock.mark_first(("iam", f"ecs-service-linked-role/{self.account_id}"))
+    return _released_create_cluster(self, *args, **kwargs)
+
+
+def _create_service_backend(self, *args, **kwargs):
+    if _propagating(f"ecs-service-linked-role/{self.account_id}"):
+        raise InvalidParameterException(
+            "Unable to assume the service linked role. "
+            "Please verify that the ECS service linked role exists."
+        )
+    return _released_create_service_backend(self, *args, **kwargs)
+
+
+IAMBackend.create_role = _marked(IAMBackend.create_role, "iam", lambda r: r.arn)
+IAMBackend.create_instance_profile = _marked(
+    IAMBackend.create_instance_profile, "iam", lambda p: p.arn
+)
+LambdaBackend.create_function = _create_function
+ec2_instance_responses.filter_iam_instance_profiles = _filter_iam_instance_profiles
+EC2ContainerServiceBackend.create_cluster = _create_cluster
+EC2ContainerServiceBackend.create_service = _create_service_backend
 
 
 # MOTO_STRICT_SG_CONSISTENCY. A second is usual; a describe this soon after the create may

@@ -163,7 +163,7 @@ impl Resource for EcsService {
         let p = req.props;
         let cluster = str(p, "cluster")?;
         let lb = &p["load_balancer"];
-        let out = self
+        let call = self
             .0
             .ecs
             .create_service()
@@ -189,8 +189,10 @@ impl Resource for EcsService {
             )
             // The engine's token: a retried CreateService returns the same service.
             .client_token(req.token)
-            .set_tags(Some(tags::ecs_tags(p)))
-            .send()
+            .set_tags(Some(tags::ecs_tags(p)));
+        // A new account's first cluster creates ECS's service-linked role, which takes a
+        // moment to become usable.
+        let out = wait::while_iam_propagates(|| call.clone().send())
             .await
             .map_err(classify)?;
         let arn = out

@@ -219,7 +219,7 @@ impl Resource for LambdaFunction {
         let p = req.props;
         let r = Request::from_props(p)?;
         let name = str(p, "function_name")?;
-        let out = self
+        let call = self
             .0
             .lambda
             .create_function()
@@ -240,10 +240,9 @@ impl Resource for LambdaFunction {
             .vpc_config(r.vpc)
             .set_file_system_configs(Some(r.file_systems))
             .set_logging_config(r.logging)
-            .set_tags(Some(tags::map(p)))
-            .send()
-            .await;
-        match out {
+            .set_tags(Some(tags::map(p)));
+        // A role created moments ago may not have reached Lambda yet.
+        match wait::while_iam_propagates(|| call.clone().send()).await {
             Ok(_) => {}
             // Function names are unique: a re-run after a crash finds its own function.
             Err(e)
@@ -273,7 +272,8 @@ impl Resource for LambdaFunction {
     ) -> Result<Outputs, ProviderError> {
         let r = Request::from_props(new)?;
         if changed.iter().any(|f| CONFIG_FIELDS.contains(&f.as_str())) {
-            self.0
+            let call = self
+                .0
                 .lambda
                 .update_function_configuration()
                 .function_name(id)
@@ -285,8 +285,8 @@ impl Resource for LambdaFunction {
                 .environment(r.environment)
                 .vpc_config(r.vpc)
                 .set_file_system_configs(Some(r.file_systems))
-                .set_logging_config(r.logging)
-                .send()
+                .set_logging_config(r.logging);
+            wait::while_iam_propagates(|| call.clone().send())
                 .await
                 .map_err(classify)?;
             self.settled(id).await?;

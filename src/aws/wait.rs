@@ -46,6 +46,35 @@ where
     .await
 }
 
+/// How long a call keeps retrying while IAM propagates a new role or instance profile: usually
+/// seconds (Terraform waits up to 2 minutes too).
+pub const IAM_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Runs `call` again, backing off from 1 s to 10 s, while it fails with an IAM propagation
+/// error and the bound allows; any other answer, or the last one, is returned as is.
+pub async fn while_iam_propagates<O, E, R, F, Fut>(
+    mut call: F,
+) -> Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
+    E: aws_sdk_ec2::error::ProvideErrorMetadata,
+{
+    let deadline = Instant::now() + IAM_PROPAGATION;
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match call().await {
+            Err(e)
+                if super::errors::is_iam_propagation(&e) && Instant::now() + delay < deadline =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// How long a delete keeps retrying `DependencyViolation` (ENIs of a deleted load balancer,
 /// Lambda function or mount target can take minutes to drain).
 pub const DEPENDENCY_DRAIN: Duration = Duration::from_secs(600);

@@ -688,6 +688,21 @@ fn runtime_refs() -> wxinfra::synth::compute::Runtime {
     }
 }
 
+/// Instance `ec2-0` of type `ty` in the second test subnet with `profile` and `user_data`.
+pub(crate) fn instance_props(net: &Value, profile: &Value, ty: &str, user_data: &str) -> Value {
+    json!({
+        "instance_type": ty,
+        "arch": "arm64",
+        "subnet_ids": net["subnets"],
+        "subnet_index": 1,
+        "security_group_ids": [net["compute_sg"]],
+        "instance_profile_arn": profile,
+        "user_data": user_data,
+        "metadata": {"http_tokens": "required", "hop_limit": 1},
+        "tags": tags("aws.instance.ec2-0"),
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
     let moto = Moto::start();
@@ -698,19 +713,7 @@ async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
     let kinds = Kinds::new(ctx(&moto).await);
     let script =
         wxinfra::synth::compute::user_data(STACK, &data_refs(), &runtime_refs(), 8080).unwrap();
-    let instance = |ty: &str| {
-        json!({
-            "instance_type": ty,
-            "arch": "arm64",
-            "subnet_ids": net["subnets"],
-            "subnet_index": 1,
-            "security_group_ids": [net["compute_sg"]],
-            "instance_profile_arn": profile,
-            "user_data": script,
-            "metadata": {"http_tokens": "required", "hop_limit": 1},
-            "tags": tags("aws.instance.ec2-0"),
-        })
-    };
+    let instance = |ty: &str| instance_props(&net, &profile, ty, &script);
     let i1 = instance("t4g.small");
     let (id, live) = kinds
         .create("aws.instance", "aws.instance.ec2-0", &i1)

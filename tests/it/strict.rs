@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::compute::{Kinds, assert_reads_back, ctx, lambda_prereqs, lambda_props, network, tags};
+use crate::compute::{
+    Kinds, assert_reads_back, ctx, instance_props, lambda_prereqs, lambda_props, network, tags,
+};
 use crate::support::Moto;
 
 /// The test function, logging as `logging` says.
@@ -96,4 +98,35 @@ async fn default_egress_is_revoked_though_a_fresh_listing_shows_none() {
         .await;
     let live = kinds.live("aws.security_group", &id, &props).await;
     assert_eq!(live["default_egress"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_or_instance_profile_not_yet_propagated_is_waited_for() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    // Created right now: the first use is refused as AWS does while IAM propagates.
+    let pre = lambda_prereqs(&moto);
+    let profile = moto.boto(
+        "print(json.dumps(client('iam').create_instance_profile(InstanceProfileName='t-ec2')['InstanceProfile']['Arn']))",
+    );
+    let kinds = Kinds::new(ctx(&moto).await);
+    let f = function(&net, &pre, json!(null));
+    kinds
+        .create("aws.lambda_function", "aws.lambda_function.app", &f)
+        .await;
+    // (werkzeug may colour the request line, so the status is matched apart from it)
+    let refused = moto
+        .log()
+        .lines()
+        .any(|l| l.contains("POST /2015-03-31/functions HTTP/1.1") && l.contains("\" 400 "));
+    assert!(refused, "moto did not refuse the first CreateFunction");
+    let instance = instance_props(&net, &profile, "t4g.small", "#!/bin/bash\necho test\n");
+    let (id, _) = kinds
+        .create("aws.instance", "aws.instance.ec2-0", &instance)
+        .await;
+    let seen = moto.boto(&format!(
+        "i = client('ec2').describe_instances(InstanceIds=['{id}'])['Reservations'][0]['Instances'][0]\n\
+         print(json.dumps(i['IamInstanceProfile']['Arn']))"
+    ));
+    assert_eq!(seen, profile);
 }
