@@ -46,6 +46,15 @@ run with all of them on; switch one off to see what it catches):
   code that lists the default egress rule before revoking it finds nothing to revoke
   (terraform-provider-aws revokes the known default rule directly instead, see its
   resourceSecurityGroupCreate).
+- MOTO_STRICT_DELETE_DEPENDENCIES: deletes that AWS refuses for a while after the thing that
+  held them is gone. The network interfaces of a deleted load balancer drain for
+  ENI_DRAIN_SECONDS, during which DeleteSubnet, DeleteSecurityGroup and DeleteVpc of its
+  subnets, groups and VPC answer DependencyViolation (terraform-provider-aws #151 and #655,
+  "ENI still attached to ELB"; #9495). DeleteTargetGroup right after the listener that
+  forwarded to it is deleted answers ResourceInUse "Target group '...' is currently in use by
+  a listener or a rule" (terraform-provider-aws #16889, #13294). DeleteCluster right after
+  DeleteService answers ClusterContainsTasksException while the service's tasks stop
+  (gruntwork-io/cloud-nuke #368).
 """
 
 import copy
@@ -56,12 +65,16 @@ import time
 import moto.ec2.responses.instances as ec2_instance_responses
 from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import LambdaBackend, LambdaFunction
-from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
 from moto.ec2.models.security_groups import SecurityGroupBackend
+from moto.ec2.models.subnets import SubnetBackend
+from moto.ec2.models.vpcs import VPCBackend
 from moto.ec2.responses.security_groups import SecurityGroups as SecurityGroupResponse
-from moto.ecs.exceptions import InvalidParameterException
+from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.elbv2.exceptions import ResourceInUseError
+from moto.elbv2.models import ELBv2Backend
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.models import IAMBackend
 from moto.s3.responses import S3Response
@@ -336,6 +349,97 @@ SecurityGroupBackend.create_security_group = _marked(
 )
 SecurityGroupResponse.describe_security_groups = _describe_security_groups
 SecurityGroupResponse.describe_security_group_rules = _describe_security_group_rules
+
+
+# MOTO_STRICT_DELETE_DEPENDENCIES. AWS takes seconds to minutes; these hold long enough to
+# meet a delete that does not retry, short enough to keep the test suite quick.
+ENI_DRAIN_SECONDS = 5
+TG_IN_USE_SECONDS = 5
+ECS_TASKS_STOP_SECONDS = 5
+
+
+def _held(kind, key, seconds):
+    return _strict("DELETE_DEPENDENCIES") and _clock.within((kind, key), seconds)
+
+
+_released_delete_load_balancer = ELBv2Backend.delete_load_balancer
+_released_delete_listener = ELBv2Backend.delete_listener
+_released_delete_target_group = ELBv2Backend.delete_target_group
+
+
+def _delete_load_balancer(self, arn):
+    lb = self.load_balancers.get(arn)
+    if lb is not None:
+        for key in [lb.vpc_id, *lb.security_groups, *(s.id for s in lb.subnets)]:
+            _clock.mark(("eni", key))
+    return _released_delete_load_balancer(self, arn)
+
+
+def _delete_listener(self, listener_arn):
+    for lb in self.load_balancers.values():
+        listener = lb.listeners.get(listener_arn)
+        for rule in listener.rules.values() if listener else []:
+            for action in rule.actions:
+                for tg in self._get_target_group_arns_from(action_data=action.data):
+                    _clock.mark(("tg", tg))
+    return _released_delete_listener(self, listener_arn)
+
+
+def _delete_target_group(self, target_group_arn):
+    if _held("tg", target_group_arn, TG_IN_USE_SECONDS):
+        raise ResourceInUseError(
+            f"Target group '{target_group_arn}' is currently in use by a listener or a rule"
+        )
+    return _released_delete_target_group(self, target_group_arn)
+
+
+def _refuse_while_draining(released, message):
+    def delete(self, *args, **kwargs):
+        key = kwargs.get("group_id") or kwargs.get("subnet_id") or kwargs.get("vpc_id")
+        key = key or (args[0] if args else None)
+        if _held("eni", key, ENI_DRAIN_SECONDS):
+            raise DependencyViolationError(message.format(key))
+        return released(self, *args, **kwargs)
+
+    return delete
+
+
+ELBv2Backend.delete_load_balancer = _delete_load_balancer
+ELBv2Backend.delete_listener = _delete_listener
+ELBv2Backend.delete_target_group = _delete_target_group
+SubnetBackend.delete_subnet = _refuse_while_draining(
+    SubnetBackend.delete_subnet,
+    "The subnet '{}' has dependencies and cannot be deleted.",
+)
+SecurityGroupBackend.delete_security_group = _refuse_while_draining(
+    SecurityGroupBackend.delete_security_group, "resource {} has a dependent object"
+)
+VPCBackend.delete_vpc = _refuse_while_draining(
+    VPCBackend.delete_vpc, "The vpc '{}' has dependencies and cannot be deleted."
+)
+
+_released_delete_service = EC2ContainerServiceBackend.delete_service
+_released_delete_cluster = EC2ContainerServiceBackend.delete_cluster
+
+
+def _delete_service(self, cluster_name, service_name, force):
+    service = _released_delete_service(self, cluster_name, service_name, force)
+    _clock.mark(("ecs-tasks", service.cluster_arn))
+    return service
+
+
+def _delete_cluster(self, cluster_str):
+    cluster = self._get_cluster(cluster_str)
+    if _held("ecs-tasks", cluster.arn, ECS_TASKS_STOP_SECONDS):
+        raise ECSException(
+            "ClusterContainsTasksException",
+            "The Cluster cannot be deleted while Tasks are active.",
+        )
+    return _released_delete_cluster(self, cluster_str)
+
+
+EC2ContainerServiceBackend.delete_service = _delete_service
+EC2ContainerServiceBackend.delete_cluster = _delete_cluster
 
 if __name__ == "__main__":
     main()

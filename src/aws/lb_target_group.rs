@@ -2,6 +2,8 @@
 //! Fargate, `lambda` for Lambda). Name, target type, protocol, port and VPC force a new group;
 //! the health check, Lambda's multi-value headers and tags change in place.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
@@ -11,12 +13,15 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::classify;
 use super::props::str;
-use super::tags;
+use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct LbTargetGroup(pub std::sync::Arc<AwsContext>);
 
 const MULTI_VALUE: &str = "lambda.multi_value_headers.enabled";
+
+/// How long a delete waits for ELB to let go of a group whose listener was just deleted.
+const IN_USE: Duration = Duration::from_secs(300);
 
 fn outputs(tg: &TargetGroup) -> Outputs {
     let mut o = Outputs::new();
@@ -219,15 +224,20 @@ impl Resource for LbTargetGroup {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        // DeleteTargetGroup succeeds for a group that is already gone.
-        self.0
-            .elb
-            .delete_target_group()
-            .target_group_arn(id)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        // DeleteTargetGroup succeeds for a group that is already gone. Right after the
+        // listener that forwarded to it is deleted, ELB still reports it in use for a while.
+        let elb = &self.0.elb;
+        wait::delete_while_busy(
+            "target group",
+            IN_USE,
+            || elb.delete_target_group().target_group_arn(id).send(),
+            |_| false,
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception())
+            },
+        )
+        .await
     }
 
     async fn find_orphan(

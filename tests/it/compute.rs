@@ -72,6 +72,14 @@ impl Kinds {
             .unwrap_or_else(|e| panic!("update {kind} {id}: {e}"));
     }
 
+    /// Deletes, panicking with the error.
+    pub(crate) async fn delete(&self, kind: &str, id: &str, props: &Value) {
+        self.get(kind)
+            .delete(id, props)
+            .await
+            .unwrap_or_else(|e| panic!("delete {kind} {id}: {e}"));
+    }
+
     /// Creates, then checks that a read gives back exactly the desired properties.
     pub(crate) async fn create(&self, kind: &str, address: &str, props: &Value) -> (String, Value) {
         let k = self.get(kind);
@@ -478,6 +486,46 @@ async fn lambda_function_config_permission_and_target_registration() {
     );
 }
 
+/// An ALB on the test network whose listener forwards to the `ip` target group `t-fargate`,
+/// made with boto3: ARNs of the load balancer, target group and listener.
+pub(crate) fn fargate_lb(moto: &Moto, net: &Value) -> Value {
+    moto.boto(&format!(
+        "elb = client('elbv2')\n\
+         lb = elb.create_load_balancer(Name='t-alb', Subnets={subnets}, SecurityGroups=['{sg}'])['LoadBalancers'][0]['LoadBalancerArn']\n\
+         tg = elb.create_target_group(Name='t-fargate', Protocol='HTTP', Port=8080, VpcId='{vpc}', TargetType='ip')['TargetGroups'][0]['TargetGroupArn']\n\
+         listener = elb.create_listener(LoadBalancerArn=lb, Protocol='HTTP', Port=80, DefaultActions=[{{'Type': 'forward', 'TargetGroupArn': tg}}])['Listeners'][0]['ListenerArn']\n\
+         print(json.dumps({{'lb': lb, 'tg': tg, 'listener': listener}}))",
+        subnets = net["subnets"],
+        sg = net["alb_sg"].as_str().unwrap(),
+        vpc = net["vpc"].as_str().unwrap()
+    ))
+}
+
+/// The Fargate service `app` of `count` tasks behind target group `tg`.
+pub(crate) fn service_props(
+    net: &Value,
+    cluster: &Value,
+    td: &str,
+    tg: &Value,
+    count: u64,
+) -> Value {
+    json!({
+        "service_name": "app",
+        "cluster": cluster,
+        "task_definition": td,
+        "desired_count": count,
+        "launch_type": "FARGATE",
+        "platform_version": "LATEST",
+        "subnets": net["subnets"],
+        "security_groups": [net["compute_sg"]],
+        "assign_public_ip": true,
+        "load_balancer": {"target_group_arn": tg, "container_name": "wxrun", "container_port": 8080},
+        "circuit_breaker": {"enable": true, "rollback": true},
+        "health_check_grace_period_seconds": 60,
+        "tags": tags("aws.ecs_service.app"),
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
     let moto = Moto::start();
@@ -549,33 +597,8 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
     assert_eq!(v["log"]["options"]["awslogs-group"], "/wxinfra/t/fargate");
 
     // The service needs a target group a listener forwards to.
-    let lb = moto.boto(&format!(
-        "elb = client('elbv2')\n\
-         lb = elb.create_load_balancer(Name='t-alb', Subnets={subnets}, SecurityGroups=['{sg}'])['LoadBalancers'][0]['LoadBalancerArn']\n\
-         tg = elb.create_target_group(Name='t-fargate', Protocol='HTTP', Port=8080, VpcId='{vpc}', TargetType='ip')['TargetGroups'][0]['TargetGroupArn']\n\
-         elb.create_listener(LoadBalancerArn=lb, Protocol='HTTP', Port=80, DefaultActions=[{{'Type': 'forward', 'TargetGroupArn': tg}}])\n\
-         print(json.dumps({{'tg': tg}}))",
-        subnets = net["subnets"],
-        sg = net["alb_sg"].as_str().unwrap(),
-        vpc = net["vpc"].as_str().unwrap()
-    ));
-    let svc = |count: u64, td: &str| {
-        json!({
-            "service_name": "app",
-            "cluster": cluster_arn,
-            "task_definition": td,
-            "desired_count": count,
-            "launch_type": "FARGATE",
-            "platform_version": "LATEST",
-            "subnets": net["subnets"],
-            "security_groups": [net["compute_sg"]],
-            "assign_public_ip": true,
-            "load_balancer": {"target_group_arn": lb["tg"], "container_name": "wxrun", "container_port": 8080},
-            "circuit_breaker": {"enable": true, "rollback": true},
-            "health_check_grace_period_seconds": 60,
-            "tags": tags("aws.ecs_service.app"),
-        })
-    };
+    let lb = fargate_lb(&moto, &net);
+    let svc = |count: u64, td: &str| service_props(&net, &cluster_arn, td, &lb["tg"], count);
     let s1 = svc(1, &td_arn);
     let (svc_arn, live) = kinds
         .create("aws.ecs_service", "aws.ecs_service.app", &s1)

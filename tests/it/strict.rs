@@ -2,10 +2,13 @@
 //! (scripts/moto_server.py), met by the kinds through the provider trait and asserted with
 //! boto3.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::compute::{
-    Kinds, assert_reads_back, ctx, instance_props, lambda_prereqs, lambda_props, network, tags,
+    Kinds, assert_reads_back, ctx, fargate_lb, instance_props, lambda_prereqs, lambda_props,
+    network, service_props, tags,
 };
 use crate::support::Moto;
 
@@ -129,4 +132,91 @@ async fn a_role_or_instance_profile_not_yet_propagated_is_waited_for() {
          print(json.dumps(i['IamInstanceProfile']['Arn']))"
     ));
     assert_eq!(seen, profile);
+}
+
+/// [`fargate_lb`] plus an ECS cluster and a task definition made with boto3; the ARNs.
+fn fargate_prereqs(moto: &Moto, net: &Value) -> Value {
+    let mut pre = fargate_lb(moto, net);
+    let ecs = moto.boto(
+        "ecs = client('ecs')\n\
+         cluster = ecs.create_cluster(clusterName='t')['cluster']['clusterArn']\n\
+         td = ecs.register_task_definition(family='t-app', requiresCompatibilities=['FARGATE'], networkMode='awsvpc', cpu='256', memory='512', \
+           containerDefinitions=[{'name': 'wxrun', 'image': 'wxrun', 'portMappings': [{'containerPort': 8080}]}])['taskDefinition']['taskDefinitionArn']\n\
+         print(json.dumps({'cluster': cluster, 'td': td}))",
+    );
+    pre["cluster"] = ecs["cluster"].clone();
+    pre["td"] = ecs["td"].clone();
+    pre
+}
+
+fn service(net: &Value, pre: &Value, count: u64) -> Value {
+    service_props(
+        net,
+        &pre["cluster"],
+        pre["td"].as_str().unwrap(),
+        &pre["tg"],
+        count,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deletes_wait_while_aws_still_holds_the_resource() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let pre = fargate_prereqs(&moto, &net);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let none = json!({});
+    let svc = service(&net, &pre, 1);
+    let (svc_arn, _) = kinds
+        .create("aws.ecs_service", "aws.ecs_service.app", &svc)
+        .await;
+
+    // The deleted service's tasks are still stopping: ClusterContainsTasksException.
+    kinds.delete("aws.ecs_service", &svc_arn, &svc).await;
+    let cluster = pre["cluster"].as_str().unwrap();
+    kinds.delete("aws.ecs_cluster", cluster, &none).await;
+
+    // The listener is gone, but ELB reports its target group in use for a while.
+    let tg = pre["tg"].as_str().unwrap();
+    moto.boto(&format!(
+        "client('elbv2').delete_listener(ListenerArn='{}')\nprint(json.dumps(None))",
+        pre["listener"].as_str().unwrap()
+    ));
+    kinds.delete("aws.lb_target_group", tg, &none).await;
+
+    // The load balancer is gone, but its network interfaces keep its subnets, security
+    // group and VPC busy (DependencyViolation). The VPC delete starts first and waits for
+    // the subnets as well.
+    moto.boto(&format!(
+        "client('elbv2').delete_load_balancer(LoadBalancerArn='{}')\nprint(json.dumps(None))",
+        pre["lb"].as_str().unwrap()
+    ));
+    let vpc = net["vpc"].as_str().unwrap();
+    let subnets: Vec<String> = serde_json::from_value(net["subnets"].clone()).unwrap();
+    let others = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for sg in ["alb_sg", "compute_sg"] {
+            let id = net[sg].as_str().unwrap();
+            kinds.delete("aws.security_group", id, &none).await;
+        }
+        for s in &subnets {
+            kinds.delete("aws.subnet", s, &none).await;
+        }
+    };
+    let (vpc_deleted, ()) = tokio::join!(kinds.get("aws.vpc").delete(vpc, &none), others);
+    vpc_deleted.unwrap();
+    let left = moto.boto(&format!(
+        "e = client('ec2'); ecs = client('ecs'); elb = client('elbv2')\n\
+         print(json.dumps({{\n\
+           'vpcs': [v['VpcId'] for v in e.describe_vpcs()['Vpcs'] if v['VpcId'] == '{vpc}'],\n\
+           'tgs': [t['TargetGroupArn'] for t in elb.describe_target_groups()['TargetGroups']],\n\
+           'clusters': [c['status'] for c in ecs.describe_clusters(clusters=['{cluster}'])['clusters']],\n\
+         }}))"
+    ));
+    assert_eq!(left["vpcs"], json!([]));
+    assert_eq!(left["tgs"], json!([]));
+    assert!(
+        left["clusters"] == json!([]) || left["clusters"] == json!(["INACTIVE"]),
+        "{left}"
+    );
 }
