@@ -55,6 +55,10 @@ run with all of them on; switch one off to see what it catches):
   a listener or a rule" (terraform-provider-aws #16889, #13294). DeleteCluster right after
   DeleteService answers ClusterContainsTasksException while the service's tasks stop
   (gruntwork-io/cloud-nuke #368).
+- MOTO_STRICT_ECS_ROLLOUT: a new or updated ECS service does not run its tasks at once: for
+  ECS_ROLLOUT_SECONDS, DescribeServices shows runningCount 0 and the deployment
+  IN_PROGRESS, then COMPLETED with the desired count running (the `services-stable` waiter,
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html).
 """
 
 import copy
@@ -440,6 +444,54 @@ def _delete_cluster(self, cluster_str):
 
 EC2ContainerServiceBackend.delete_service = _delete_service
 EC2ContainerServiceBackend.delete_cluster = _delete_cluster
+
+
+# MOTO_STRICT_ECS_ROLLOUT. Real tasks take a minute or more to start; a few seconds meet a
+# client that returns at ACTIVE.
+ECS_ROLLOUT_SECONDS = 3
+
+_released_describe_services = EC2ContainerServiceBackend.describe_services
+
+
+def _rolling_out(service):
+    """The service as DescribeServices shows it while its tasks are still starting."""
+    shown = copy.copy(service)
+    shown.running_count = 0
+    shown.pending_count = service.desired_count
+    shown.deployments = [
+        dict(
+            d,
+            rolloutState="IN_PROGRESS",
+            runningCount=0,
+            pendingCount=service.desired_count,
+        )
+        for d in service.deployments
+    ]
+    return shown
+
+
+def _describe_services(self, cluster_str, service_names_or_arns):
+    services, failures = _released_describe_services(
+        self, cluster_str, service_names_or_arns
+    )
+    if _strict("ECS_ROLLOUT"):
+        services = [
+            _rolling_out(s)
+            if s.status == "ACTIVE"
+            and _clock.within(("rollout", s.arn), ECS_ROLLOUT_SECONDS)
+            else s
+            for s in services
+        ]
+    return services, failures
+
+
+EC2ContainerServiceBackend.create_service = _marked(
+    EC2ContainerServiceBackend.create_service, "rollout", lambda s: s.arn
+)
+EC2ContainerServiceBackend.update_service = _marked(
+    EC2ContainerServiceBackend.update_service, "rollout", lambda s: s.arn
+)
+EC2ContainerServiceBackend.describe_services = _describe_services
 
 if __name__ == "__main__":
     main()

@@ -214,6 +214,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
     let c = &spec.compute;
     let rt_port = spec.runtime.port.value;
     let lb_port = spec.load_balancer.port.value;
+    let dereg_delay = spec.load_balancer.deregistration_delay.value;
 
     let lb = s.add(
         "aws.lb",
@@ -243,6 +244,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 "vpc_id": if lambda { Value::Null } else { json!(net.vpc_id) },
                 "health_check": health_check(lambda),
                 "lambda_multi_value_headers": if lambda { json!(true) } else { Value::Null },
+                "deregistration_delay": if lambda { Value::Null } else { json!(dereg_delay) },
             }),
             true,
         )?;
@@ -520,6 +522,20 @@ mod tests {
         assert_eq!(
             g.nodes["aws.lb_target_group.lambda"].props["lambda_multi_value_headers"],
             true
+        );
+        // A short deregistration delay by default; Lambda groups have none.
+        assert_eq!(
+            g.nodes["aws.lb_target_group.ec2"].props["deregistration_delay"],
+            30
+        );
+        assert_eq!(
+            g.nodes["aws.lb_target_group.lambda"].props["deregistration_delay"],
+            Value::Null
+        );
+        let g = graph(&STACK.replace("port: 8000", "port: 8000\n  deregistration_delay: 5"));
+        assert_eq!(
+            g.nodes["aws.lb_target_group.fargate"].props["deregistration_delay"],
+            5
         );
     }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::compute::{
     Kinds, assert_reads_back, ctx, fargate_lb, instance_props, lambda_prereqs, lambda_props,
-    network, service_props, tags,
+    network, service_props, tags, tg_props,
 };
 use crate::support::Moto;
 
@@ -157,6 +157,67 @@ fn service(net: &Value, pre: &Value, count: u64) -> Value {
         &pre["tg"],
         count,
     )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fargate_service_create_returns_once_its_tasks_run() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let pre = fargate_prereqs(&moto, &net);
+    let kinds = Kinds::new(ctx(&moto).await);
+    // The account's first cluster was created just now: its service-linked role is not
+    // usable yet, and the first CreateService is refused (waited out as well).
+    let (arn, _) = kinds
+        .create(
+            "aws.ecs_service",
+            "aws.ecs_service.app",
+            &service(&net, &pre, 1),
+        )
+        .await;
+    let seen = moto.boto(&format!(
+        "s = client('ecs').describe_services(cluster='t', services=['{arn}'])['services'][0]\n\
+         print(json.dumps([s['runningCount'], s['desiredCount'], [d['rolloutState'] for d in s['deployments']]]))"
+    ));
+    assert_eq!(seen, json!([1, 1, ["COMPLETED"]]), "returned before steady");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_groups_default_to_a_short_deregistration_delay() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let mut tg = tg_props("ec2", "instance", net["vpc"].as_str().unwrap());
+    tg["deregistration_delay"] = json!(30);
+    let (arn, live) = kinds
+        .create("aws.lb_target_group", "aws.lb_target_group.ec2", &tg)
+        .await;
+    assert_reads_back(&tg, &live, &[]);
+    let delay = |moto: &Moto| {
+        moto.boto(&format!(
+            "a = client('elbv2').describe_target_group_attributes(TargetGroupArn='{arn}')['Attributes']\n\
+             print(json.dumps({{x['Key']: x['Value'] for x in a}}['deregistration_delay.timeout_seconds']))"
+        ))
+    };
+    assert_eq!(delay(&moto), "30");
+    let mut tg2 = tg.clone();
+    tg2["deregistration_delay"] = json!(5);
+    kinds
+        .update(
+            "aws.lb_target_group",
+            &arn,
+            &tg,
+            &tg2,
+            &["deregistration_delay"],
+        )
+        .await;
+    assert_eq!(delay(&moto), "5");
+    // Lambda groups have no deregistration delay (ELB refuses the attribute for them).
+    let mut lambda = tg_props("lambda", "lambda", "");
+    lambda["deregistration_delay"] = Value::Null;
+    let (_, live) = kinds
+        .create("aws.lb_target_group", "aws.lb_target_group.lambda", &lambda)
+        .await;
+    assert_reads_back(&lambda, &live, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
