@@ -55,6 +55,12 @@ run with all of them on; switch one off to see what it catches):
   a listener or a rule" (terraform-provider-aws #16889, #13294). DeleteCluster right after
   DeleteService answers ClusterContainsTasksException while the service's tasks stop
   (gruntwork-io/cloud-nuke #368).
+- MOTO_STRICT_ALB_NEEDS_IGW: an internet-facing load balancer in a VPC with no internet
+  gateway attached is refused: "InvalidSubnet: VPC vpc-... has no internet gateway"
+  (terraform-provider-aws #3494, #4587; CloudFormation's DependsOn documentation shows the
+  same ordering). Default VPCs come with an attached gateway
+  (https://docs.aws.amazon.com/vpc/latest/userguide/default-vpc.html), which moto does not
+  model, so they pass.
 - MOTO_STRICT_ECS_ROLLOUT: a new or updated ECS service does not run its tasks at once: for
   ECS_ROLLOUT_SECONDS, DescribeServices shows runningCount 0 and the deployment
   IN_PROGRESS, then COMPLETED with the desired count running (the `services-stable` waiter,
@@ -77,7 +83,7 @@ from moto.ec2.responses.security_groups import SecurityGroups as SecurityGroupRe
 from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
-from moto.elbv2.exceptions import ResourceInUseError
+from moto.elbv2.exceptions import ELBClientError, ResourceInUseError
 from moto.elbv2.models import ELBv2Backend
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.models import IAMBackend
@@ -444,6 +450,30 @@ def _delete_cluster(self, cluster_str):
 
 EC2ContainerServiceBackend.delete_service = _delete_service
 EC2ContainerServiceBackend.delete_cluster = _delete_cluster
+
+
+# MOTO_STRICT_ALB_NEEDS_IGW.
+_released_create_load_balancer = ELBv2Backend.create_load_balancer
+
+
+def _create_load_balancer(self, *args, **kwargs):
+    scheme = kwargs.get("scheme") or "internet-facing"
+    subnet_ids = list(kwargs.get("subnet_ids") or [])
+    subnet_ids += [m["SubnetId"] for m in kwargs.get("subnet_mappings") or []]
+    if _strict("ALB_NEEDS_IGW") and scheme == "internet-facing" and subnet_ids:
+        subnet = self.ec2_backend.get_subnet(subnet_ids[0])
+        vpc = self.ec2_backend.get_vpc(subnet.vpc_id)
+        gateways = self.ec2_backend.describe_internet_gateways(
+            filters={"attachment.vpc-id": [vpc.id]}
+        )
+        if not vpc.is_default and not gateways:
+            raise ELBClientError(
+                "InvalidSubnet", f"VPC {vpc.id} has no internet gateway"
+            )
+    return _released_create_load_balancer(self, *args, **kwargs)
+
+
+ELBv2Backend.create_load_balancer = _create_load_balancer
 
 
 # MOTO_STRICT_ECS_ROLLOUT. Real tasks take a minute or more to start; a few seconds meet a

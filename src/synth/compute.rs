@@ -216,7 +216,8 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
     let lb_port = spec.load_balancer.port.value;
     let dereg_delay = spec.load_balancer.deregistration_delay.value;
 
-    let lb = s.add(
+    let internet: Vec<&str> = net.internet.iter().map(String::as_str).collect();
+    let lb = s.add_after(
         "aws.lb",
         "main",
         json!({
@@ -227,6 +228,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
             "idle_timeout": spec.load_balancer.idle_timeout.value,
         }),
         true,
+        &internet,
     )?;
 
     // One target group per configured primitive, in a fixed order.
@@ -591,6 +593,28 @@ mod tests {
         assert!(pos("aws.ecs_cluster.main") < pos("aws.ecs_service.app"));
         assert!(pos("aws.lb_listener.main") < pos("aws.ecs_service.app"));
         assert!(pos("aws.ecs_task_definition.app") < pos("aws.ecs_service.app"));
+    }
+
+    #[test]
+    fn internet_facing_alb_waits_for_the_gateway_and_public_routes() {
+        let g = graph(STACK);
+        let deps = g.nodes["aws.lb.main"].depends_on();
+        for d in [
+            "aws.internet_gateway.main",
+            "aws.route_table.public",
+            "aws.route_table_association.public-a",
+            "aws.route_table_association.public-b",
+        ] {
+            assert!(deps.contains(d), "the ALB does not wait for {d}: {deps:?}");
+        }
+        // An adopted VPC already has its way out: nothing to wait for but the lookup.
+        let g = graph(&STACK.replace("app:", "network:\n  vpc: default\napp:"));
+        let deps = g.nodes["aws.lb.main"].depends_on();
+        assert!(
+            deps.iter()
+                .all(|d| d.starts_with("aws.security_group.") || d == "aws.vpc_lookup.default"),
+            "{deps:?}"
+        );
     }
 
     #[test]

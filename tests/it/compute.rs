@@ -22,11 +22,14 @@ pub(crate) async fn ctx(moto: &Moto) -> Arc<AwsContext> {
     Arc::new(AwsContext::from_config(STACK, config).unwrap())
 }
 
-/// A VPC with two subnets and the ALB and compute security groups, made with boto3.
+/// A VPC with an internet gateway (AWS refuses an internet-facing ALB without one), two
+/// subnets and the ALB and compute security groups, made with boto3.
 pub(crate) fn network(moto: &Moto) -> Value {
     moto.boto(
         "ec2 = client('ec2')\n\
          vpc = ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']\n\
+         igw = ec2.create_internet_gateway()['InternetGateway']['InternetGatewayId']\n\
+         ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)\n\
          azs = [z['ZoneName'] for z in ec2.describe_availability_zones()['AvailabilityZones']][:2]\n\
          subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.9.{i}.0/24', AvailabilityZone=az)['Subnet']['SubnetId'] for i, az in enumerate(azs)]\n\
          alb = ec2.create_security_group(GroupName='alb', Description='alb', VpcId=vpc)['GroupId']\n\

@@ -281,3 +281,46 @@ async fn deletes_wait_while_aws_still_holds_the_resource() {
         "{left}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn internet_facing_alb_is_refused_in_a_vpc_without_a_gateway() {
+    let moto = Moto::start();
+    let net = moto.boto(
+        "ec2 = client('ec2')\n\
+         vpc = ec2.create_vpc(CidrBlock='10.8.0.0/16')['Vpc']['VpcId']\n\
+         azs = [z['ZoneName'] for z in ec2.describe_availability_zones()['AvailabilityZones']][:2]\n\
+         subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.8.{i}.0/24', AvailabilityZone=az)['Subnet']['SubnetId'] for i, az in enumerate(azs)]\n\
+         sg = ec2.create_security_group(GroupName='alb', Description='alb', VpcId=vpc)['GroupId']\n\
+         print(json.dumps({'vpc': vpc, 'subnets': subnets, 'sg': sg}))",
+    );
+    let kinds = Kinds::new(ctx(&moto).await);
+    let lb = json!({
+        "name": "t-alb", "scheme": "internet-facing", "subnets": net["subnets"],
+        "security_groups": [net["sg"]], "idle_timeout": 60, "tags": tags("aws.lb.main"),
+    });
+    let refused = kinds
+        .get("aws.lb")
+        .create(&wxinfra::provider::CreateRequest {
+            address: "aws.lb.main",
+            stack: "t",
+            props: &lb,
+            token: "tok",
+        })
+        .await
+        .map(|c| c.id)
+        .unwrap_err()
+        .to_string();
+    let vpc = net["vpc"].as_str().unwrap();
+    assert!(
+        refused.contains(&format!("InvalidSubnet: VPC {vpc} has no internet gateway")),
+        "{refused}"
+    );
+    // With the gateway attached (what the graph orders first), the same request succeeds.
+    moto.boto(&format!(
+        "e = client('ec2')\n\
+         igw = e.create_internet_gateway()['InternetGateway']['InternetGatewayId']\n\
+         e.attach_internet_gateway(InternetGatewayId=igw, VpcId='{vpc}')\n\
+         print(json.dumps(igw))"
+    ));
+    kinds.create("aws.lb", "aws.lb.main", &lb).await;
+}
