@@ -21,13 +21,72 @@ these, they only stop moto from reporting false differences or accepting what AW
    succeeds. Amazon S3 then fails subsequent writes with a 412 Precondition Failed response"
    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html). Here
    PutObject and DeleteObject run one at a time, so the check and the write are atomic.
+5. Lambda logging. moto drops `LoggingConfig`; GetFunction answers with AWS's default
+   (`LogFormat: Text`, `LogGroup: /aws/lambda/<name>`) until a config is set, and with the
+   config once it is (as AWS does).
+
+Strictness rules: AWS behaviours moto lacks, each on unless its variable is "0" (the tests
+run with all of them on; switch one off to see what it catches):
+
+- MOTO_STRICT_IAM_PROPAGATION: IAM is eventually consistent ("changes that you make are not
+  always immediately visible", https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+  A role or instance profile used within IAM_PROPAGATION_SECONDS of its creation is refused
+  once with the error AWS gives: Lambda CreateFunction "The role defined for the function
+  cannot be assumed by Lambda." (terraform-provider-aws #14285, #44517), EC2 RunInstances
+  "Value (...) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile
+  name" (terraform-provider-aws #27516, #24281). The first ECS cluster of an account creates
+  the ECS service-linked role, and the first CreateService right after it is refused once with
+  "Unable to assume the service linked role. Please verify that the ECS service linked role
+  exists." (awslabs/fargatecli #35; aws-samples/baseline-environment-on-aws #238).
+- MOTO_STRICT_SG_CONSISTENCY: EC2 is eventually consistent ("the result of an API command
+  ... might not be immediately visible to all subsequent commands",
+  https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html). The first
+  DescribeSecurityGroups / DescribeSecurityGroupRules (by group) within
+  SG_CONSISTENCY_SECONDS of CreateSecurityGroup shows the group without its egress rules, so
+  code that lists the default egress rule before revoking it finds nothing to revoke
+  (terraform-provider-aws revokes the known default rule directly instead, see its
+  resourceSecurityGroupCreate).
+- MOTO_STRICT_DELETE_DEPENDENCIES: deletes that AWS refuses for a while after the thing that
+  held them is gone. The network interfaces of a deleted load balancer drain for
+  ENI_DRAIN_SECONDS, during which DeleteSubnet, DeleteSecurityGroup and DeleteVpc of its
+  subnets, groups and VPC answer DependencyViolation (terraform-provider-aws #151 and #655,
+  "ENI still attached to ELB"; #9495). DeleteTargetGroup right after the listener that
+  forwarded to it is deleted answers ResourceInUse "Target group '...' is currently in use by
+  a listener or a rule" (terraform-provider-aws #16889, #13294). DeleteCluster right after
+  DeleteService answers ClusterContainsTasksException while the service's tasks stop
+  (gruntwork-io/cloud-nuke #368).
+- MOTO_STRICT_ALB_NEEDS_IGW: an internet-facing load balancer in a VPC with no internet
+  gateway attached is refused: "InvalidSubnet: VPC vpc-... has no internet gateway"
+  (terraform-provider-aws #3494, #4587; CloudFormation's DependsOn documentation shows the
+  same ordering). Default VPCs come with an attached gateway
+  (https://docs.aws.amazon.com/vpc/latest/userguide/default-vpc.html), which moto does not
+  model, so they pass.
+- MOTO_STRICT_ECS_ROLLOUT: a new or updated ECS service does not run its tasks at once: for
+  ECS_ROLLOUT_SECONDS, DescribeServices shows runningCount 0 and the deployment
+  IN_PROGRESS, then COMPLETED with the desired count running (the `services-stable` waiter,
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html).
 """
 
+import copy
+import os
 import threading
+import time
 
-from moto.awslambda.models import LambdaFunction
+import moto.ec2.responses.instances as ec2_instance_responses
+from moto.awslambda.exceptions import InvalidParameterValueException
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
+from moto.ec2.models.security_groups import SecurityGroupBackend
+from moto.ec2.models.subnets import SubnetBackend
+from moto.ec2.models.vpcs import VPCBackend
+from moto.ec2.responses.security_groups import SecurityGroups as SecurityGroupResponse
+from moto.ecs.exceptions import ECSException, InvalidParameterException
+from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.elbv2.exceptions import ELBClientError, ResourceInUseError
+from moto.elbv2.models import ELBv2Backend
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.models import IAMBackend
 from moto.s3.responses import S3Response
 from moto.server import main
 
@@ -64,11 +123,14 @@ _released_configuration = LambdaFunction.get_configuration
 def _init(self, account_id, spec, region, version=1):
     _released_init(self, account_id, spec, region, version)
     self.file_system_configs = spec.get("FileSystemConfigs", [])
+    self.logging_config = spec.get("LoggingConfig")
 
 
 def _update_configuration(self, config_updates):
     if "FileSystemConfigs" in config_updates:
         self.file_system_configs = config_updates["FileSystemConfigs"]
+    if "LoggingConfig" in config_updates:
+        self.logging_config = config_updates["LoggingConfig"]
     return _released_update(self, config_updates)
 
 
@@ -76,6 +138,10 @@ def _get_configuration(self, *args, **kwargs):
     config = _released_configuration(self, *args, **kwargs)
     if getattr(self, "file_system_configs", None):
         config["FileSystemConfigs"] = self.file_system_configs
+    config["LoggingConfig"] = getattr(self, "logging_config", None) or {
+        "LogFormat": "Text",
+        "LogGroup": f"/aws/lambda/{self.function_name}",
+    }
     return config
 
 
@@ -116,6 +182,346 @@ def _one_at_a_time(released):
 
 S3Response.put_object = _one_at_a_time(S3Response.put_object)
 S3Response.delete_object = _one_at_a_time(S3Response.delete_object)
+
+
+# Strictness rules (see the module docstring).
+
+
+def _strict(rule):
+    """Whether the strictness rule MOTO_STRICT_<rule> is on (it is unless set to "0")."""
+    return os.environ.get(f"MOTO_STRICT_{rule}", "1") != "0"
+
+
+class _Clock:
+    """When things happened, for rules that hold for a few seconds after an event; each rule
+    may fire once per key (AWS converges, and a retry then succeeds)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._at = {}
+        self._fired = set()
+
+    def mark(self, key):
+        with self._lock:
+            self._at[key] = time.monotonic()
+
+    def mark_first(self, key):
+        with self._lock:
+            self._at.setdefault(key, time.monotonic())
+
+    def within(self, key, seconds):
+        with self._lock:
+            at = self._at.get(key)
+            return at is not None and time.monotonic() - at < seconds
+
+    def fire_once(self, key, seconds):
+        """True the first time `key` is asked about within `seconds` of its mark."""
+        with self._lock:
+            at = self._at.get(key)
+            if at is None or key in self._fired or time.monotonic() - at >= seconds:
+                return False
+            self._fired.add(key)
+            return True
+
+
+_clock = _Clock()
+
+
+def _marked(released, kind, key):
+    """`released`, a create, with the time of each creation noted under (kind, key(made))."""
+
+    def create(self, *args, **kwargs):
+        made = released(self, *args, **kwargs)
+        _clock.mark((kind, key(made)))
+        return made
+
+    return create
+
+
+# MOTO_STRICT_IAM_PROPAGATION. Propagation usually takes seconds; a role or instance profile
+# used this soon after its creation is refused once.
+IAM_PROPAGATION_SECONDS = 30
+
+
+def _propagating(arn):
+    return _strict("IAM_PROPAGATION") and _clock.fire_once(
+        ("iam", arn), IAM_PROPAGATION_SECONDS
+    )
+
+
+_released_create_function = LambdaBackend.create_function
+
+
+def _create_function(self, spec):
+    if _propagating(spec.get("Role")):
+        raise InvalidParameterValueException(
+            "The role defined for the function cannot be assumed by Lambda."
+        )
+    return _released_create_function(self, spec)
+
+
+_released_filter_profiles = ec2_instance_responses.filter_iam_instance_profiles
+
+
+def _filter_iam_instance_profiles(
+    account_id, partition, iam_instance_profile_arn, iam_instance_profile_name
+):
+    profile = _released_filter_profiles(
+        account_id,
+        partition=partition,
+        iam_instance_profile_arn=iam_instance_profile_arn,
+        iam_instance_profile_name=iam_instance_profile_name,
+    )
+    if profile is not None and _propagating(profile.arn):
+        if iam_instance_profile_arn:
+            value, parameter, what = iam_instance_profile_arn, "arn", "ARN"
+        else:
+            value, parameter, what = iam_instance_profile_name, "name", "name"
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"Value ({value}) for parameter iamInstanceProfile.{parameter} is invalid. "
+            f"Invalid IAM Instance Profile {what}",
+        )
+    return profile
+
+
+_released_create_cluster = EC2ContainerServiceBackend.create_cluster
+_released_create_service_backend = EC2ContainerServiceBackend.create_service
+
+
+def _create_cluster(self, *args, **kwargs):
+    # The account's first cluster creates the ECS service-linked role.
+    _clock.mark_first(("iam", f"ecs-service-linked-role/{self.account_id}"))
+    return _released_create_cluster(self, *args, **kwargs)
+
+
+def _create_service_backend(self, *args, **kwargs):
+    if _propagating(f"ecs-service-linked-role/{self.account_id}"):
+        raise InvalidParameterException(
+            "Unable to assume the service linked role. "
+            "Please verify that the ECS service linked role exists."
+        )
+    return _released_create_service_backend(self, *args, **kwargs)
+
+
+IAMBackend.create_role = _marked(IAMBackend.create_role, "iam", lambda r: r.arn)
+IAMBackend.create_instance_profile = _marked(
+    IAMBackend.create_instance_profile, "iam", lambda p: p.arn
+)
+LambdaBackend.create_function = _create_function
+ec2_instance_responses.filter_iam_instance_profiles = _filter_iam_instance_profiles
+EC2ContainerServiceBackend.create_cluster = _create_cluster
+EC2ContainerServiceBackend.create_service = _create_service_backend
+
+
+# MOTO_STRICT_SG_CONSISTENCY. A second is usual; a describe this soon after the create may
+# lag once.
+SG_CONSISTENCY_SECONDS = 2
+
+_released_describe_security_groups = SecurityGroupResponse.describe_security_groups
+_released_describe_security_group_rules = (
+    SecurityGroupResponse.describe_security_group_rules
+)
+
+
+def _lagging(group_id):
+    return _strict("SG_CONSISTENCY") and _clock.fire_once(
+        ("sg", group_id), SG_CONSISTENCY_SECONDS
+    )
+
+
+def _describe_security_groups(self):
+    result = _released_describe_security_groups(self)
+    shown = []
+    for group in result.result["SecurityGroups"]:
+        if _lagging(group.id):
+            group = copy.copy(group)
+            group.egress_rules = []
+        shown.append(group)
+    result.result["SecurityGroups"] = shown
+    return result
+
+
+def _describe_security_group_rules(self):
+    result = _released_describe_security_group_rules(self)
+    if self._get_param("SecurityGroupRuleIds"):
+        return result
+    rules = result.result["SecurityGroupRules"]
+    lagging = {r.group_id for r in rules if _lagging(r.group_id)}
+    result.result["SecurityGroupRules"] = [
+        r for r in rules if not (r.is_egress and r.group_id in lagging)
+    ]
+    return result
+
+
+SecurityGroupBackend.create_security_group = _marked(
+    SecurityGroupBackend.create_security_group, "sg", lambda g: g.id
+)
+SecurityGroupResponse.describe_security_groups = _describe_security_groups
+SecurityGroupResponse.describe_security_group_rules = _describe_security_group_rules
+
+
+# MOTO_STRICT_DELETE_DEPENDENCIES. AWS takes seconds to minutes; these hold long enough to
+# meet a delete that does not retry, short enough to keep the test suite quick.
+ENI_DRAIN_SECONDS = 5
+TG_IN_USE_SECONDS = 5
+ECS_TASKS_STOP_SECONDS = 5
+
+
+def _held(kind, key, seconds):
+    return _strict("DELETE_DEPENDENCIES") and _clock.within((kind, key), seconds)
+
+
+_released_delete_load_balancer = ELBv2Backend.delete_load_balancer
+_released_delete_listener = ELBv2Backend.delete_listener
+_released_delete_target_group = ELBv2Backend.delete_target_group
+
+
+def _delete_load_balancer(self, arn):
+    lb = self.load_balancers.get(arn)
+    if lb is not None:
+        for key in [lb.vpc_id, *lb.security_groups, *(s.id for s in lb.subnets)]:
+            _clock.mark(("eni", key))
+    return _released_delete_load_balancer(self, arn)
+
+
+def _delete_listener(self, listener_arn):
+    for lb in self.load_balancers.values():
+        listener = lb.listeners.get(listener_arn)
+        for rule in listener.rules.values() if listener else []:
+            for action in rule.actions:
+                for tg in self._get_target_group_arns_from(action_data=action.data):
+                    _clock.mark(("tg", tg))
+    return _released_delete_listener(self, listener_arn)
+
+
+def _delete_target_group(self, target_group_arn):
+    if _held("tg", target_group_arn, TG_IN_USE_SECONDS):
+        raise ResourceInUseError(
+            f"Target group '{target_group_arn}' is currently in use by a listener or a rule"
+        )
+    return _released_delete_target_group(self, target_group_arn)
+
+
+def _refuse_while_draining(released, message):
+    def delete(self, *args, **kwargs):
+        key = kwargs.get("group_id") or kwargs.get("subnet_id") or kwargs.get("vpc_id")
+        key = key or (args[0] if args else None)
+        if _held("eni", key, ENI_DRAIN_SECONDS):
+            raise DependencyViolationError(message.format(key))
+        return released(self, *args, **kwargs)
+
+    return delete
+
+
+ELBv2Backend.delete_load_balancer = _delete_load_balancer
+ELBv2Backend.delete_listener = _delete_listener
+ELBv2Backend.delete_target_group = _delete_target_group
+SubnetBackend.delete_subnet = _refuse_while_draining(
+    SubnetBackend.delete_subnet,
+    "The subnet '{}' has dependencies and cannot be deleted.",
+)
+SecurityGroupBackend.delete_security_group = _refuse_while_draining(
+    SecurityGroupBackend.delete_security_group, "resource {} has a dependent object"
+)
+VPCBackend.delete_vpc = _refuse_while_draining(
+    VPCBackend.delete_vpc, "The vpc '{}' has dependencies and cannot be deleted."
+)
+
+_released_delete_service = EC2ContainerServiceBackend.delete_service
+_released_delete_cluster = EC2ContainerServiceBackend.delete_cluster
+
+
+def _delete_service(self, cluster_name, service_name, force):
+    service = _released_delete_service(self, cluster_name, service_name, force)
+    _clock.mark(("ecs-tasks", service.cluster_arn))
+    return service
+
+
+def _delete_cluster(self, cluster_str):
+    cluster = self._get_cluster(cluster_str)
+    if _held("ecs-tasks", cluster.arn, ECS_TASKS_STOP_SECONDS):
+        raise ECSException(
+            "ClusterContainsTasksException",
+            "The Cluster cannot be deleted while Tasks are active.",
+        )
+    return _released_delete_cluster(self, cluster_str)
+
+
+EC2ContainerServiceBackend.delete_service = _delete_service
+EC2ContainerServiceBackend.delete_cluster = _delete_cluster
+
+
+# MOTO_STRICT_ALB_NEEDS_IGW.
+_released_create_load_balancer = ELBv2Backend.create_load_balancer
+
+
+def _create_load_balancer(self, *args, **kwargs):
+    scheme = kwargs.get("scheme") or "internet-facing"
+    subnet_ids = list(kwargs.get("subnet_ids") or [])
+    subnet_ids += [m["SubnetId"] for m in kwargs.get("subnet_mappings") or []]
+    if _strict("ALB_NEEDS_IGW") and scheme == "internet-facing" and subnet_ids:
+        subnet = self.ec2_backend.get_subnet(subnet_ids[0])
+        vpc = self.ec2_backend.get_vpc(subnet.vpc_id)
+        gateways = self.ec2_backend.describe_internet_gateways(
+            filters={"attachment.vpc-id": [vpc.id]}
+        )
+        if not vpc.is_default and not gateways:
+            raise ELBClientError(
+                "InvalidSubnet", f"VPC {vpc.id} has no internet gateway"
+            )
+    return _released_create_load_balancer(self, *args, **kwargs)
+
+
+ELBv2Backend.create_load_balancer = _create_load_balancer
+
+
+# MOTO_STRICT_ECS_ROLLOUT. Real tasks take a minute or more to start; a few seconds meet a
+# client that returns at ACTIVE.
+ECS_ROLLOUT_SECONDS = 3
+
+_released_describe_services = EC2ContainerServiceBackend.describe_services
+
+
+def _rolling_out(service):
+    """The service as DescribeServices shows it while its tasks are still starting."""
+    shown = copy.copy(service)
+    shown.running_count = 0
+    shown.pending_count = service.desired_count
+    shown.deployments = [
+        dict(
+            d,
+            rolloutState="IN_PROGRESS",
+            runningCount=0,
+            pendingCount=service.desired_count,
+        )
+        for d in service.deployments
+    ]
+    return shown
+
+
+def _describe_services(self, cluster_str, service_names_or_arns):
+    services, failures = _released_describe_services(
+        self, cluster_str, service_names_or_arns
+    )
+    if _strict("ECS_ROLLOUT"):
+        services = [
+            _rolling_out(s)
+            if s.status == "ACTIVE"
+            and _clock.within(("rollout", s.arn), ECS_ROLLOUT_SECONDS)
+            else s
+            for s in services
+        ]
+    return services, failures
+
+
+EC2ContainerServiceBackend.create_service = _marked(
+    EC2ContainerServiceBackend.create_service, "rollout", lambda s: s.arn
+)
+EC2ContainerServiceBackend.update_service = _marked(
+    EC2ContainerServiceBackend.update_service, "rollout", lambda s: s.arn
+)
+EC2ContainerServiceBackend.describe_services = _describe_services
 
 if __name__ == "__main__":
     main()

@@ -2,17 +2,23 @@
 //! place. AWS refuses to delete a cluster that still has services, so the graph deletes
 //! `aws.ecs_service.app` (which waits for INACTIVE) before this.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::classify;
 use super::props::str;
-use super::tags;
+use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct EcsCluster(pub std::sync::Arc<AwsContext>);
+
+/// How long a delete waits for the tasks of a deleted service to stop: their target group's
+/// deregistration delay plus the container's stop timeout, with room to spare.
+const TASKS_STOP: Duration = Duration::from_secs(600);
 
 fn outputs(c: &Cluster) -> Outputs {
     let mut o = Outputs::new();
@@ -95,10 +101,23 @@ impl Resource for EcsCluster {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        accepted(self.0.ecs.delete_cluster().cluster(id).send().await, |e| {
-            e.is_cluster_not_found_exception()
-        })?;
-        Ok(())
+        // The deleted service's tasks stop asynchronously (they drain from the target group
+        // first); until they have, AWS refuses with ClusterContainsTasksException.
+        let ecs = &self.0.ecs;
+        wait::delete_while_busy(
+            "ECS cluster",
+            TASKS_STOP,
+            || ecs.delete_cluster().cluster(id).send(),
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception())
+            },
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_cluster_contains_tasks_exception())
+            },
+        )
+        .await
     }
 
     /// `create` adopts an existing cluster of the same name (CreateCluster is idempotent).

@@ -1,6 +1,7 @@
 //! `aws.ecs_service`: the Fargate service behind the `ip` target group. Desired count, task
 //! definition revision, network configuration and deployment settings change in place
 //! (`UpdateService`); name, cluster, launch type and load balancer force a new service.
+//! Create and update return once the service is steady (its tasks run), not merely ACTIVE.
 //!
 //! Delete follows the order AWS requires: scale to 0, delete, then wait (bounded) until the
 //! service is INACTIVE — only then can the cluster, which the graph deletes after this, go.
@@ -10,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
+    DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
 };
 use serde_json::{Value, json};
 
@@ -22,7 +23,9 @@ use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Reso
 
 pub struct EcsService(pub std::sync::Arc<AwsContext>);
 
-const ACTIVE: Duration = Duration::from_secs(300);
+/// The `services-stable` waiter's own default bound: tasks pull the image, start and pass
+/// their health checks.
+const STEADY: Duration = Duration::from_secs(600);
 const INACTIVE: Duration = Duration::from_secs(600);
 
 fn outputs(s: &Service) -> Outputs {
@@ -98,15 +101,39 @@ impl EcsService {
             .filter(|s| s.status() == Some("ACTIVE")))
     }
 
-    /// Waits until the service is ACTIVE. Like Terraform's default, apply does not wait for
-    /// tasks to reach steady state: the deployment circuit breaker rolls a failing deployment
-    /// back, and the target group's health checks decide when a task gets traffic.
-    async fn ready(&self, cluster: &str, id: &str) -> Result<Service, ProviderError> {
-        wait::until("ECS service to become ACTIVE", ACTIVE, || async {
-            self.active(cluster, id).await
+    /// Waits (bounded) until the service is steady, as the `services-stable` waiter defines
+    /// it: ACTIVE, one deployment, its rollout COMPLETED and as many tasks running as desired.
+    /// A rollout the circuit breaker marked FAILED ends the wait at once.
+    async fn steady(&self, cluster: &str, id: &str) -> Result<Service, ProviderError> {
+        wait::until("ECS service to reach a steady state", STEADY, || async {
+            let Some(s) = self.active(cluster, id).await? else {
+                return Ok(None);
+            };
+            if let Some(d) = s
+                .deployments()
+                .iter()
+                .find(|d| d.rollout_state() == Some(&DeploymentRolloutState::Failed))
+            {
+                return Err(ProviderError::Api(format!(
+                    "ECS service {id} failed to deploy: {}",
+                    d.rollout_state_reason().unwrap_or("no reason given")
+                )));
+            }
+            Ok(is_steady(&s).then_some(s))
         })
         .await
     }
+}
+
+/// Whether a service has finished rolling out (see [`EcsService::steady`]).
+fn is_steady(s: &Service) -> bool {
+    let [d] = s.deployments() else {
+        return false;
+    };
+    matches!(
+        d.rollout_state(),
+        None | Some(DeploymentRolloutState::Completed)
+    ) && s.running_count() == s.desired_count()
 }
 
 #[async_trait]
@@ -163,7 +190,7 @@ impl Resource for EcsService {
         let p = req.props;
         let cluster = str(p, "cluster")?;
         let lb = &p["load_balancer"];
-        let out = self
+        let call = self
             .0
             .ecs
             .create_service()
@@ -189,8 +216,10 @@ impl Resource for EcsService {
             )
             // The engine's token: a retried CreateService returns the same service.
             .client_token(req.token)
-            .set_tags(Some(tags::ecs_tags(p)))
-            .send()
+            .set_tags(Some(tags::ecs_tags(p)));
+        // A new account's first cluster creates ECS's service-linked role, which takes a
+        // moment to become usable.
+        let out = wait::while_iam_propagates(|| call.clone().send())
             .await
             .map_err(classify)?;
         let arn = out
@@ -198,7 +227,7 @@ impl Resource for EcsService {
             .and_then(|s| s.service_arn())
             .ok_or_else(|| ProviderError::Api("CreateService returned no service".into()))?
             .to_string();
-        let s = self.ready(cluster, &arn).await?;
+        let s = self.steady(cluster, &arn).await?;
         Ok(Created {
             id: arn,
             outputs: outputs(&s),
@@ -236,7 +265,7 @@ impl Resource for EcsService {
         if changed.iter().any(|f| f == "tags") {
             tags::ecs_update(&self.0.ecs, id, old, new).await?;
         }
-        let s = self.ready(cluster, id).await?;
+        let s = self.steady(cluster, id).await?;
         Ok(outputs(&s))
     }
 
@@ -320,6 +349,28 @@ mod tests {
         let v = n.awsvpc_configuration().unwrap();
         assert_eq!(v.assign_public_ip(), Some(&AssignPublicIp::Enabled));
         assert_eq!(v.subnets(), ["s-a"]);
+    }
+
+    #[test]
+    fn steady_means_one_completed_deployment_with_all_tasks_running() {
+        use aws_sdk_ecs::types::Deployment;
+        let service = |running: i32, states: &[DeploymentRolloutState]| {
+            Service::builder()
+                .desired_count(2)
+                .running_count(running)
+                .set_deployments(Some(
+                    states
+                        .iter()
+                        .map(|s| Deployment::builder().rollout_state(s.clone()).build())
+                        .collect(),
+                ))
+                .build()
+        };
+        use DeploymentRolloutState::{Completed, InProgress};
+        assert!(is_steady(&service(2, &[Completed])));
+        assert!(!is_steady(&service(1, &[Completed])));
+        assert!(!is_steady(&service(2, &[InProgress])));
+        assert!(!is_steady(&service(2, &[Completed, InProgress])));
     }
 
     #[test]

@@ -16,6 +16,31 @@ const THROTTLING: &[&str] = &[
     "PriorRequestNotComplete",
 ];
 
+/// What AWS says while a new role or instance profile has not reached every service yet
+/// (IAM is eventually consistent): the same call succeeds seconds later. AWS gives these as
+/// `InvalidParameter*` with no code of their own, so the message is all there is to match;
+/// every other `InvalidParameter*` stays final.
+const IAM_PROPAGATION: &[&str] = &[
+    // Lambda CreateFunction / UpdateFunctionConfiguration, the function's new role.
+    "The role defined for the function cannot be assumed by Lambda",
+    // Lambda: the role's VPC permissions (CreateNetworkInterface on EC2) not visible yet.
+    "execution role does not have permissions to call",
+    // EC2 RunInstances: "Value (…) for parameter iamInstanceProfile.name|arn is invalid.
+    // Invalid IAM Instance Profile name|ARN".
+    "Invalid IAM Instance Profile",
+    // ECS CreateService: the service-linked role that a new account's first cluster creates.
+    "Unable to assume the service linked role",
+];
+
+/// Whether `err` is one of the IAM propagation answers above.
+pub fn is_iam_propagation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().is_some_and(|e| {
+        e.code().is_some_and(|c| c.starts_with("InvalidParameter"))
+            && e.message()
+                .is_some_and(|m| IAM_PROPAGATION.iter().any(|p| m.contains(p)))
+    })
+}
+
 /// Classifies any SDK error: throttling and server-side failures are retryable, the rest is
 /// reported with the service's own code and message.
 pub fn classify<E, R>(err: SdkError<E, R>) -> ProviderError
@@ -120,5 +145,64 @@ pub trait HttpStatus {
 impl HttpStatus for aws_smithy_runtime_api::http::Response {
     fn status_code(&self) -> u16 {
         self.status().as_u16()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_lambda::operation::create_function::CreateFunctionError;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn answer(
+        code: &str,
+        message: &str,
+    ) -> SdkError<CreateFunctionError, aws_smithy_runtime_api::http::Response> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        let raw =
+            aws_smithy_runtime_api::http::Response::new(400.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(CreateFunctionError::generic(meta), raw)
+    }
+
+    #[test]
+    fn only_iam_propagation_answers_are_retried() {
+        for (code, message) in [
+            (
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+            ),
+            (
+                "InvalidParameterValueException",
+                "The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
+            ),
+            (
+                "InvalidParameterValue",
+                "Value (p) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
+            ),
+            (
+                "InvalidParameterException",
+                "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+            ),
+        ] {
+            assert!(is_iam_propagation(&answer(code, message)), "{message}");
+        }
+        for (code, message) in [
+            ("InvalidParameterValueException", "Unsupported runtime"),
+            (
+                "InvalidParameterValue",
+                "Value (t9.huge) for parameter instanceType is invalid.",
+            ),
+            (
+                "AccessDenied",
+                "The role defined for the function cannot be assumed by Lambda.",
+            ),
+        ] {
+            assert!(!is_iam_propagation(&answer(code, message)), "{message}");
+            assert!(!matches!(
+                classify(answer(code, message)),
+                ProviderError::Throttled(_) | ProviderError::Transient(_)
+            ));
+        }
     }
 }

@@ -202,7 +202,7 @@ impl Resource for Ec2Instance {
         let p = req.props;
         let ami = self.ami(str(p, "arch")?).await?;
         let user_data = aws_smithy_types::base64::encode(str(p, "user_data")?);
-        let out = self
+        let call = self
             .0
             .ec2
             .run_instances()
@@ -222,8 +222,9 @@ impl Resource for Ec2Instance {
             // The engine's token: a RunInstances retried after a crash starts no second one.
             .client_token(req.token)
             .tag_specifications(tags::ec2_spec(ResourceType::Instance, p))
-            .tag_specifications(tags::ec2_spec(ResourceType::Volume, p))
-            .send()
+            .tag_specifications(tags::ec2_spec(ResourceType::Volume, p));
+        // An instance profile created moments ago may not have reached EC2 yet.
+        let out = wait::while_iam_propagates(|| call.clone().send())
             .await
             .map_err(classify)?;
         let id = out

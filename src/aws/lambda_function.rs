@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FileSystemConfig, FunctionCode, FunctionConfiguration,
-    LastUpdateStatus, Runtime, State, VpcConfig,
+    LastUpdateStatus, LogFormat, LoggingConfig, Runtime, State, VpcConfig,
 };
 use serde_json::{Value, json};
 
@@ -35,6 +35,7 @@ const CONFIG_FIELDS: &[&str] = &[
     "subnet_ids",
     "security_group_ids",
     "file_system",
+    "logging",
 ];
 
 /// The parts of a create/update request built from the properties, as values (tested below).
@@ -44,6 +45,8 @@ pub struct Request {
     pub environment: Environment,
     pub vpc: VpcConfig,
     pub file_systems: Vec<FileSystemConfig>,
+    /// Where the function logs (`None` leaves Lambda's default, `/aws/lambda/<name>`).
+    pub logging: Option<LoggingConfig>,
     pub memory_size: Option<i32>,
     pub timeout: Option<i32>,
 }
@@ -77,6 +80,12 @@ impl Request {
                 .set_security_group_ids(Some(strings(p, "security_group_ids")))
                 .build(),
             file_systems,
+            logging: p.get("logging").filter(|l| !l.is_null()).map(|l| {
+                LoggingConfig::builder()
+                    .set_log_group(l["log_group"].as_str().map(str::to_string))
+                    .set_log_format(l["log_format"].as_str().map(LogFormat::from))
+                    .build()
+            }),
             memory_size: p["memory_size"].as_i64().map(|n| n as i32),
             timeout: p["timeout"].as_i64().map(|n| n as i32),
         })
@@ -197,6 +206,7 @@ impl Resource for LambdaFunction {
             "security_group_ids": ordered_like(vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(), applied, "security_group_ids"),
             "file_system": c.file_system_configs().first().map(|fs| json!({"arn": fs.arn(), "mount_path": fs.local_mount_path()})),
             "environment": env,
+            "logging": c.logging_config().map(|l| json!({"log_group": l.log_group(), "log_format": l.log_format().map(|f| f.as_str())})),
             "tags": f.tags().map(tags::from_map).unwrap_or_else(|| json!({})),
         });
         Ok(Some(Live {
@@ -209,7 +219,7 @@ impl Resource for LambdaFunction {
         let p = req.props;
         let r = Request::from_props(p)?;
         let name = str(p, "function_name")?;
-        let out = self
+        let call = self
             .0
             .lambda
             .create_function()
@@ -229,10 +239,10 @@ impl Resource for LambdaFunction {
             .environment(r.environment)
             .vpc_config(r.vpc)
             .set_file_system_configs(Some(r.file_systems))
-            .set_tags(Some(tags::map(p)))
-            .send()
-            .await;
-        match out {
+            .set_logging_config(r.logging)
+            .set_tags(Some(tags::map(p)));
+        // A role created moments ago may not have reached Lambda yet.
+        match wait::while_iam_propagates(|| call.clone().send()).await {
             Ok(_) => {}
             // Function names are unique: a re-run after a crash finds its own function.
             Err(e)
@@ -262,7 +272,8 @@ impl Resource for LambdaFunction {
     ) -> Result<Outputs, ProviderError> {
         let r = Request::from_props(new)?;
         if changed.iter().any(|f| CONFIG_FIELDS.contains(&f.as_str())) {
-            self.0
+            let call = self
+                .0
                 .lambda
                 .update_function_configuration()
                 .function_name(id)
@@ -274,7 +285,8 @@ impl Resource for LambdaFunction {
                 .environment(r.environment)
                 .vpc_config(r.vpc)
                 .set_file_system_configs(Some(r.file_systems))
-                .send()
+                .set_logging_config(r.logging);
+            wait::while_iam_propagates(|| call.clone().send())
                 .await
                 .map_err(classify)?;
             self.settled(id).await?;
@@ -371,6 +383,7 @@ mod tests {
             "security_group_ids": ["sg-compute"],
             "file_system": {"arn": "arn:aws:elasticfilesystem:us-east-1:1:access-point/fsap-1", "mount_path": "/mnt/app"},
             "environment": {"WXRUN_APP_DIR": "/mnt/app", "WXRUN_PRIMITIVE": "lambda"},
+            "logging": {"log_group": "/wxinfra/demo/lambda", "log_format": "Text"},
         })
     }
 
@@ -396,6 +409,9 @@ mod tests {
         assert_eq!(r.runtime, Runtime::Providedal2023);
         let vars = r.environment.variables().unwrap();
         assert_eq!(vars["WXRUN_PRIMITIVE"], "lambda");
+        let logging = r.logging.unwrap();
+        assert_eq!(logging.log_group(), Some("/wxinfra/demo/lambda"));
+        assert_eq!(logging.log_format(), Some(&LogFormat::Text));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! `aws.lb_target_group`: one target group per compute primitive (`instance` for EC2, `ip` for
 //! Fargate, `lambda` for Lambda). Name, target type, protocol, port and VPC force a new group;
-//! the health check, Lambda's multi-value headers and tags change in place.
+//! the health check, Lambda's multi-value headers, the deregistration delay and tags change
+//! in place.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -11,12 +14,18 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::classify;
 use super::props::str;
-use super::tags;
+use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct LbTargetGroup(pub std::sync::Arc<AwsContext>);
 
 const MULTI_VALUE: &str = "lambda.multi_value_headers.enabled";
+/// Seconds ELB lets in-flight requests finish on a deregistered target (AWS's default, 300 s,
+/// makes every destroy and replacement wait five minutes).
+const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
+
+/// How long a delete waits for ELB to let go of a group whose listener was just deleted.
+const IN_USE: Duration = Duration::from_secs(300);
 
 fn outputs(tg: &TargetGroup) -> Outputs {
     let mut o = Outputs::new();
@@ -62,25 +71,40 @@ impl LbTargetGroup {
         }
     }
 
-    async fn set_multi_value(&self, arn: &str, props: &Value) -> Result<(), ProviderError> {
-        let Some(on) = props["lambda_multi_value_headers"].as_bool() else {
+    /// Sets the attributes the properties name (Lambda's multi-value headers, the
+    /// deregistration delay of instance and ip groups); nothing when they name none.
+    async fn set_attributes(&self, arn: &str, props: &Value) -> Result<(), ProviderError> {
+        let attributes = attributes(props);
+        if attributes.is_empty() {
             return Ok(());
-        };
+        }
         self.0
             .elb
             .modify_target_group_attributes()
             .target_group_arn(arn)
-            .attributes(
-                TargetGroupAttribute::builder()
-                    .key(MULTI_VALUE)
-                    .value(on.to_string())
-                    .build(),
-            )
+            .set_attributes(Some(attributes))
             .send()
             .await
             .map_err(classify)?;
         Ok(())
     }
+}
+
+/// The target group attributes the properties set, as ModifyTargetGroupAttributes takes them.
+fn attributes(props: &Value) -> Vec<TargetGroupAttribute> {
+    let attribute = |key: &str, value: String| {
+        TargetGroupAttribute::builder()
+            .key(key)
+            .value(value)
+            .build()
+    };
+    let multi_value = props["lambda_multi_value_headers"]
+        .as_bool()
+        .map(|on| attribute(MULTI_VALUE, on.to_string()));
+    let delay = props["deregistration_delay"]
+        .as_u64()
+        .map(|s| attribute(DEREGISTRATION_DELAY, s.to_string()));
+    multi_value.into_iter().chain(delay).collect()
 }
 
 #[async_trait]
@@ -101,25 +125,28 @@ impl Resource for LbTargetGroup {
             return Ok(None);
         };
         let lambda = tg.target_type() == Some(&TargetTypeEnum::Lambda);
-        let multi_value = if lambda {
-            let attrs = self
-                .0
-                .elb
-                .describe_target_group_attributes()
-                .target_group_arn(id)
-                .send()
-                .await
-                .map_err(classify)?;
-            Some(
-                attrs
-                    .attributes()
-                    .iter()
-                    .find(|a| a.key() == Some(MULTI_VALUE))
-                    .and_then(|a| a.value())
-                    == Some("true"),
-            )
-        } else {
+        let attrs = self
+            .0
+            .elb
+            .describe_target_group_attributes()
+            .target_group_arn(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        let attr = |key: &str| {
+            attrs
+                .attributes()
+                .iter()
+                .find(|a| a.key() == Some(key))
+                .and_then(|a| a.value())
+        };
+        // Lambda groups have multi-value headers and no deregistration delay; the others the
+        // other way round.
+        let multi_value = lambda.then(|| attr(MULTI_VALUE) == Some("true"));
+        let delay = if lambda {
             None
+        } else {
+            attr(DEREGISTRATION_DELAY).and_then(|v| v.parse::<u64>().ok())
         };
         let props = json!({
             "name": tg.target_group_name(),
@@ -130,6 +157,7 @@ impl Resource for LbTargetGroup {
             "vpc_id": if lambda { None } else { tg.vpc_id() },
             "health_check": health_check(&tg),
             "lambda_multi_value_headers": multi_value,
+            "deregistration_delay": delay,
             "tags": tags::elb_read(&self.0.elb, id).await?,
         });
         Ok(Some(Live {
@@ -171,7 +199,7 @@ impl Resource for LbTargetGroup {
             .cloned()
             .ok_or_else(|| ProviderError::Api("CreateTargetGroup returned no group".into()))?;
         let arn = tg.target_group_arn().unwrap_or_default().to_string();
-        self.set_multi_value(&arn, p).await?;
+        self.set_attributes(&arn, p).await?;
         Ok(Created {
             id: arn,
             outputs: outputs(&tg),
@@ -205,8 +233,11 @@ impl Resource for LbTargetGroup {
                 .await
                 .map_err(classify)?;
         }
-        if changed.iter().any(|f| f == "lambda_multi_value_headers") {
-            self.set_multi_value(id, new).await?;
+        if changed
+            .iter()
+            .any(|f| f == "lambda_multi_value_headers" || f == "deregistration_delay")
+        {
+            self.set_attributes(id, new).await?;
         }
         if changed.iter().any(|f| f == "tags") {
             tags::elb_update(&self.0.elb, id, old, new).await?;
@@ -219,15 +250,20 @@ impl Resource for LbTargetGroup {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        // DeleteTargetGroup succeeds for a group that is already gone.
-        self.0
-            .elb
-            .delete_target_group()
-            .target_group_arn(id)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        // DeleteTargetGroup succeeds for a group that is already gone. Right after the
+        // listener that forwarded to it is deleted, ELB still reports it in use for a while.
+        let elb = &self.0.elb;
+        wait::delete_while_busy(
+            "target group",
+            IN_USE,
+            || elb.delete_target_group().target_group_arn(id).send(),
+            |_| false,
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception())
+            },
+        )
+        .await
     }
 
     async fn find_orphan(

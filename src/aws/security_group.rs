@@ -1,54 +1,76 @@
 //! `aws.security_group`: a security group with no rules of its own. EC2 gives every new group
 //! an allow-all egress rule; it is revoked right after create (least privilege), so the only
-//! rules are the `aws.security_group_rule` resources. VPC, name and description cannot
+//! rules are the `aws.security_group_rule` resources, and read reports a default egress rule
+//! that is back (`default_egress: true`) as drift. VPC, name and description cannot
 //! change on a live group: a change means a new one. Tags change in place.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, ResourceType};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, code, is_ec2_not_found};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct SecurityGroup(pub std::sync::Arc<AwsContext>);
 
-/// Whether a rule is EC2's default allow-all egress (IPv4 or IPv6).
-fn is_default_egress(r: &aws_sdk_ec2::types::SecurityGroupRule) -> bool {
-    r.is_egress() == Some(true)
-        && r.ip_protocol() == Some("-1")
-        && (r.cidr_ipv4() == Some("0.0.0.0/0") || r.cidr_ipv6() == Some("::/0"))
+/// EC2's default egress rule of a new group: all protocols to `cidr` (`0.0.0.0/0` always,
+/// `::/0` too when the VPC has IPv6).
+fn default_egress(cidr: &str) -> IpPermission {
+    let p = IpPermission::builder().ip_protocol("-1");
+    let p = if cidr.contains(':') {
+        p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
+    } else {
+        p.ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+    };
+    p.build()
 }
 
-impl SecurityGroup {
-    /// Revokes the default allow-all egress rule(s), if still there.
-    async fn revoke_default_egress(&self, id: &str) -> Result<(), ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_security_group_rules()
-            .filters(Filter::builder().name("group-id").values(id).build())
-            .send()
-            .await
-            .map_err(classify)?;
-        let defaults: Vec<String> = out
-            .security_group_rules()
+/// Whether a permission is EC2's default allow-all egress (IPv4 or IPv6).
+fn is_default_egress(p: &IpPermission) -> bool {
+    p.ip_protocol() == Some("-1")
+        && (p
+            .ip_ranges()
             .iter()
-            .filter(|r| is_default_egress(r))
-            .filter_map(|r| r.security_group_rule_id().map(str::to_string))
-            .collect();
-        if defaults.is_empty() {
-            return Ok(());
+            .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+            || p.ipv6_ranges()
+                .iter()
+                .any(|r| r.cidr_ipv6() == Some("::/0")))
+}
+
+/// EC2's answer to revoking a rule the group does not have.
+const NO_SUCH_RULE: &str = "InvalidPermission.NotFound";
+
+impl SecurityGroup {
+    /// Revokes the default allow-all egress rules by their known shape, the way Terraform
+    /// does: listing the rules first can meet an eventually consistent answer with no egress
+    /// rules yet, and then nothing would be revoked. A rule already gone (a resumed create)
+    /// is fine; so is `::/0` in a VPC without IPv6, which EC2 refuses as unknown or as an
+    /// invalid `remote-ipv6-range`.
+    async fn revoke_default_egress(&self, id: &str) -> Result<(), ProviderError> {
+        for cidr in ["0.0.0.0/0", "::/0"] {
+            let sent = self
+                .0
+                .ec2
+                .revoke_security_group_egress()
+                .group_id(id)
+                .ip_permissions(default_egress(cidr))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => {}
+                Err(e) if code(&e) == Some(NO_SUCH_RULE) => {}
+                Err(e)
+                    if cidr == "::/0"
+                        && code(&e) == Some("InvalidParameterValue")
+                        && e.as_service_error()
+                            .and_then(|s| s.message())
+                            .is_some_and(|m| m.contains("remote-ipv6-range")) => {}
+                Err(e) => return Err(classify(e)),
+            }
         }
-        self.0
-            .ec2
-            .revoke_security_group_egress()
-            .group_id(id)
-            .set_security_group_rule_ids(Some(defaults))
-            .send()
-            .await
-            .map_err(classify)?;
         Ok(())
     }
 
@@ -90,6 +112,7 @@ impl Resource for SecurityGroup {
                 "vpc_id": g.vpc_id(),
                 "group_name": g.group_name(),
                 "description": g.description(),
+                "default_egress": g.ip_permissions_egress().iter().any(is_default_egress),
                 "tags": tags::from_ec2(g.tags()),
             }),
             outputs: Self::outputs(g),
@@ -127,6 +150,9 @@ impl Resource for SecurityGroup {
     ) -> Result<Outputs, ProviderError> {
         if changed.iter().any(|f| f == "tags") {
             tags::ec2_update(&self.0.ec2, id, old, new).await?;
+        }
+        if changed.iter().any(|f| f == "default_egress") {
+            self.revoke_default_egress(id).await?;
         }
         Ok(self
             .read(id, new)

@@ -149,11 +149,13 @@ impl Resource for Vpc {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self.0.ec2.delete_vpc().vpc_id(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_ec2_not_found(&e) => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        // The network interfaces of a load balancer or Lambda function deleted moments ago
+        // keep the VPC busy for a while.
+        let ec2 = &self.0.ec2;
+        wait::delete_when_free("VPC", wait::DEPENDENCY_DRAIN, || {
+            ec2.delete_vpc().vpc_id(id).send()
+        })
+        .await
     }
 
     async fn resume_create(

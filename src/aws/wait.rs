@@ -46,6 +46,35 @@ where
     .await
 }
 
+/// How long a call keeps retrying while IAM propagates a new role or instance profile: usually
+/// seconds (Terraform waits up to 2 minutes too).
+pub const IAM_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Runs `call` again, backing off from 1 s to 10 s, while it fails with an IAM propagation
+/// error and the bound allows; any other answer, or the last one, is returned as is.
+pub async fn while_iam_propagates<O, E, R, F, Fut>(
+    mut call: F,
+) -> Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
+    E: aws_sdk_ec2::error::ProvideErrorMetadata,
+{
+    let deadline = Instant::now() + IAM_PROPAGATION;
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match call().await {
+            Err(e)
+                if super::errors::is_iam_propagation(&e) && Instant::now() + delay < deadline =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// How long a delete keeps retrying `DependencyViolation` (ENIs of a deleted load balancer,
 /// Lambda function or mount target can take minutes to drain).
 pub const DEPENDENCY_DRAIN: Duration = Duration::from_secs(600);
@@ -55,7 +84,7 @@ pub const DEPENDENCY_DRAIN: Duration = Duration::from_secs(600);
 pub async fn delete_when_free<O, E, R, F, Fut>(
     what: &str,
     max: Duration,
-    mut call: F,
+    call: F,
 ) -> Result<(), ProviderError>
 where
     F: FnMut() -> Fut,
@@ -63,15 +92,35 @@ where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    use super::errors::{classify, is_dependency_violation, is_ec2_not_found};
+    use super::errors::{is_dependency_violation, is_ec2_not_found};
+    delete_while_busy(what, max, call, is_ec2_not_found, is_dependency_violation).await
+}
+
+/// Runs a delete `call` until it succeeds, `gone` says there is nothing left to delete, or
+/// the deadline passes while `busy` still holds (something AWS is still tearing down uses the
+/// resource). Any other error ends it at once.
+pub async fn delete_while_busy<O, E, R, F, Fut>(
+    what: &str,
+    max: Duration,
+    mut call: F,
+    gone: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
+    busy: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let (gone, busy) = (&gone, &busy);
     until(&format!("{what} to be free of dependencies"), max, || {
         let fut = call();
         async move {
             match fut.await {
                 Ok(_) => Ok(Some(())),
-                Err(e) if is_ec2_not_found(&e) => Ok(Some(())),
-                Err(e) if is_dependency_violation(&e) => Ok(None),
-                Err(e) => Err(classify(e)),
+                Err(e) if gone(&e) => Ok(Some(())),
+                Err(e) if busy(&e) => Ok(None),
+                Err(e) => Err(super::errors::classify(e)),
             }
         }
     })

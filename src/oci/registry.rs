@@ -1,5 +1,6 @@
 //! Pushing over the OCI distribution protocol (`oci-client`): blobs the registry already has
-//! are skipped (HEAD first), so pushing an unchanged image uploads nothing.
+//! are skipped (HEAD first), so pushing an unchanged image uploads nothing; the others go up
+//! in one request each.
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
@@ -76,6 +77,10 @@ impl Registry {
             host: host.to_string(),
             client: Client::new(ClientConfig {
                 protocol,
+                // One PUT per blob (as containerd pushes): the chunked upload sends 4 MiB
+                // PATCH parts, and ECR refuses every part but the last below 5 MiB
+                // (LayerPartTooSmallException).
+                use_monolithic_push: true,
                 ..Default::default()
             }),
             auth,

@@ -161,6 +161,9 @@ pub struct LoadBalancerSpec {
     /// Idle timeout in seconds (1..=4000).
     #[serde(default = "num::<60>")]
     pub idle_timeout: Spanned<u32>,
+    /// Seconds a deregistered target keeps serving in-flight requests (0..=3600).
+    #[serde(default = "num::<30>")]
+    pub deregistration_delay: Spanned<u32>,
 }
 
 impl Default for LoadBalancerSpec {
@@ -168,6 +171,7 @@ impl Default for LoadBalancerSpec {
         Self {
             port: port::<80>(),
             idle_timeout: num::<60>(),
+            deregistration_delay: num::<30>(),
         }
     }
 }

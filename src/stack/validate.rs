@@ -343,6 +343,11 @@ fn check_services(c: &mut Checker, s: &Stack) {
         );
     }
     c.range(&s.load_balancer.idle_timeout, "idle_timeout", 1..=4000);
+    c.range(
+        &s.load_balancer.deregistration_delay,
+        "deregistration_delay",
+        0..=3600,
+    );
     let rt = &s.runtime.port;
     if rt.value < 1024 || rt.value == 3000 || rt.value == 9001 {
         c.err(rt, format!("runtime port {} is not usable", rt.value), "wxrun runs unprivileged (ports >= 1024); 3000 belongs to the Lambda Insights extension and 9001 to the Lambda Runtime API; the default is 8080");

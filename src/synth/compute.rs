@@ -57,8 +57,9 @@ pub struct Data {
     pub ecs_task_role_arn: Option<String>,
     pub ec2_instance_profile_arn: Option<String>,
     pub fargate_log_group: Option<String>,
-    /// Address of the Lambda log group (it must exist, with its retention, before the first
-    /// invocation creates it with none).
+    /// Name of the Lambda log group: the function logs there (its role may write nowhere
+    /// else), and the reference orders the function after the group, which must exist with
+    /// its retention before the first invocation.
     pub lambda_log_group: Option<String>,
 }
 
@@ -99,7 +100,7 @@ impl Data {
             ecs_task_role_arn: arn(&d.roles.ecs_task),
             ec2_instance_profile_arn: arn(&d.roles.ec2_instance_profile),
             fargate_log_group: d.log_groups.fargate.as_ref().map(|g| g.out("name")),
-            lambda_log_group: d.log_groups.lambda.as_ref().map(|g| g.address.clone()),
+            lambda_log_group: d.log_groups.lambda.as_ref().map(|g| g.out("name")),
         }
     }
 
@@ -213,8 +214,10 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
     let c = &spec.compute;
     let rt_port = spec.runtime.port.value;
     let lb_port = spec.load_balancer.port.value;
+    let dereg_delay = spec.load_balancer.deregistration_delay.value;
 
-    let lb = s.add(
+    let internet: Vec<&str> = net.internet.iter().map(String::as_str).collect();
+    let lb = s.add_after(
         "aws.lb",
         "main",
         json!({
@@ -225,6 +228,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
             "idle_timeout": spec.load_balancer.idle_timeout.value,
         }),
         true,
+        &internet,
     )?;
 
     // One target group per configured primitive, in a fixed order.
@@ -242,6 +246,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 "vpc_id": if lambda { Value::Null } else { json!(net.vpc_id) },
                 "health_check": health_check(lambda),
                 "lambda_multi_value_headers": if lambda { json!(true) } else { Value::Null },
+                "deregistration_delay": if lambda { Value::Null } else { json!(dereg_delay) },
             }),
             true,
         )?;
@@ -304,12 +309,14 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 "security_group_ids": [net.compute_sg],
                 "file_system": {"arn": data.efs_access_point_arn, "mount_path": APP_DIR},
                 "environment": runtime_env(data, "lambda"),
+                // Without it Lambda writes to /aws/lambda/<name>, where the role may not.
+                "logging": {
+                    "log_group": need(&data.lambda_log_group, "Lambda log group")?,
+                    "log_format": "Text",
+                },
             }),
             true,
-            &data.after(&[
-                &data.s3_endpoint,
-                need(&data.lambda_log_group, "Lambda log group")?,
-            ]),
+            &data.after(&[&data.s3_endpoint]),
         )?;
         let permission = s.add(
             "aws.lambda_permission",
@@ -518,6 +525,20 @@ mod tests {
             g.nodes["aws.lb_target_group.lambda"].props["lambda_multi_value_headers"],
             true
         );
+        // A short deregistration delay by default; Lambda groups have none.
+        assert_eq!(
+            g.nodes["aws.lb_target_group.ec2"].props["deregistration_delay"],
+            30
+        );
+        assert_eq!(
+            g.nodes["aws.lb_target_group.lambda"].props["deregistration_delay"],
+            Value::Null
+        );
+        let g = graph(&STACK.replace("port: 8000", "port: 8000\n  deregistration_delay: 5"));
+        assert_eq!(
+            g.nodes["aws.lb_target_group.fargate"].props["deregistration_delay"],
+            5
+        );
     }
 
     #[test]
@@ -572,6 +593,39 @@ mod tests {
         assert!(pos("aws.ecs_cluster.main") < pos("aws.ecs_service.app"));
         assert!(pos("aws.lb_listener.main") < pos("aws.ecs_service.app"));
         assert!(pos("aws.ecs_task_definition.app") < pos("aws.ecs_service.app"));
+    }
+
+    #[test]
+    fn internet_facing_alb_waits_for_the_gateway_and_public_routes() {
+        let g = graph(STACK);
+        let deps = g.nodes["aws.lb.main"].depends_on();
+        for d in [
+            "aws.internet_gateway.main",
+            "aws.route_table.public",
+            "aws.route_table_association.public-a",
+            "aws.route_table_association.public-b",
+        ] {
+            assert!(deps.contains(d), "the ALB does not wait for {d}: {deps:?}");
+        }
+        // An adopted VPC already has its way out: nothing to wait for but the lookup.
+        let g = graph(&STACK.replace("app:", "network:\n  vpc: default\napp:"));
+        let deps = g.nodes["aws.lb.main"].depends_on();
+        assert!(
+            deps.iter()
+                .all(|d| d.starts_with("aws.security_group.") || d == "aws.vpc_lookup.default"),
+            "{deps:?}"
+        );
+    }
+
+    #[test]
+    fn lambda_logs_to_the_stack_log_group() {
+        let g = graph(STACK);
+        let f = &g.nodes["aws.lambda_function.app"];
+        assert_eq!(
+            f.props["logging"],
+            json!({"log_group": "${aws.log_group.lambda.name}", "log_format": "Text"})
+        );
+        assert!(f.depends_on().contains("aws.log_group.lambda"));
     }
 
     #[test]

@@ -21,14 +21,20 @@ pub struct Network {
     pub alb_sg: String,
     pub compute_sg: String,
     pub efs_sg: String,
+    /// Addresses of a new VPC's way to the internet (the attached gateway, the route table
+    /// with its default route, the subnets' associations). AWS refuses an internet-facing
+    /// load balancer in a VPC with no gateway yet ("InvalidSubnet: VPC … has no internet
+    /// gateway"), so the load balancer is created after them. Empty for an adopted VPC.
+    pub internet: Vec<String>,
 }
 
 /// Port EFS (NFS) listens on.
 pub const NFS_PORT: u16 = 2049;
 
 pub fn synth(s: &mut Synth) -> Result<Network, GraphError> {
+    let mut internet = Vec::new();
     let (vpc_id, subnet_ids, route_table_ids) = match s.stack.stack.network.vpc.value {
-        VpcMode::New => new_vpc(s)?,
+        VpcMode::New => new_vpc(s, &mut internet)?,
         VpcMode::Default => {
             let n = s.add("aws.vpc_lookup", "default", json!({"default": true}), false)?;
             s.gate = Some(n.address.clone());
@@ -54,10 +60,16 @@ pub fn synth(s: &mut Synth) -> Result<Network, GraphError> {
             )
         }
     };
-    security_groups(s, vpc_id, subnet_ids, route_table_ids)
+    let mut net = security_groups(s, vpc_id, subnet_ids, route_table_ids)?;
+    net.internet = internet;
+    Ok(net)
 }
 
-fn new_vpc(s: &mut Synth) -> Result<(String, Value, Value), GraphError> {
+/// A new VPC; `internet` receives the addresses of its way to the internet.
+fn new_vpc(
+    s: &mut Synth,
+    internet: &mut Vec<String>,
+) -> Result<(String, Value, Value), GraphError> {
     let net = &s.stack.stack.network;
     let vpc = s.add(
         "aws.vpc",
@@ -80,6 +92,7 @@ fn new_vpc(s: &mut Synth) -> Result<(String, Value, Value), GraphError> {
         }),
         true,
     )?;
+    internet.extend([igw.address.clone(), rt.address.clone()]);
     let mut subnets = Vec::new();
     for (i, cidr) in subnet_cidrs(&s.stack.stack).into_iter().enumerate() {
         let name = format!("public-{}", (b'a' + i as u8) as char);
@@ -96,12 +109,13 @@ fn new_vpc(s: &mut Synth) -> Result<(String, Value, Value), GraphError> {
             }),
             true,
         )?;
-        s.add(
+        let association = s.add(
             "aws.route_table_association",
             &name,
             json!({"route_table_id": rt.out("id"), "subnet_id": subnet.out("id")}),
             false,
         )?;
+        internet.push(association.address);
         subnets.push(Value::String(subnet.out("id")));
     }
     s.output("vpc_id", json!(vpc.out("id")));
@@ -120,7 +134,7 @@ fn security_groups(
         s.add(
             "aws.security_group",
             role,
-            json!({"vpc_id": vpc_id, "group_name": format!("{name}-{role}"), "description": description}),
+            json!({"vpc_id": vpc_id, "group_name": format!("{name}-{role}"), "description": description, "default_egress": false}),
             true,
         )
     };
@@ -247,5 +261,6 @@ fn security_groups(
         alb_sg: alb.out("id"),
         compute_sg: compute.out("id"),
         efs_sg: efs.out("id"),
+        internet: Vec::new(),
     })
 }

@@ -92,6 +92,19 @@ fn weight_out_of_range() {
 }
 
 #[test]
+fn deregistration_delay_out_of_range() {
+    let err = fails(&GOOD.replace(
+        "compute:",
+        "load_balancer:\n  deregistration_delay: 3601\ncompute:",
+    ));
+    assert!(
+        err.contains("stack.yaml:6:25: deregistration_delay 3601 is out of range"),
+        "{err}"
+    );
+    assert!(err.contains("from 0 to 3600"), "{err}");
+}
+
+#[test]
 fn all_weights_zero_is_refused() {
     let err = fails(&GOOD.replace("memory: 512", "memory: 512\n    weight: 0"));
     assert!(err.contains("every target group weight is 0"), "{err}");

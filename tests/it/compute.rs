@@ -11,7 +11,7 @@ use crate::support::Moto;
 
 const STACK: &str = "t";
 
-async fn ctx(moto: &Moto) -> Arc<AwsContext> {
+pub(crate) async fn ctx(moto: &Moto) -> Arc<AwsContext> {
     use aws_sdk_ec2::config::{Credentials, Region};
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto.endpoint())
@@ -22,11 +22,14 @@ async fn ctx(moto: &Moto) -> Arc<AwsContext> {
     Arc::new(AwsContext::from_config(STACK, config).unwrap())
 }
 
-/// A VPC with two subnets and the ALB and compute security groups, made with boto3.
-fn network(moto: &Moto) -> Value {
+/// A VPC with an internet gateway (AWS refuses an internet-facing ALB without one), two
+/// subnets and the ALB and compute security groups, made with boto3.
+pub(crate) fn network(moto: &Moto) -> Value {
     moto.boto(
         "ec2 = client('ec2')\n\
          vpc = ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']\n\
+         igw = ec2.create_internet_gateway()['InternetGateway']['InternetGatewayId']\n\
+         ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)\n\
          azs = [z['ZoneName'] for z in ec2.describe_availability_zones()['AvailabilityZones']][:2]\n\
          subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.9.{i}.0/24', AvailabilityZone=az)['Subnet']['SubnetId'] for i, az in enumerate(azs)]\n\
          alb = ec2.create_security_group(GroupName='alb', Description='alb', VpcId=vpc)['GroupId']\n\
@@ -35,23 +38,53 @@ fn network(moto: &Moto) -> Value {
     )
 }
 
-fn tags(address: &str) -> Value {
+pub(crate) fn tags(address: &str) -> Value {
     wxinfra::aws::tags::for_resource(STACK, address, &Default::default())
 }
 
-struct Kinds(wxinfra::provider::Registry);
+pub(crate) struct Kinds(wxinfra::provider::Registry);
 
 impl Kinds {
-    fn new(ctx: Arc<AwsContext>) -> Self {
+    pub(crate) fn new(ctx: Arc<AwsContext>) -> Self {
         Self(wxinfra::aws::provider(ctx))
     }
 
-    fn get(&self, kind: &str) -> &dyn Resource {
+    pub(crate) fn get(&self, kind: &str) -> &dyn Resource {
         self.0.resource(kind).unwrap()
     }
 
+    /// The live properties, panicking when the resource is gone.
+    pub(crate) async fn live(&self, kind: &str, id: &str, props: &Value) -> Value {
+        let live = self.get(kind).read(id, props).await.unwrap();
+        live.unwrap_or_else(|| panic!("{kind} {id} is gone")).props
+    }
+
+    /// Updates `changed` fields from `old` to `new`, panicking with the error.
+    pub(crate) async fn update(
+        &self,
+        kind: &str,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        changed: &[&str],
+    ) {
+        let changed: Vec<String> = changed.iter().map(|f| f.to_string()).collect();
+        self.get(kind)
+            .update(id, old, new, &changed)
+            .await
+            .unwrap_or_else(|e| panic!("update {kind} {id}: {e}"));
+    }
+
+    /// Deletes, panicking with the error.
+    pub(crate) async fn delete(&self, kind: &str, id: &str, props: &Value) {
+        self.get(kind)
+            .delete(id, props)
+            .await
+            .unwrap_or_else(|e| panic!("delete {kind} {id}: {e}"));
+    }
+
     /// Creates, then checks that a read gives back exactly the desired properties.
-    async fn create(&self, kind: &str, address: &str, props: &Value) -> (String, Value) {
+    pub(crate) async fn create(&self, kind: &str, address: &str, props: &Value) -> (String, Value) {
         let k = self.get(kind);
         let c = k
             .create(&CreateRequest {
@@ -73,7 +106,7 @@ impl Kinds {
 }
 
 /// Every desired field reads back unchanged (what makes a plan converge).
-fn assert_reads_back(desired: &Value, live: &Value, except: &[&str]) {
+pub(crate) fn assert_reads_back(desired: &Value, live: &Value, except: &[&str]) {
     for (k, v) in desired.as_object().unwrap() {
         if except.contains(&k.as_str()) {
             continue;
@@ -82,7 +115,7 @@ fn assert_reads_back(desired: &Value, live: &Value, except: &[&str]) {
     }
 }
 
-fn tg_props(name: &str, target_type: &str, vpc: &str) -> Value {
+pub(crate) fn tg_props(name: &str, target_type: &str, vpc: &str) -> Value {
     let lambda = target_type == "lambda";
     json!({
         "name": format!("t-{name}"),
@@ -269,7 +302,7 @@ async fn alb_listener_forwards_by_weight_and_weights_change_in_place() {
 }
 
 /// An IAM role, the artifact bucket with a Lambda zip in it, and the zip's sha256 (hex).
-fn lambda_prereqs(moto: &Moto) -> Value {
+pub(crate) fn lambda_prereqs(moto: &Moto) -> Value {
     moto.boto(
         "import io, zipfile, hashlib\n\
          iam = client('iam')\n\
@@ -291,19 +324,10 @@ fn lambda_prereqs(moto: &Moto) -> Value {
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn lambda_function_config_permission_and_target_registration() {
-    let moto = Moto::start();
-    let net = network(&moto);
-    let pre = lambda_prereqs(&moto);
-    let kinds = Kinds::new(ctx(&moto).await);
-
-    let env = json!({
-        "WXRUN_APP_DIR": "/mnt/app",
-        "WXRUN_SOURCE": "s3://t-artifacts/releases",
-        "WXRUN_PRIMITIVE": "lambda",
-    });
-    let f1 = json!({
+/// The function `t-app` on the test network, with the role and first zip of
+/// [`lambda_prereqs`].
+pub(crate) fn lambda_props(net: &Value, pre: &Value) -> Value {
+    json!({
         "function_name": "t-app",
         "runtime": "provided.al2023",
         "handler": "bootstrap",
@@ -315,9 +339,24 @@ async fn lambda_function_config_permission_and_target_registration() {
         "subnet_ids": net["subnets"],
         "security_group_ids": [net["compute_sg"]],
         "file_system": {"arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0", "mount_path": "/mnt/app"},
-        "environment": env,
+        "environment": {
+            "WXRUN_APP_DIR": "/mnt/app",
+            "WXRUN_SOURCE": "s3://t-artifacts/releases",
+            "WXRUN_PRIMITIVE": "lambda",
+        },
         "tags": tags("aws.lambda_function.app"),
-    });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_function_config_permission_and_target_registration() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let pre = lambda_prereqs(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+
+    let f1 = lambda_props(&net, &pre);
+    let env = f1["environment"].clone();
     let (name, live) = kinds
         .create("aws.lambda_function", "aws.lambda_function.app", &f1)
         .await;
@@ -450,6 +489,46 @@ async fn lambda_function_config_permission_and_target_registration() {
     );
 }
 
+/// An ALB on the test network whose listener forwards to the `ip` target group `t-fargate`,
+/// made with boto3: ARNs of the load balancer, target group and listener.
+pub(crate) fn fargate_lb(moto: &Moto, net: &Value) -> Value {
+    moto.boto(&format!(
+        "elb = client('elbv2')\n\
+         lb = elb.create_load_balancer(Name='t-alb', Subnets={subnets}, SecurityGroups=['{sg}'])['LoadBalancers'][0]['LoadBalancerArn']\n\
+         tg = elb.create_target_group(Name='t-fargate', Protocol='HTTP', Port=8080, VpcId='{vpc}', TargetType='ip')['TargetGroups'][0]['TargetGroupArn']\n\
+         listener = elb.create_listener(LoadBalancerArn=lb, Protocol='HTTP', Port=80, DefaultActions=[{{'Type': 'forward', 'TargetGroupArn': tg}}])['Listeners'][0]['ListenerArn']\n\
+         print(json.dumps({{'lb': lb, 'tg': tg, 'listener': listener}}))",
+        subnets = net["subnets"],
+        sg = net["alb_sg"].as_str().unwrap(),
+        vpc = net["vpc"].as_str().unwrap()
+    ))
+}
+
+/// The Fargate service `app` of `count` tasks behind target group `tg`.
+pub(crate) fn service_props(
+    net: &Value,
+    cluster: &Value,
+    td: &str,
+    tg: &Value,
+    count: u64,
+) -> Value {
+    json!({
+        "service_name": "app",
+        "cluster": cluster,
+        "task_definition": td,
+        "desired_count": count,
+        "launch_type": "FARGATE",
+        "platform_version": "LATEST",
+        "subnets": net["subnets"],
+        "security_groups": [net["compute_sg"]],
+        "assign_public_ip": true,
+        "load_balancer": {"target_group_arn": tg, "container_name": "wxrun", "container_port": 8080},
+        "circuit_breaker": {"enable": true, "rollback": true},
+        "health_check_grace_period_seconds": 60,
+        "tags": tags("aws.ecs_service.app"),
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
     let moto = Moto::start();
@@ -521,33 +600,8 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
     assert_eq!(v["log"]["options"]["awslogs-group"], "/wxinfra/t/fargate");
 
     // The service needs a target group a listener forwards to.
-    let lb = moto.boto(&format!(
-        "elb = client('elbv2')\n\
-         lb = elb.create_load_balancer(Name='t-alb', Subnets={subnets}, SecurityGroups=['{sg}'])['LoadBalancers'][0]['LoadBalancerArn']\n\
-         tg = elb.create_target_group(Name='t-fargate', Protocol='HTTP', Port=8080, VpcId='{vpc}', TargetType='ip')['TargetGroups'][0]['TargetGroupArn']\n\
-         elb.create_listener(LoadBalancerArn=lb, Protocol='HTTP', Port=80, DefaultActions=[{{'Type': 'forward', 'TargetGroupArn': tg}}])\n\
-         print(json.dumps({{'tg': tg}}))",
-        subnets = net["subnets"],
-        sg = net["alb_sg"].as_str().unwrap(),
-        vpc = net["vpc"].as_str().unwrap()
-    ));
-    let svc = |count: u64, td: &str| {
-        json!({
-            "service_name": "app",
-            "cluster": cluster_arn,
-            "task_definition": td,
-            "desired_count": count,
-            "launch_type": "FARGATE",
-            "platform_version": "LATEST",
-            "subnets": net["subnets"],
-            "security_groups": [net["compute_sg"]],
-            "assign_public_ip": true,
-            "load_balancer": {"target_group_arn": lb["tg"], "container_name": "wxrun", "container_port": 8080},
-            "circuit_breaker": {"enable": true, "rollback": true},
-            "health_check_grace_period_seconds": 60,
-            "tags": tags("aws.ecs_service.app"),
-        })
-    };
+    let lb = fargate_lb(&moto, &net);
+    let svc = |count: u64, td: &str| service_props(&net, &cluster_arn, td, &lb["tg"], count);
     let s1 = svc(1, &td_arn);
     let (svc_arn, live) = kinds
         .create("aws.ecs_service", "aws.ecs_service.app", &s1)
@@ -660,6 +714,21 @@ fn runtime_refs() -> wxinfra::synth::compute::Runtime {
     }
 }
 
+/// Instance `ec2-0` of type `ty` in the second test subnet with `profile` and `user_data`.
+pub(crate) fn instance_props(net: &Value, profile: &Value, ty: &str, user_data: &str) -> Value {
+    json!({
+        "instance_type": ty,
+        "arch": "arm64",
+        "subnet_ids": net["subnets"],
+        "subnet_index": 1,
+        "security_group_ids": [net["compute_sg"]],
+        "instance_profile_arn": profile,
+        "user_data": user_data,
+        "metadata": {"http_tokens": "required", "hop_limit": 1},
+        "tags": tags("aws.instance.ec2-0"),
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
     let moto = Moto::start();
@@ -670,19 +739,7 @@ async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
     let kinds = Kinds::new(ctx(&moto).await);
     let script =
         wxinfra::synth::compute::user_data(STACK, &data_refs(), &runtime_refs(), 8080).unwrap();
-    let instance = |ty: &str| {
-        json!({
-            "instance_type": ty,
-            "arch": "arm64",
-            "subnet_ids": net["subnets"],
-            "subnet_index": 1,
-            "security_group_ids": [net["compute_sg"]],
-            "instance_profile_arn": profile,
-            "user_data": script,
-            "metadata": {"http_tokens": "required", "hop_limit": 1},
-            "tags": tags("aws.instance.ec2-0"),
-        })
-    };
+    let instance = |ty: &str| instance_props(&net, &profile, ty, &script);
     let i1 = instance("t4g.small");
     let (id, live) = kinds
         .create("aws.instance", "aws.instance.ec2-0", &i1)

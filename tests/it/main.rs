@@ -13,3 +13,4 @@ mod k8s_apply;
 mod network;
 mod oci;
 mod state_s3;
+mod strict;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use wxinfra::aws::AwsContext;
-use wxinfra::oci::{ImageSpec, Registry, pack};
+use wxinfra::oci::{Image, ImageSpec, Registry, pack};
 use wxinfra::provider::{CreateRequest, Provider};
 
 use crate::support::{LocalRegistry, skopeo, static_wxrun};
@@ -20,6 +20,20 @@ fn fake_binary(dir: &Path) -> (PathBuf, String) {
     b.resize(18, 0);
     b.extend_from_slice(&0x3eu16.to_le_bytes());
     b.resize(4096, 7);
+    write_binary(dir, b)
+}
+
+/// The x86-64 image of `binary` running `cmd` as the runtime's uid.
+fn x86_image(binary: &Path, cmd: Vec<String>) -> Image {
+    let spec = ImageSpec {
+        arch: "x86_64".into(),
+        user: "65532".into(),
+        cmd,
+    };
+    pack(binary, &spec).unwrap()
+}
+
+fn write_binary(dir: &Path, b: Vec<u8>) -> (PathBuf, String) {
     let p = dir.join("wxrun");
     std::fs::write(&p, &b).unwrap();
     (p, hex::encode(Sha256::digest(&b)))
@@ -87,15 +101,7 @@ async fn runtime_image_is_pushed_once_and_skopeo_sees_its_config() {
         ))
     );
 
-    let image = pack(
-        &binary,
-        &ImageSpec {
-            arch: "x86_64".into(),
-            user: "65532".into(),
-            cmd: serde_json::from_value(cmd.clone()).unwrap(),
-        },
-    )
-    .unwrap();
+    let image = x86_image(&binary, serde_json::from_value(cmd.clone()).unwrap());
     let url = format!("docker://{}/t-runtime:{sha}", reg.host);
     let inspect = skopeo(&["inspect", "--tls-verify=false", &url]);
     assert_eq!(inspect["Architecture"], "amd64");
@@ -130,6 +136,40 @@ async fn runtime_image_is_pushed_once_and_skopeo_sees_its_config() {
     assert_eq!(reg.writes(), before, "a second push writes nothing");
 }
 
+/// ECR refuses every chunk of a chunked upload but the last below 5 MiB
+/// (LayerPartTooSmallException), and the OCI client's chunks are 4 MiB: a layer of several
+/// MiB must go up in one request, never as PATCH parts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_layer_is_pushed_in_one_request_as_ecr_requires() {
+    let reg = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    // 9 MiB that gzip cannot shrink (xorshift), behind an x86-64 ELF header.
+    let (binary, _) = fake_binary(dir.path());
+    let mut b = std::fs::read(&binary).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while b.len() < 9 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    let (binary, sha) = write_binary(dir.path(), b);
+    let image = x86_image(&binary, vec!["serve".into()]);
+    assert!(image.layer.len() > 8 << 20, "{} bytes", image.layer.len());
+    let registry = Registry::new(&reg.host, oci_client::secrets::RegistryAuth::Anonymous);
+    let pushed = registry
+        .push(&registry.reference("t-runtime", &sha), &image)
+        .await
+        .unwrap();
+    assert!(pushed.uploaded.contains(&image.layer_digest));
+    assert_eq!(reg.requests("PATCH"), 0, "chunked parts were sent");
+    // Layer, config and manifest: one PUT each.
+    assert_eq!(reg.requests("PUT"), 3);
+    let url = format!("docker://{}/t-runtime:{sha}", reg.host);
+    let inspect = skopeo(&["inspect", "--tls-verify=false", &url]);
+    assert_eq!(inspect["Layers"], json!([image.layer_digest]));
+}
+
 #[test]
 fn static_runtime_runs_alone_in_the_unpacked_image() {
     let binary = static_wxrun();
@@ -144,15 +184,7 @@ fn static_runtime_runs_alone_in_the_unpacked_image() {
         "{text}"
     );
 
-    let image = pack(
-        &binary,
-        &ImageSpec {
-            arch: "x86_64".into(),
-            user: "65532".into(),
-            cmd: vec!["serve".into()],
-        },
-    )
-    .unwrap();
+    let image = x86_image(&binary, vec!["serve".into()]);
     let root = tempfile::tempdir().unwrap();
     tar::Archive::new(flate2::read::GzDecoder::new(&image.layer[..]))
         .unpack(root.path())

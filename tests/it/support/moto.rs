@@ -9,6 +9,7 @@ use serde_json::Value;
 
 pub struct Moto {
     pub port: u16,
+    log: std::path::PathBuf,
     child: Child,
 }
 
@@ -33,17 +34,22 @@ impl Moto {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start moto_server");
-        let m = Moto { port, child };
+        let m = Moto { port, log, child };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 Instant::now() < deadline,
                 "moto_server did not start; see {}",
-                log.display()
+                m.log.display()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
         m
+    }
+
+    /// The server's log so far (one line per request, with its status).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn endpoint(&self) -> String {

@@ -61,14 +61,18 @@ impl LocalRegistry {
 
     /// Requests that wrote something (blob uploads, manifest puts) so far.
     pub fn writes(&self) -> usize {
+        ["PUT", "POST", "PATCH"]
+            .into_iter()
+            .map(|m| self.requests(m))
+            .sum()
+    }
+
+    /// Completed requests with this HTTP method so far.
+    pub fn requests(&self, method: &str) -> usize {
         let log = std::fs::read_to_string(&self.log).unwrap();
+        let method = format!("http.request.method={method} ");
         log.lines()
-            .filter(|l| l.contains("response completed"))
-            .filter(|l| {
-                l.contains("http.request.method=PUT")
-                    || l.contains("http.request.method=POST")
-                    || l.contains("http.request.method=PATCH")
-            })
+            .filter(|l| l.contains("response completed") && l.contains(&method))
             .count()
     }
 }

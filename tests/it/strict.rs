@@ -1,0 +1,326 @@
+//! AWS behaviours moto lacks, reproduced by the launcher's strictness rules
+//! (scripts/moto_server.py), met by the kinds through the provider trait and asserted with
+//! boto3.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::compute::{
+    Kinds, assert_reads_back, ctx, fargate_lb, instance_props, lambda_prereqs, lambda_props,
+    network, service_props, tags, tg_props,
+};
+use crate::support::Moto;
+
+/// The test function, logging as `logging` says.
+fn function(net: &Value, pre: &Value, logging: Value) -> Value {
+    let mut f = lambda_props(net, pre);
+    f["logging"] = logging;
+    f
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_logs_to_the_stack_log_group() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let pre = lambda_prereqs(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let logging = |group: &str| json!({"log_group": group, "log_format": "Text"});
+    let f1 = function(&net, &pre, logging("/wxinfra/t/lambda"));
+    let (name, live) = kinds
+        .create("aws.lambda_function", "aws.lambda_function.app", &f1)
+        .await;
+    assert_reads_back(&f1, &live, &[]);
+    let group = |moto: &Moto| {
+        moto.boto(
+            "c = client('lambda').get_function_configuration(FunctionName='t-app')\n\
+             print(json.dumps(c['LoggingConfig']))",
+        )
+    };
+    // Not /aws/lambda/t-app, Lambda's default, where the role may not write.
+    assert_eq!(
+        group(&moto),
+        json!({"LogFormat": "Text", "LogGroup": "/wxinfra/t/lambda"})
+    );
+
+    // A new group is an in-place update, and read covers it (so diff shows drift).
+    let f2 = function(&net, &pre, logging("/wxinfra/t/other"));
+    kinds
+        .update("aws.lambda_function", &name, &f1, &f2, &["logging"])
+        .await;
+    assert_eq!(group(&moto)["LogGroup"], "/wxinfra/t/other");
+    let live = kinds.live("aws.lambda_function", &name, &f2).await;
+    assert_eq!(live["logging"], f2["logging"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn default_egress_is_revoked_though_a_fresh_listing_shows_none() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let props = json!({
+        "vpc_id": net["vpc"],
+        "group_name": "t-fresh",
+        "description": "fresh",
+        "default_egress": false,
+        "tags": tags("aws.security_group.fresh"),
+    });
+    let (id, live) = kinds
+        .create("aws.security_group", "aws.security_group.fresh", &props)
+        .await;
+    // A listing right after create may show no egress rules at all (once); the second one
+    // tells the truth.
+    let egress = moto.boto(&format!(
+        "e = client('ec2')\n\
+         look = lambda: e.describe_security_groups(GroupIds=['{id}'])['SecurityGroups'][0]['IpPermissionsEgress']\n\
+         look()\n\
+         print(json.dumps(look()))"
+    ));
+    assert_eq!(
+        egress,
+        json!([]),
+        "the default allow-all egress rule is left"
+    );
+    assert_reads_back(&props, &live, &[]);
+
+    // A default rule put back shows as drift and is revoked by the update.
+    moto.boto(&format!(
+        "client('ec2').authorize_security_group_egress(GroupId='{id}', IpPermissions=[{{'IpProtocol': '-1', 'IpRanges': [{{'CidrIp': '0.0.0.0/0'}}]}}])\n\
+         print(json.dumps(None))"
+    ));
+    let live = kinds.live("aws.security_group", &id, &props).await;
+    assert_eq!(live["default_egress"], true);
+    kinds
+        .update(
+            "aws.security_group",
+            &id,
+            &live,
+            &props,
+            &["default_egress"],
+        )
+        .await;
+    let live = kinds.live("aws.security_group", &id, &props).await;
+    assert_eq!(live["default_egress"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_or_instance_profile_not_yet_propagated_is_waited_for() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    // Created right now: the first use is refused as AWS does while IAM propagates.
+    let pre = lambda_prereqs(&moto);
+    let profile = moto.boto(
+        "print(json.dumps(client('iam').create_instance_profile(InstanceProfileName='t-ec2')['InstanceProfile']['Arn']))",
+    );
+    let kinds = Kinds::new(ctx(&moto).await);
+    let f = function(&net, &pre, json!(null));
+    kinds
+        .create("aws.lambda_function", "aws.lambda_function.app", &f)
+        .await;
+    // (werkzeug may colour the request line, so the status is matched apart from it)
+    let refused = moto
+        .log()
+        .lines()
+        .any(|l| l.contains("POST /2015-03-31/functions HTTP/1.1") && l.contains("\" 400 "));
+    assert!(refused, "moto did not refuse the first CreateFunction");
+    let instance = instance_props(&net, &profile, "t4g.small", "#!/bin/bash\necho test\n");
+    let (id, _) = kinds
+        .create("aws.instance", "aws.instance.ec2-0", &instance)
+        .await;
+    let seen = moto.boto(&format!(
+        "i = client('ec2').describe_instances(InstanceIds=['{id}'])['Reservations'][0]['Instances'][0]\n\
+         print(json.dumps(i['IamInstanceProfile']['Arn']))"
+    ));
+    assert_eq!(seen, profile);
+}
+
+/// [`fargate_lb`] plus an ECS cluster and a task definition made with boto3; the ARNs.
+fn fargate_prereqs(moto: &Moto, net: &Value) -> Value {
+    let mut pre = fargate_lb(moto, net);
+    let ecs = moto.boto(
+        "ecs = client('ecs')\n\
+         cluster = ecs.create_cluster(clusterName='t')['cluster']['clusterArn']\n\
+         td = ecs.register_task_definition(family='t-app', requiresCompatibilities=['FARGATE'], networkMode='awsvpc', cpu='256', memory='512', \
+           containerDefinitions=[{'name': 'wxrun', 'image': 'wxrun', 'portMappings': [{'containerPort': 8080}]}])['taskDefinition']['taskDefinitionArn']\n\
+         print(json.dumps({'cluster': cluster, 'td': td}))",
+    );
+    pre["cluster"] = ecs["cluster"].clone();
+    pre["td"] = ecs["td"].clone();
+    pre
+}
+
+fn service(net: &Value, pre: &Value, count: u64) -> Value {
+    service_props(
+        net,
+        &pre["cluster"],
+        pre["td"].as_str().unwrap(),
+        &pre["tg"],
+        count,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fargate_service_create_returns_once_its_tasks_run() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let pre = fargate_prereqs(&moto, &net);
+    let kinds = Kinds::new(ctx(&moto).await);
+    // The account's first cluster was created just now: its service-linked role is not
+    // usable yet, and the first CreateService is refused (waited out as well).
+    let (arn, _) = kinds
+        .create(
+            "aws.ecs_service",
+            "aws.ecs_service.app",
+            &service(&net, &pre, 1),
+        )
+        .await;
+    let seen = moto.boto(&format!(
+        "s = client('ecs').describe_services(cluster='t', services=['{arn}'])['services'][0]\n\
+         print(json.dumps([s['runningCount'], s['desiredCount'], [d['rolloutState'] for d in s['deployments']]]))"
+    ));
+    assert_eq!(seen, json!([1, 1, ["COMPLETED"]]), "returned before steady");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_groups_default_to_a_short_deregistration_delay() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let mut tg = tg_props("ec2", "instance", net["vpc"].as_str().unwrap());
+    tg["deregistration_delay"] = json!(30);
+    let (arn, live) = kinds
+        .create("aws.lb_target_group", "aws.lb_target_group.ec2", &tg)
+        .await;
+    assert_reads_back(&tg, &live, &[]);
+    let delay = |moto: &Moto| {
+        moto.boto(&format!(
+            "a = client('elbv2').describe_target_group_attributes(TargetGroupArn='{arn}')['Attributes']\n\
+             print(json.dumps({{x['Key']: x['Value'] for x in a}}['deregistration_delay.timeout_seconds']))"
+        ))
+    };
+    assert_eq!(delay(&moto), "30");
+    let mut tg2 = tg.clone();
+    tg2["deregistration_delay"] = json!(5);
+    kinds
+        .update(
+            "aws.lb_target_group",
+            &arn,
+            &tg,
+            &tg2,
+            &["deregistration_delay"],
+        )
+        .await;
+    assert_eq!(delay(&moto), "5");
+    // Lambda groups have no deregistration delay (ELB refuses the attribute for them).
+    let mut lambda = tg_props("lambda", "lambda", "");
+    lambda["deregistration_delay"] = Value::Null;
+    let (_, live) = kinds
+        .create("aws.lb_target_group", "aws.lb_target_group.lambda", &lambda)
+        .await;
+    assert_reads_back(&lambda, &live, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deletes_wait_while_aws_still_holds_the_resource() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let pre = fargate_prereqs(&moto, &net);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let none = json!({});
+    let svc = service(&net, &pre, 1);
+    let (svc_arn, _) = kinds
+        .create("aws.ecs_service", "aws.ecs_service.app", &svc)
+        .await;
+
+    // The deleted service's tasks are still stopping: ClusterContainsTasksException.
+    kinds.delete("aws.ecs_service", &svc_arn, &svc).await;
+    let cluster = pre["cluster"].as_str().unwrap();
+    kinds.delete("aws.ecs_cluster", cluster, &none).await;
+
+    // The listener is gone, but ELB reports its target group in use for a while.
+    let tg = pre["tg"].as_str().unwrap();
+    moto.boto(&format!(
+        "client('elbv2').delete_listener(ListenerArn='{}')\nprint(json.dumps(None))",
+        pre["listener"].as_str().unwrap()
+    ));
+    kinds.delete("aws.lb_target_group", tg, &none).await;
+
+    // The load balancer is gone, but its network interfaces keep its subnets, security
+    // group and VPC busy (DependencyViolation). The VPC delete starts first and waits for
+    // the subnets as well.
+    moto.boto(&format!(
+        "client('elbv2').delete_load_balancer(LoadBalancerArn='{}')\nprint(json.dumps(None))",
+        pre["lb"].as_str().unwrap()
+    ));
+    let vpc = net["vpc"].as_str().unwrap();
+    let subnets: Vec<String> = serde_json::from_value(net["subnets"].clone()).unwrap();
+    let others = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for sg in ["alb_sg", "compute_sg"] {
+            let id = net[sg].as_str().unwrap();
+            kinds.delete("aws.security_group", id, &none).await;
+        }
+        for s in &subnets {
+            kinds.delete("aws.subnet", s, &none).await;
+        }
+    };
+    let (vpc_deleted, ()) = tokio::join!(kinds.get("aws.vpc").delete(vpc, &none), others);
+    vpc_deleted.unwrap();
+    let left = moto.boto(&format!(
+        "e = client('ec2'); ecs = client('ecs'); elb = client('elbv2')\n\
+         print(json.dumps({{\n\
+           'vpcs': [v['VpcId'] for v in e.describe_vpcs()['Vpcs'] if v['VpcId'] == '{vpc}'],\n\
+           'tgs': [t['TargetGroupArn'] for t in elb.describe_target_groups()['TargetGroups']],\n\
+           'clusters': [c['status'] for c in ecs.describe_clusters(clusters=['{cluster}'])['clusters']],\n\
+         }}))"
+    ));
+    assert_eq!(left["vpcs"], json!([]));
+    assert_eq!(left["tgs"], json!([]));
+    assert!(
+        left["clusters"] == json!([]) || left["clusters"] == json!(["INACTIVE"]),
+        "{left}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn internet_facing_alb_is_refused_in_a_vpc_without_a_gateway() {
+    let moto = Moto::start();
+    let net = moto.boto(
+        "ec2 = client('ec2')\n\
+         vpc = ec2.create_vpc(CidrBlock='10.8.0.0/16')['Vpc']['VpcId']\n\
+         azs = [z['ZoneName'] for z in ec2.describe_availability_zones()['AvailabilityZones']][:2]\n\
+         subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.8.{i}.0/24', AvailabilityZone=az)['Subnet']['SubnetId'] for i, az in enumerate(azs)]\n\
+         sg = ec2.create_security_group(GroupName='alb', Description='alb', VpcId=vpc)['GroupId']\n\
+         print(json.dumps({'vpc': vpc, 'subnets': subnets, 'sg': sg}))",
+    );
+    let kinds = Kinds::new(ctx(&moto).await);
+    let lb = json!({
+        "name": "t-alb", "scheme": "internet-facing", "subnets": net["subnets"],
+        "security_groups": [net["sg"]], "idle_timeout": 60, "tags": tags("aws.lb.main"),
+    });
+    let refused = kinds
+        .get("aws.lb")
+        .create(&wxinfra::provider::CreateRequest {
+            address: "aws.lb.main",
+            stack: "t",
+            props: &lb,
+            token: "tok",
+        })
+        .await
+        .map(|c| c.id)
+        .unwrap_err()
+        .to_string();
+    let vpc = net["vpc"].as_str().unwrap();
+    assert!(
+        refused.contains(&format!("InvalidSubnet: VPC {vpc} has no internet gateway")),
+        "{refused}"
+    );
+    // With the gateway attached (what the graph orders first), the same request succeeds.
+    moto.boto(&format!(
+        "e = client('ec2')\n\
+         igw = e.create_internet_gateway()['InternetGateway']['InternetGatewayId']\n\
+         e.attach_internet_gateway(InternetGatewayId=igw, VpcId='{vpc}')\n\
+         print(json.dumps(igw))"
+    ));
+    kinds.create("aws.lb", "aws.lb.main", &lb).await;
+}
