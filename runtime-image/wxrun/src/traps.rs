@@ -173,6 +173,8 @@ pub fn link_unsupported<T: 'static>(
                         ComponentItem::ComponentFunc(f) => {
                             define_trap(&mut inst, export, qualified, f.async_()).map_err(fail)?
                         }
+                        ComponentItem::Resource(_)
+                            if crate::hosts::defines_resource(name, export) => {}
                         ComponentItem::Resource(_) => inst
                             .resource(
                                 export,

@@ -1,7 +1,8 @@
 //! Spin application variables: values from `SPIN_VARIABLE_<NAME>` or the
 //! `[variables]` default, expanded into each component's `{{ name }}`
-//! templates, and served through `fermyon:spin/variables@2.0.0` and
-//! `spin:variables/variables@3.0.0`. Owns resolution and the host functions.
+//! templates, and served through `fermyon:spin/variables@2.0.0`,
+//! `spin:variables/variables@3.0.0` and `wasi:config/store` (which Spin links
+//! too). Owns resolution and the host functions.
 
 use crate::manifest::Manifest;
 use std::collections::{BTreeMap, HashMap};
@@ -9,10 +10,14 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Accessor, Component, ComponentType, Lift, Linker, Lower};
 
+/// The WASI config draft Spin links; it reads the same component variables.
+pub const WASI_CONFIG: &str = "wasi:config/store@0.2.0-draft-2024-09-27";
+
 /// Interfaces implemented here (exact names, as imported by the Spin SDKs).
-pub const INTERFACES: [&str; 2] = [
+pub const INTERFACES: [&str; 3] = [
     "fermyon:spin/variables@2.0.0",
     "spin:variables/variables@3.0.0",
+    WASI_CONFIG,
 ];
 
 /// Why variables could not be resolved.
@@ -50,6 +55,16 @@ pub enum GuestError {
     Other(String),
 }
 
+/// The `error` variant of `wasi:config/store`.
+#[derive(ComponentType, Lift, Lower, Debug, Clone, PartialEq, Eq)]
+#[component(variant)]
+pub enum ConfigError {
+    #[component(name = "upstream")]
+    Upstream(String),
+    #[component(name = "io")]
+    Io(String),
+}
+
 /// Resolved variable values of one component, by its own variable names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ComponentVariables {
@@ -64,6 +79,24 @@ impl ComponentVariables {
         self.values.get(name).cloned().ok_or_else(|| {
             GuestError::Undefined(format!("no variable for {:?}.{name:?}", self.component))
         })
+    }
+
+    /// `wasi:config/store.get`: as Spin maps it, an undefined or invalid name is
+    /// `none` (wasi-runtime-config's guidance), not an error. Values here never
+    /// come from a provider that can fail, so there is no `upstream`/`io` case.
+    pub fn config_get(&self, name: &str) -> Result<Option<String>, ConfigError> {
+        Ok(self.get(name).ok())
+    }
+
+    /// `wasi:config/store.get-all`: every variable of the component, by name.
+    pub fn config_get_all(&self) -> Result<Vec<(String, String)>, ConfigError> {
+        let mut all: Vec<(String, String)> = self
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort();
+        Ok(all)
     }
 }
 
@@ -245,7 +278,14 @@ pub fn add_to_linker<T: 'static>(
             name == "get" && matches!(item.ty, ComponentItem::ComponentFunc(f) if f.async_())
         });
         let mut inst = linker.instance(interface)?;
-        if is_async {
+        if interface == WASI_CONFIG {
+            inst.func_wrap("get", move |store, (name,): (String,)| {
+                Ok((vars(store.data()).config_get(&name),))
+            })?;
+            inst.func_wrap("get-all", move |store, (): ()| {
+                Ok((vars(store.data()).config_get_all(),))
+            })?;
+        } else if is_async {
             inst.func_wrap_concurrent("get", move |accessor: &Accessor<T>, (name,): (String,)| {
                 let value = accessor.with(|mut access| vars(access.data_mut()).get(&name));
                 Box::pin(async move { Ok((value,)) })
@@ -283,6 +323,21 @@ message = "{{ greeting }}, {{token}}!"
             std::path::Path::new("/app"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn wasi_config_reads_the_component_variables_and_invalid_names_are_none() {
+        let env = HashMap::from([("SPIN_VARIABLE_TOKEN".to_string(), "t0k".to_string())]);
+        let m = manifest();
+        let vars = resolve(&m, &app_values(&m, &env).unwrap()).unwrap();
+        let a = &vars["a"];
+        assert_eq!(a.config_get("message"), Ok(Some("Hello, t0k!".into())));
+        assert_eq!(a.config_get("greeting"), Ok(None));
+        assert_eq!(a.config_get("4invalidname"), Ok(None));
+        assert_eq!(
+            a.config_get_all(),
+            Ok(vec![("message".into(), "Hello, t0k!".into())])
+        );
     }
 
     #[test]

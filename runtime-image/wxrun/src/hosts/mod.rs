@@ -1,5 +1,5 @@
 //! Spin's host interfaces beyond variables, linked for every component:
-//! key-value (`fermyon:spin/key-value@2.0.0`), SQLite
+//! key-value (`fermyon:spin/key-value@2.0.0`, `wasi:keyvalue` store and batch), SQLite
 //! (`fermyon:spin/sqlite@2.0.0`, `spin:sqlite/sqlite@3.0.0`) and outbound
 //! Redis and MQTT (`fermyon:spin/redis@2.0.0`, `fermyon:spin/mqtt@2.0.0`). Owns the
 //! per-component grants (`key_value_stores`, `sqlite_databases`) and the
@@ -17,7 +17,22 @@ use std::sync::Arc;
 use wasmtime::component::Linker;
 
 /// Interfaces implemented here (exact names, as the Spin SDKs import them).
-pub const INTERFACES: [&str; 5] = [key_value::V2, sqlite::V2, sqlite::V3, redis::V2, mqtt::V2];
+pub const INTERFACES: [&str; 7] = [
+    key_value::V2,
+    key_value::wasi::STORE,
+    key_value::wasi::BATCH,
+    sqlite::V2,
+    sqlite::V3,
+    redis::V2,
+    mqtt::V2,
+];
+
+/// Whether `resource` of the unsupported interface `interface` is a type an
+/// implemented interface defines (`use store.{bucket}`): the trap linker must
+/// leave it to that definition, or the two would be different types.
+pub fn defines_resource(interface: &str, resource: &str) -> bool {
+    interface == key_value::wasi::ATOMICS && resource == "bucket"
+}
 
 /// The process's key-value stores and SQLite databases, from the runtime
 /// config and the state directory. Shared by every release it serves.

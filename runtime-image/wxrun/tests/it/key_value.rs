@@ -4,7 +4,6 @@
 //! values for labels a component was not granted.
 
 use crate::support::*;
-use bytes::Bytes;
 
 fn app(dir: &std::path::Path) -> std::path::PathBuf {
     write_manifest(
@@ -30,17 +29,6 @@ source = "{wasm}"
     )
 }
 
-async fn put(server: &Server, path: &str, value: &str) -> String {
-    send(
-        http::Method::POST,
-        &server.url(path),
-        Bytes::from(value.to_string()),
-    )
-    .await
-    .unwrap()
-    .body
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn default_store_needs_no_config_and_ungranted_labels_are_access_denied() {
     let tmp = tempfile::tempdir().unwrap();
@@ -63,11 +51,11 @@ async fn default_store_needs_no_config_and_ungranted_labels_are_access_denied() 
         "ok:none"
     );
     assert_eq!(
-        put(&server, "/granted/kv/default/set/k", "v1").await,
+        post(&server, "/granted/kv/default/set/k", "v1").await,
         "ok:set"
     );
     assert_eq!(
-        put(&server, "/granted/kv/default/set/j", "v0").await,
+        post(&server, "/granted/kv/default/set/j", "v0").await,
         "ok:set"
     );
     assert_eq!(server.get("/granted/kv/default/get/k").await.body, "ok:v1");
@@ -131,12 +119,12 @@ async fn two_processes_on_one_spin_store_file_see_each_others_writes() {
     let a = Server::start(&args, &[]).await;
     let b = Server::start(&args, &[]).await;
     assert_eq!(
-        put(&a, "/granted/kv/shared/set/k", "from-a").await,
+        post(&a, "/granted/kv/shared/set/k", "from-a").await,
         "ok:set"
     );
     assert_eq!(b.get("/granted/kv/shared/get/k").await.body, "ok:from-a");
     assert_eq!(
-        put(&b, "/granted/kv/shared/set/k", "from-b").await,
+        post(&b, "/granted/kv/shared/set/k", "from-b").await,
         "ok:set"
     );
     assert_eq!(a.get("/granted/kv/shared/get/k").await.body, "ok:from-b");

@@ -17,3 +17,4 @@ mod serve;
 mod sockets;
 mod spin_rust;
 mod sqlite;
+mod wasi_interfaces;

@@ -207,6 +207,18 @@ pub async fn get(url: &str) -> Result<Reply, String> {
     send(http::Method::GET, url, Bytes::new()).await
 }
 
+/// The body of the answer to a POST of `value` to `path` on `server`.
+pub async fn post(server: &Server, path: &str, value: &str) -> String {
+    send(
+        http::Method::POST,
+        &server.url(path),
+        Bytes::from(value.to_string()),
+    )
+    .await
+    .unwrap()
+    .body
+}
+
 pub async fn send(method: http::Method, url: &str, body: Bytes) -> Result<Reply, String> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let req = http::Request::builder()

@@ -3,11 +3,13 @@
 //! permission model: a label missing from the component's `key_value_stores`
 //! opens as `access-denied`, a granted label with no store stops the app at
 //! load (Spin: "unknown key_value_stores label"). Owns the store table and
-//! the guest-facing functions; each backend is its own module.
+//! the guest-facing functions; each backend is its own module, and
+//! `wasi:keyvalue` (on the same stores) is `wasi`.
 
 mod dynamo;
 mod redis;
 mod sqlite;
+pub mod wasi;
 
 use crate::engine::Host;
 use crate::runtime_config::{KeyValueStore, RuntimeConfig};
@@ -176,19 +178,19 @@ fn backend(
     Ok(store.data().table.get(res)?.backend.clone())
 }
 
-/// Links `fermyon:spin/key-value@2.0.0`.
+/// Drops a store the guest opened (a Spin `store` or a WASI `bucket`).
+fn drop_store(mut store: StoreContextMut<'_, Host>, rep: u32) -> wasmtime::Result<()> {
+    let host = store.data_mut();
+    host.table.delete(Resource::<OpenStore>::new_own(rep))?;
+    host.hosts.open_stores -= 1;
+    Ok(())
+}
+
+/// Links `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue`.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    wasi::add_to_linker(linker)?;
     let mut inst = linker.instance(V2)?;
-    inst.resource(
-        "store",
-        ResourceType::host::<OpenStore>(),
-        |mut store, rep| {
-            let host = store.data_mut();
-            host.table.delete(Resource::<OpenStore>::new_own(rep))?;
-            host.hosts.open_stores -= 1;
-            Ok(())
-        },
-    )?;
+    inst.resource("store", ResourceType::host::<OpenStore>(), drop_store)?;
     inst.func_wrap("[static]store.open", |mut store, (label,): (String,)| {
         Ok((open(store.data_mut(), &label)?,))
     })?;

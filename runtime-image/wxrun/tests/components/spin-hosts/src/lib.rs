@@ -6,6 +6,10 @@
 //!   /tcp/<addr>              TCP connect (wasi:sockets) and write "ping"
 //!   /udp/<addr>              UDP send of "ping"
 //!   /lookup/<name>           name lookup (wasi:sockets/ip-name-lookup)
+//!   /wkv/<store>/<op>/<key>  wasi:keyvalue store + batch: the /kv ops (keys: the
+//!                            key is the cursor, `-` for none), getmany and
+//!                            deletemany (key: a,b), setmany (body: a=1,b=2)
+//!   /config/<key>            wasi:config/store get; `-` for get-all
 //!   /kv/<store>/get/<key>    fermyon:spin/key-value@2.0.0; also set (body),
 //!   /kv/<store>/delete/<key>, /kv/<store>/exists/<key>, /kv/<store>/keys/-
 //!   /redis/<host:port>/<op>/<key>  fermyon:spin/redis@2.0.0 at redis://host:port:
@@ -32,6 +36,8 @@ fn handle(req: Request) -> Response {
     let parts: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
     let body = req.body().to_vec();
     let out = match parts.as_slice() {
+        ["wkv", store, op, key] => wasi_kv(store, op, key, body),
+        ["config", key] => config(key),
         ["kv", store, op, key] => kv(store, op, key, body),
         ["redis", addr, op, key] => redis(addr, op, key, &body),
         ["mqtt", addr, qos, topic] => mqtt(addr, qos, topic, &body),
@@ -73,6 +79,66 @@ fn lookup(name: &str) -> Result<String, String> {
     let mut ips: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
     ips.sort();
     Ok(ips.join(","))
+}
+
+fn text(value: Option<Vec<u8>>) -> String {
+    value
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .unwrap_or_else(|| "none".into())
+}
+
+fn wasi_kv(label: &str, op: &str, key: &str, body: Vec<u8>) -> Result<String, String> {
+    use spin_sdk::wit::wasi::keyvalue::{batch, store};
+    let fail = |e: store::Error| match e {
+        store::Error::NoSuchStore => "no-such-store".to_string(),
+        store::Error::AccessDenied => "access-denied".to_string(),
+        store::Error::Other(m) => format!("other({m})"),
+    };
+    let bucket = store::open(label).map_err(fail)?;
+    let keys: Vec<String> = key.split(',').map(str::to_string).collect();
+    match op {
+        "get" => bucket.get(key).map(text).map_err(fail),
+        "set" => bucket.set(key, &body).map(|()| "set".into()).map_err(fail),
+        "delete" => bucket.delete(key).map(|()| "deleted".into()).map_err(fail),
+        "exists" => bucket.exists(key).map(|b| b.to_string()).map_err(fail),
+        "keys" => {
+            let cursor = (key != "-").then_some(key);
+            let mut listed = bucket.list_keys(cursor).map_err(fail)?;
+            listed.keys.sort();
+            Ok(format!("{}|{:?}", listed.keys.join(","), listed.cursor))
+        }
+        "getmany" => {
+            let got = batch::get_many(&bucket, &keys).map_err(fail)?;
+            let pairs: Vec<String> = got.into_iter().map(|(k, v)| format!("{k}={}", text(v))).collect();
+            Ok(pairs.join(","))
+        }
+        "setmany" => {
+            let pairs: Vec<(String, Vec<u8>)> = String::from_utf8_lossy(&body)
+                .split(',')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect();
+            batch::set_many(&bucket, &pairs).map(|()| "set".into()).map_err(fail)
+        }
+        "deletemany" => batch::delete_many(&bucket, &keys)
+            .map(|()| "deleted".into())
+            .map_err(fail),
+        other => Err(format!("unknown op {other}")),
+    }
+}
+
+fn config(key: &str) -> Result<String, String> {
+    use spin_sdk::wit::wasi::config::store;
+    let fail = |e: store::Error| match e {
+        store::Error::Upstream(m) => format!("upstream({m})"),
+        store::Error::Io(m) => format!("io({m})"),
+    };
+    if key == "-" {
+        let all = store::get_all().map_err(fail)?;
+        let pairs: Vec<String> = all.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        return Ok(pairs.join(","));
+    }
+    Ok(store::get(key).map_err(fail)?.unwrap_or_else(|| "none".into()))
 }
 
 fn kv(label: &str, op: &str, key: &str, body: Vec<u8>) -> Result<String, String> {
