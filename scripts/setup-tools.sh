@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Debian tools the tests and the demo start or call: shellcheck (EC2 user data), a local OCI
-# registry and skopeo (the runtime image push, which moto's ECR cannot take), redis-server
-# and mosquitto (wxrun's Redis key-value store, outbound Redis and MQTT tests start their
-# own on 127.0.0.1).
+# registry and skopeo (the runtime image push, which moto's ECR cannot take), redis-server,
+# mosquitto, postgresql and mariadb-server (wxrun's Redis key-value store, outbound Redis,
+# MQTT, PostgreSQL and MySQL tests start their own on 127.0.0.1).
 # Installed once; a failure stops the caller.
 set -euo pipefail
 missing=()
+# COMMAND:PACKAGE pairs; a COMMAND with a `/` is a path glob (PostgreSQL's
+# binaries are not on PATH but in /usr/lib/postgresql/<major>/bin).
 for tool in shellcheck:shellcheck docker-registry:docker-registry skopeo:skopeo \
-  redis-server:redis-server mosquitto:mosquitto; do
-  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
+  redis-server:redis-server mosquitto:mosquitto \
+  '/usr/lib/postgresql/*/bin/initdb':postgresql mariadbd:mariadb-server; do
+  command="${tool%%:*}"
+  if [[ "$command" == */* ]]; then
+    compgen -G "$command" >/dev/null || missing+=("${tool##*:}")
+  else
+    command -v "$command" >/dev/null 2>&1 || [ -x "/usr/sbin/$command" ] || missing+=("${tool##*:}")
+  fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]}" >&2

@@ -131,6 +131,8 @@ impl App {
                     sqlite: std::sync::Arc::new(decl.sqlite_databases.iter().cloned().collect()),
                     stores: res.stores.clone(),
                     databases: res.databases.clone(),
+                    postgres: res.postgres.clone(),
+                    mysql: res.mysql.clone(),
                     allowed,
                 },
                 limits: opts.limits,

@@ -152,7 +152,7 @@ impl HostArgs {
 
 /// Runs wxrun with the process arguments.
 pub fn main() -> ExitCode {
-    // Outbound wasi:http, Redis and MQTT build their TLS configs from the process-wide
+    // Outbound wasi:http, Redis, MQTT and MySQL build their TLS configs from the process-wide
     // provider, which rustls cannot pick by itself when a build has both of its backends
     // (the workspace does: kube brings ring). One provider, chosen here.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();

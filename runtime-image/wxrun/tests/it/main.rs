@@ -11,6 +11,8 @@ mod key_value;
 mod lambda;
 mod limits;
 mod mqtt;
+mod mysql;
+mod postgres;
 mod redis;
 mod releases;
 mod serve;

@@ -11,26 +11,16 @@ use std::time::Duration;
 async fn publishes_reach_a_subscriber_and_denied_brokers_are_invalid_address() {
     let broker = Mosquitto::start().await;
     let tmp = tempfile::tempdir().unwrap();
-    let manifest = write_manifest(
+    let allowed = format!(
+        r#"allowed_outbound_hosts = ["mqtt://127.0.0.1:{}"]"#,
+        broker.port
+    );
+    let manifest = spin_hosts_app(
         tmp.path(),
-        &format!(
-            r#"spin_manifest_version = 2
-[[trigger.http]]
-route = "/allowed/..."
-component = "allowed"
-[[trigger.http]]
-route = "/denied/..."
-component = "denied"
-[component.allowed]
-source = "{wasm}"
-allowed_outbound_hosts = ["mqtt://127.0.0.1:{port}"]
-[component.denied]
-source = "{wasm}"
-allowed_outbound_hosts = ["mqtt://127.0.0.1"]
-"#,
-            wasm = spin_hosts_wasm().display(),
-            port = broker.port,
-        ),
+        &[
+            ("allowed", &allowed),
+            ("denied", r#"allowed_outbound_hosts = ["mqtt://127.0.0.1"]"#),
+        ],
     );
     let server = Server::start(&["--from", manifest.to_str().unwrap()], &[]).await;
 

@@ -7,27 +7,14 @@ use bytes::Bytes;
 use redis::AsyncCommands;
 
 fn app(dir: &std::path::Path, redis_port: u16) -> std::path::PathBuf {
-    write_manifest(
-        dir,
-        &format!(
-            r#"spin_manifest_version = 2
-[[trigger.http]]
-route = "/allowed/..."
-component = "allowed"
-[[trigger.http]]
-route = "/denied/..."
-component = "denied"
-[component.allowed]
-source = "{wasm}"
-key_value_stores = ["cache"]
-allowed_outbound_hosts = ["redis://127.0.0.1:{redis_port}"]
-[component.denied]
-source = "{wasm}"
-allowed_outbound_hosts = ["redis://localhost:{redis_port}", "redis://127.0.0.1"]
-"#,
-            wasm = spin_hosts_wasm().display(),
-        ),
-    )
+    let allowed = format!(
+        "key_value_stores = [\"cache\"]\n\
+         allowed_outbound_hosts = [\"redis://127.0.0.1:{redis_port}\"]"
+    );
+    let denied = format!(
+        r#"allowed_outbound_hosts = ["redis://localhost:{redis_port}", "redis://127.0.0.1"]"#
+    );
+    spin_hosts_app(dir, &[("allowed", &allowed), ("denied", &denied)])
 }
 
 async fn post(server: &Server, path: &str, body: &str) -> String {

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+mod databases;
+pub use databases::{MariaDb, Postgres};
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -220,12 +223,21 @@ pub async fn post(server: &Server, path: &str, value: &str) -> String {
 }
 
 pub async fn send(method: http::Method, url: &str, body: Bytes) -> Result<Reply, String> {
+    send_with_headers(method, url, &[], body).await
+}
+
+pub async fn send_with_headers(
+    method: http::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Result<Reply, String> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let req = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .body(Full::new(body))
-        .map_err(|e| e.to_string())?;
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req.body(Full::new(body)).map_err(|e| e.to_string())?;
     let resp = tokio::time::timeout(Duration::from_secs(60), client.request(req))
         .await
         .map_err(|_| "timed out".to_string())?
@@ -243,6 +255,43 @@ pub async fn send(method: http::Method, url: &str, body: Bytes) -> Result<Reply,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// An app serving the spin-hosts component once per `(name, lines)`: under
+/// `/<name>/...`, with `lines` (`allowed_outbound_hosts = [...]`, ...) in
+/// its component table.
+pub fn spin_hosts_app(dir: &Path, components: &[(&str, &str)]) -> PathBuf {
+    let wasm = spin_hosts_wasm();
+    let mut toml = String::from("spin_manifest_version = 2\n");
+    for (name, lines) in components {
+        toml += &format!("[[trigger.http]]\nroute = \"/{name}/...\"\ncomponent = \"{name}\"\n");
+        toml += &format!(
+            "[component.{name}]\nsource = \"{}\"\n{lines}\n",
+            wasm.display()
+        );
+    }
+    write_manifest(dir, &toml)
+}
+
+/// A wxrun serving the app of a database client test: `allowed` may reach
+/// `<scheme>://127.0.0.1` at `port` and at the returned port, where nothing
+/// listens; `denied` names the same server by host name, or its address at
+/// the scheme's default port. Also the app's directory, to keep.
+pub async fn client_server(scheme: &str, port: u16) -> (Server, u16, tempfile::TempDir) {
+    let closed = free_port();
+    let at = |hosts: [String; 2]| format!("allowed_outbound_hosts = {hosts:?}");
+    let allowed = at([
+        format!("{scheme}://127.0.0.1:{port}"),
+        format!("{scheme}://127.0.0.1:{closed}"),
+    ]);
+    let denied = at([
+        format!("{scheme}://localhost:{port}"),
+        format!("{scheme}://127.0.0.1"),
+    ]);
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = spin_hosts_app(tmp.path(), &[("allowed", &allowed), ("denied", &denied)]);
+    let server = Server::start(&["--from", manifest.to_str().unwrap()], &[]).await;
+    (server, closed, tmp)
 }
 
 /// Writes a spin.toml into `dir` and returns its path.
@@ -443,4 +492,20 @@ impl Drop for Mosquitto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The spin-hosts component's relational route: runs `statement` on the
+/// `db` connection string with `params` (`kind:text,...`) and returns the
+/// body (`ok:...` or `err:...`).
+pub async fn sql(server: &Server, path: &str, db: &str, params: &str, statement: &str) -> String {
+    let reply = send_with_headers(
+        http::Method::POST,
+        &server.url(path),
+        &[("x-db", db), ("x-params", params)],
+        Bytes::from(statement.to_string()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    reply.body
 }

@@ -19,6 +19,12 @@
 //!                            the body to mqtt://host:port?client_id=spin-hosts
 //!   /sql/v2/<db>, /sql/v3/<db>   SQLite 2.0.0 / 3.0.0: runs the body as SQL with
 //!                            the `x-params` header's values (`i:1,r:1.5,t:x,n`)
+//!   /pg/<v2|v3|v4>/<execute|query>  fermyon:spin/postgres@2.0.0, spin:postgres 3.0.0
+//!                            or 4.0.0 against the `x-db` connection string: the
+//!                            body as SQL, `x-params` (`kind:text`, comma-separated,
+//!                            see `rdbms_params!`); answers the count or
+//!                            `name:type,..|value,..;..` in the SDK's Debug forms
+//!   /mysql/<execute|query>   fermyon:spin/mysql@2.0.0, the same way
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
@@ -43,6 +49,22 @@ fn handle(req: Request) -> Response {
         ["mqtt", addr, qos, topic] => mqtt(addr, qos, topic, &body),
         ["sql", "v2", db] => sql_v2(db, &body, params(&req)),
         ["sql", "v3", db] => sql_v3(db, &body, params(&req)),
+        ["pg", version, op] => {
+            let db = header(&req, "x-db");
+            let sql = String::from_utf8_lossy(&body);
+            let list = kinds(&params(&req));
+            match *version {
+                "v2" => pg_v2(op, &db, &sql, &list),
+                "v3" => pg_v3(op, &db, &sql, &list),
+                _ => pg_v4(op, &db, &sql, &list),
+            }
+        }
+        ["mysql", op] => mysql_v2(
+            op,
+            &header(&req, "x-db"),
+            &String::from_utf8_lossy(&body),
+            &kinds(&params(&req)),
+        ),
         ["tcp", addr] => tcp(addr),
         ["udp", addr] => udp(addr),
         ["lookup", name] => lookup(name),
@@ -316,3 +338,181 @@ fn mqtt(addr: &str, qos: &str, topic: &str, payload: &[u8]) -> Result<String, St
     conn.publish(topic, &payload.to_vec(), qos).map_err(fail)?;
     Ok("published".into())
 }
+
+fn header(req: &Request, name: &str) -> String {
+    req.header(name)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `kind:text` parameters as pairs (`n` alone is NULL).
+fn kinds(params: &[String]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .map(|p| match p.split_once(':') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (p.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// A value, type or error in the SDK's Debug form without type prefixes
+/// (`Int32(7)`, `Str`, `ConnectionFailed("...")`).
+fn show(x: &impl std::fmt::Debug) -> String {
+    let mut s = format!("{x:?}");
+    for prefix in [
+        "DbValue::",
+        "DbDataType::",
+        "QueryError::",
+        "RangeBoundKind::",
+        "Error::",
+    ] {
+        s = s.replace(prefix, "");
+    }
+    s
+}
+
+/// The parameters every relational module has, as module `$m`'s type:
+/// `b` bool, `i8`..`i64`, `f32`, `f64`, `t` text, `x` text as bytes, `n`
+/// NULL; `$extra` maps the module's other kinds.
+macro_rules! rdbms_params {
+    ($m:path, $list:expr, $extra:expr) => {{
+        use $m as m;
+        let extra: fn(&str, &str) -> m::ParameterValue = $extra;
+        $list
+            .iter()
+            .map(|(k, v)| match k.as_str() {
+                "b" => m::ParameterValue::Boolean(v == "true"),
+                "i8" => m::ParameterValue::Int8(v.parse().unwrap()),
+                "i16" => m::ParameterValue::Int16(v.parse().unwrap()),
+                "i32" => m::ParameterValue::Int32(v.parse().unwrap()),
+                "i64" => m::ParameterValue::Int64(v.parse().unwrap()),
+                "f32" => m::ParameterValue::Floating32(v.parse().unwrap()),
+                "f64" => m::ParameterValue::Floating64(v.parse().unwrap()),
+                "t" => m::ParameterValue::Str(v.clone()),
+                "x" => m::ParameterValue::Binary(v.as_bytes().to_vec()),
+                "n" => m::ParameterValue::DbNull,
+                other => extra(other, v),
+            })
+            .collect::<Vec<_>>()
+    }};
+}
+
+/// One relational interface's route: `execute` answers the count (or `()`),
+/// `query` the columns and rows.
+macro_rules! rdbms_route {
+    ($name:ident, $m:path, $extra:expr) => {
+        fn $name(
+            op: &str,
+            db: &str,
+            sql: &str,
+            list: &[(String, String)],
+        ) -> Result<String, String> {
+            use $m as m;
+            let conn = m::Connection::open(db).map_err(|e| show(&e))?;
+            let params = rdbms_params!($m, list, $extra);
+            match op {
+                "execute" => conn
+                    .execute(sql, &params)
+                    .map(|n| format!("{n:?}"))
+                    .map_err(|e| show(&e)),
+                _ => {
+                    let set = conn.query(sql, &params).map_err(|e| show(&e))?;
+                    let columns: Vec<String> = set
+                        .columns
+                        .iter()
+                        .map(|c| format!("{}:{}", c.name, show(&c.data_type)))
+                        .collect();
+                    let rows: Vec<String> = set
+                        .rows
+                        .iter()
+                        .map(|r| r.iter().map(show).collect::<Vec<_>>().join(","))
+                        .collect();
+                    Ok(format!("{}|{}", columns.join(","), rows.join(";")))
+                }
+            }
+        }
+    };
+}
+
+fn unknown<P>(kind: &str, _: &str) -> P {
+    panic!("unknown parameter kind {kind}")
+}
+
+/// `u8`..`u64`: the 2.0.0 unsigned integers.
+macro_rules! unsigned_params {
+    ($m:path) => {
+        |k, v| {
+            use $m as m;
+            match k {
+                "u8" => m::ParameterValue::Uint8(v.parse().unwrap()),
+                "u16" => m::ParameterValue::Uint16(v.parse().unwrap()),
+                "u32" => m::ParameterValue::Uint32(v.parse().unwrap()),
+                "u64" => m::ParameterValue::Uint64(v.parse().unwrap()),
+                k => unknown(k, v),
+            }
+        }
+    };
+}
+
+/// `date:y-m-d`, `time:h-m-s`, `datetime:y-m-d-h-m-s`, `ts:<epoch s>`; then
+/// `$more` for the kinds only 4.0.0 has.
+macro_rules! temporal_params {
+    ($m:path, $more:expr) => {
+        |k, v| {
+            use $m as m;
+            let n: Vec<u32> = v.split('-').filter_map(|x| x.parse().ok()).collect();
+            let more: fn(&str, &str) -> m::ParameterValue = $more;
+            match k {
+                "date" => m::ParameterValue::Date((n[0] as i32, n[1] as u8, n[2] as u8)),
+                "time" => m::ParameterValue::Time((n[0] as u8, n[1] as u8, n[2] as u8, 0)),
+                "datetime" => m::ParameterValue::Datetime((
+                    n[0] as i32,
+                    n[1] as u8,
+                    n[2] as u8,
+                    n[3] as u8,
+                    n[4] as u8,
+                    n[5] as u8,
+                    0,
+                )),
+                "ts" => m::ParameterValue::Timestamp(v.parse().unwrap()),
+                k => more(k, v),
+            }
+        }
+    };
+}
+
+rdbms_route!(pg_v2, spin_sdk::pg, unsigned_params!(spin_sdk::pg));
+rdbms_route!(mysql_v2, spin_sdk::mysql, unsigned_params!(spin_sdk::mysql));
+rdbms_route!(
+    pg_v3,
+    spin_sdk::pg3,
+    temporal_params!(spin_sdk::pg3, unknown)
+);
+// 4.0.0's own kinds: `uuid`, `json`, `dec`, `r32:lo-hi` (`[lo,hi)`),
+// `astr:a;b` (text array), `iv:micros-days-months`.
+rdbms_route!(
+    pg_v4,
+    spin_sdk::pg4,
+    temporal_params!(spin_sdk::pg4, |k, v| {
+        use spin_sdk::pg4::{ParameterValue as P, RangeBoundKind as B};
+        let n = |i: usize| v.split('-').nth(i).unwrap().parse::<i64>().unwrap();
+        match k {
+            "uuid" => P::Uuid(v.to_string()),
+            "json" => P::Jsonb(v.as_bytes().to_vec()),
+            "dec" => P::Decimal(v.to_string()),
+            "r32" => P::RangeInt32((
+                Some((n(0) as i32, B::Inclusive)),
+                Some((n(1) as i32, B::Exclusive)),
+            )),
+            "astr" => P::ArrayStr(v.split(';').map(|s| Some(s.to_string())).collect()),
+            "iv" => P::Interval(spin_sdk::pg4::Interval {
+                micros: n(0),
+                days: n(1) as i32,
+                months: n(2) as i32,
+            }),
+            k => unknown(k, v),
+        }
+    })
+);
