@@ -115,22 +115,20 @@ impl HostState {
     }
 }
 
-/// Defines the `connection` resource of a client interface: dropping one
-/// frees its table entry and its place in the `count` of open connections.
-pub fn connection_resource<R: Send + 'static>(
+/// Defines a host resource the guest opens (a client's `connection`, a
+/// key-value `store` or `bucket`): dropping one frees its table entry and its
+/// place in the `count` of open ones.
+pub fn counted_resource<R: Send + 'static>(
     inst: &mut LinkerInstance<'_, crate::engine::Host>,
+    name: &str,
     count: fn(&mut HostState) -> &mut usize,
 ) -> wasmtime::Result<()> {
-    inst.resource(
-        "connection",
-        ResourceType::host::<R>(),
-        move |mut store, rep| {
-            let host = store.data_mut();
-            host.table.delete(Resource::<R>::new_own(rep))?;
-            *count(&mut host.hosts) -= 1;
-            Ok(())
-        },
-    )
+    inst.resource(name, ResourceType::host::<R>(), move |mut store, rep| {
+        let host = store.data_mut();
+        host.table.delete(Resource::<R>::new_own(rep))?;
+        *count(&mut host.hosts) -= 1;
+        Ok(())
+    })
 }
 
 /// Links every interface of this module into `linker`.

@@ -10,7 +10,7 @@ use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing, Qo
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType};
+use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
 
 /// The Spin 2 outbound MQTT interface.
 pub const V2: &str = "fermyon:spin/mqtt@2.0.0";
@@ -116,16 +116,7 @@ async fn publish(
 /// Links `fermyon:spin/mqtt@2.0.0`.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     let mut inst = linker.instance(V2)?;
-    inst.resource(
-        "connection",
-        ResourceType::host::<OpenMqtt>(),
-        |mut store, rep| {
-            let host = store.data_mut();
-            host.table.delete(Resource::<OpenMqtt>::new_own(rep))?;
-            host.hosts.open_mqtt -= 1;
-            Ok(())
-        },
-    )?;
+    super::counted_resource::<OpenMqtt>(&mut inst, "connection", |h| &mut h.open_mqtt)?;
     inst.func_wrap(
         "[static]connection.open",
         |mut store, (address, username, password, keep_alive): (String, String, String, u64)| {

@@ -228,7 +228,7 @@ fn conn(
 /// Links `fermyon:spin/mysql@2.0.0`.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     let mut inst = linker.instance(V2)?;
-    super::connection_resource::<OpenMysql>(&mut inst, |h| &mut h.open_mysql)?;
+    super::counted_resource::<OpenMysql>(&mut inst, "connection", |h| &mut h.open_mysql)?;
     inst.func_wrap_async(
         "[static]connection.open",
         |mut store, (address,): (String,)| {

@@ -7,7 +7,7 @@ use crate::engine::Host;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType};
+use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
 
 /// The Spin 2 outbound Redis interface.
 pub const V2: &str = "fermyon:spin/redis@2.0.0";
@@ -156,16 +156,7 @@ macro_rules! method {
 /// Links `fermyon:spin/redis@2.0.0`.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     let mut inst = linker.instance(V2)?;
-    inst.resource(
-        "connection",
-        ResourceType::host::<OpenRedis>(),
-        |mut store, rep| {
-            let host = store.data_mut();
-            host.table.delete(Resource::<OpenRedis>::new_own(rep))?;
-            host.hosts.open_redis -= 1;
-            Ok(())
-        },
-    )?;
+    super::counted_resource::<OpenRedis>(&mut inst, "connection", |h| &mut h.open_redis)?;
     inst.func_wrap_async(
         "[static]connection.open",
         |mut store, (address,): (String,)| {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType};
+use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
 
 /// The Spin 2 SQLite interface.
 pub const V2: &str = "fermyon:spin/sqlite@2.0.0";
@@ -210,16 +210,9 @@ async fn execute(
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     for name in [V2, V3] {
         let mut inst = linker.instance(name)?;
-        inst.resource(
-            "connection",
-            ResourceType::host::<OpenDatabase>(),
-            |mut store, rep| {
-                let host = store.data_mut();
-                host.table.delete(Resource::<OpenDatabase>::new_own(rep))?;
-                host.hosts.open_databases -= 1;
-                Ok(())
-            },
-        )?;
+        super::counted_resource::<OpenDatabase>(&mut inst, "connection", |h| {
+            &mut h.open_databases
+        })?;
         inst.func_wrap_async(
             "[static]connection.open",
             |mut store, (label,): (String,)| {

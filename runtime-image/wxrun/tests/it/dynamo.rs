@@ -15,58 +15,40 @@ async fn dynamo_store_is_shared_by_two_processes_in_spins_item_layout() {
          BillingMode='PAY_PER_REQUEST')",
     );
     let tmp = tempfile::tempdir().unwrap();
-    let manifest = write_manifest(
+    let manifest = spin_hosts_app(
         tmp.path(),
-        &format!(
-            r#"spin_manifest_version = 2
-[[trigger.http]]
-route = "/..."
-component = "c"
-[component.c]
-source = "{}"
-key_value_stores = ["dyn", "missing"]
-"#,
-            spin_hosts_wasm().display()
-        ),
+        &[("c", r#"key_value_stores = ["dyn", "missing"]"#)],
     );
-    let config = tmp.path().join("runtime-config.toml");
-    std::fs::write(
-        &config,
+    let config = runtime_config(
+        tmp.path(),
         "[key_value_store.dyn]\ntype = \"aws_dynamo\"\nregion = \"us-east-1\"\ntable = \"app-kv\"\nconsistent_read = true\n\
          [key_value_store.missing]\ntype = \"aws_dynamo\"\nregion = \"us-east-1\"\ntable = \"no-such-table\"\n",
-    )
-    .unwrap();
+    );
     let env = moto.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let args = [
-        "--from",
-        manifest.to_str().unwrap(),
-        "--runtime-config-file",
-        config.to_str().unwrap(),
-    ];
-    let a = Server::start(&args, &env).await;
-    let b = Server::start(&args, &env).await;
+    let a = serve_with_config(&manifest, &config, &env).await;
+    let b = serve_with_config(&manifest, &config, &env).await;
 
     let set = send(
         http::Method::POST,
-        &a.url("/kv/dyn/set/k"),
+        &a.url("/c/kv/dyn/set/k"),
         Bytes::from("from-a"),
     )
     .await
     .unwrap();
     assert_eq!(set.body, "ok:set", "{}", a.logs());
-    assert_eq!(b.get("/kv/dyn/get/k").await.body, "ok:from-a");
-    assert_eq!(b.get("/kv/dyn/exists/k").await.body, "ok:true");
-    assert_eq!(b.get("/kv/dyn/keys/-").await.body, "ok:k");
+    assert_eq!(b.get("/c/kv/dyn/get/k").await.body, "ok:from-a");
+    assert_eq!(b.get("/c/kv/dyn/exists/k").await.body, "ok:true");
+    assert_eq!(b.get("/c/kv/dyn/keys/-").await.body, "ok:k");
     let item = moto.boto3(
         "item = session.client('dynamodb', endpoint_url=endpoint).get_item(TableName='app-kv', \
          Key={'PK': {'S': 'k'}}, ConsistentRead=True)['Item']\nprint(sorted(item), item['VAL']['B'].decode())",
     );
     assert_eq!(item, "['PK', 'VAL'] from-a");
-    assert_eq!(a.get("/kv/dyn/delete/k").await.body, "ok:deleted");
-    assert_eq!(b.get("/kv/dyn/get/k").await.body, "ok:none");
+    assert_eq!(a.get("/c/kv/dyn/delete/k").await.body, "ok:deleted");
+    assert_eq!(b.get("/c/kv/dyn/get/k").await.body, "ok:none");
 
-    let r = a.get("/kv/missing/get/k").await.body;
+    let r = a.get("/c/kv/missing/get/k").await.body;
     assert!(
         r.starts_with("err:other(") && r.contains("ResourceNotFoundException"),
         "{r}"

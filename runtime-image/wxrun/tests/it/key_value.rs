@@ -6,26 +6,12 @@
 use crate::support::*;
 
 fn app(dir: &std::path::Path) -> std::path::PathBuf {
-    write_manifest(
+    spin_hosts_app(
         dir,
-        &format!(
-            r#"spin_manifest_version = 2
-[application]
-name = "kv"
-[[trigger.http]]
-route = "/granted/..."
-component = "granted"
-[[trigger.http]]
-route = "/none/..."
-component = "none"
-[component.granted]
-source = "{wasm}"
-key_value_stores = ["default", "shared"]
-[component.none]
-source = "{wasm}"
-"#,
-            wasm = spin_hosts_wasm().display(),
-        ),
+        &[
+            ("granted", r#"key_value_stores = ["default", "shared"]"#),
+            ("none", ""),
+        ],
     )
 }
 
@@ -33,18 +19,8 @@ source = "{wasm}"
 async fn default_store_needs_no_config_and_ungranted_labels_are_access_denied() {
     let tmp = tempfile::tempdir().unwrap();
     let manifest = app(tmp.path());
-    let config = tmp.path().join("runtime-config.toml");
-    std::fs::write(&config, "[key_value_store.shared]\ntype = \"spin\"\n").unwrap();
-    let server = Server::start(
-        &[
-            "--from",
-            manifest.to_str().unwrap(),
-            "--runtime-config-file",
-            config.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let config = runtime_config(tmp.path(), "[key_value_store.shared]\ntype = \"spin\"\n");
+    let server = serve_with_config(&manifest, &config, &[]).await;
 
     assert_eq!(
         server.get("/granted/kv/default/get/k").await.body,
@@ -110,14 +86,8 @@ async fn two_processes_on_one_spin_store_file_see_each_others_writes() {
         "[key_value_store.shared]\ntype = \"spin\"\npath = \"../shared/kv.db\"\n",
     )
     .unwrap();
-    let args = [
-        "--from",
-        manifest.to_str().unwrap(),
-        "--runtime-config-file",
-        config.to_str().unwrap(),
-    ];
-    let a = Server::start(&args, &[]).await;
-    let b = Server::start(&args, &[]).await;
+    let a = serve_with_config(&manifest, &config, &[]).await;
+    let b = serve_with_config(&manifest, &config, &[]).await;
     assert_eq!(
         post(&a, "/granted/kv/shared/set/k", "from-a").await,
         "ok:set"
@@ -148,8 +118,7 @@ async fn a_granted_label_without_a_store_stops_the_app_naming_both() {
 async fn check_reports_nothing_unsupported_for_the_host_interfaces() {
     let tmp = tempfile::tempdir().unwrap();
     let manifest = app(tmp.path());
-    let config = tmp.path().join("runtime-config.toml");
-    std::fs::write(&config, "[key_value_store.shared]\ntype = \"spin\"\n").unwrap();
+    let config = runtime_config(tmp.path(), "[key_value_store.shared]\ntype = \"spin\"\n");
     let out = wxrun()
         .args(["check", "--json", "--runtime-config-file"])
         .arg(&config)

@@ -3,7 +3,6 @@
 //! (`fermyon:spin/redis@2.0.0`) gated by `allowed_outbound_hosts`.
 
 use crate::support::*;
-use bytes::Bytes;
 use redis::AsyncCommands;
 
 fn app(dir: &std::path::Path, redis_port: u16) -> std::path::PathBuf {
@@ -17,39 +16,20 @@ fn app(dir: &std::path::Path, redis_port: u16) -> std::path::PathBuf {
     spin_hosts_app(dir, &[("allowed", &allowed), ("denied", &denied)])
 }
 
-async fn post(server: &Server, path: &str, body: &str) -> String {
-    send(
-        http::Method::POST,
-        &server.url(path),
-        Bytes::from(body.to_string()),
-    )
-    .await
-    .unwrap()
-    .body
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_key_value_store_is_shared_by_two_processes() {
     let redis = RedisServer::start().await;
     let tmp = tempfile::tempdir().unwrap();
     let manifest = app(tmp.path(), redis.port);
-    let config = tmp.path().join("runtime-config.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = runtime_config(
+        tmp.path(),
+        &format!(
             "[key_value_store.cache]\ntype = \"redis\"\nurl = \"{}\"\n",
             redis.url()
         ),
-    )
-    .unwrap();
-    let args = [
-        "--from",
-        manifest.to_str().unwrap(),
-        "--runtime-config-file",
-        config.to_str().unwrap(),
-    ];
-    let a = Server::start(&args, &[]).await;
-    let b = Server::start(&args, &[]).await;
+    );
+    let a = serve_with_config(&manifest, &config, &[]).await;
+    let b = serve_with_config(&manifest, &config, &[]).await;
     assert_eq!(
         post(&a, "/allowed/kv/cache/set/k", "from-a").await,
         "ok:set"
@@ -74,25 +54,14 @@ async fn outbound_redis_reaches_only_allowed_addresses() {
     let redis = RedisServer::start().await;
     let tmp = tempfile::tempdir().unwrap();
     let manifest = app(tmp.path(), redis.port);
-    let config = tmp.path().join("runtime-config.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = runtime_config(
+        tmp.path(),
+        &format!(
             "[key_value_store.cache]\ntype = \"redis\"\nurl = \"{}\"\n",
             redis.url()
         ),
-    )
-    .unwrap();
-    let server = Server::start(
-        &[
-            "--from",
-            manifest.to_str().unwrap(),
-            "--runtime-config-file",
-            config.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    );
+    let server = serve_with_config(&manifest, &config, &[]).await;
     let at = format!("/allowed/redis/127.0.0.1:{}", redis.port);
     assert_eq!(
         post(&server, &format!("{at}/set/greeting"), "hi").await,

@@ -294,6 +294,24 @@ pub async fn client_server(scheme: &str, port: u16) -> (Server, u16, tempfile::T
     (server, closed, tmp)
 }
 
+/// Writes `text` to `dir/runtime-config.toml` and returns its path.
+pub fn runtime_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("runtime-config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A wxrun serving `manifest` with the runtime config file `config`.
+pub async fn serve_with_config(manifest: &Path, config: &Path, envs: &[(&str, &str)]) -> Server {
+    let args = [
+        "--from",
+        manifest.to_str().unwrap(),
+        "--runtime-config-file",
+        config.to_str().unwrap(),
+    ];
+    Server::start(&args, envs).await
+}
+
 /// Writes a spin.toml into `dir` and returns its path.
 pub fn write_manifest(dir: &Path, text: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();

@@ -16,7 +16,7 @@ use crate::runtime_config::{KeyValueStore, RuntimeConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType};
+use wasmtime::component::{ComponentType, Lift, Linker, LinkerInstance, Lower, Resource};
 
 /// The Spin 2 key-value interface.
 pub const V2: &str = "fermyon:spin/key-value@2.0.0";
@@ -178,19 +178,16 @@ fn backend(
     Ok(store.data().table.get(res)?.backend.clone())
 }
 
-/// Drops a store the guest opened (a Spin `store` or a WASI `bucket`).
-fn drop_store(mut store: StoreContextMut<'_, Host>, rep: u32) -> wasmtime::Result<()> {
-    let host = store.data_mut();
-    host.table.delete(Resource::<OpenStore>::new_own(rep))?;
-    host.hosts.open_stores -= 1;
-    Ok(())
+/// Defines the resource for a store the guest opens (a Spin `store` or a WASI `bucket`).
+fn store_resource(inst: &mut LinkerInstance<'_, Host>, name: &str) -> wasmtime::Result<()> {
+    crate::hosts::counted_resource::<OpenStore>(inst, name, |h| &mut h.open_stores)
 }
 
 /// Links `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue`.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     wasi::add_to_linker(linker)?;
     let mut inst = linker.instance(V2)?;
-    inst.resource("store", ResourceType::host::<OpenStore>(), drop_store)?;
+    store_resource(&mut inst, "store")?;
     inst.func_wrap("[static]store.open", |mut store, (label,): (String,)| {
         Ok((open(store.data_mut(), &label)?,))
     })?;

@@ -5,9 +5,9 @@
 //! answers every asked key, `none` for a missing one (the interface's rule).
 //! `wasi:keyvalue/atomics` is not linked: `wxrun check` lists it.
 
-use super::{Backend, Error as SpinError, OpenStore, backend, drop_store, open};
+use super::{Backend, Error as SpinError, OpenStore, backend, open, store_resource};
 use crate::engine::Host;
-use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType};
+use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
 
 pub const STORE: &str = "wasi:keyvalue/store@0.2.0-draft2";
 pub const BATCH: &str = "wasi:keyvalue/batch@0.2.0-draft2";
@@ -81,7 +81,7 @@ impl Backend {
 /// Links `wasi:keyvalue/store` and `wasi:keyvalue/batch`.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     let mut inst = linker.instance(STORE)?;
-    inst.resource("bucket", ResourceType::host::<OpenStore>(), drop_store)?;
+    store_resource(&mut inst, "bucket")?;
     inst.func_wrap("open", |mut store, (label,): (String,)| {
         Ok((open(store.data_mut(), &label)?.map_err(Error::from),))
     })?;

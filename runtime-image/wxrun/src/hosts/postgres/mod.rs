@@ -359,7 +359,7 @@ macro_rules! method {
 /// Links interface `name` with version `V`'s types.
 fn link<V: Version>(linker: &mut Linker<Host>, name: &str) -> wasmtime::Result<()> {
     let mut inst = linker.instance(name)?;
-    super::connection_resource::<OpenPostgres>(&mut inst, |h| &mut h.open_postgres)?;
+    super::counted_resource::<OpenPostgres>(&mut inst, "connection", |h| &mut h.open_postgres)?;
     inst.func_wrap_async(
         "[static]connection.open",
         |mut store, (address,): (String,)| {
