@@ -77,15 +77,6 @@ pub struct Registry {
     auth: RegistryAuth,
 }
 
-/// Whether `host` is this machine (a test or local registry spoken to over plain HTTP).
-fn is_loopback(host: &str) -> bool {
-    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    name == "localhost"
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn is_not_found(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::ImageManifestNotFoundError(_) => true,
@@ -103,7 +94,7 @@ fn is_not_found(e: &OciDistributionError) -> bool {
 impl Registry {
     /// A client for `host`; loopback hosts are spoken to over HTTP, everything else HTTPS.
     pub fn new(host: &str, auth: RegistryAuth) -> Self {
-        let protocol = if is_loopback(host) {
+        let protocol = if registry_auth::is_loopback(host) {
             ClientProtocol::HttpsExcept(vec![host.to_string()])
         } else {
             ClientProtocol::Https
@@ -221,17 +212,5 @@ impl Registry {
             digest: got,
             uploaded,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_registries_use_plain_http() {
-        assert!(is_loopback("127.0.0.1:5000"));
-        assert!(is_loopback("localhost:5000"));
-        assert!(!is_loopback("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
     }
 }

@@ -1,4 +1,5 @@
-//! Registry credentials as the Docker CLI finds them, shared by `wxinfra publish` (push) and
+//! Registry credentials as the Docker CLI finds them (and which hosts are spoken to over
+//! plain HTTP), shared by `wxinfra publish` (push) and
 //! `wxrun` (pulling `oci://` releases with a Kubernetes `dockerconfigjson` pull secret):
 //!
 //! - the config is `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (a missing
@@ -40,6 +41,16 @@ pub enum AuthError {
     Config { path: PathBuf, message: String },
     #[error("credential helper {program}: {message}")]
     Helper { program: String, message: String },
+}
+
+/// Whether a registry `host[:port]` is this machine: such registries (local and test ones)
+/// are spoken to over plain HTTP, as Docker treats loopback registries as insecure.
+pub fn is_loopback(host: &str) -> bool {
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The Docker config file this process would use.
@@ -190,6 +201,13 @@ mod tests {
 
     fn no_helper(_: &str, _: &str) -> Result<Option<Credentials>, AuthError> {
         panic!("no helper is configured")
+    }
+
+    #[test]
+    fn only_loopback_registries_use_plain_http() {
+        assert!(is_loopback("127.0.0.1:5000"));
+        assert!(is_loopback("localhost:5000"));
+        assert!(!is_loopback("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
     }
 
     #[test]
