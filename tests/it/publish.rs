@@ -237,3 +237,91 @@ fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(b))
 }
+
+/// The debug `wxrun` the workspace build puts next to this `wxinfra` (`WXRUN_BIN` names
+/// another build).
+fn wxrun_binary() -> std::path::PathBuf {
+    std::env::var_os("WXRUN_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_BIN_EXE_wxinfra")).with_file_name("wxrun"))
+}
+
+/// What `publish` pushes is what an `oci://` release source serves: wxrun pulls the
+/// artifact, rebuilds the app directory from the locked app and serves the component.
+#[test]
+fn wxrun_serves_what_publish_pushed() {
+    let probe =
+        crate::support::repo().join("runtime-image/wxrun/tests/components/probe-p3/probe-p3.wasm");
+    assert!(
+        probe.exists(),
+        "{} is missing: run runtime-image/wxrun/tests/build-components.sh",
+        probe.display()
+    );
+    let reg = LocalRegistry::start();
+    let ws = Workspace::new();
+    ws.write(
+        "app/spin.toml",
+        "spin_manifest_version = 2\n[application]\nname = \"rt\"\nversion = \"1.0.0\"\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\n\
+         source = \"probe.wasm\"\nfiles = [\"static/*\"]\nenvironment = { PROBE_ENV = \"published\" }\n",
+    );
+    std::fs::copy(&probe, ws.path().join("app/probe.wasm")).unwrap();
+    ws.write("app/static/page.txt", &"a page\n".repeat(50));
+    ws.write(
+        "stack.yaml",
+        &format!(
+            "version: 1\nname: rt\napp:\n  manifest: app/spin.toml\nkubernetes:\n  namespace: rt\n  image: ghcr.io/wxinfra/wxrun:0.1.0\n  release:\n    source: oci://{}/acme/rt:1.0.0\n",
+            reg.host
+        ),
+    );
+    let printed = ws.run(&["publish", "-f", "stack.yaml"]).ok().stdout;
+    let id = printed
+        .trim()
+        .rsplit_once("@sha256:")
+        .unwrap()
+        .1
+        .to_string();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let volume = tempfile::tempdir().unwrap();
+    let docker = tempfile::tempdir().unwrap();
+    let log = volume.path().join("wxrun.log");
+    let mut child = std::process::Command::new(wxrun_binary())
+        .args(["serve", "--app-dir"])
+        .arg(volume.path().join("app"))
+        .args(["--source", &format!("oci://{}/acme/rt:1.0.0", reg.host)])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("DOCKER_CONFIG", docker.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    let body = loop {
+        let out = std::process::Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{port}/x")])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "wxrun never served the published app:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(body, "p3 /x env=published\n");
+    let release = volume.path().join("app/releases").join(&id);
+    assert_eq!(
+        std::fs::read_to_string(release.join("files/p/static/page.txt")).unwrap(),
+        "a page\n".repeat(50)
+    );
+}
