@@ -110,6 +110,16 @@ pub fn pack(manifest_path: &Path) -> Result<SpinApp, SpinAppError> {
     for (id, c) in &content.components {
         let decl = declared.and_then(|d| d.get(id)).and_then(|c| c.as_table());
         let field = |k: &str| decl.and_then(|d| d.get(k));
+        // Spin composes dependencies into the component before pushing, and applies
+        // `exclude_files` while copying; neither is done here, so refuse rather than push
+        // a different app.
+        for unsupported in ["dependencies", "exclude_files"] {
+            if field(unsupported).is_some() {
+                return Err(bad(format!(
+                    "component `{id}`: `{unsupported}` cannot be published yet"
+                )));
+            }
+        }
         let mut source = Map::new();
         source.insert("content_type".into(), "application/wasm".into());
         source.extend(layers.add(read(&c.source)?, WASM_MEDIA_TYPE, false));
@@ -462,5 +472,18 @@ source = "b.wasm"
         );
         let again = pack(&d.path().join("spin.toml")).unwrap();
         assert_eq!(again.artifact.digest, packed.artifact.digest);
+    }
+
+    #[test]
+    fn what_would_change_the_app_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let m = app(d.path());
+        let text = std::fs::read_to_string(&m).unwrap();
+        std::fs::write(&m, format!("{text}exclude_files = [\"static/big.txt\"]\n")).unwrap();
+        let e = pack(&m).unwrap_err().to_string();
+        assert!(
+            e.contains("component `b`: `exclude_files` cannot be published yet"),
+            "{e}"
+        );
     }
 }
