@@ -151,7 +151,7 @@ impl Resource for OciImage {
         .map_err(|e| ProviderError::Api(format!("packing the runtime image: {e}")))??;
         let (registry, repo) = self.registry(uri).await?;
         let pushed = registry
-            .push(&registry.reference(&repo, tag), &image)
+            .push(&registry.reference(&repo, tag), &image.artifact())
             .await
             .map_err(registry_err)?;
         Ok(Created {

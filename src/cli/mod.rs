@@ -7,6 +7,7 @@ mod diff;
 mod import;
 mod output;
 mod plan;
+pub mod publish;
 mod render;
 mod state;
 pub mod ui;
@@ -130,6 +131,9 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Print the stack's outputs (endpoint URL, ids) from the state.
     Output(output::Args),
+    /// Push the app to an OCI registry in Spin's format (`spin registry push`'s layout), for
+    /// SpinKube and for `oci://` release sources; prints REPO@DIGEST.
+    Publish(publish::Args),
     /// Render the stack for another platform (Kubernetes manifests for GitOps).
     #[command(subcommand)]
     Render(render::RenderCommand),
@@ -155,6 +159,7 @@ pub async fn run(cli: Cli, ui: &ui::Ui) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(a, g, ui).await,
         Command::Destroy(a) => destroy::run(a, g, ui).await,
         Command::Output(a) => output::run(a, g, ui).await,
+        Command::Publish(a) => publish::run(a, g, ui).await,
         Command::Render(c) => render::run(c, g, ui).await,
         Command::Import(a) => import::run(a, g, ui).await,
         Command::State(c) => state::run(c, g, ui).await,

@@ -8,9 +8,9 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
-    HTTPGetAction, Namespace, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext, Service, ServicePort,
-    ServiceSpec, Volume, VolumeMount,
+    HTTPGetAction, KeyToPath, LocalObjectReference, Namespace, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretEnvSource,
+    SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
@@ -32,6 +32,16 @@ pub const RUN_AS: i64 = 65532;
 /// The Service's port; it forwards to the container's `http` port.
 pub const SERVICE_PORT: i32 = 80;
 const DEFAULT_APP_VOLUME: &str = "1Gi";
+/// Where an `oci://` source's pull secret is mounted; wxrun reads it as `$DOCKER_CONFIG`.
+const DOCKER_CONFIG_DIR: &str = "/var/run/secrets/wxrun/registry";
+
+fn size_of(release: &crate::stack::kubernetes::ReleaseSpec) -> String {
+    release
+        .volume_size
+        .as_ref()
+        .map(|v| v.value.clone())
+        .unwrap_or_else(|| DEFAULT_APP_VOLUME.into())
+}
 
 pub fn namespace(ctx: &Ctx) -> Value {
     to_value(&Namespace {
@@ -50,12 +60,6 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
         .release
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("`mode: deployment` needs `release.source`"))?;
-    let region = release
-        .region
-        .as_ref()
-        .or(ctx.loaded.stack.region.as_ref())
-        .map(|r| r.value.clone())
-        .unwrap_or_else(|| "us-east-1".into());
     let port = ctx.runtime_port();
     let mut env = vec![
         env_var("WXRUN_PRIMITIVE", "k8s"),
@@ -63,12 +67,25 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
         env_var("WXRUN_APP_DIR", APP_DIR),
         env_var("WXRUN_SOURCE", &release.source.value),
         env_var("WXRUN_LOG_FORMAT", "json"),
-        env_var("AWS_REGION", &region),
-        // No instance metadata service in a pod: do not wait for it.
-        env_var("AWS_EC2_METADATA_DISABLED", "true"),
     ];
+    if release.source.value.starts_with("s3://") {
+        let region = release
+            .region
+            .as_ref()
+            .or(ctx.loaded.stack.region.as_ref())
+            .map(|r| r.value.clone())
+            .unwrap_or_else(|| "us-east-1".into());
+        env.push(env_var("AWS_REGION", &region));
+        // No instance metadata service in a pod: do not wait for it.
+        env.push(env_var("AWS_EC2_METADATA_DISABLED", "true"));
+    }
     if let Some(e) = &release.endpoint {
         env.push(env_var("AWS_ENDPOINT_URL", &e.value));
+    }
+    // An oci:// source's credentials: the dockerconfigjson Secret as wxrun's Docker config.
+    let pull_secret = release.pull_secret.as_ref().map(|s| s.value.clone());
+    if pull_secret.is_some() {
+        env.push(env_var("DOCKER_CONFIG", DOCKER_CONFIG_DIR));
     }
     let env_from = release.credentials_secret.as_ref().map(|s| {
         vec![EnvFromSource {
@@ -120,25 +137,45 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
             seccomp_profile: Some(runtime_default()),
             ..Default::default()
         }),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "app".into(),
-                mount_path: APP_DIR.into(),
+        volume_mounts: Some(
+            [
+                Some(("app", APP_DIR)),
+                Some(("tmp", "/tmp")),
+                pull_secret
+                    .as_ref()
+                    .map(|_| ("registry-auth", DOCKER_CONFIG_DIR)),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|(name, path)| VolumeMount {
+                name: name.into(),
+                mount_path: path.into(),
+                read_only: (name == "registry-auth").then_some(true),
                 ..Default::default()
-            },
-            VolumeMount {
-                name: "tmp".into(),
-                mount_path: "/tmp".into(),
-                ..Default::default()
-            },
-        ]),
+            })
+            .collect(),
+        ),
         ..Default::default()
     };
-    let size = release
-        .volume_size
-        .as_ref()
-        .map(|v| v.value.clone())
-        .unwrap_or_else(|| DEFAULT_APP_VOLUME.into());
+    let mut volumes = vec![
+        empty_dir("app", Some(size_of(release))),
+        empty_dir("tmp", Some("64Mi".into())),
+    ];
+    if let Some(name) = &pull_secret {
+        volumes.push(Volume {
+            name: "registry-auth".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(name.clone()),
+                items: Some(vec![KeyToPath {
+                    key: ".dockerconfigjson".into(),
+                    path: "config.json".into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
     let pod = PodSpec {
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
@@ -151,10 +188,9 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
             ..Default::default()
         }),
         containers: vec![container],
-        volumes: Some(vec![
-            empty_dir("app", Some(size)),
-            empty_dir("tmp", Some("64Mi".into())),
-        ]),
+        volumes: Some(volumes),
+        // The same registry often holds the runtime image: kubelet may use the secret too.
+        image_pull_secrets: pull_secret.map(|name| vec![LocalObjectReference { name }]),
         ..Default::default()
     };
     Ok(to_value(&Deployment {

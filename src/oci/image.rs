@@ -36,6 +36,26 @@ pub struct Image {
     pub manifest_digest: String,
 }
 
+impl Image {
+    /// The blobs and manifest to push.
+    pub fn artifact(&self) -> super::registry::Artifact {
+        super::registry::Artifact {
+            blobs: vec![
+                super::registry::Blob {
+                    data: self.layer.clone(),
+                    digest: self.layer_digest.clone(),
+                },
+                super::registry::Blob {
+                    data: self.config.clone(),
+                    digest: self.config_digest.clone(),
+                },
+            ],
+            manifest: self.manifest.clone(),
+            digest: self.manifest_digest.clone(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
     #[error("reading {path}: {source}")]

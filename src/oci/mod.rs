@@ -1,10 +1,12 @@
-//! The runtime's container image, built without Docker: [`image`] packs the static `wxrun`
-//! binary into a one-layer OCI image (deterministically: the same binary gives the same
-//! digests), [`registry`] pushes it over the registry protocol, uploading only what the
-//! registry lacks. ECR specifics (auth token, repository) live in `aws::oci_image`.
+//! OCI artifacts built without Docker: [`image`] packs the static `wxrun` binary into a
+//! one-layer OCI image, [`spin_app`] lays the app out as Spin's registry artifact (both
+//! deterministically: the same input gives the same digests), and [`registry`] pushes
+//! either over the registry protocol, uploading only what the registry lacks. ECR specifics
+//! (auth token, repository) live in `aws::oci_image`.
 
 pub mod image;
 pub mod registry;
+pub mod spin_app;
 
 pub use image::{Image, ImageSpec, pack};
-pub use registry::{Registry, RegistryError};
+pub use registry::{Artifact, Blob, Registry, RegistryError};

@@ -1,15 +1,50 @@
 //! Pushing over the OCI distribution protocol (`oci-client`): blobs the registry already has
-//! are skipped (HEAD first), so pushing an unchanged image uploads nothing; the others go up
-//! in one request each.
+//! are skipped (HEAD first), so pushing an unchanged artifact (the runtime image, or the app
+//! in Spin's layout) uploads nothing; the others go up in one request each.
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
-use super::image::{CONFIG_MEDIA_TYPE, Image, LAYER_MEDIA_TYPE};
+use super::image::digest;
 
 const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// One blob (a layer or a config) and its digest (`sha256:<hex>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blob {
+    pub data: Vec<u8>,
+    pub digest: String,
+}
+
+impl Blob {
+    pub fn new(data: Vec<u8>) -> Self {
+        Blob {
+            digest: digest(&data),
+            data,
+        }
+    }
+}
+
+/// What a push sends: the blobs an OCI image manifest names, and that manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    pub blobs: Vec<Blob>,
+    pub manifest: Vec<u8>,
+    /// The manifest's digest: what a pull by digest verifies.
+    pub digest: String,
+}
+
+impl Artifact {
+    pub fn new(blobs: Vec<Blob>, manifest: Vec<u8>) -> Self {
+        Artifact {
+            digest: digest(&manifest),
+            blobs,
+            manifest,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -42,15 +77,6 @@ pub struct Registry {
     auth: RegistryAuth,
 }
 
-/// Whether `host` is this machine (a test or local registry spoken to over plain HTTP).
-fn is_loopback(host: &str) -> bool {
-    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    name == "localhost"
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn is_not_found(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::ImageManifestNotFoundError(_) => true,
@@ -68,7 +94,7 @@ fn is_not_found(e: &OciDistributionError) -> bool {
 impl Registry {
     /// A client for `host`; loopback hosts are spoken to over HTTP, everything else HTTPS.
     pub fn new(host: &str, auth: RegistryAuth) -> Self {
-        let protocol = if is_loopback(host) {
+        let protocol = if registry_auth::is_loopback(host) {
             ClientProtocol::HttpsExcept(vec![host.to_string()])
         } else {
             ClientProtocol::Https
@@ -130,16 +156,16 @@ impl Registry {
         }
     }
 
-    /// Pushes `image` as `reference` (a tag): missing blobs, then the manifest — nothing at all
-    /// when the tag already names this manifest.
+    /// Pushes `artifact` as `reference` (a tag): missing blobs, then the manifest — nothing
+    /// at all when the tag already names this manifest.
     pub async fn push(
         &self,
         reference: &Reference,
-        image: &Image,
+        artifact: &Artifact,
     ) -> Result<Pushed, RegistryError> {
-        if self.manifest_digest(reference).await?.as_deref() == Some(&image.manifest_digest) {
+        if self.manifest_digest(reference).await?.as_deref() == Some(&artifact.digest) {
             return Ok(Pushed {
-                digest: image.manifest_digest.clone(),
+                digest: artifact.digest.clone(),
                 uploaded: Vec::new(),
             });
         }
@@ -148,55 +174,43 @@ impl Registry {
             .await
             .map_err(|e| self.err(e))?;
         let mut uploaded = Vec::new();
-        for (data, digest, _media) in [
-            (&image.layer, &image.layer_digest, LAYER_MEDIA_TYPE),
-            (&image.config, &image.config_digest, CONFIG_MEDIA_TYPE),
-        ] {
+        for blob in &artifact.blobs {
+            if uploaded.contains(&blob.digest) {
+                continue;
+            }
             let have = self
                 .client
-                .blob_exists(reference, digest)
+                .blob_exists(reference, &blob.digest)
                 .await
                 .map_err(|e| self.err(e))?;
             if !have {
                 self.client
-                    .push_blob(reference, data.clone(), digest)
+                    .push_blob(reference, blob.data.clone(), &blob.digest)
                     .await
                     .map_err(|e| self.err(e))?;
-                uploaded.push(digest.clone());
+                uploaded.push(blob.digest.clone());
             }
         }
         self.client
             .push_manifest_raw(
                 reference,
-                image.manifest.clone(),
+                artifact.manifest.clone(),
                 http::HeaderValue::from_static(MANIFEST_MEDIA_TYPE),
             )
             .await
             .map_err(|e| self.err(e))?;
         let got = self.manifest_digest(reference).await?.unwrap_or_default();
-        if got != image.manifest_digest {
+        if got != artifact.digest {
             return Err(RegistryError::DigestMismatch {
                 registry: self.host.clone(),
-                want: image.manifest_digest.clone(),
+                want: artifact.digest.clone(),
                 got,
             });
         }
-        uploaded.push(image.manifest_digest.clone());
+        uploaded.push(artifact.digest.clone());
         Ok(Pushed {
             digest: got,
             uploaded,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_registries_use_plain_http() {
-        assert!(is_loopback("127.0.0.1:5000"));
-        assert!(is_loopback("localhost:5000"));
-        assert!(!is_loopback("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
     }
 }

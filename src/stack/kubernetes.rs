@@ -89,13 +89,18 @@ pub struct FluxSpec {
     pub interval: Option<Spanned<String>>,
 }
 
-/// Where `wxrun` fetches release bundles and the `current` pointer from: the same layout
-/// `apply` uploads to the AWS artifact bucket (`<prefix>/<sha256>.tar`, `<prefix>/current`).
+/// Where `wxrun` fetches the app from: an S3 store in the layout `apply` uploads to the AWS
+/// artifact bucket (`<prefix>/<sha256>.tar`, `<prefix>/current`), or an OCI registry holding
+/// the app in Spin's format (`wxinfra publish`), followed by tag.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseSpec {
-    /// `s3://bucket/prefix`.
+    /// `s3://bucket/prefix`, or `oci://HOST/REPO:TAG` (`@sha256:…` pins one artifact).
     pub source: Spanned<String>,
+    /// `oci://` only: a `kubernetes.io/dockerconfigjson` Secret in the namespace with the
+    /// registry's credentials (as for `imagePullSecrets`).
+    #[serde(default)]
+    pub pull_secret: Option<Spanned<String>>,
     /// An S3-compatible endpoint (MinIO, Ceph, R2), e.g. `http://minio.minio.svc:9000`.
     #[serde(default)]
     pub endpoint: Option<Spanned<String>>,

@@ -204,29 +204,7 @@ fn mode(k: &KubernetesSpec, report: &mut Report) {
                 );
                 return;
             };
-            let src = &r.source.value;
-            let bucket = src
-                .strip_prefix("s3://")
-                .map(|r| r.split('/').next().unwrap_or(""));
-            if !bucket.is_some_and(is_bucket_name) {
-                report(
-                    r.source.referenced,
-                    format!("release source `{src}` is not an S3 location"),
-                    "write s3://bucket/prefix, e.g. s3://acme-releases/hello".into(),
-                );
-            }
-            if let Some(e) = &r.endpoint
-                && !(e.value.starts_with("http://") || e.value.starts_with("https://"))
-            {
-                report(
-                    e.referenced,
-                    format!("release endpoint `{}` is not an http(s) URL", e.value),
-                    "e.g. http://minio.minio.svc:9000".into(),
-                );
-            }
-            if let Some(s) = &r.credentials_secret {
-                subdomain(s, "credentials secret", report);
-            }
+            release(r, report);
             if let Some(v) = &r.volume_size
                 && parse_quantity(&v.value).is_none_or(|q| q <= 0.0)
             {
@@ -267,6 +245,109 @@ fn mode(k: &KubernetesSpec, report: &mut Report) {
             }
         }
     }
+}
+
+/// `release:` of `mode: deployment`: an S3 location with its S3 settings, or an `oci://`
+/// reference with an optional pull secret.
+fn release(r: &super::kubernetes::ReleaseSpec, report: &mut Report) {
+    let src = &r.source.value;
+    if let Some(reference) = src.strip_prefix("oci://") {
+        if !is_oci_reference(reference) {
+            report(
+                r.source.referenced,
+                format!("release source `{src}` is not an OCI reference with a tag or digest"),
+                "write oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST, e.g. oci://ghcr.io/acme/hello:v1"
+                    .into(),
+            );
+        }
+        for (field, name) in [
+            (&r.endpoint, "endpoint"),
+            (&r.region, "region"),
+            (&r.credentials_secret, "credentials_secret"),
+        ] {
+            if let Some(f) = field {
+                report(
+                    f.referenced,
+                    format!("`release.{name}` is an S3 setting, but the source is oci://"),
+                    "remove it; a registry's credentials come from `release.pull_secret`".into(),
+                );
+            }
+        }
+        if let Some(s) = &r.pull_secret {
+            subdomain(s, "pull secret", report);
+        }
+        return;
+    }
+    let bucket = src
+        .strip_prefix("s3://")
+        .map(|r| r.split('/').next().unwrap_or(""));
+    if !bucket.is_some_and(is_bucket_name) {
+        report(
+            r.source.referenced,
+            format!("release source `{src}` is neither an S3 location nor an OCI reference"),
+            "write s3://bucket/prefix (e.g. s3://acme-releases/hello) or oci://HOST/REPO:TAG"
+                .into(),
+        );
+    }
+    if let Some(s) = &r.pull_secret {
+        report(
+            s.referenced,
+            "`release.pull_secret` is for oci:// sources".into(),
+            "use `credentials_secret` for an S3 store".into(),
+        );
+    }
+    if let Some(e) = &r.endpoint
+        && !(e.value.starts_with("http://") || e.value.starts_with("https://"))
+    {
+        report(
+            e.referenced,
+            format!("release endpoint `{}` is not an http(s) URL", e.value),
+            "e.g. http://minio.minio.svc:9000".into(),
+        );
+    }
+    if let Some(s) = &r.credentials_secret {
+        subdomain(s, "credentials secret", report);
+    }
+}
+
+/// `HOST[:PORT]/REPO:TAG` or `HOST[:PORT]/REPO@sha256:HEX`, per the distribution spec's
+/// grammar (lowercase repository path components, tags of at most 128 characters).
+pub fn is_oci_reference(s: &str) -> bool {
+    let (name, tag, digest) = match s.split_once('@') {
+        Some((n, d)) => (n, None, Some(d)),
+        None => match s.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+            Some((n, t)) => (n, Some(t), None),
+            None => (s, None, None),
+        },
+    };
+    let Some((host, repo)) = name.split_once('/') else {
+        return false;
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    let repo_ok = repo.split('/').all(|part| {
+        !part.is_empty()
+            && part.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            })
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+    });
+    let tag_ok = tag.is_some_and(|t| {
+        (1..=128).contains(&t.len())
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            && t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    });
+    let digest_ok = digest
+        .and_then(|d| d.strip_prefix("sha256:"))
+        .is_some_and(|h| {
+            h.len() == 64
+                && h.chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        });
+    host_ok && repo_ok && (tag_ok || digest_ok)
 }
 
 fn subdomain(at: &Spanned<String>, what: &str, report: &mut Report) {
@@ -437,6 +518,27 @@ mod tests {
         }
         for bad in ["", "1", "m", "5 m", "1d", "1.m"] {
             assert!(!is_go_duration(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn oci_references() {
+        for ok in [
+            "ghcr.io/acme/hello:v1",
+            "127.0.0.1:5000/hello:0.1.0",
+            &format!("r.example/a/b@sha256:{}", "a".repeat(64)),
+        ] {
+            assert!(is_oci_reference(ok), "{ok}");
+        }
+        for bad in [
+            "ghcr.io/acme/hello",
+            "hello:v1",
+            "ghcr.io/Acme/hello:v1",
+            "ghcr.io/acme/hello:",
+            "ghcr.io/acme/hello@sha256:abc",
+            "ghcr.io//hello:v1",
+        ] {
+            assert!(!is_oci_reference(bad), "{bad}");
         }
     }
 

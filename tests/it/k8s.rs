@@ -368,6 +368,69 @@ fn a_25_mb_component_stays_out_of_the_manifests() {
 }
 
 #[test]
+fn an_oci_release_source_renders_with_its_pull_secret_and_passes_every_validator() {
+    let ws = Workspace::new().with_app();
+    ws.write(
+        "stack.yaml",
+        "version: 1\nname: reg\napp:\n  manifest: app/spin.toml\nkubernetes:\n  namespace: reg\n  image: ghcr.io/wxinfra/wxrun:0.1.0\n  release:\n    source: oci://registry.example:5000/acme/hello:v1\n    pull_secret: regcred\n",
+    );
+    ws.run(&["validate", "-f", "stack.yaml"]).ok();
+    ws.run(&["render", "k8s", "-f", "stack.yaml", "-o", "out"])
+        .ok();
+    let summary = validate_dir(&ws.path().join("out/reg"));
+    assert!(
+        summary["builtin"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "Deployment/reg"),
+        "{summary}"
+    );
+    let d: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(ws.path().join("out/reg/deployment.yaml")).unwrap(),
+    )
+    .unwrap();
+    let pod = &d["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    let env: Vec<(&str, &str)> = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap()))
+        .collect();
+    assert!(env.contains(&("WXRUN_SOURCE", "oci://registry.example:5000/acme/hello:v1")));
+    assert!(env.contains(&("DOCKER_CONFIG", "/var/run/secrets/wxrun/registry")));
+    assert!(
+        !env.iter().any(|(k, _)| k.starts_with("AWS_")),
+        "no S3 settings for a registry source: {env:?}"
+    );
+    assert_eq!(
+        pod["imagePullSecrets"],
+        serde_json::json!([{"name": "regcred"}])
+    );
+    let secret = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "registry-auth")
+        .unwrap();
+    assert_eq!(secret["secret"]["secretName"], "regcred");
+    assert_eq!(
+        secret["secret"]["items"],
+        serde_json::json!([{"key": ".dockerconfigjson", "path": "config.json"}])
+    );
+    assert!(
+        c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "registry-auth"
+                && m["mountPath"] == "/var/run/secrets/wxrun/registry"
+                && m["readOnly"] == true)
+    );
+}
+
+#[test]
 fn render_refuses_a_stack_without_kubernetes() {
     let ws = Workspace::new().with_app();
     ws.write(
@@ -540,12 +603,49 @@ kubernetes:
     }
 
     #[test]
-    fn release_source_must_be_s3() {
+    fn release_source_must_be_s3_or_oci() {
         let err = fails(&GOOD.replace("s3://releases/app", "https://releases/app"));
         assert!(
             err.contains(
-                "stack.yaml:15:13: release source `https://releases/app` is not an S3 location"
+                "stack.yaml:15:13: release source `https://releases/app` is neither an S3 location nor an OCI reference"
             ),
+            "{err}"
+        );
+        let err = fails(&GOOD.replace("s3://releases/app", "oci://ghcr.io/acme/hello"));
+        assert!(
+            err.contains(
+                "stack.yaml:15:13: release source `oci://ghcr.io/acme/hello` is not an OCI reference with a tag or digest"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn s3_settings_and_pull_secrets_belong_to_their_own_source() {
+        let err = fails(&GOOD.replace(
+            "s3://releases/app\n",
+            "oci://ghcr.io/acme/hello:v1\n    credentials_secret: s3keys\n",
+        ));
+        assert!(
+            err.contains(
+                "stack.yaml:16:25: `release.credentials_secret` is an S3 setting, but the source is oci://"
+            ),
+            "{err}"
+        );
+        let err = fails(&GOOD.replace(
+            "s3://releases/app\n",
+            "s3://releases/app\n    pull_secret: regcred\n",
+        ));
+        assert!(
+            err.contains("stack.yaml:16:18: `release.pull_secret` is for oci:// sources"),
+            "{err}"
+        );
+        let err = fails(&GOOD.replace(
+            "s3://releases/app\n",
+            "oci://ghcr.io/acme/hello:v1\n    pull_secret: Reg_Cred\n",
+        ));
+        assert!(
+            err.contains("stack.yaml:16:18: pull secret `Reg_Cred` is not a valid Kubernetes name"),
             "{err}"
         );
     }

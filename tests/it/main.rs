@@ -12,5 +12,6 @@ mod k8s;
 mod k8s_apply;
 mod network;
 mod oci;
+mod publish;
 mod state_s3;
 mod strict;

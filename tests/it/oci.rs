@@ -129,7 +129,7 @@ async fn runtime_image_is_pushed_once_and_skopeo_sees_its_config() {
     .unwrap();
     let registry = Registry::new(&reg.host, oci_client::secrets::RegistryAuth::Anonymous);
     let pushed = registry
-        .push(&registry.reference("t-runtime", &sha), &image)
+        .push(&registry.reference("t-runtime", &sha), &image.artifact())
         .await
         .unwrap();
     assert!(pushed.uploaded.is_empty(), "{:?}", pushed.uploaded);
@@ -158,7 +158,7 @@ async fn a_large_layer_is_pushed_in_one_request_as_ecr_requires() {
     assert!(image.layer.len() > 8 << 20, "{} bytes", image.layer.len());
     let registry = Registry::new(&reg.host, oci_client::secrets::RegistryAuth::Anonymous);
     let pushed = registry
-        .push(&registry.reference("t-runtime", &sha), &image)
+        .push(&registry.reference("t-runtime", &sha), &image.artifact())
         .await
         .unwrap();
     assert!(pushed.uploaded.contains(&image.layer_digest));

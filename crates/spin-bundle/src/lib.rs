@@ -64,7 +64,29 @@ enum RawSource {
 #[serde(untagged)]
 enum RawFile {
     Pattern(String),
-    Mapped { source: String },
+    Mapped { source: String, destination: String },
+}
+
+/// What an app is made of, as `spin.toml` selects it: the manifest text and, per component,
+/// its source and the files it mounts. Shared by the bundle and by Spin's OCI layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppContent {
+    /// The manifest bytes.
+    pub manifest: Vec<u8>,
+    /// The directory the manifest-relative paths start from.
+    pub dir: PathBuf,
+    /// Component id → what it consists of, sorted by id.
+    pub components: BTreeMap<String, ComponentContent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentContent {
+    /// The `.wasm`, manifest-relative with `/` separators.
+    pub source: String,
+    /// Guest path (relative to the guest's `/`) → manifest-relative host path. A pattern
+    /// mounts a file at its own relative path; `{ source, destination }` at `destination`
+    /// (plus the path under `source` when it is a directory), as Spin copies them.
+    pub files: BTreeMap<String, String>,
 }
 
 /// The release id of bundle bytes.
@@ -72,8 +94,8 @@ pub fn release_id(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Bundles the app whose manifest is at `manifest_path`.
-pub fn bundle(manifest_path: &Path) -> Result<Bundle, BundleError> {
+/// Reads the manifest at `manifest_path` and resolves every component's source and files.
+pub fn content(manifest_path: &Path) -> Result<AppContent, BundleError> {
     let text = read(manifest_path)?;
     let raw: RawManifest =
         toml::from_str(&String::from_utf8_lossy(&text)).map_err(|e| BundleError::Parse {
@@ -90,13 +112,13 @@ pub fn bundle(manifest_path: &Path) -> Result<Bundle, BundleError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut paths = BTreeSet::new();
+    let mut components = BTreeMap::new();
     for (id, c) in &raw.component {
         let err = |message: String| BundleError::Component {
             component: id.clone(),
             message,
         };
-        match &c.source {
+        let source = match &c.source {
             RawSource::Path(p) => {
                 let rel = inside(p).map_err(err)?;
                 if !dir.join(&rel).is_file() {
@@ -105,35 +127,66 @@ pub fn bundle(manifest_path: &Path) -> Result<Bundle, BundleError> {
                         dir.display()
                     )));
                 }
-                paths.insert(rel);
+                rel
             }
             RawSource::Remote { url } => {
                 return Err(err(format!(
                     "remote source {url:?} cannot be bundled; download the .wasm next to spin.toml"
                 )));
             }
-        }
+        };
+        let mut files = BTreeMap::new();
         for f in &c.files {
             match f {
-                RawFile::Pattern(p) => matching(dir, p, &mut paths).map_err(err)?,
-                RawFile::Mapped { source } => {
+                RawFile::Pattern(p) => {
+                    let mut found = BTreeSet::new();
+                    matching(dir, p, &mut found).map_err(err)?;
+                    files.extend(found.into_iter().map(|f| (f.clone(), f)));
+                }
+                RawFile::Mapped {
+                    source,
+                    destination,
+                } => {
                     let rel = inside(source).map_err(err)?;
+                    let dest = destination.trim_matches('/').to_string();
                     walk(dir, &rel, &mut |p| {
-                        paths.insert(p);
+                        let under = p.strip_prefix(&rel).unwrap_or("").trim_start_matches('/');
+                        let guest = match (dest.is_empty(), under.is_empty()) {
+                            (_, true) => dest.clone(),
+                            (true, false) => under.to_string(),
+                            (false, false) => format!("{dest}/{under}"),
+                        };
+                        files.insert(guest, p);
                     })
                     .map_err(|e| err(e.to_string()))?;
                 }
             }
         }
+        components.insert(id.clone(), ComponentContent { source, files });
+    }
+    Ok(AppContent {
+        manifest: text,
+        dir: dir.to_path_buf(),
+        components,
+    })
+}
+
+/// Bundles the app whose manifest is at `manifest_path`.
+pub fn bundle(manifest_path: &Path) -> Result<Bundle, BundleError> {
+    let app = content(manifest_path)?;
+    let mut paths = BTreeSet::new();
+    for c in app.components.values() {
+        paths.insert(c.source.clone());
+        paths.extend(c.files.values().cloned());
     }
     paths.remove("spin.toml");
 
     let mut builder = tar::Builder::new(Vec::new());
     builder.mode(tar::HeaderMode::Deterministic);
     let mut entries = vec!["spin.toml".to_string()];
-    append(&mut builder, "spin.toml", &text).map_err(io(manifest_path))?;
+    append(&mut builder, "spin.toml", &app.manifest).map_err(io(manifest_path))?;
     for rel in paths {
-        let path = dir.join(&rel);
+        let path = app.dir.join(&rel);
         append(&mut builder, &rel, &read(&path)?).map_err(io(&path))?;
         entries.push(rel);
     }
@@ -298,6 +351,31 @@ mod tests {
             ["spin.toml", "app.wasm", "static/sub/a.txt"]
         );
         assert_eq!(entries("[]"), ["spin.toml", "app.wasm"]);
+    }
+
+    #[test]
+    fn files_are_mounted_where_spin_copies_them() {
+        let d = tempfile::tempdir().unwrap();
+        let m = app(
+            d.path(),
+            "[\"static/*.css\", { source = \"static/sub\", destination = \"/s\" }, \
+             { source = \"static/b.css\", destination = \"/c/b.css\" }]",
+        );
+        let c = &content(&m).unwrap().components["a"];
+        assert_eq!(c.source, "app.wasm");
+        let files: Vec<_> = c
+            .files
+            .iter()
+            .map(|(g, h)| (g.as_str(), h.as_str()))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("c/b.css", "static/b.css"),
+                ("s/a.txt", "static/sub/a.txt"),
+                ("static/b.css", "static/b.css")
+            ]
+        );
     }
 
     #[test]

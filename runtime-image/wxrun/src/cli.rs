@@ -84,7 +84,8 @@ struct ServeArgs {
     /// Serve the current release of this app dir (`releases/`, `current`).
     #[arg(long, env = "WXRUN_APP_DIR")]
     app_dir: Option<PathBuf>,
-    /// Fetch missing releases and the `current` pointer from s3://bucket/prefix.
+    /// Fetch missing releases and the current one from s3://bucket/prefix (its `current`
+    /// pointer) or oci://HOST/REPO:TAG (the tag's manifest digest; `@sha256:…` pins one).
     #[arg(long, env = "WXRUN_SOURCE", requires = "app_dir")]
     source: Option<String>,
     /// Address to listen on.

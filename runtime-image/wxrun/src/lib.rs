@@ -15,6 +15,7 @@ pub mod hosts;
 pub mod info;
 pub mod lambda;
 pub mod manifest;
+pub mod oci_source;
 pub mod outbound;
 pub mod probe;
 pub mod release;

@@ -1,8 +1,9 @@
 //! Releases on the shared volume: `DIR/releases/<sha256>/` (an unpacked
 //! bundle with `spin.toml` at its root) and the `DIR/current` pointer file.
-//! A missing release is fetched from `s3://bucket/prefix/<sha256>.tar`,
-//! verified (sha256 of the bundle bytes = release id), unpacked into a temp
-//! dir and renamed into place, so racing processes are safe. Owns the volume
+//! A missing release is fetched from its [`Source`]: `s3://bucket/prefix/<sha256>.tar`
+//! (verified: sha256 of the bundle bytes = release id) or an `oci://` registry
+//! (`oci_source`: the manifest digest is the release id). Either is written into
+//! a temp dir and renamed into place, so racing processes are safe. Owns the volume
 //! layout and the bundle format (see `runtime-image/README.md`).
 
 use std::path::{Path, PathBuf};
@@ -24,8 +25,10 @@ pub enum ReleaseError {
     Digest { id: String, actual: String },
     #[error("bundle for release {id} has no spin.toml at its root")]
     NoManifest { id: String },
-    #[error("invalid source {0:?}: expected s3://bucket[/prefix]")]
+    #[error("invalid source {0:?}: expected s3://bucket[/prefix] or oci://HOST/REPO:TAG")]
     BadSource(String),
+    #[error("{url}: {message}")]
+    Registry { url: String, message: String },
     #[error("s3://{bucket}/{key}: {message}")]
     S3 {
         bucket: String,
@@ -111,15 +114,43 @@ impl AppDir {
                 actual,
             });
         }
+        self.install_with(id, |dir| tar::Archive::new(bundle).unpack(dir))
+    }
+
+    /// Installs release `id` (already verified by the caller) from `files`
+    /// (paths relative to the release directory).
+    pub fn install_files(
+        &self,
+        id: &str,
+        files: &[(PathBuf, Vec<u8>)],
+    ) -> Result<PathBuf, ReleaseError> {
+        self.install_with(id, |dir| {
+            for (rel, data) in files {
+                let path = dir.join(rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(path, data)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Fills a temp dir next to the releases with `fill` and renames it into
+    /// place as release `id`; another process's identical install wins a race.
+    fn install_with(
+        &self,
+        id: &str,
+        fill: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<PathBuf, ReleaseError> {
+        check_id(id)?;
         let releases = self.root.join("releases");
         std::fs::create_dir_all(&releases).map_err(io(&releases))?;
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{id}."))
             .tempdir_in(&releases)
             .map_err(io(&releases))?;
-        tar::Archive::new(bundle)
-            .unpack(tmp.path())
-            .map_err(io(tmp.path()))?;
+        fill(tmp.path()).map_err(io(tmp.path()))?;
         if !tmp.path().join("spin.toml").is_file() {
             return Err(ReleaseError::NoManifest { id: id.to_string() });
         }
@@ -140,11 +171,7 @@ impl AppDir {
     }
 
     /// Makes release `id` present, fetching it from `source` if needed.
-    pub async fn ensure(
-        &self,
-        id: &str,
-        source: Option<&S3Source>,
-    ) -> Result<PathBuf, ReleaseError> {
+    pub async fn ensure(&self, id: &str, source: Option<&Source>) -> Result<PathBuf, ReleaseError> {
         check_id(id)?;
         if self.manifest(id).is_file() {
             return Ok(self.release_dir(id));
@@ -155,16 +182,50 @@ impl AppDir {
                 dir: self.root.clone(),
             });
         };
-        let bundle = source.bundle(id).await?;
-        tracing::info!(release = %id, bytes = bundle.len(), "fetched release bundle");
         let me = self.clone();
         let id = id.to_string();
-        tokio::task::spawn_blocking(move || me.install(&id, &bundle))
-            .await
-            .map_err(|e| ReleaseError::Io {
-                path: self.root.clone(),
-                source: std::io::Error::other(e),
-            })?
+        let install = match source {
+            Source::S3(s3) => {
+                let bundle = s3.bundle(&id).await?;
+                tracing::info!(release = %id, bytes = bundle.len(), "fetched release bundle");
+                tokio::task::spawn_blocking(move || me.install(&id, &bundle))
+            }
+            Source::Oci(oci) => {
+                let files = oci.fetch(&id).await?;
+                tracing::info!(release = %id, files = files.len(), "pulled release artifact");
+                tokio::task::spawn_blocking(move || me.install_files(&id, &files))
+            }
+        };
+        install.await.map_err(|e| ReleaseError::Io {
+            path: self.root.clone(),
+            source: std::io::Error::other(e),
+        })?
+    }
+}
+
+/// Where missing releases and the current release id come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    S3(S3Source),
+    Oci(crate::oci_source::OciSource),
+}
+
+impl Source {
+    /// `s3://bucket/prefix` or `oci://HOST/REPO:TAG` (`@sha256:…`).
+    pub async fn new(url: &str) -> Result<Self, ReleaseError> {
+        if url.starts_with("oci://") {
+            Ok(Source::Oci(crate::oci_source::OciSource::new(url)?))
+        } else {
+            Ok(Source::S3(S3Source::new(url).await?))
+        }
+    }
+
+    /// The release the source names as current, if any.
+    pub async fn current(&self) -> Result<Option<String>, ReleaseError> {
+        match self {
+            Source::S3(s) => s.current().await,
+            Source::Oci(o) => o.current().await,
+        }
     }
 }
 

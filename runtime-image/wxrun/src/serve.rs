@@ -7,7 +7,7 @@ use crate::app::{App, AppError, LoadOptions};
 use crate::dispatch::Runtime;
 use crate::engine::Limits;
 use crate::hosts::Resources;
-use crate::release::{AppDir, ReleaseError, S3Source};
+use crate::release::{AppDir, ReleaseError, Source};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
@@ -119,7 +119,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         }
         AppSource::AppDir { dir, source, poll } => {
             let source = match source {
-                Some(url) => Some(S3Source::new(&url).await?),
+                Some(url) => Some(Source::new(&url).await?),
                 None => None,
             };
             let watcher = Watcher {
@@ -143,7 +143,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
 /// Follows the release pointer and swaps apps.
 struct Watcher {
     dir: AppDir,
-    source: Option<S3Source>,
+    source: Option<Source>,
     loader: Arc<Loader>,
     runtime: Arc<Runtime>,
     loaded: Option<String>,

@@ -12,6 +12,7 @@ mod lambda;
 mod limits;
 mod mqtt;
 mod mysql;
+mod oci_releases;
 mod postgres;
 mod redis;
 mod releases;

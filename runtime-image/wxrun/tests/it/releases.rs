@@ -3,8 +3,6 @@
 //! processes sharing one directory with zero failed requests under load.
 
 use crate::support::*;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 fn release_app(dir: &std::path::Path, tag: &str) -> std::path::PathBuf {
@@ -107,79 +105,12 @@ async fn releases_fill_from_s3_and_hot_swap_with_zero_failures() {
     assert!(cache_entries >= 1);
 
     // Load both servers while the pointer moves.
-    let stop = Arc::new(AtomicBool::new(false));
-    let ok = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let seen_v2 = Arc::new(AtomicU64::new(0));
-    let mut workers = Vec::new();
-    for w in 0..8 {
-        let url = if w % 2 == 0 {
-            a.url("/load")
-        } else {
-            b.url("/load")
-        };
-        let (stop, ok, failed, seen_v2) =
-            (stop.clone(), ok.clone(), failed.clone(), seen_v2.clone());
-        workers.push(tokio::spawn(async move {
-            let deadline = std::time::Instant::now() + Duration::from_secs(60);
-            while !stop.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
-                match get(&url).await {
-                    Ok(r) if r.status == 200 => {
-                        ok.fetch_add(1, Ordering::SeqCst);
-                        if r.body.contains("env=v2") {
-                            seen_v2.fetch_add(1, Ordering::SeqCst);
-                        }
-                    }
-                    Ok(r) => {
-                        eprintln!("non-2xx: {} {}", r.status, r.body);
-                        failed.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(e) => {
-                        eprintln!("request error: {e}");
-                        failed.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-            }
-        }));
-    }
+    let load = Load::start(&[a.url("/load"), b.url("/load")], "env=v2");
     tokio::time::sleep(Duration::from_millis(700)).await;
     // Point at the corrupt bundle first: both keep serving v1.
     put(&s3, "apps/demo/current", bogus.clone().into_bytes()).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!volume.path().join("releases").join(&bogus).exists());
     put(&s3, "apps/demo/current", id2.clone().into_bytes()).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let ra = a.get("/probe").await;
-        let rb = b.get("/probe").await;
-        if ra.body.contains("env=v2") && rb.body.contains("env=v2") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never swapped:\n{}\n{}",
-            a.logs(),
-            b.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    stop.store(true, Ordering::SeqCst);
-    for w in workers {
-        w.await.unwrap();
-    }
-    let (ok, failed, v2) = (
-        ok.load(Ordering::SeqCst),
-        failed.load(Ordering::SeqCst),
-        seen_v2.load(Ordering::SeqCst),
-    );
-    eprintln!("hot swap load: {ok} ok, {failed} failed, {v2} served by v2");
-    assert_eq!(failed, 0, "requests failed during the swap");
-    assert!(ok > 100 && v2 > 0, "{ok} ok, {v2} v2");
-    assert_eq!(
-        std::fs::read_to_string(volume.path().join("current"))
-            .unwrap()
-            .trim(),
-        id2
-    );
+    assert_swapped_without_failures(load, &[&a, &b], "env=v2", volume.path(), &id2).await;
 }

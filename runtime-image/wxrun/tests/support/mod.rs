@@ -6,6 +6,10 @@
 
 mod databases;
 pub use databases::{MariaDb, Postgres};
+// The workspace's registry fixture (Debian's docker-registry), shared with wxinfra's tests.
+#[path = "../../../../tests/it/support/registry.rs"]
+mod registry;
+pub use registry::LocalRegistry;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -124,6 +128,13 @@ impl Server {
     /// Starts `wxrun serve <args> --listen 127.0.0.1:<free>` and waits for
     /// health to answer 200.
     pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let mut server = Server::spawn(args, envs);
+        server.wait_healthy(Duration::from_secs(240)).await;
+        server
+    }
+
+    /// Starts `wxrun serve <args> --listen 127.0.0.1:<free>` without waiting.
+    pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Server {
         let port = free_port();
         let tmp = tempfile::tempdir().unwrap();
         let log = tmp.path().join("wxrun.log");
@@ -137,14 +148,12 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
         let child = cmd.spawn().unwrap();
-        let mut server = Server {
+        Server {
             child,
             port,
             log,
             _tmp: tmp,
-        };
-        server.wait_healthy(Duration::from_secs(240)).await;
-        server
+        }
     }
 
     /// GETs `path`; a transport error fails the test with the server log.
@@ -526,4 +535,108 @@ pub async fn sql(server: &Server, path: &str, db: &str, params: &str, statement:
     .unwrap();
     assert_eq!(reply.status, 200, "{path}: {}", reply.body);
     reply.body
+}
+
+/// Requests in a loop against some URLs until stopped: counts 200s, failures (printed),
+/// and 200s whose body contains `marker` (the release swapped to).
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    workers: Vec<tokio::task::JoinHandle<(u64, u64, u64)>>,
+}
+
+impl Load {
+    /// Eight workers spread over `urls`.
+    pub fn start(urls: &[String], marker: &'static str) -> Load {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let workers = (0..8)
+            .map(|w| {
+                let url = urls[w % urls.len()].clone();
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let (mut ok, mut failed, mut marked) = (0, 0, 0);
+                    let deadline = Instant::now() + Duration::from_secs(60);
+                    while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                        match get(&url).await {
+                            Ok(r) if r.status == 200 => {
+                                ok += 1;
+                                if r.body.contains(marker) {
+                                    marked += 1;
+                                }
+                            }
+                            Ok(r) => {
+                                eprintln!("non-2xx: {} {}", r.status, r.body);
+                                failed += 1;
+                            }
+                            Err(e) => {
+                                eprintln!("request error: {e}");
+                                failed += 1;
+                            }
+                        }
+                    }
+                    (ok, failed, marked)
+                })
+            })
+            .collect();
+        Load { stop, workers }
+    }
+
+    /// Stops the workers and returns (ok, failed, ok with the marker).
+    pub async fn finish(self) -> (u64, u64, u64) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut total = (0, 0, 0);
+        for w in self.workers {
+            let (o, f, m) = w.await.unwrap();
+            total = (total.0 + o, total.1 + f, total.2 + m);
+        }
+        total
+    }
+}
+
+/// After a release move to `id` (whose responses say `marker`): waits until every server
+/// serves it, stops `load`, and asserts that no request failed, that the new release
+/// answered some, and that the shared volume's `current` names it.
+pub async fn assert_swapped_without_failures(
+    load: Load,
+    servers: &[&Server],
+    marker: &str,
+    volume: &Path,
+    id: &str,
+) {
+    wait_for_all(servers, "/probe", marker).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (ok, failed, swapped) = load.finish().await;
+    eprintln!("hot swap load: {ok} ok, {failed} failed, {swapped} served by {marker}");
+    assert_eq!(failed, 0, "requests failed during the swap");
+    assert!(ok > 100 && swapped > 0, "{ok} ok, {swapped} {marker}");
+    assert_eq!(
+        std::fs::read_to_string(volume.join("current"))
+            .unwrap()
+            .trim(),
+        id
+    );
+}
+
+/// Waits (up to a minute) until every server answers `path` with `marker` in the body.
+pub async fn wait_for_all(servers: &[&Server], path: &str, marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut all = true;
+        for s in servers {
+            all &= s.get(path).await.body.contains(marker);
+        }
+        if all {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never served {marker}:\n{}",
+            servers
+                .iter()
+                .map(|s| s.logs())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
