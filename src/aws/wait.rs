@@ -6,14 +6,16 @@ use std::time::{Duration, Instant};
 
 use crate::provider::ProviderError;
 
-/// Polls `check` until it returns `Some`, backing off from 1 s up to 10 s, for at most `max`.
+/// Polls `check` until it returns `Some`: at once, then backing off from 100 ms up to 10 s
+/// (as Terraform's state-change waits do), for at most `max`. Most resources are ready within
+/// a second, so a long first pause would sit on the apply's critical path.
 pub async fn until<T, F, Fut>(what: &str, max: Duration, mut check: F) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
 {
     let deadline = Instant::now() + max;
-    let mut delay = Duration::from_millis(500);
+    let mut delay = Duration::from_millis(100);
     loop {
         if let Some(v) = check().await? {
             return Ok(v);
