@@ -30,10 +30,11 @@ pub struct Roles {
     pub lambda: Option<Node>,
 }
 
-/// Log groups, present for the primitives the stack configures.
+/// Log groups, present for the primitives the stack configures. EC2 has none: nothing on the
+/// instance ships logs (wxrun logs to the journal, user data to cloud-init's log and the
+/// console), and a group nothing writes to would only widen the instance role.
 #[derive(Debug, Clone, Default)]
 pub struct LogGroups {
-    pub ec2: Option<Node>,
     pub fargate: Option<Node>,
     pub lambda: Option<Node>,
 }
@@ -289,10 +290,6 @@ fn log_groups(s: &mut Synth, stack: &str) -> Result<LogGroups, GraphError> {
         )
     };
     Ok(LogGroups {
-        ec2: c
-            .ec2
-            .map(|_| group(s, "ec2", LOG_RETENTION_DAYS))
-            .transpose()?,
         fargate: c
             .fargate
             .map(|_| group(s, "fargate", LOG_RETENTION_DAYS))
@@ -377,10 +374,9 @@ fn roles(
     let c = s.stack.stack.compute.clone();
     let mut roles = Roles::default();
 
-    if let Some(g) = &logs.ec2 {
+    if c.ec2.is_some() {
         let mut st = vec![efs.clone()];
         st.extend(read(&["releases", "runtime"]));
-        st.push(write_logs(g));
         let r = role(
             s,
             "ec2",

@@ -15,3 +15,4 @@ mod oci;
 mod publish;
 mod state_s3;
 mod strict;
+mod user_data;

@@ -254,3 +254,28 @@ fn only_configured_primitives_get_roles_and_log_groups() {
         .collect();
     assert_eq!(roles, ["aws.iam_role.lambda", "aws.log_group.lambda"]);
 }
+
+#[test]
+fn ec2_gets_no_log_group_nor_log_permissions_since_nothing_on_it_ships_logs() {
+    let g = graph("", &artifacts(R1, &[]));
+    let groups: Vec<_> = g
+        .nodes
+        .keys()
+        .filter(|a| a.starts_with("aws.log_group."))
+        .collect();
+    assert_eq!(groups, ["aws.log_group.fargate", "aws.log_group.lambda"]);
+    let ec2: Vec<_> = resources(&g)
+        .into_iter()
+        .filter(|(a, _, _)| a == "aws.iam_role.ec2")
+        .map(|(_, sid, _)| sid)
+        .collect();
+    assert_eq!(
+        ec2,
+        [
+            "EfsThroughAccessPoint",
+            "ReadArtifacts",
+            "ReadArtifacts",
+            "ListArtifacts"
+        ]
+    );
+}
