@@ -769,7 +769,7 @@ async fn ec2_instance_imdsv2_user_data_registration_and_replacement() {
     );
     assert!(ud.contains("sha256sum --check"), "{ud}");
     assert!(ud.contains("Environment=WXRUN_PRIMITIVE=ec2"), "{ud}");
-    assert!(ud.contains("systemctl enable --now wxrun.service"), "{ud}");
+    assert!(ud.contains("systemctl start wxrun.service"), "{ud}");
 
     // Registered with the instance target group on the runtime port.
     let tg = tg_props("ec2", "instance", net["vpc"].as_str().unwrap());

@@ -265,7 +265,7 @@ fn data_and_identity_apply_release_and_destroy() {
     );
     assert_eq!(
         rest["groups"],
-        serde_json::json!({"/wxinfra/dt/ec2": 30, "/wxinfra/dt/fargate": 30, "/wxinfra/dt/lambda": 7})
+        serde_json::json!({"/wxinfra/dt/fargate": 30, "/wxinfra/dt/lambda": 7})
     );
     let ep = &rest["eps"][0];
     assert_eq!(rest["eps"].as_array().unwrap().len(), 1);
