@@ -1,5 +1,6 @@
-//! Packing: one gzip layer holding `/wxrun` (0755, root-owned) and an empty `/tmp` (1777),
-//! an OCI config (`User`, `Entrypoint: ["/wxrun"]`, `Cmd`, architecture) and the manifest.
+//! Packing: one gzip layer holding `/wxrun` (0755, root-owned), an empty `/tmp` (1777) and
+//! the CA roots wxrun's HTTPS clients trust (Mozilla's, from `webpki-root-certs`, as a PEM
+//! bundle at [`CA_BUNDLE`]: rustls-native-certs reads the system roots there), an OCI config (`User`, `Entrypoint: ["/wxrun"]`, `Cmd`, architecture) and the manifest.
 //! Timestamps and owners are fixed, so the digests depend only on the binary and the spec.
 
 use std::io::Write;
@@ -12,6 +13,10 @@ use sha2::{Digest, Sha256};
 
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+
+/// Where the image holds its CA roots: Debian's bundle path, the first place
+/// rustls-native-certs (through openssl-probe) looks on Linux.
+pub const CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 
 /// What goes into the image besides the binary.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,9 +121,38 @@ fn header(path: &str, mode: u32, size: u64, kind: tar::EntryType) -> tar::Header
     h
 }
 
-/// The uncompressed layer tar: `tmp/` and `wxrun`.
+/// Mozilla's root certificates as a PEM bundle.
+pub fn ca_bundle() -> String {
+    use base64::Engine;
+    let mut pem = String::new();
+    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem
+}
+
+/// The uncompressed layer tar: `etc/ssl/certs/` with the CA bundle, `tmp/` and `wxrun`.
 fn layer_tar(binary: &[u8]) -> Result<Vec<u8>, std::io::Error> {
     let mut b = tar::Builder::new(Vec::new());
+    for dir in ["etc/", "etc/ssl/", "etc/ssl/certs/"] {
+        b.append(&header(dir, 0o755, 0, tar::EntryType::Directory), &[][..])?;
+    }
+    let roots = ca_bundle();
+    b.append(
+        &header(
+            CA_BUNDLE,
+            0o644,
+            roots.len() as u64,
+            tar::EntryType::Regular,
+        ),
+        roots.as_bytes(),
+    )?;
     b.append(
         &header("tmp/", 0o1777, 0, tar::EntryType::Directory),
         &[][..],
@@ -222,27 +256,57 @@ mod tests {
     }
 
     #[test]
-    fn layer_holds_wxrun_0755_and_tmp() {
+    fn layer_holds_the_ca_bundle_tmp_and_wxrun_0755() {
+        use std::io::Read;
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("wxrun");
         std::fs::write(&bin, fake_elf(0x3e)).unwrap();
         let img = pack(&bin, &spec("x86_64")).unwrap();
         let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&img.layer[..]));
+        let mut roots = String::new();
         let entries: Vec<(String, u32)> = ar
             .entries()
             .unwrap()
             .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.path().unwrap().display().to_string(),
-                    e.header().mode().unwrap(),
-                )
+                let mut e = e.unwrap();
+                let path = e.path().unwrap().display().to_string();
+                if path == CA_BUNDLE {
+                    e.read_to_string(&mut roots).unwrap();
+                }
+                (path, e.header().mode().unwrap())
             })
             .collect();
+        let entries: Vec<(&str, u32)> = entries.iter().map(|(p, m)| (p.as_str(), *m)).collect();
         assert_eq!(
             entries,
-            [("tmp/".to_string(), 0o1777), ("wxrun".to_string(), 0o755)]
+            [
+                ("etc/", 0o755),
+                ("etc/ssl/", 0o755),
+                ("etc/ssl/certs/", 0o755),
+                ("etc/ssl/certs/ca-certificates.crt", 0o644),
+                ("tmp/", 0o1777),
+                ("wxrun", 0o755)
+            ]
         );
+        // Every block decodes back to the DER of Mozilla's list, in order.
+        use base64::Engine;
+        let parsed: Vec<Vec<u8>> = roots
+            .split("-----END CERTIFICATE-----\n")
+            .filter(|b| !b.is_empty())
+            .map(|b| {
+                let body = b.strip_prefix("-----BEGIN CERTIFICATE-----\n").unwrap();
+                assert!(body.lines().all(|l| l.len() <= 64));
+                base64::engine::general_purpose::STANDARD
+                    .decode(body.replace('\n', ""))
+                    .unwrap()
+            })
+            .collect();
+        assert!(parsed.len() > 100, "{} roots", parsed.len());
+        let want: Vec<Vec<u8>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| c.to_vec())
+            .collect();
+        assert_eq!(parsed, want);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Runtime {
     max_body_bytes: usize,
     next_id: AtomicU64,
     draining: AtomicBool,
+    /// Why the release source cannot be reached, while it cannot (the app is then the
+    /// release already on the volume).
+    source_error: RwLock<Option<String>>,
 }
 
 impl Runtime {
@@ -33,6 +36,7 @@ impl Runtime {
             max_body_bytes,
             next_id: AtomicU64::new(1),
             draining: AtomicBool::new(false),
+            source_error: RwLock::new(None),
         }
     }
 
@@ -57,6 +61,22 @@ impl Runtime {
 
     pub fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// Records whether the release source answered (`None`) or why not; returns the
+    /// previous value, so a change can be logged once.
+    pub fn set_source_error(&self, error: Option<String>) -> Option<String> {
+        std::mem::replace(
+            &mut *self.source_error.write().unwrap_or_else(|e| e.into_inner()),
+            error,
+        )
+    }
+
+    pub fn source_error(&self) -> Option<String> {
+        self.source_error
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Handles one request whose body is still streaming.

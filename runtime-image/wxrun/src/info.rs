@@ -101,4 +101,8 @@ pub struct Info<'a> {
     pub primitive: Primitive,
     pub release: Option<&'a str>,
     pub app: &'a str,
+    /// Present while the release source cannot be reached: why, and that the release
+    /// served is the one already on the volume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_unreachable: Option<&'a str>,
 }

@@ -159,13 +159,34 @@ impl Watcher {
         }
     }
 
+    /// The release to serve: the source's pointer, or the volume's. When the source cannot
+    /// be reached (network, credentials, TLS), the volume's release is served rather than
+    /// none, and the process says so in its log and `/.well-known/wxrun/info`.
     async fn pointer(&self) -> Result<Option<String>, ReleaseError> {
-        if let Some(source) = &self.source
-            && let Some(id) = source.current().await?
-        {
-            return Ok(Some(id));
+        let Some(source) = &self.source else {
+            return self.dir.current();
+        };
+        match source.current().await {
+            Ok(found) => {
+                if self.runtime.set_source_error(None).is_some() {
+                    tracing::info!(bucket = %source.bucket, "release source reachable again");
+                }
+                match found {
+                    Some(id) => Ok(Some(id)),
+                    None => self.dir.current(),
+                }
+            }
+            Err(e) => {
+                let Some(on_volume) = self.dir.current()? else {
+                    return Err(e);
+                };
+                let error = e.to_string();
+                if self.runtime.set_source_error(Some(error.clone())).is_none() {
+                    tracing::warn!(error = %error, release = %on_volume, "release source unreachable; serving the release already on the volume");
+                }
+                Ok(Some(on_volume))
+            }
         }
-        self.dir.current()
     }
 
     async fn step(&mut self) -> Result<(), ServeError> {

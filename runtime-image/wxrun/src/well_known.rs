@@ -45,12 +45,14 @@ pub async fn answer(runtime: &Runtime, path: &str, app: Option<&App>) -> Option<
         Some(_) => return Some(text(StatusCode::NOT_FOUND, "")),
         None => {
             let identity = runtime.identity();
+            let source_unreachable = runtime.source_error();
             serde_json::to_vec(&Info {
                 version: identity.version,
                 binary_sha256: identity.binary_sha256().await,
                 primitive: identity.primitive,
                 release: app.release.as_deref(),
                 app: &app.name,
+                source_unreachable: source_unreachable.as_deref(),
             })
         }
     };

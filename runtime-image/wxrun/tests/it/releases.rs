@@ -114,3 +114,64 @@ async fn releases_fill_from_s3_and_hot_swap_with_zero_failures() {
     put(&s3, "apps/demo/current", id2.clone().into_bytes()).await;
     assert_swapped_without_failures(load, &[&a, &b], "env=v2", volume.path(), &id2).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_source_serves_the_release_on_the_volume_and_says_so() {
+    let moto = Moto::start().await;
+    let s3 = moto.s3().await;
+    s3.create_bucket().bucket("artifacts").send().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (id, b) = bundle(&release_app(&work.path().join("v1"), "v1"), work.path());
+    put(&s3, &format!("apps/demo/{id}.tar"), b).await;
+    put(&s3, "apps/demo/current", id.clone().into_bytes()).await;
+    let volume = tempfile::tempdir().unwrap();
+    let dir = volume.path().to_str().unwrap().to_string();
+    let args = [
+        "--app-dir",
+        dir.as_str(),
+        "--source",
+        "s3://artifacts/apps/demo",
+        "--poll-ms",
+        "200",
+    ];
+    let env = moto.env();
+    let reachable: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    {
+        // A first process fills the volume from the source.
+        let s = Server::start(&args, &reachable).await;
+        let info: serde_json::Value =
+            serde_json::from_str(&s.get("/.well-known/wxrun/info").await.body).unwrap();
+        assert_eq!(info["release"], id.as_str());
+        assert!(info.get("source_unreachable").is_none(), "{info}");
+    }
+
+    // The next starts with the source unreachable (nothing listens on its endpoint): it
+    // serves the volume's release and reports the source as unreachable.
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let unreachable: Vec<(&str, &str)> = reachable
+        .iter()
+        .map(|&(k, v)| {
+            (
+                k,
+                if k == "AWS_ENDPOINT_URL" {
+                    closed.as_str()
+                } else {
+                    v
+                },
+            )
+        })
+        .collect();
+    let s = Server::start(&args, &unreachable).await;
+    assert_eq!(s.get("/x").await.body, "p3 /x env=v1\n");
+    let info: serde_json::Value =
+        serde_json::from_str(&s.get("/.well-known/wxrun/info").await.body).unwrap();
+    assert_eq!(info["release"], id.as_str());
+    let why = info["source_unreachable"].as_str().unwrap_or_default();
+    assert!(why.contains("artifacts"), "{info}");
+    let warned = log_events(
+        &s.logs(),
+        "release source unreachable; serving the release already on the volume",
+    );
+    assert_eq!(warned.len(), 1, "{}", s.logs());
+    assert_eq!(warned[0]["release"], id.as_str());
+}
