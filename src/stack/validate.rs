@@ -90,6 +90,7 @@ pub fn validate(loaded: &LoadedStack) -> Vec<StackDiagnostic> {
         check_state(&mut c, st);
     }
     if let Some(k8s) = &s.kubernetes {
+        check_release_bucket(&mut c, s, k8s);
         super::kubernetes_validate::check(k8s, &mut |at, msg, help| {
             c.problems
                 .push(StackDiagnostic::new(&loaded.path, at, msg, help))
@@ -97,6 +98,53 @@ pub fn validate(loaded: &LoadedStack) -> Vec<StackDiagnostic> {
     }
     c.problems.sort_by_key(|d| (d.line, d.column));
     c.problems
+}
+
+/// A Kubernetes release source on S3 whose bucket reads as this stack's (`<stack>-…`) must be
+/// the artifact bucket `apply` creates, `<stack>-artifacts-<account>-<region>`: any other
+/// such name is a bucket nobody creates, which anyone may register and fill with releases.
+fn check_release_bucket(c: &mut Checker, s: &Stack, k8s: &super::kubernetes::KubernetesSpec) {
+    let Some(r) = k8s.release.as_ref().filter(|r| r.endpoint.is_none()) else {
+        return;
+    };
+    let stack = s.name.value.as_str();
+    let Some(bucket) = r
+        .source
+        .value
+        .strip_prefix("s3://")
+        .map(|b| b.split('/').next().unwrap_or(""))
+    else {
+        return;
+    };
+    let region = s.region.as_ref().map(|r| r.value.as_str());
+    if bucket.starts_with(&format!("{stack}-")) && !is_artifact_bucket(stack, region, bucket) {
+        let example =
+            crate::aws::s3_bucket::bucket_name(stack, "<account>", region.unwrap_or("<region>"));
+        c.err(
+            &r.source,
+            format!(
+                "release source bucket `{bucket}` reads as this stack's, but apply never creates it (anyone could register it)"
+            ),
+            format!(
+                "use the artifact bucket apply creates, s3://{example}/releases, or a bucket you own"
+            ),
+        );
+    }
+}
+
+/// Whether `bucket` is the artifact bucket apply creates for `stack` in some account (in
+/// `region`, when the stack names one).
+fn is_artifact_bucket(stack: &str, region: Option<&str>, bucket: &str) -> bool {
+    let Some(at) = bucket.rfind("-artifacts-") else {
+        return false;
+    };
+    let Some((account, in_region)) = bucket[at + "-artifacts-".len()..].split_once('-') else {
+        return false;
+    };
+    account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && region.is_none_or(|r| r == in_region)
+        && crate::aws::s3_bucket::bucket_name(stack, account, in_region) == bucket
 }
 
 /// The `state:` section, by the same rules `--backend-config` overrides are checked with.

@@ -222,3 +222,47 @@ fn kubernetes_only_stack_plans_without_aws() {
     let r = ws.run(&["destroy", "-f", "stack.yaml", "--auto-approve"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn kubernetes_release_bucket_named_as_the_stacks_must_be_its_artifact_bucket() {
+    let k8s = |src: &str| {
+        format!(
+            "{GOOD}region: us-east-1\nkubernetes:\n  namespace: t\n  image: ghcr.io/acme/wxrun:1\n  release:\n    source: {src}\n"
+        )
+    };
+    let err = fails(&k8s("s3://t-wxinfra-artifacts/releases"));
+    assert!(
+        err.contains("stack.yaml:13:13: release source bucket `t-wxinfra-artifacts` reads as this stack's, but apply never creates it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("s3://t-artifacts-<account>-us-east-1/releases"),
+        "{err}"
+    );
+    // Another region's artifact bucket is not the one this stack's apply creates.
+    fails(&k8s("s3://t-artifacts-123456789012-eu-west-1/releases"));
+    // The artifact bucket (any account) and a bucket under another name pass.
+    for ok in [
+        "s3://t-artifacts-123456789012-us-east-1/releases",
+        "s3://acme-releases/t",
+    ] {
+        let ws = Workspace::new().with_app();
+        ws.write("stack.yaml", &k8s(ok));
+        ws.run(&["validate", "-f", "stack.yaml"]).ok();
+    }
+}
+
+#[test]
+fn demo_stacks_kubernetes_release_source_is_the_bucket_its_apply_creates() {
+    let path = crate::support::repo().join("stacks/demo.yaml");
+    let loaded = wxinfra::stack::load(&path).unwrap();
+    let s = &loaded.stack;
+    let release = s.kubernetes.as_ref().unwrap().release.as_ref().unwrap();
+    // The emulator's account, which the demo runs in (scripts/demo.sh).
+    let bucket = wxinfra::aws::s3_bucket::bucket_name(
+        &s.name.value,
+        "123456789012",
+        &s.region.as_ref().unwrap().value,
+    );
+    assert_eq!(release.source.value, format!("s3://{bucket}/releases"));
+}
