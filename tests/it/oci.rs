@@ -189,22 +189,17 @@ fn static_runtime_runs_alone_in_the_unpacked_image() {
     tar::Archive::new(flate2::read::GzDecoder::new(&image.layer[..]))
         .unpack(root.path())
         .unwrap();
-    let entries: Vec<_> = std::fs::read_dir(root.path())
+    let mut entries: Vec<_> = std::fs::read_dir(root.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(entries.len(), 2, "only /wxrun and /tmp: {entries:?}");
-    // A chroot into the image's root: no libc, no shell, nothing but the binary.
-    let uid = Command::new("id").arg("-u").output().unwrap().stdout;
-    let mut cmd = if String::from_utf8_lossy(&uid).trim() == "0" {
-        Command::new("chroot")
-    } else {
-        let mut c = Command::new("unshare");
-        c.args(["--user", "--map-root-user", "chroot"]);
-        c
-    };
-    let out = cmd
-        .arg(root.path())
+    entries.sort();
+    assert_eq!(
+        entries,
+        ["etc", "tmp", "wxrun"],
+        "only /wxrun, /tmp and the CA roots"
+    );
+    let out = chroot(root.path())
         .args(["/wxrun", "--version"])
         .output()
         .unwrap();
@@ -218,4 +213,171 @@ fn static_runtime_runs_alone_in_the_unpacked_image() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// A chroot into `root` (an unpacked image: no libc, no shell, only what its layer holds).
+fn chroot(root: &Path) -> Command {
+    let uid = Command::new("id").arg("-u").output().unwrap().stdout;
+    let mut cmd = if String::from_utf8_lossy(&uid).trim() == "0" {
+        Command::new("chroot")
+    } else {
+        let mut c = Command::new("unshare");
+        c.args(["--user", "--map-root-user", "chroot"]);
+        c
+    };
+    cmd.arg(root);
+    cmd
+}
+
+/// GET `path` on 127.0.0.1:`port`: the status, or `None` when nothing answers.
+fn status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split(' ').nth(1)?.parse().ok()
+}
+
+/// `wxrun serve` in the bare root, its release from `moto` over HTTPS; killed when dropped.
+struct Served {
+    child: std::process::Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Served {
+    fn start(root: &Path, moto: &crate::support::Moto, log: PathBuf) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = chroot(root);
+        for inherited in ["AWS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"] {
+            cmd.env_remove(inherited);
+        }
+        cmd.args(["/wxrun", "serve", "--app-dir", "/app"])
+            .args(["--source", "s3://artifacts/releases", "--poll-ms", "500"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stderr(std::fs::File::create(&log).unwrap());
+        // Only where S3 is and the keys: no CA bundle override, the image's roots decide.
+        for (k, v) in moto.env() {
+            if [
+                "AWS_ENDPOINT_URL",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_REGION",
+            ]
+            .contains(&k)
+            {
+                cmd.env(k, v);
+            }
+        }
+        Served {
+            child: cmd.spawn().unwrap(),
+            port,
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Polls until `done(health status, log)` holds, for at most a minute.
+    fn wait(&self, what: &str, done: impl Fn(Option<u16>, &str) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done(status(self.port, "/.well-known/spin/health"), &self.log()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: never happened:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The packed image in a bare root fetching its release from S3 over HTTPS. No endpoint
+/// here can have a certificate from a public CA, so this proves the path, not Mozilla's
+/// roots themselves (the unit test of `oci::image` checks those parse): as packed, the image
+/// does not trust the endpoint's test CA and the handshake fails with an unknown issuer
+/// (its roots were read and none matched); with that CA appended to the image's
+/// /etc/ssl/certs/ca-certificates.crt, the same root serves the release — the file the
+/// image ships is the one wxrun's S3 client trusts.
+#[test]
+fn packed_image_fetches_its_release_over_https_trusting_the_image_roots() {
+    let certs = tempfile::tempdir().unwrap();
+    let moto = crate::support::Moto::start_tls(certs.path());
+    let work = tempfile::tempdir().unwrap();
+    let probe =
+        crate::support::repo().join("runtime-image/wxrun/tests/components/probe-p3/probe-p3.wasm");
+    assert!(
+        probe.exists(),
+        "{} is missing: run runtime-image/wxrun/tests/build-components.sh",
+        probe.display()
+    );
+    std::fs::copy(&probe, work.path().join("probe.wasm")).unwrap();
+    std::fs::write(
+        work.path().join("spin.toml"),
+        "spin_manifest_version = 2\n[application]\nname = \"tls\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\nsource = \"probe.wasm\"\n",
+    )
+    .unwrap();
+    let bundle = work.path().join("app.tar");
+    let out = Command::new(static_wxrun())
+        .arg("bundle")
+        .arg(work.path().join("spin.toml"))
+        .arg("-o")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    moto.boto(&format!(
+        "s3 = client('s3')\ns3.create_bucket(Bucket='artifacts')\n\
+         s3.put_object(Bucket='artifacts', Key='releases/{id}.tar', Body=open('{}', 'rb').read())\n\
+         s3.put_object(Bucket='artifacts', Key='releases/current', Body=b'{id}')\n\
+         print(json.dumps(None))",
+        bundle.display()
+    ));
+
+    let image = x86_image(&static_wxrun(), vec!["serve".into()]);
+    let root = tempfile::tempdir().unwrap();
+    tar::Archive::new(flate2::read::GzDecoder::new(&image.layer[..]))
+        .unpack(root.path())
+        .unwrap();
+    std::fs::create_dir(root.path().join("app")).unwrap();
+
+    let packed = Served::start(root.path(), &moto, work.path().join("packed.log"));
+    packed.wait("the handshake refused", |_, log| {
+        log.contains("UnknownIssuer")
+    });
+    assert_eq!(status(packed.port, "/.well-known/spin/health"), Some(503));
+    drop(packed);
+
+    let bundle_path = root.path().join(wxinfra::oci::image::CA_BUNDLE);
+    let mut roots = std::fs::read_to_string(&bundle_path).unwrap();
+    roots.push_str(&std::fs::read_to_string(certs.path().join("ca.crt")).unwrap());
+    std::fs::write(&bundle_path, roots).unwrap();
+    let trusted = Served::start(root.path(), &moto, work.path().join("trusted.log"));
+    trusted.wait("the release served", |health, _| health == Some(200));
+    assert!(trusted.log().contains(&id), "{}", trusted.log());
 }

@@ -38,8 +38,9 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir`.
-fn make_certs(dir: &Path) {
+/// A CA (`ca.crt`) and a server certificate for 127.0.0.1 signed by it (`server.crt`,
+/// `server.key`), in `dir`.
+pub fn make_certs(dir: &Path) {
     let key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1";
     let run = |args: String| openssl(dir, &args.split(' ').collect::<Vec<_>>());
     run(format!(

@@ -11,10 +11,23 @@ pub struct Moto {
     pub port: u16,
     log: std::path::PathBuf,
     child: Child,
+    /// With TLS: the CA its certificate chains to (clients are told to trust it).
+    ca: Option<std::path::PathBuf>,
 }
 
 impl Moto {
     pub fn start() -> Self {
+        Self::launch(None)
+    }
+
+    /// The server over HTTPS, with a certificate for 127.0.0.1 from a test CA made in `dir`
+    /// (`ca.crt`), as S3 answers over TLS.
+    pub fn start_tls(dir: &std::path::Path) -> Self {
+        super::apiserver::make_certs(dir);
+        Self::launch(Some(dir))
+    }
+
+    fn launch(tls: Option<&std::path::Path>) -> Self {
         // Bind port 0 to get a free port, release it, hand it to moto.
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -24,8 +37,15 @@ impl Moto {
         let log = std::env::temp_dir().join(format!("wxinfra-moto-{port}.log"));
         // scripts/moto_server.py is moto_server with its policy-condition bug fixed.
         let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto_server.py");
-        let child = Command::new(super::venv_bin("python"))
-            .args([launcher, "-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut cmd = Command::new(super::venv_bin("python"));
+        cmd.args([launcher, "-H", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(dir) = tls {
+            cmd.arg("-c")
+                .arg(dir.join("server.crt"))
+                .arg("-k")
+                .arg(dir.join("server.key"));
+        }
+        let child = cmd
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
             .env("MOTO_ENABLE_AMI_VALIDATION", "true")
@@ -34,7 +54,13 @@ impl Moto {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start moto_server");
-        let m = Moto { port, log, child };
+        let ca = tls.map(|d| d.join("ca.crt"));
+        let m = Moto {
+            port,
+            log,
+            child,
+            ca,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -53,21 +79,28 @@ impl Moto {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Environment that points the AWS SDK (ours and boto3) at this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_DEFAULT_REGION", "us-east-1".into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            ("AWS_CONFIG_FILE", "/dev/null".into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
-        ]
+        let ca = self
+            .ca
+            .as_ref()
+            .map(|c| ("AWS_CA_BUNDLE", c.display().to_string()));
+        ca.into_iter()
+            .chain([
+                ("AWS_ENDPOINT_URL", self.endpoint()),
+                ("AWS_ACCESS_KEY_ID", "testing".into()),
+                ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+                ("AWS_REGION", "us-east-1".into()),
+                ("AWS_DEFAULT_REGION", "us-east-1".into()),
+                ("AWS_EC2_METADATA_DISABLED", "true".into()),
+                ("AWS_CONFIG_FILE", "/dev/null".into()),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+            ])
+            .collect()
     }
 
     /// Runs a boto3 snippet against this server and returns what it prints as JSON.
