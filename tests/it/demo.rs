@@ -349,12 +349,12 @@ fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
 
     // Destroy leaves nothing: no tagged resource, no role or profile under the stack's path,
     // no load balancer (so no listener), function, cluster, repository, bucket or file system.
-    // 51: the 50 of the first apply plus the earlier release kept for rollback. The state
+    // 50: the 49 of the first apply plus the earlier release kept for rollback. The state
     // knew everything, so the sweep after it finds nothing more.
     let r = ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
     assert!(
         r.stderr
-            .contains("Destroy complete! 51 destroyed, 0 more found by tags."),
+            .contains("Destroy complete! 50 destroyed, 0 more found by tags."),
         "{}",
         r.stderr
     );
