@@ -169,7 +169,7 @@ impl Watcher {
         match source.current().await {
             Ok(found) => {
                 if self.runtime.set_source_error(None).is_some() {
-                    tracing::info!(bucket = %source.bucket, "release source reachable again");
+                    tracing::info!("release source reachable again");
                 }
                 match found {
                     Some(id) => Ok(Some(id)),
