@@ -6,10 +6,18 @@
 //! another engine wrote, or a damaged one, is ignored and replaced. Owns
 //! loading components, with or without the cache, each distinct `.wasm`
 //! once per app.
+//!
+//! Hashing a 37 MB `.wasm` took most of a cached start, so a cache hit does
+//! not read it: `by-stat/<stat key>` is a symlink to the entry, named by the
+//! file's path, size, mtime and inode. Releases are immutable directories
+//! written once (temp + rename), so those facts only repeat for the same
+//! bytes; a file changed in place with its mtime put back is the one case
+//! this trusts wrongly, as make and cargo do.
 
 use crate::componentize::{self, ConvertError};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fs::Metadata;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -94,17 +102,44 @@ impl<'a> Loader<'a> {
 
     /// The component at `wasm` (a component, or a core module to convert).
     pub fn load(&mut self, wasm: &Path) -> Result<(Component, Origin), LoadError> {
-        let bytes = std::fs::read(wasm).map_err(|source| LoadError::Read {
+        let read_err = |source| LoadError::Read {
             path: wasm.to_path_buf(),
             source,
-        })?;
+        };
+        let meta = std::fs::metadata(wasm).map_err(read_err)?;
+        let link = self
+            .cache_dir
+            .zip(stat_key(wasm, &meta))
+            .map(|(dir, k)| dir.join("by-stat").join(k));
+        if let Some(hit) = link.as_deref().and_then(|l| self.load_linked(l)) {
+            return Ok(hit);
+        }
+        let bytes = std::fs::read(wasm).map_err(read_err)?;
         let key = cache_key(&bytes);
         if let Some(component) = self.loaded.get(&key) {
             return Ok((component.clone(), Origin::Shared));
         }
         let (component, origin) = self.load_new(wasm, &bytes, &key)?;
+        if let (Some(link), Origin::CacheHit | Origin::Compiled) = (&link, origin)
+            && let Err(err) = write_link(link, &key)
+        {
+            tracing::warn!(path = %link.display(), error = %err, "cannot write AOT cache index");
+        }
         self.loaded.insert(key, component.clone());
         Ok((component, origin))
+    }
+
+    /// The component the `by-stat` link names, without reading the `.wasm`;
+    /// `None` sends the caller the slow way (no link, or a bad entry).
+    fn load_linked(&mut self, link: &Path) -> Option<(Component, Origin)> {
+        let target = std::fs::read_link(link).ok()?;
+        let key = target.file_stem()?.to_str()?.to_owned();
+        if let Some(component) = self.loaded.get(&key) {
+            return Some((component.clone(), Origin::Shared));
+        }
+        let component = try_cached(self.engine, &self.cache_dir?.join(format!("{key}.cwasm")))?;
+        self.loaded.insert(key, component.clone());
+        Some((component, Origin::CacheHit))
     }
 
     fn load_new(
@@ -140,6 +175,38 @@ impl<'a> Loader<'a> {
             unsafe { Component::deserialize(self.engine, &compiled) }.map_err(compile_err)?;
         Ok((component, origin))
     }
+}
+
+/// A name for the `.wasm` at `path` as it is now: its absolute path, size,
+/// mtime and inode, and the converter (a core module's entry depends on it).
+/// `None` where the file system keeps no mtime.
+fn stat_key(path: &Path, meta: &Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let facts = format!(
+        "{}\n{}\n{}\n{}\n{}",
+        std::path::absolute(path).ok()?.display(),
+        meta.len(),
+        mtime.as_nanos(),
+        meta.ino(),
+        componentize::converter()
+    );
+    Some(crate::digest::sha256_hex(facts.as_bytes()))
+}
+
+/// Points `link` at the entry for `key`, replacing any older link atomically.
+fn write_link(link: &Path, key: &str) -> std::io::Result<()> {
+    let dir = link.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = tempfile::Builder::new().prefix(".link").make_in(dir, |p| {
+        std::os::unix::fs::symlink(format!("../{key}.cwasm"), p)
+    })?;
+    tmp.persist(link).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// `bytes` as component bytes: converted when they are a core module.
@@ -207,13 +274,43 @@ mod tests {
         assert_eq!(load(&dir), Origin::CacheHit);
         let entry = std::fs::read_dir(&dir)
             .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .unwrap();
         std::fs::write(&entry, b"\x7fELF garbage").unwrap();
         assert_eq!(load(&dir), Origin::Compiled);
         assert_eq!(load(&dir), Origin::CacheHit);
+    }
+
+    #[test]
+    fn a_hit_by_stat_reads_no_bytes_and_a_touched_file_is_hashed_again() {
+        let engine = crate::engine::new_engine(&Default::default()).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let wasm = tmp.path().join("c.wasm");
+        std::fs::write(&wasm, wat_bytes()).unwrap();
+        let dir = engine_dir(&engine, &tmp.path().join("cache"));
+        let load = || Loader::new(&engine, Some(&dir)).load(&wasm);
+        assert_eq!(load().unwrap().1, Origin::Compiled);
+        let mtime = std::fs::metadata(&wasm).unwrap().modified().unwrap();
+
+        // Same length, same mtime and inode, bytes no parser accepts: a hit
+        // that read the file would fail.
+        let file = std::fs::OpenOptions::new().write(true).open(&wasm).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&file, &vec![0xff; wat_bytes().len()], 0).unwrap();
+        file.set_modified(mtime).unwrap();
+        assert_eq!(load().unwrap().1, Origin::CacheHit);
+
+        // Another mtime: the content is hashed, and garbage is refused.
+        file.set_modified(mtime + std::time::Duration::from_secs(1))
+            .unwrap();
+        assert!(matches!(load(), Err(LoadError::Compile { .. })));
+
+        // The original bytes again (a new mtime): the content key finds the
+        // entry and links it under the new stat key.
+        std::fs::write(&wasm, wat_bytes()).unwrap();
+        assert_eq!(load().unwrap().1, Origin::CacheHit);
+        let links = std::fs::read_dir(dir.join("by-stat")).unwrap().count();
+        assert_eq!(links, 2, "a link per loaded (path, size, mtime, inode)");
     }
 
     #[test]
