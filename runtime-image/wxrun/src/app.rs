@@ -125,7 +125,7 @@ impl App {
                     .collect(),
                 mounts: decl.files.clone(),
                 allowed: allowed.clone(),
-                variables: variables.remove(id).unwrap_or_default(),
+                variables: std::sync::Arc::new(variables.remove(id).unwrap_or_default()),
                 hosts: crate::hosts::Grants {
                     key_value: std::sync::Arc::new(decl.key_value_stores.iter().cloned().collect()),
                     sqlite: std::sync::Arc::new(decl.sqlite_databases.iter().cloned().collect()),

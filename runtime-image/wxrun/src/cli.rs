@@ -109,6 +109,14 @@ struct ServeArgs {
     /// Instances alive at once (pooling allocator size).
     #[arg(long, env = "WXRUN_MAX_INSTANCES", default_value_t = 200)]
     max_instances: u32,
+    /// Requests one instance serves before a fresh one is made. 1 (Spin's
+    /// behaviour) isolates every request; more lets a component's globals
+    /// outlive a request, for throughput.
+    #[arg(long, env = "WXRUN_INSTANCE_REUSE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    instance_reuse: u32,
+    /// Requests a reused WASI 0.3 instance serves at once.
+    #[arg(long, env = "WXRUN_INSTANCE_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    instance_concurrency: u32,
     /// Primitive reported in x-wxrun-served-by (ec2, fargate, lambda, k8s,
     /// local); `lambda` in Lambda mode, `local` otherwise (every deployment
     /// wxinfra makes sets it).
@@ -267,6 +275,8 @@ fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
             timeout: Duration::from_millis(args.timeout_ms),
             max_body_bytes: args.max_body_bytes,
             max_instances: args.max_instances,
+            instance_reuse: args.instance_reuse,
+            instance_concurrency: args.instance_concurrency,
         },
         primitive,
         lambda,

@@ -1,7 +1,8 @@
 //! One Spin component ready to serve: compiled (through the AOT cache),
 //! linked (WASI 0.2 + 0.3, variables, traps for the rest), and wrapped in
-//! wasmtime-wasi-http's `ProxyHandler` with a fresh instance per request and
-//! the per-request limits. Owns instantiation, not routing or HTTP serving.
+//! wasmtime-wasi-http's `ProxyHandler` with a fresh instance per request
+//! (or one reused as `Limits::instance_reuse` allows) and the per-request
+//! limits. Owns instantiation, not routing or HTTP serving.
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::engine::{Host, Limits};
@@ -48,7 +49,7 @@ pub struct Settings {
     pub env: Vec<(String, String)>,
     pub mounts: Vec<FileMount>,
     pub allowed: Arc<AllowedHosts>,
-    pub variables: ComponentVariables,
+    pub variables: Arc<ComponentVariables>,
     pub hosts: crate::hosts::Grants,
     pub limits: Limits,
 }
@@ -90,6 +91,10 @@ pub fn prepare(
     let runner = Runner {
         engine: engine.clone(),
         pre,
+        concurrency: match generation {
+            Generation::P2 => 1,
+            Generation::P3 => settings.limits.instance_concurrency as usize,
+        },
         settings: Arc::new(settings),
     };
     Ok(Prepared {
@@ -99,10 +104,15 @@ pub fn prepare(
     })
 }
 
-/// Creates one store and instance per request.
+/// How long a reused instance waits idle for its next request.
+const IDLE_INSTANCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Creates the stores and instances requests run in.
 pub struct Runner {
     engine: Engine,
     pre: ProxyPre<Host>,
+    /// Requests one instance serves at once.
+    concurrency: usize,
     settings: Arc<Settings>,
 }
 
@@ -133,7 +143,7 @@ impl Runner {
             hooks: OutboundHooks {
                 allowed: s.allowed.clone(),
             },
-            variables: Arc::new(s.variables.clone()),
+            variables: s.variables.clone(),
             hosts: crate::hosts::HostState::new(s.hosts.clone()),
         };
         let mut store = Store::new(&self.engine, host);
@@ -147,28 +157,34 @@ impl Runner {
 impl HandlerState for Runner {
     type StoreData = Host;
     type WorkerExpiration = Expiry;
-    type WorkerState = OneRequest;
+    type WorkerState = Reuse;
 
-    async fn instantiate(&self) -> wasmtime::Result<Instance<Host, Expiry, OneRequest>> {
+    async fn instantiate(&self) -> wasmtime::Result<Instance<Host, Expiry, Reuse>> {
         let mut store = self.store()?;
         let proxy = self.pre.instantiate_async(&mut store).await?;
-        let timeout = self.settings.limits.timeout;
+        let limits = self.settings.limits;
         Ok(Instance {
             store,
             proxy,
             view: <Host as WasiHttpView>::http,
             expiration: Expiry {
-                timeout,
-                sleep: Box::pin(tokio::time::sleep(timeout)),
+                timeout: limits.timeout,
+                reused: limits.instance_reuse > 1,
+                sleep: Box::pin(tokio::time::sleep(limits.timeout)),
             },
-            state: OneRequest { timeout },
+            state: Reuse {
+                limits,
+                concurrency: self.concurrency,
+            },
         })
     }
 }
 
-/// Ends an instance once its request is done, or its time is up.
+/// Ends an instance once its requests are done (a reused one after it has
+/// been idle a while), or its time is up.
 pub struct Expiry {
     timeout: std::time::Duration,
+    reused: bool,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -179,10 +195,12 @@ impl WorkerExpiration for Expiry {
         state: WorkerStatus,
         start: Instant,
     ) -> Poll<()> {
-        if state == WorkerStatus::Idle {
-            return Poll::Ready(());
-        }
-        let deadline = tokio::time::Instant::from_std(start + self.timeout);
+        let wait = match state {
+            WorkerStatus::Idle if !self.reused => return Poll::Ready(()),
+            WorkerStatus::Idle => IDLE_INSTANCE_TIMEOUT,
+            _ => self.timeout,
+        };
+        let deadline = tokio::time::Instant::from_std(start + wait);
         if self.sleep.deadline() != deadline {
             self.sleep.as_mut().reset(deadline);
         }
@@ -190,30 +208,36 @@ impl WorkerExpiration for Expiry {
     }
 }
 
-/// Accepts exactly one request: every request gets a fresh instance.
-pub struct OneRequest {
-    timeout: std::time::Duration,
+/// Accepts `instance_reuse` requests in all, `concurrency` at a time.
+pub struct Reuse {
+    limits: Limits,
+    concurrency: usize,
 }
 
-impl WorkerState for OneRequest {
+impl WorkerState for Reuse {
     type StoreData = Host;
     type RequestData = ();
 
-    fn should_accept_request(&self, _concurrent: usize, total: usize) -> ShouldAccept {
-        if total == 0 {
-            ShouldAccept::Yes
-        } else {
+    fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
+        if total >= self.limits.instance_reuse as usize {
             ShouldAccept::Never
+        } else if concurrent >= self.concurrency {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
         }
     }
 
     fn on_request_start(
         &self,
-        _store: StoreContextMut<'_, Host>,
+        mut store: StoreContextMut<'_, Host>,
         _data: (),
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + 'static + Send + Sync>> {
-        Box::pin(tokio::time::sleep(self.timeout))
+        // The epoch deadline counts from here, not from the instance's
+        // creation: a reused instance lives longer than one request.
+        store.set_epoch_deadline(self.limits.epoch_ticks());
+        Box::pin(tokio::time::sleep(self.limits.timeout))
     }
 
     fn drop(&self, _store: Store<Host>, result: Result<(), wasmtime::Error>) {

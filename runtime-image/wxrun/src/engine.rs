@@ -25,6 +25,13 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Instances alive at once (the pooling allocator's size).
     pub max_instances: u32,
+    /// Requests one instance serves before it is dropped. 1 (the default,
+    /// as Spin) gives every request a fresh instance; more trades that
+    /// isolation (globals outlive a request) for throughput.
+    pub instance_reuse: u32,
+    /// Requests one WASI 0.3 instance serves at once when reused (a WASI
+    /// 0.2 instance serves one at a time).
+    pub instance_concurrency: u32,
 }
 
 impl Default for Limits {
@@ -34,6 +41,8 @@ impl Default for Limits {
             timeout: Duration::from_secs(30),
             max_body_bytes: 10 << 20,
             max_instances: 200,
+            instance_reuse: 1,
+            instance_concurrency: 16,
         }
     }
 }

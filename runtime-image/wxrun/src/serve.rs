@@ -237,6 +237,11 @@ async fn listen(
                         continue;
                     }
                 };
+                // Without it, a response written in two parts (head, then a
+                // streamed body) waits for the client's delayed ACK (~40 ms).
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
                 let rt = runtime.clone();
                 let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let rt = rt.clone();

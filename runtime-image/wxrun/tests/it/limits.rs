@@ -79,3 +79,66 @@ async fn limits_map_to_statuses_and_the_server_survives() {
     assert!(!down.status.success());
     assert!(String::from_utf8_lossy(&down.stderr).contains("connecting to"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_are_fresh_per_request_unless_reuse_is_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        tmp.path(),
+        &format!(
+            "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/p/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"{}\"\n",
+            probe_p3_wasm().display(),
+        ),
+    );
+    let cache = shared_cache();
+    let start = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "--from",
+            manifest.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "--timeout-ms",
+            "1000",
+        ];
+        args.extend_from_slice(extra);
+        let args: Vec<String> = args.into_iter().map(String::from).collect();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            Server::start(&refs, &[]).await
+        }
+    };
+    let counts = |server: &Server| {
+        let url = server.url("/p/count");
+        async move {
+            let mut seen = Vec::new();
+            for _ in 0..4 {
+                seen.push(get(&url).await.unwrap().body);
+            }
+            seen
+        }
+    };
+
+    // Spin's behaviour: a fresh instance, so globals start over every time.
+    let fresh = start(&[]).await;
+    assert_eq!(counts(&fresh).await, ["1", "1", "1", "1"]);
+
+    // Three requests per instance, one at a time: the fourth gets a new one.
+    let reused = start(&["--instance-reuse", "3", "--instance-concurrency", "1"]).await;
+    assert_eq!(counts(&reused).await, ["1", "2", "3", "1"]);
+
+    // One instance serving requests for longer than the wall-time limit:
+    // the limit counts from each request's start, not the instance's birth.
+    let long_lived = start(&["--instance-reuse", "100000", "--instance-concurrency", "1"]).await;
+    let began = std::time::Instant::now();
+    let mut last = 0u64;
+    while began.elapsed() < std::time::Duration::from_millis(1500) {
+        let r = long_lived.get("/p/count").await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let n: u64 = r.body.parse().unwrap();
+        assert_eq!(n, last + 1, "the same instance answers every request");
+        last = n;
+    }
+    // A request that runs out of time still gets 504, and ends its instance.
+    assert_eq!(long_lived.get("/p/loop").await.status, 504);
+    assert_eq!(long_lived.get("/p/count").await.body, "1");
+}

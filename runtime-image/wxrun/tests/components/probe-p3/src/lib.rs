@@ -35,6 +35,12 @@ fn serve(request: http::Request<IncomingRequestBody>) -> http::Response<Full<Byt
         let big = vec![7u8; 512 * 1024 * 1024];
         return http::Response::new(Full::new(Bytes::copy_from_slice(&std::hint::black_box(big)[..1])));
     }
+    if path.ends_with("/count") {
+        // Requests this instance has served: 1 unless wxrun reuses instances.
+        static SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        return http::Response::new(Full::new(Bytes::from(n.to_string())));
+    }
     if path.ends_with("/panic") {
         panic!("probe-p3 asked to panic");
     }
