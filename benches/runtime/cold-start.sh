@@ -1,25 +1,60 @@
 #!/usr/bin/env bash
-# Cold start of wxrun serving examples/hello: process start -> first 200,
-# without the AOT cache (compiles CPython's component) and with it (loads
-# the precompiled .cwasm). Prints milliseconds and the ratio.
+# Cold start: process start -> first 200, median of RUNS (default 7) starts.
+#   - wxrun serving examples/hello (CPython component, WASI 0.2) without the AOT cache
+#     (compiles CPython) and with a warm one (a stat, a readlink and an mmap);
+#   - wxrun with a warm cache vs `wasmtime serve --allow-precompiled` on a .cwasm made by
+#     `wasmtime compile`, for the Rust components both can run (probe-p2, WASI 0.2;
+#     probe-p3, WASI 0.3). `wasmtime serve` cannot run examples/hello: it imports Spin's
+#     interfaces, which only wxrun provides.
 source "$(dirname "$0")/common.sh"
+ensure_wasmtime
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-manifest="$repo/examples/hello/spin.toml"
+components="$repo/runtime-image/wxrun/tests/components"
 
-measure() { # measure CACHE_ARGS... -> ms to first 200
-  local port; port="$(free_port)"
-  local t0; t0="$(now_ms)"
-  "$WXRUN" serve --from "$manifest" --listen "127.0.0.1:$port" "$@" 2>/dev/null &
-  local pid=$!
-  wait_200 "http://127.0.0.1:$port/hello/" 600
-  local t1; t1="$(now_ms)"
+first_200_ms() { # URL CMD... -> ms from starting CMD to URL's first 200
+  local url="$1"; shift
+  local t0 t1 pid
+  t0="$(now_ms)"
+  "$@" 2>/dev/null &
+  pid=$!
+  wait_200 "$url" 600
+  t1="$(now_ms)"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   echo $((t1 - t0))
 }
+median_of() { # N CMD... -> the median of N runs of CMD's printed number
+  local n="$1"; shift
+  for _ in $(seq "$n"); do "$@"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+wxrun_ms() { # MANIFEST PATH [ARGS...]
+  local manifest="$1" path="$2" port; shift 2; port="$(free_port)"
+  first_200_ms "http://127.0.0.1:$port$path" "$WXRUN" serve --from "$manifest" \
+    --listen "127.0.0.1:$port" "$@"
+}
+wasmtime_ms() { # CWASM PATH
+  local port; port="$(free_port)"
+  first_200_ms "http://127.0.0.1:$port$2" "$WASMTIME" serve --allow-precompiled \
+    -W component-model-async=y -S p3=y,cli=y --addr "127.0.0.1:$port" "$1"
+}
+runs="${RUNS:-7}"
 
-no_cache="$(measure)"
-measure --cache-dir "$work/cache" >/dev/null   # fills the cache
-with_cache="$(measure --cache-dir "$work/cache")"
-echo "cold start, no AOT cache:   ${no_cache} ms"
-echo "cold start, with AOT cache: ${with_cache} ms"
-python3 -c "print(f'speedup: {$no_cache/$with_cache:.1f}x')"
+hello="$repo/examples/hello/spin.toml"
+no_cache="$(wxrun_ms "$hello" /hello/)"
+wxrun_ms "$hello" /hello/ --cache-dir "$work/cache" >/dev/null   # fills the cache
+with_cache="$(median_of "$runs" wxrun_ms "$hello" /hello/ --cache-dir "$work/cache")"
+echo "wxrun examples/hello, no AOT cache:   ${no_cache} ms"
+echo "wxrun examples/hello, warm AOT cache: ${with_cache} ms  ($(python3 -c "print(f'{$no_cache/$with_cache:.0f}')")x faster)"
+
+for probe in probe-p2 probe-p3; do
+  wasm="$components/$probe/$probe.wasm"
+  printf 'spin_manifest_version = 2\n[[trigger.http]]\nroute = "/..."\ncomponent = "c"\n[component.c]\nsource = "%s"\n' \
+    "$wasm" > "$work/$probe.toml"
+  wxrun_ms "$work/$probe.toml" /ok --cache-dir "$work/cache" >/dev/null
+  "$WASMTIME" compile -W component-model-async=y "$wasm" -o "$work/$probe.cwasm"
+  w="$(median_of "$runs" wxrun_ms "$work/$probe.toml" /ok --cache-dir "$work/cache")"
+  t="$(median_of "$runs" wasmtime_ms "$work/$probe.cwasm" /ok)"
+  echo
+  echo "wxrun $probe, warm AOT cache:             ${w} ms"
+  echo "wasmtime serve $probe, precompiled .cwasm: ${t} ms"
+  python3 -c "print(f'ratio wxrun/wasmtime: {$w/$t:.2f}')"
+done

@@ -9,6 +9,19 @@ fi
 command -v hey >/dev/null || { echo "hey is missing: apt-get install -y hey" >&2; exit 1; }
 "$repo/runtime-image/wxrun/tests/build-components.sh" >/dev/null
 
+# ensure_wasmtime: the peer, wasmtime-cli 48.0.8 (wxrun's wasmtime), installed from
+# crates.io into ~/.cache/wxinfra/wasmtime-cli on first use; sets WASMTIME.
+ensure_wasmtime() {
+  local root="$HOME/.cache/wxinfra/wasmtime-cli"
+  WASMTIME="$root/bin/wasmtime"
+  local features="run,serve,compile,cranelift,component-model,component-model-async,pooling-allocator,parallel-compilation,cache"
+  if [ "$(cat "$root/.features" 2>/dev/null)" != "$features" ]; then
+    cargo install --locked --force --root "$root" wasmtime-cli --version 48.0.8 \
+      --no-default-features --features "$features"
+    echo "$features" > "$root/.features"
+  fi
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # wait_200 URL TIMEOUT_S: polls until URL answers 200.

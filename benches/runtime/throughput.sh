@@ -1,50 +1,61 @@
 #!/usr/bin/env bash
-# Requests/s and p50/p99 latency under hey (10 s, 16 connections) for:
-#   1. wxrun serving examples/hello (Python, WASI 0.2),
-#   2. wxrun and `wasmtime serve` (wasmtime-cli 48.0.8) on the same plain
-#      wasi:http component (tests/components/probe-p3, WASI 0.3),
-# printed side by side with ratios. wasmtime-cli is installed from crates.io
-# into ~/.cache/wxinfra/wasmtime-cli on first use.
+# Requests/s and p50/p99 latency under hey (10 s, 16 connections), release builds, loopback:
+#   1. wxrun serving examples/hello (Python, WASI 0.2), for scale;
+#   2. wxrun vs `wasmtime serve` (wasmtime-cli 48.0.8) on the same plain components both
+#      can run: probe-p2 (WASI 0.2) and probe-p3 (WASI 0.3), each with a fresh instance per
+#      request (Spin's behaviour, wxrun's default);
+#   3. the same for probe-p3 with instances reused, 128 requests each, 16 at once:
+#      `wasmtime serve`'s default for WASI 0.3, `--instance-reuse 128` for wxrun.
+# Prints each pair side by side with the ratios wxrun/wasmtime.
 source "$(dirname "$0")/common.sh"
-wt_root="$HOME/.cache/wxinfra/wasmtime-cli"
-WASMTIME="$wt_root/bin/wasmtime"
-if [ ! -x "$WASMTIME" ]; then
-  cargo install --locked --root "$wt_root" wasmtime-cli --version 48.0.8 \
-    --no-default-features --features "run,serve,cranelift,component-model,component-model-async,pooling-allocator,parallel-compilation,cache"
-fi
+ensure_wasmtime
 work="$(mktemp -d)"; pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-probe="$repo/runtime-image/wxrun/tests/components/probe-p3/probe-p3.wasm"
-cat > "$work/spin.toml" <<TOML
-spin_manifest_version = 2
-[[trigger.http]]
-route = "/..."
-component = "probe"
-[component.probe]
-source = "$probe"
-TOML
+components="$repo/runtime-image/wxrun/tests/components"
 
-start_wxrun() { # MANIFEST PORT
-  "$WXRUN" serve --from "$1" --listen "127.0.0.1:$2" --cache-dir "$work/cache" \
-    --max-instances 400 2>/dev/null &
+start_wxrun() { # MANIFEST PORT [ARGS...]
+  local manifest="$1" port="$2"; shift 2
+  "$WXRUN" serve --from "$manifest" --listen "127.0.0.1:$port" --cache-dir "$work/cache" \
+    --max-instances 400 "$@" 2>/dev/null &
   pids+=($!)
-  wait_200 "http://127.0.0.1:$2/.well-known/spin/health" 600
+  wait_200 "http://127.0.0.1:$port/.well-known/spin/health" 600
 }
+start_wasmtime() { # WASM PORT [ARGS...]
+  local wasm="$1" port="$2"; shift 2
+  "$WASMTIME" serve -W component-model-async=y -S p3=y,cli=y --addr "127.0.0.1:$port" "$@" \
+    "$wasm" 2>/dev/null &
+  pids+=($!)
+  wait_200 "http://127.0.0.1:$port/ok" 600
+}
+stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=(); }
+manifest_for() { # NAME WASM -> a one-component manifest routing /...
+  printf 'spin_manifest_version = 2\n[[trigger.http]]\nroute = "/..."\ncomponent = "c"\n[component.c]\nsource = "%s"\n' \
+    "$2" > "$work/$1.toml"
+  echo "$work/$1.toml"
+}
+line() { printf '%-44s %6s req/s  p50 %6s ms  p99 %6s ms  non-2xx %s\n' "$@"; }
 
-p1="$(free_port)"; start_wxrun "$repo/examples/hello/spin.toml" "$p1"
-read -r h_rps h_p50 h_p99 h_bad < <(hey_stats "http://127.0.0.1:$p1/hello/bench")
-echo "wxrun   examples/hello (python, wasi 0.2): ${h_rps} req/s  p50 ${h_p50} ms  p99 ${h_p99} ms  non-2xx ${h_bad}"
+p="$(free_port)"; start_wxrun "$repo/examples/hello/spin.toml" "$p"
+read -r rps p50 p99 bad < <(hey_stats "http://127.0.0.1:$p/hello/bench")
+line "wxrun examples/hello (python, wasi 0.2)" "$rps" "$p50" "$p99" "$bad"
+stop_all
 
-p2="$(free_port)"; start_wxrun "$work/spin.toml" "$p2"
-read -r w_rps w_p50 w_p99 w_bad < <(hey_stats "http://127.0.0.1:$p2/bench")
-
-p3="$(free_port)"
-"$WASMTIME" serve -W component-model-async=y -S p3=y,cli=y --addr "127.0.0.1:$p3" "$probe" 2>/dev/null &
-pids+=($!)
-wait_200 "http://127.0.0.1:$p3/ok" 600
-read -r t_rps t_p50 t_p99 t_bad < <(hey_stats "http://127.0.0.1:$p3/bench")
-
-echo "wxrun          probe-p3 (rust, wasi 0.3): ${w_rps} req/s  p50 ${w_p50} ms  p99 ${w_p99} ms  non-2xx ${w_bad}"
-echo "wasmtime serve probe-p3 (rust, wasi 0.3): ${t_rps} req/s  p50 ${t_p50} ms  p99 ${t_p99} ms  non-2xx ${t_bad}"
-python3 -c "print(f'ratio wxrun/wasmtime: req/s {$w_rps/$t_rps:.2f}  p50 {$w_p50/$t_p50:.2f}  p99 {$w_p99/$t_p99:.2f}')"
+# compare LABEL WASM WXRUN_ARGS WASMTIME_ARGS: one server at a time, so neither slows the other.
+compare() {
+  local label="$1" wasm="$2" w_args=($3) t_args=($4) p w t
+  p="$(free_port)"; start_wxrun "$(manifest_for "$label" "$wasm")" "$p" "${w_args[@]}"
+  w="$(hey_stats "http://127.0.0.1:$p/bench")"; stop_all
+  p="$(free_port)"; start_wasmtime "$wasm" "$p" "${t_args[@]}"
+  t="$(hey_stats "http://127.0.0.1:$p/bench")"; stop_all
+  read -r w_rps w_p50 w_p99 w_bad <<<"$w"
+  read -r t_rps t_p50 t_p99 t_bad <<<"$t"
+  echo
+  line "wxrun          $label" "$w_rps" "$w_p50" "$w_p99" "$w_bad"
+  line "wasmtime serve $label" "$t_rps" "$t_p50" "$t_p99" "$t_bad"
+  python3 -c "print(f'ratio wxrun/wasmtime: req/s {$w_rps/$t_rps:.2f}  p50 {$w_p50/$t_p50:.2f}  p99 {$w_p99/$t_p99:.2f}')"
+}
+compare "probe-p2 (wasi 0.2, fresh)" "$components/probe-p2/probe-p2.wasm" "" ""
+compare "probe-p3 (wasi 0.3, fresh)" "$components/probe-p3/probe-p3.wasm" "" "--max-instance-reuse-count 1"
+compare "probe-p3 (wasi 0.3, reused 128x16)" "$components/probe-p3/probe-p3.wasm" \
+  "--instance-reuse 128 --instance-concurrency 16" ""

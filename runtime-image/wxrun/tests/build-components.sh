@@ -5,6 +5,8 @@
 # (installed here if missing) for the Rust test components.
 #   examples/hello/app.wasm                          WASI 0.2 (Python, spin-sdk 3.4.1)
 #   tests/components/probe-p3/probe-p3.wasm          WASI 0.3 (Rust, wasip3 0.9)
+#   tests/components/probe-p2/probe-p2.wasm          WASI 0.2 (Rust, wasip2 1.0: plain wasi:http,
+#                                                    the benchmarks' peer for `wasmtime serve`)
 #   tests/components/http-rust/http-rust-wasip1.wasm core module (Rust spin-sdk 5.2,
 #                                                    Spin's http-rust template)
 #   tests/components/http-rust/http-rust-wasip2.wasm the same source, WASI 0.2
@@ -36,6 +38,7 @@ build() {
 }
 
 build probe-p3 wasm32-wasip2 "$here/components/probe-p3/probe-p3.wasm"
+build probe-p2 wasm32-wasip2 "$here/components/probe-p2/probe-p2.wasm"
 build http-rust wasm32-wasip1 "$here/components/http-rust/http-rust-wasip1.wasm"
 build http-rust wasm32-wasip2 "$here/components/http-rust/http-rust-wasip2.wasm"
 build spin-hosts wasm32-wasip2 "$here/components/spin-hosts/spin-hosts.wasm"
