@@ -11,17 +11,7 @@ ensure_wasmtime
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 components="$repo/runtime-image/wxrun/tests/components"
 
-first_200_ms() { # URL CMD... -> ms from starting CMD to URL's first 200
-  local url="$1"; shift
-  local t0 t1 pid
-  t0="$(now_ms)"
-  "$@" 2>/dev/null &
-  pid=$!
-  wait_200 "$url" 600
-  t1="$(now_ms)"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  echo $((t1 - t0))
-}
+first_200_ms() { python3 "$repo/benches/runtime/first_200.py" "$@"; } # URL CMD... -> ms
 median_of() { # N CMD... -> the median of N runs of CMD's printed number
   local n="$1"; shift
   for _ in $(seq "$n"); do "$@"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'

@@ -50,7 +50,8 @@ impl Primitive {
 }
 
 /// Facts fixed for the life of the process. The executable's hash is
-/// computed once, in the background (a large binary takes a while).
+/// computed once, when first asked for: hashing the 40 MB binary at start
+/// took the CPU a cold start needs (a third of it on 2 cores).
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub version: &'static str,
@@ -59,18 +60,13 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The identity of this process; starts hashing `/proc/self/exe`.
+    /// The identity of this process.
     pub fn current(primitive: Primitive) -> Self {
-        let identity = Identity {
+        Identity {
             version: env!("CARGO_PKG_VERSION"),
             primitive,
             binary_sha256: Arc::default(),
-        };
-        let background = identity.clone();
-        tokio::spawn(async move {
-            background.binary_sha256().await;
-        });
-        identity
+        }
     }
 
     /// The sha256 of the running executable file (empty if unreadable).
