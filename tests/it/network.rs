@@ -92,7 +92,9 @@ fn network_slice_applies_with_least_privilege_rules_and_converges() {
          subnets = e.describe_subnets(Filters=[{{'Name': 'vpc-id', 'Values': ['{vpc}']}}])['Subnets']\n\
          igws = e.describe_internet_gateways(Filters=[{{'Name': 'attachment.vpc-id', 'Values': ['{vpc}']}}])['InternetGateways']\n\
          rts = e.describe_route_tables(Filters=[{{'Name': 'vpc-id', 'Values': ['{vpc}']}}, {{'Name': 'tag:wxinfra:stack', 'Values': ['net1']}}])['RouteTables']\n\
-         rules = e.describe_security_group_rules(Filters=[{{'Name': 'group-id', 'Values': ['{alb}', '{compute}', '{efs}']}}])['SecurityGroupRules']\n\
+         # EC2 is eventually consistent: the first describe of a new group may miss its\n\
+         # egress rules (MOTO_STRICT_SG_CONSISTENCY), so a reader looks twice.\n\
+         for _ in range(2): rules = e.describe_security_group_rules(Filters=[{{'Name': 'group-id', 'Values': ['{alb}', '{compute}', '{efs}']}}])['SecurityGroupRules']\n\
          groups = e.describe_security_groups(GroupIds=['{alb}', '{compute}', '{efs}'])['SecurityGroups']\n\
          print(json.dumps({{\n\
            'cidr': v['CidrBlock'], 'tags': {{t['Key']: t['Value'] for t in v['Tags']}},\n\
@@ -404,6 +406,16 @@ fn apply_killed_midway_is_completed_by_the_next_apply() {
 fn destroy_sweeps_by_tags_what_a_lost_state_forgot() {
     let (moto, ws) = setup("net6");
     apply(&ws);
+    // EC2 is eventually consistent: right after apply, a listing may miss a new group's
+    // egress rules (MOTO_STRICT_SG_CONSISTENCY; they would go with their group). Once an
+    // independent client has seen all six, the sweep's count below is exact.
+    let egress = moto.boto(
+        "e = client('ec2')\n\
+         f = [{'Name': 'tag:wxinfra:stack', 'Values': ['net6']}]\n\
+         for _ in range(2): rules = e.describe_security_group_rules(Filters=f)['SecurityGroupRules']\n\
+         print(json.dumps(sum(r['IsEgress'] for r in rules)))",
+    );
+    assert_eq!(egress, 3);
     std::fs::remove_file(ws.path().join(".wxinfra/net6.state.json")).unwrap();
     let r = ws
         .run(&["destroy", "-f", "stack.yaml", "--auto-approve"])
