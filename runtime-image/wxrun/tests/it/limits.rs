@@ -4,6 +4,12 @@
 use crate::support::*;
 
 async fn probe_server() -> (Server, tempfile::TempDir) {
+    probe_server_with(&[]).await
+}
+
+/// The probe (`/p/...`) and hello (`/hello/...`) components under small
+/// limits, plus `extra` flags.
+async fn probe_server_with(extra: &[&str]) -> (Server, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let manifest = write_manifest(
         tmp.path(),
@@ -14,22 +20,20 @@ async fn probe_server() -> (Server, tempfile::TempDir) {
         ),
     );
     let cache = shared_cache();
-    let server = Server::start(
-        &[
-            "--from",
-            manifest.to_str().unwrap(),
-            "--cache-dir",
-            cache.to_str().unwrap(),
-            "--timeout-ms",
-            "1000",
-            "--memory-mb",
-            "128",
-            "--max-body-bytes",
-            "1024",
-        ],
-        &[],
-    )
-    .await;
+    let mut args = vec![
+        "--from",
+        manifest.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--timeout-ms",
+        "1000",
+        "--memory-mb",
+        "128",
+        "--max-body-bytes",
+        "1024",
+    ];
+    args.extend_from_slice(extra);
+    let server = Server::start(&args, &[]).await;
     (server, tmp)
 }
 
@@ -82,31 +86,6 @@ async fn limits_map_to_statuses_and_the_server_survives() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn instances_are_fresh_per_request_unless_reuse_is_asked_for() {
-    let tmp = tempfile::tempdir().unwrap();
-    let manifest = write_manifest(
-        tmp.path(),
-        &format!(
-            "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/p/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"{}\"\n",
-            probe_p3_wasm().display(),
-        ),
-    );
-    let cache = shared_cache();
-    let start = |extra: &'static [&'static str]| {
-        let mut args = vec![
-            "--from",
-            manifest.to_str().unwrap(),
-            "--cache-dir",
-            cache.to_str().unwrap(),
-            "--timeout-ms",
-            "1000",
-        ];
-        args.extend_from_slice(extra);
-        let args: Vec<String> = args.into_iter().map(String::from).collect();
-        async move {
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            Server::start(&refs, &[]).await
-        }
-    };
     let counts = |server: &Server| {
         let url = server.url("/p/count");
         async move {
@@ -119,16 +98,18 @@ async fn instances_are_fresh_per_request_unless_reuse_is_asked_for() {
     };
 
     // Spin's behaviour: a fresh instance, so globals start over every time.
-    let fresh = start(&[]).await;
+    let (fresh, _tmp) = probe_server().await;
     assert_eq!(counts(&fresh).await, ["1", "1", "1", "1"]);
 
     // Three requests per instance, one at a time: the fourth gets a new one.
-    let reused = start(&["--instance-reuse", "3", "--instance-concurrency", "1"]).await;
+    let (reused, _tmp) =
+        probe_server_with(&["--instance-reuse", "3", "--instance-concurrency", "1"]).await;
     assert_eq!(counts(&reused).await, ["1", "2", "3", "1"]);
 
     // One instance serving requests for longer than the wall-time limit:
     // the limit counts from each request's start, not the instance's birth.
-    let long_lived = start(&["--instance-reuse", "100000", "--instance-concurrency", "1"]).await;
+    let (long_lived, _tmp) =
+        probe_server_with(&["--instance-reuse", "100000", "--instance-concurrency", "1"]).await;
     let began = std::time::Instant::now();
     let mut last = 0u64;
     while began.elapsed() < std::time::Duration::from_millis(1500) {
