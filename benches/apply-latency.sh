@@ -25,7 +25,7 @@ work=$(mktemp -d)
 moto_port=$(free_port); proxy_port=$(free_port)
 start_moto "$moto_port"
 start_registry "$(free_port)"
-"$py" "$root/benches/latency_proxy.py" "$proxy_port" "$moto_port" "$latency_ms" &
+"$py" "$root/scripts/aws_proxy.py" --port "$proxy_port" --upstream "$moto_port" --latency-ms "$latency_ms" &
 local_pids+=("$!")
 wait_port "$proxy_port"
 use_endpoint "$proxy_port"

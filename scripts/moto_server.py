@@ -24,6 +24,9 @@ these, they only stop moto from reporting false differences or accepting what AW
 5. Lambda logging. moto drops `LoggingConfig`; GetFunction answers with AWS's default
    (`LogFormat: Text`, `LogGroup: /aws/lambda/<name>`) until a config is set, and with the
    config once it is (as AWS does).
+6. DescribeInstances' `client-token` filter ("The idempotency token you provided when you
+   launched the instance", DescribeInstances in the EC2 API reference), which finds what a
+   RunInstances whose answer was lost made. moto answers it with a 500 (NotImplementedError).
 
 Strictness rules: AWS behaviours moto lacks, each on unless its variable is "0" (the tests
 run with all of them on; switch one off to see what it catches):
@@ -65,26 +68,86 @@ run with all of them on; switch one off to see what it catches):
   ECS_ROLLOUT_SECONDS, DescribeServices shows runningCount 0 and the deployment
   IN_PROGRESS, then COMPLETED with the desired count running (the `services-stable` waiter,
   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html).
+- MOTO_STRICT_EC2_CONSISTENCY: beyond security groups, a DescribeVpcs, DescribeSubnets,
+  DescribeInternetGateways, DescribeRouteTables or DescribeInstances that names a VPC, subnet,
+  gateway, route table or instance created less than EC2_CONSISTENCY_SECONDS ago answers its
+  `Invalid...ID.NotFound` once ("If you try to describe a resource immediately after you create
+  it, you might get an error that the resource does not exist",
+  https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html; Terraform retries
+  NotFound after create for this, terraform-provider-aws internal/tfresource RetryWhenNotFound).
+- MOTO_STRICT_IDEMPOTENCY: AWS's own idempotency where moto lacks it, so a retried create
+  (its first answer lost) meets what AWS would give. RunInstances with a ClientToken already
+  used returns the same reservation ("If you repeat the request with the same client token,
+  the same response is returned", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html;
+  moto stores the token and ignores it). CreateTargetGroup, CreateLoadBalancer and
+  CreateListener with the settings of an existing one return it ("This operation is
+  idempotent ... If you attempt to create multiple target groups with the same settings, each
+  call succeeds", the ELBv2 API reference of each); other settings under the same name (port
+  for listeners) answer DuplicateTargetGroupName / DuplicateLoadBalancerName /
+  DuplicateListener. moto refuses the same target group and listener, and makes a second load
+  balancer of the same name. CreateVpcEndpoint and EFS CreateAccessPoint with a ClientToken
+  already used return what it made (EFS's API reference: "a string of up to 64 ASCII
+  characters that Amazon EFS uses to ensure idempotent creation"); moto makes another.
+- MOTO_STRICT_LAMBDA_VPC_ENIS: a function with a VpcConfig gets one Lambda network interface
+  per subnet ("AWS Lambda VPC ENI-<function>-...", interface type `lambda`, in use), as
+  Lambda's Hyperplane does (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+  Deleting the function, or moving it to other subnets or groups, releases them only
+  LAMBDA_ENI_RELEASE_SECONDS later (AWS: up to ~45 minutes, terraform-provider-aws #10329,
+  #10347), and then they stay, detached (`available`), until someone deletes them. While one
+  is in a subnet or group, DeleteSubnet and DeleteSecurityGroup answer DependencyViolation;
+  DeleteNetworkInterface of one still in use answers "is currently in use".
 """
 
 import copy
+import json
 import os
 import threading
 import time
+import uuid
 
 import moto.ec2.responses.instances as ec2_instance_responses
+import moto.ec2.utils as ec2_utils
+from moto.core.responses import ActionResult
 from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import LambdaBackend, LambdaFunction
-from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
+from moto.ec2.exceptions import (
+    DependencyViolationError,
+    EC2ClientError,
+    InvalidInstanceIdError,
+    InvalidInternetGatewayIdError,
+    InvalidRouteTableIdError,
+    InvalidSubnetIdError,
+    InvalidVPCIdError,
+)
+from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
+from moto.ec2.models.instances import InstanceBackend
+from moto.ec2.models.internet_gateways import InternetGatewayBackend
+from moto.ec2.models.route_tables import RouteBackend
 from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.ec2.models.subnets import SubnetBackend
 from moto.ec2.models.vpcs import VPCBackend
+from moto.ec2.responses.elastic_network_interfaces import (
+    ElasticNetworkInterfaces as ENIResponse,
+)
+from moto.ec2.responses.instances import InstanceResponse
+from moto.ec2.responses.internet_gateways import InternetGateways as InternetGatewayResponse
+from moto.ec2.responses.route_tables import RouteTables as RouteTableResponse
 from moto.ec2.responses.security_groups import SecurityGroups as SecurityGroupResponse
+from moto.ec2.responses.subnets import Subnets as SubnetResponse
+from moto.ec2.responses.vpcs import VPCs as VPCResponse
 from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
-from moto.elbv2.exceptions import ELBClientError, ResourceInUseError
+from moto.efs.responses import EFSResponse
+from moto.elbv2.exceptions import (
+    DuplicateListenerError,
+    DuplicateLoadBalancerName,
+    DuplicateTargetGroupName,
+    ELBClientError,
+    ResourceInUseError,
+)
 from moto.elbv2.models import ELBv2Backend
+from moto.elbv2.responses import ELBV2Response
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.models import IAMBackend
 from moto.s3.responses import S3Response
@@ -182,6 +245,8 @@ def _one_at_a_time(released):
 
 S3Response.put_object = _one_at_a_time(S3Response.put_object)
 S3Response.delete_object = _one_at_a_time(S3Response.delete_object)
+
+ec2_utils.filter_dict_attribute_mapping["client-token"] = "client_token"
 
 
 # Strictness rules (see the module docstring).
@@ -522,6 +587,346 @@ EC2ContainerServiceBackend.update_service = _marked(
     EC2ContainerServiceBackend.update_service, "rollout", lambda s: s.arn
 )
 EC2ContainerServiceBackend.describe_services = _describe_services
+
+
+# MOTO_STRICT_EC2_CONSISTENCY. As for security groups: a describe this soon after the create
+# may miss it once.
+EC2_CONSISTENCY_SECONDS = 2
+
+
+def _not_yet_visible(released, param, error):
+    """`released`, a Describe*, answering `error` once for a named id created moments ago."""
+
+    def describe(self):
+        if _strict("EC2_CONSISTENCY"):
+            for key in self._get_param(param, []) or []:
+                if _clock.fire_once(("ec2", key), EC2_CONSISTENCY_SECONDS):
+                    raise error(key)
+        return released(self)
+
+    return describe
+
+
+for backend, create, key in (
+    (VPCBackend, "create_vpc", lambda v: v.id),
+    (SubnetBackend, "create_subnet", lambda s: s.id),
+    (InternetGatewayBackend, "create_internet_gateway", lambda g: g.id),
+    (RouteBackend, "create_route_table", lambda t: t.id),
+):
+    setattr(backend, create, _marked(getattr(backend, create), "ec2", key))
+
+_released_backend_run_instances = InstanceBackend.run_instances
+
+
+def _run_instances_marked(self, *args, **kwargs):
+    reservation = _released_backend_run_instances(self, *args, **kwargs)
+    for instance in reservation.instances:
+        _clock.mark(("ec2", instance.id))
+    return reservation
+
+
+InstanceBackend.run_instances = _run_instances_marked
+for response, describe, param, error in (
+    (VPCResponse, "describe_vpcs", "VpcIds", InvalidVPCIdError),
+    (SubnetResponse, "describe_subnets", "SubnetIds", InvalidSubnetIdError),
+    (
+        InternetGatewayResponse,
+        "describe_internet_gateways",
+        "InternetGatewayIds",
+        InvalidInternetGatewayIdError,
+    ),
+    (RouteTableResponse, "describe_route_tables", "RouteTableIds", InvalidRouteTableIdError),
+    (InstanceResponse, "describe_instances", "InstanceIds", InvalidInstanceIdError),
+):
+    setattr(response, describe, _not_yet_visible(getattr(response, describe), param, error))
+
+
+# MOTO_STRICT_IDEMPOTENCY. Check and create run under one lock, as AWS decides a token once.
+_idempotent = threading.Lock()
+def _same_token_returns_existing(released, find, answer):
+    """`released`, a create taking a ClientToken: a token already used gets the answer for
+    what `find(self, token)` finds instead of a second one."""
+
+    def create(self):
+        token = self._get_param("ClientToken")
+        if not (token and _strict("IDEMPOTENCY")):
+            return released(self)
+        with _idempotent:
+            found = find(self, token)
+            return released(self) if found is None else answer(found)
+
+    return create
+
+
+def _reservation_with_token(self, token):
+    reservations = self.ec2_backend.reservations.values()
+    return next((r for r in reservations if any(i.client_token == token for i in r.instances)), None)
+
+
+def _endpoint_with_token(self, token):
+    endpoints = self.ec2_backend.vpc_end_points.values()
+    return next((e for e in endpoints if e.client_token == token and e.state != "deleted"), None)
+
+
+def _access_point_with_token(self, token):
+    points = self.efs_backend.access_points.values()
+    return next((a for a in points if a.client_token == token), None)
+
+
+_created_with = {}
+
+
+def _settings(params):
+    """A create request's settings, as compared for idempotency (tags are not settings)."""
+    return repr(sorted((k, repr(v)) for k, v in params.items() if k not in ("Tags", "Action", "Version")))
+
+
+def _same_settings_returns_existing(released, listed_as, existing, duplicate):
+    """`released`, an ELBv2 create answering `{listed_as: [made]}`: when `existing(self,
+    params)` finds one of the same name (port), it is returned if it was made with the same
+    settings, and `duplicate` is raised if not."""
+
+    def create(self):
+        if not _strict("IDEMPOTENCY"):
+            return released(self)
+        params = self._get_params()
+        # Taken before the create, which changes the parsed actions in place.
+        settings = _settings(params)
+        with _idempotent:
+            found = existing(self, params)
+            if found is not None:
+                if _created_with.get(found.arn) == settings:
+                    return ActionResult({listed_as: [found]})
+                raise duplicate()
+            result = released(self)
+            _created_with[result.result[listed_as][0].arn] = settings
+            return result
+
+    return create
+
+
+def _existing_target_group(self, params):
+    return next(
+        (t for t in self.elbv2_backend.target_groups.values() if t.name == params.get("Name")),
+        None,
+    )
+
+
+def _existing_load_balancer(self, params):
+    return next(
+        (b for b in self.elbv2_backend.load_balancers.values() if b.name == params.get("Name")),
+        None,
+    )
+
+
+def _existing_listener(self, params):
+    lb = self.elbv2_backend.load_balancers.get(params.get("LoadBalancerArn"))
+    listeners = lb.listeners.values() if lb else []
+    return next((x for x in listeners if str(x.port) == str(params.get("Port"))), None)
+
+
+InstanceResponse.run_instances = _same_token_returns_existing(
+    InstanceResponse.run_instances, _reservation_with_token, ActionResult
+)
+VPCResponse.create_vpc_endpoint = _same_token_returns_existing(
+    VPCResponse.create_vpc_endpoint,
+    _endpoint_with_token,
+    lambda e: ActionResult({"VpcEndpoint": e}),
+)
+EFSResponse.create_access_point = _same_token_returns_existing(
+    EFSResponse.create_access_point,
+    _access_point_with_token,
+    lambda a: (json.dumps(a.info_json()), {"Content-Type": "application/json"}),
+)
+ELBV2Response.create_target_group = _same_settings_returns_existing(
+    ELBV2Response.create_target_group,
+    "TargetGroups",
+    _existing_target_group,
+    DuplicateTargetGroupName,
+)
+ELBV2Response.create_load_balancer = _same_settings_returns_existing(
+    ELBV2Response.create_load_balancer,
+    "LoadBalancers",
+    _existing_load_balancer,
+    DuplicateLoadBalancerName,
+)
+ELBV2Response.create_listener = _same_settings_returns_existing(
+    ELBV2Response.create_listener,
+    "Listeners",
+    _existing_listener,
+    DuplicateListenerError,
+)
+
+
+# MOTO_STRICT_LAMBDA_VPC_ENIS. Minutes in AWS; long enough here that a destroy meets them in
+# use.
+LAMBDA_ENI_RELEASE_SECONDS = 5
+
+# eni id -> (function name, release time or None while in use)
+_lambda_enis = {}
+_lambda_enis_lock = threading.Lock()
+
+
+def _ec2_of(backend):
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[backend.account_id][backend.region_name]
+
+
+def _settle_lambda_enis(ec2):
+    """Released interfaces whose time has come turn `available`."""
+    now = time.monotonic()
+    with _lambda_enis_lock:
+        for eni_id, (_, released) in list(_lambda_enis.items()):
+            eni = ec2.enis.get(eni_id)
+            if eni is None:
+                del _lambda_enis[eni_id]
+            elif released is not None and now >= released:
+                eni.status = "available"
+
+
+def _release_lambda_enis(function):
+    """Releases all of `function`'s interfaces."""
+    with _lambda_enis_lock:
+        for eni_id, (name, released) in list(_lambda_enis.items()):
+            if name == function and released is None:
+                _lambda_enis[eni_id] = (name, time.monotonic() + LAMBDA_ENI_RELEASE_SECONDS)
+
+
+def _attach_lambda_enis(backend, function, vpc_config):
+    ec2 = _ec2_of(backend)
+    groups = sorted((vpc_config or {}).get("SecurityGroupIds") or [])
+    with _lambda_enis_lock:
+        have = {
+            (ec2.enis[e].subnet.id, tuple(sorted(g.id for g in ec2.enis[e]._group_set)))
+            for e, (name, released) in _lambda_enis.items()
+            if name == function and released is None and e in ec2.enis
+        }
+    for subnet in (vpc_config or {}).get("SubnetIds") or []:
+        if (subnet, tuple(groups)) in have:
+            continue
+        eni = ec2.create_network_interface(
+            subnet,
+            None,
+            group_ids=groups,
+            description=f"AWS Lambda VPC ENI-{function}-{uuid.uuid4()}",
+        )
+        eni.interface_type = "lambda"
+        eni.requester_managed = True
+        eni.status = "in-use"
+        with _lambda_enis_lock:
+            _lambda_enis[eni.id] = (function, None)
+
+
+def _lambda_vpc_config_changed(backend, function, vpc_config):
+    """The function now runs in `vpc_config`: interfaces of other places are released."""
+    ec2 = _ec2_of(backend)
+    place = (
+        set((vpc_config or {}).get("SubnetIds") or []),
+        sorted((vpc_config or {}).get("SecurityGroupIds") or []),
+    )
+    now = time.monotonic()
+    with _lambda_enis_lock:
+        for eni_id, (name, released) in list(_lambda_enis.items()):
+            eni = ec2.enis.get(eni_id)
+            if name != function or released is not None or eni is None:
+                continue
+            groups = sorted(g.id for g in eni._group_set)
+            if eni.subnet.id not in place[0] or groups != place[1]:
+                _lambda_enis[eni_id] = (name, now + LAMBDA_ENI_RELEASE_SECONDS)
+    _attach_lambda_enis(backend, function, vpc_config)
+
+
+_released_lambda_create = LambdaBackend.create_function
+_released_lambda_delete = LambdaBackend.delete_function
+_released_lambda_update_configuration = LambdaBackend.update_function_configuration
+
+
+def _create_function_with_enis(self, spec):
+    fn = _released_lambda_create(self, spec)
+    if _strict("LAMBDA_VPC_ENIS"):
+        _attach_lambda_enis(self, fn.function_name, spec.get("VpcConfig"))
+    return fn
+
+
+def _delete_function_releasing_enis(self, function_name, qualifier=None):
+    fn = self.get_function(function_name)
+    _released_lambda_delete(self, function_name, qualifier)
+    if _strict("LAMBDA_VPC_ENIS") and not qualifier:
+        _release_lambda_enis(fn.function_name)
+
+
+def _update_configuration_moving_enis(self, function_name, qualifier, body):
+    result = _released_lambda_update_configuration(self, function_name, qualifier, body)
+    if _strict("LAMBDA_VPC_ENIS") and "VpcConfig" in body:
+        fn = self.get_function(function_name)
+        _lambda_vpc_config_changed(self, fn.function_name, body["VpcConfig"])
+    return result
+
+
+def _held_by_lambda_enis(ec2, subnet=None, group=None):
+    _settle_lambda_enis(ec2)
+    with _lambda_enis_lock:
+        ids = list(_lambda_enis)
+    for eni_id in ids:
+        eni = ec2.enis.get(eni_id)
+        if eni is None:
+            continue
+        if subnet and eni.subnet.id == subnet:
+            return eni_id
+        if group and group in [g.id for g in eni._group_set]:
+            return eni_id
+    return None
+
+
+def _refuse_while_lambda_enis(released, holder, message):
+    def delete(self, *args, **kwargs):
+        key = kwargs.get(holder) or (args[0] if args else None)
+        if _strict("LAMBDA_VPC_ENIS"):
+            subnet, group = (key, None) if holder == "subnet_id" else (None, key)
+            eni = _held_by_lambda_enis(self, subnet=subnet, group=group)
+            if eni:
+                raise DependencyViolationError(message.format(key, eni))
+        return released(self, *args, **kwargs)
+
+    return delete
+
+
+_released_delete_eni = NetworkInterfaceBackend.delete_network_interface
+_released_describe_enis = ENIResponse.describe_network_interfaces
+
+
+def _delete_network_interface(self, eni_id):
+    if _strict("LAMBDA_VPC_ENIS"):
+        _settle_lambda_enis(self)
+        eni = self.enis.get(eni_id)
+        if eni is not None and eni_id in _lambda_enis and eni.status == "in-use":
+            raise EC2ClientError(
+                "InvalidParameterValue", f"Network interface '{eni_id}' is currently in use."
+            )
+    return _released_delete_eni(self, eni_id)
+
+
+def _describe_network_interfaces(self):
+    _settle_lambda_enis(self.ec2_backend)
+    return _released_describe_enis(self)
+
+
+LambdaBackend.create_function = _create_function_with_enis
+LambdaBackend.delete_function = _delete_function_releasing_enis
+LambdaBackend.update_function_configuration = _update_configuration_moving_enis
+SubnetBackend.delete_subnet = _refuse_while_lambda_enis(
+    SubnetBackend.delete_subnet,
+    "subnet_id",
+    "The subnet '{}' has dependencies and cannot be deleted ({} in use by Lambda).",
+)
+SecurityGroupBackend.delete_security_group = _refuse_while_lambda_enis(
+    SecurityGroupBackend.delete_security_group,
+    "group_id",
+    "resource {} has a dependent object ({}, a Lambda network interface)",
+)
+NetworkInterfaceBackend.delete_network_interface = _delete_network_interface
+ENIResponse.describe_network_interfaces = _describe_network_interfaces
 
 if __name__ == "__main__":
     main()

@@ -45,6 +45,10 @@ pub enum ProviderError {
     Timeout { what: String, seconds: u64 },
     #[error("rejected by the API: {0}")]
     Validation(String),
+    /// The create met a resource of its name or token: maybe what its own earlier attempt made
+    /// (an answer lost on the way back), which the engine then looks for and adopts.
+    #[error("already exists: {0}")]
+    Exists(String),
     /// A server-side error (5xx, dispatch failure) worth retrying.
     #[error("transient API error: {0}")]
     Transient(String),

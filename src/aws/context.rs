@@ -62,6 +62,20 @@ pub struct AwsContext {
     account: tokio::sync::OnceCell<String>,
 }
 
+/// Per-call configuration for creates AWS makes no idempotency promise for (no client token,
+/// no unique name: CreateVpc, CreateInternetGateway, CreateRouteTable,
+/// RegisterTaskDefinition): the SDK must not resend them, or a resent call whose first answer
+/// was lost makes a second one. The engine retries such a create itself, after looking for
+/// what the first attempt made (engine::apply, `create_or_adopt`).
+pub fn ec2_send_once() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
+/// [`ec2_send_once`] for ECS.
+pub fn ecs_send_once() -> aws_sdk_ecs::config::Builder {
+    aws_sdk_ecs::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
 /// The environment variable that redirects runtime image pushes to another registry.
 pub const OCI_REGISTRY_ENV: &str = "WXINFRA_OCI_REGISTRY";
 

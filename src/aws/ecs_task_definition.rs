@@ -273,6 +273,8 @@ impl Resource for EcsTaskDefinition {
             .container_definitions(container(&p["container"], &p["efs"], &self.0.region)?)
             .set_volumes(Some(volumes))
             .set_tags(Some(tags::ecs_tags(p)))
+            .customize()
+            .config_override(super::context::ecs_send_once())
             .send()
             .await
             .map_err(classify)?;
@@ -329,14 +331,13 @@ impl Resource for EcsTaskDefinition {
             .send()
             .await
             .map_err(classify)?;
+        // Already deleted (a resent delete whose first answer was lost): gone is success.
+        let gone = |r: &str| r.contains("MISSING") || r.contains("does not exist");
         match out.failures().first() {
-            // Already deleted: gone is success.
-            Some(f) if f.reason().is_some_and(|r| !r.contains("MISSING")) => {
-                Err(ProviderError::Api(format!(
-                    "deleting task definition {id}: {}",
-                    f.reason().unwrap_or_default()
-                )))
-            }
+            Some(f) if f.reason().is_some_and(|r| !gone(r)) => Err(ProviderError::Api(format!(
+                "deleting task definition {id}: {}",
+                f.reason().unwrap_or_default()
+            ))),
             _ => Ok(()),
         }
     }

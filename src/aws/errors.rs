@@ -16,6 +16,29 @@ const THROTTLING: &[&str] = &[
     "PriorRequestNotComplete",
 ];
 
+/// What a create answers when its name, token or association is taken, as each service says
+/// it: a retried create whose first answer was lost meets its own resource this way (or a
+/// stranger's; the engine adopts it only when it carries this address's token or tag).
+const ALREADY_EXISTS: &[&str] = &[
+    "EntityAlreadyExists",
+    "InvalidGroup.Duplicate",
+    "InvalidPermission.Duplicate",
+    "Resource.AlreadyAssociated",
+    "RouteAlreadyExists",
+    // CreateSubnet: the CIDR block is taken in the VPC (by the first attempt's subnet).
+    "InvalidSubnet.Conflict",
+    "ResourceConflictException",
+    "ResourceAlreadyExistsException",
+    "RepositoryAlreadyExistsException",
+    "BucketAlreadyOwnedByYou",
+    "FileSystemAlreadyExists",
+    "MountTargetConflict",
+    "AccessPointAlreadyExists",
+    "DuplicateTargetGroupName",
+    "DuplicateLoadBalancerName",
+    "DuplicateListener",
+];
+
 /// What AWS says while a new role or instance profile has not reached every service yet
 /// (IAM is eventually consistent): the same call succeeds seconds later. AWS gives these as
 /// `InvalidParameter*` with no code of their own, so the message is all there is to match;
@@ -46,7 +69,7 @@ pub fn is_iam_propagation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> b
 pub fn classify<E, R>(err: SdkError<E, R>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + HttpStatus,
 {
     match &err {
         SdkError::ServiceError(se) => {
@@ -55,9 +78,14 @@ where
             let msg = format!("{code}: {}", e.message().unwrap_or("(no message)"));
             if THROTTLING.contains(&code) {
                 ProviderError::Throttled(msg)
+            } else if ALREADY_EXISTS.contains(&code) {
+                ProviderError::Exists(msg)
             } else if code.starts_with("InternalError")
                 || code == "InternalFailure"
                 || code == "ServiceUnavailable"
+                // Any 5xx is the server's failure, whatever the code says (EC2's
+                // "Unavailable", Lambda's "ServiceException"), as the SDK's retry judges it.
+                || se.raw().status_code() >= 500
             {
                 ProviderError::Transient(msg)
             } else if code.contains("Validation") || code.starts_with("InvalidParameter") {
@@ -87,7 +115,7 @@ pub fn accepted<O, E, R>(
 ) -> Result<bool, ProviderError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + HttpStatus,
 {
     match sent {
         Ok(_) => Ok(true),

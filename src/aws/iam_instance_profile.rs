@@ -57,15 +57,27 @@ impl IamInstanceProfile {
     }
 
     async fn add_role(&self, name: &str, role: &str) -> Result<(), ProviderError> {
-        self.0
+        let sent = self
+            .0
             .iam
             .add_role_to_instance_profile()
             .instance_profile_name(name)
             .role_name(role)
             .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            // A profile holds one role: a resent call whose first answer was lost meets the
+            // quota ("InstanceSessionsPerInstanceProfile: 1") with our role already in.
+            Err(e) if code(&e) == Some("LimitExceeded") => {
+                let has = self
+                    .get(name)
+                    .await?
+                    .is_some_and(|p| p.roles().iter().any(|r| r.role_name() == role));
+                if has { Ok(()) } else { Err(classify(e)) }
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use aws_sdk_ec2::types::ResourceType;
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, code, is_ec2_not_found};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -40,15 +40,26 @@ impl InternetGateway {
         if attached {
             return Ok(());
         }
-        self.0
+        let sent = self
+            .0
             .ec2
             .attach_internet_gateway()
             .internet_gateway_id(id)
             .vpc_id(vpc)
             .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            // A resent attach whose first answer was lost: done, if to this VPC.
+            Err(e) if code(&e) == Some("Resource.AlreadyAssociated") => {
+                let ours = self
+                    .describe(id)
+                    .await?
+                    .is_some_and(|g| g.attachments().iter().any(|a| a.vpc_id() == Some(vpc)));
+                if ours { Ok(()) } else { Err(classify(e)) }
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 }
 
@@ -80,6 +91,8 @@ impl Resource for InternetGateway {
             .ec2
             .create_internet_gateway()
             .tag_specifications(tags::ec2_spec(ResourceType::InternetGateway, req.props))
+            .customize()
+            .config_override(super::context::ec2_send_once())
             .send()
             .await
             .map_err(classify)?;
@@ -116,13 +129,20 @@ impl Resource for InternetGateway {
         let ec2 = &self.0.ec2;
         // Detaching fails while public addresses are still mapped in the VPC (EC2 instances,
         // load balancer nodes being torn down): retry that like any dependency.
+        // Detached already is done (a resent detach whose first answer was lost).
         for vpc in g.attachments().iter().filter_map(|a| a.vpc_id()) {
-            wait::delete_when_free("internet gateway detach", wait::DEPENDENCY_DRAIN, || {
-                ec2.detach_internet_gateway()
-                    .internet_gateway_id(id)
-                    .vpc_id(vpc)
-                    .send()
-            })
+            wait::delete_while_busy(
+                "internet gateway detach",
+                wait::DEPENDENCY_DRAIN,
+                || {
+                    ec2.detach_internet_gateway()
+                        .internet_gateway_id(id)
+                        .vpc_id(vpc)
+                        .send()
+                },
+                |e| is_ec2_not_found(e) || code(e) == Some("Gateway.NotAttached"),
+                super::errors::is_dependency_violation,
+            )
             .await?;
         }
         wait::delete_when_free("internet gateway", wait::DEPENDENCY_DRAIN, || {

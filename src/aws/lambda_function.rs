@@ -166,7 +166,11 @@ impl Resource for LambdaFunction {
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
-        field == "function_name"
+        // A function moved to other subnets or groups keeps its old network interfaces in use
+        // until AWS moves it, and a replaced subnet or group is deleted before its dependents
+        // are updated: the old one would wait on interfaces that only the update releases.
+        // Deleting the function first releases them (lambda_enis).
+        matches!(field, "function_name" | "subnet_ids" | "security_group_ids")
     }
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {

@@ -250,14 +250,15 @@ impl Resource for LbTargetGroup {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        // DeleteTargetGroup succeeds for a group that is already gone. Right after the
-        // listener that forwarded to it is deleted, ELB still reports it in use for a while.
+        // A group already gone is deleted (a resent delete whose first answer was lost meets
+        // TargetGroupNotFound). Right after the listener that forwarded to it is deleted, ELB
+        // still reports it in use for a while.
         let elb = &self.0.elb;
         wait::delete_while_busy(
             "target group",
             IN_USE,
             || elb.delete_target_group().target_group_arn(id).send(),
-            |_| false,
+            |e| super::errors::code(e) == Some("TargetGroupNotFound"),
             |e| {
                 e.as_service_error()
                     .is_some_and(|e| e.is_resource_in_use_exception())

@@ -16,6 +16,7 @@ pub mod iam_instance_profile;
 pub mod iam_role;
 pub mod instance;
 pub mod internet_gateway;
+pub mod lambda_enis;
 pub mod lambda_function;
 pub mod lambda_permission;
 pub mod lb;

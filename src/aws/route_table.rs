@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::ResourceType;
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, code, is_ec2_not_found};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -42,6 +42,20 @@ fn routes_value(routes: &BTreeMap<String, Option<String>>) -> Value {
 }
 
 impl RouteTable {
+    /// Waits until a new table can be described (EC2 eventual consistency).
+    async fn visible(&self, id: &str) -> Result<(), ProviderError> {
+        let rt = self.0.clone();
+        wait::until(
+            "route table to become visible",
+            std::time::Duration::from_secs(60),
+            || {
+                let (rt, id) = (rt.clone(), id.to_string());
+                async move { Ok(RouteTable(rt).describe(&id).await?.map(|_| ())) }
+            },
+        )
+        .await
+    }
+
     async fn describe(
         &self,
         id: &str,
@@ -83,26 +97,34 @@ impl RouteTable {
         let want = declared(new);
         let ec2 = &self.0.ec2;
         for (dest, gw) in &want {
-            match live.get(dest) {
-                Some(Some(have)) if have == gw => {}
-                Some(_) => {
-                    ec2.replace_route()
-                        .route_table_id(id)
-                        .destination_cidr_block(dest)
-                        .gateway_id(gw)
-                        .send()
-                        .await
-                        .map_err(classify)?;
-                }
+            let replace = match live.get(dest) {
+                Some(Some(have)) => have != gw,
+                Some(None) => true,
                 None => {
-                    ec2.create_route()
+                    let sent = ec2
+                        .create_route()
                         .route_table_id(id)
                         .destination_cidr_block(dest)
                         .gateway_id(gw)
                         .send()
-                        .await
-                        .map_err(classify)?;
+                        .await;
+                    match sent {
+                        Ok(_) => false,
+                        // A resent create whose first answer was lost (or a route the
+                        // listing did not show yet): point it where it must go.
+                        Err(e) if code(&e) == Some("RouteAlreadyExists") => true,
+                        Err(e) => return Err(classify(e)),
+                    }
                 }
+            };
+            if replace {
+                ec2.replace_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(dest)
+                    .gateway_id(gw)
+                    .send()
+                    .await
+                    .map_err(classify)?;
             }
         }
         for dest in declared(old).keys() {
@@ -162,6 +184,8 @@ impl Resource for RouteTable {
             .create_route_table()
             .vpc_id(req.props["vpc_id"].as_str().unwrap_or_default())
             .tag_specifications(tags::ec2_spec(ResourceType::RouteTable, req.props))
+            .customize()
+            .config_override(super::context::ec2_send_once())
             .send()
             .await
             .map_err(classify)?;
@@ -170,17 +194,7 @@ impl Resource for RouteTable {
             .and_then(|r| r.route_table_id())
             .ok_or_else(|| ProviderError::Api("CreateRouteTable returned no id".into()))?
             .to_string();
-        // Eventual consistency: the new table may not be describable for a moment.
-        let rt = self.0.clone();
-        wait::until(
-            "route table to become visible",
-            std::time::Duration::from_secs(60),
-            || {
-                let (rt, id) = (rt.clone(), id.clone());
-                async move { Ok(RouteTable(rt).describe(&id).await?.map(|_| ())) }
-            },
-        )
-        .await?;
+        self.visible(&id).await?;
         self.sync_routes(&id, &Value::Null, req.props).await?;
         Ok(Created {
             id,
@@ -217,7 +231,8 @@ impl Resource for RouteTable {
         adopted: Created,
         props: &Value,
     ) -> Result<Created, ProviderError> {
-        // The crash may have come before the routes were added.
+        // The crash (or a lost answer) may have come before the routes were added.
+        self.visible(&adopted.id).await?;
         self.sync_routes(&adopted.id, &Value::Null, props).await?;
         Ok(adopted)
     }

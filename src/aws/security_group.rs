@@ -163,6 +163,7 @@ impl Resource for SecurityGroup {
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
         let ec2 = &self.0.ec2;
+        super::lambda_enis::clear(ec2, super::lambda_enis::Holder::SecurityGroup(id)).await?;
         wait::delete_when_free("security group", wait::DEPENDENCY_DRAIN, || {
             ec2.delete_security_group().group_id(id).send()
         })

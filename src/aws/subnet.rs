@@ -18,6 +18,27 @@ pub struct Subnet(pub std::sync::Arc<AwsContext>);
 const READY: Duration = Duration::from_secs(120);
 
 impl Subnet {
+    /// The subnet once it is available; right after its create it may not be describable
+    /// yet (EC2 eventual consistency).
+    async fn available(&self, id: &str) -> Result<aws_sdk_ec2::types::Subnet, ProviderError> {
+        let ec2 = self.0.ec2.clone();
+        wait::until("subnet to become available", READY, || {
+            let (ec2, id) = (ec2.clone(), id.to_string());
+            async move {
+                match ec2.describe_subnets().subnet_ids(&id).send().await {
+                    Ok(o) => Ok(o
+                        .subnets()
+                        .first()
+                        .filter(|s| s.state() == Some(&SubnetState::Available))
+                        .cloned()),
+                    Err(e) if is_ec2_not_found(&e) => Ok(None),
+                    Err(e) => Err(classify(e)),
+                }
+            }
+        })
+        .await
+    }
+
     /// Names of the region's available (non-local, non-wavelength) AZs, sorted.
     async fn zones(&self) -> Result<Vec<String>, ProviderError> {
         let out = self
@@ -145,22 +166,7 @@ impl Resource for Subnet {
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| ProviderError::Api("CreateSubnet returned no id".into()))?
             .to_string();
-        let ec2 = self.0.ec2.clone();
-        let subnet = wait::until("subnet to become available", READY, || {
-            let (ec2, id) = (ec2.clone(), id.clone());
-            async move {
-                match ec2.describe_subnets().subnet_ids(&id).send().await {
-                    Ok(o) => Ok(o
-                        .subnets()
-                        .first()
-                        .filter(|s| s.state() == Some(&SubnetState::Available))
-                        .cloned()),
-                    Err(e) if is_ec2_not_found(&e) => Ok(None), // eventual consistency
-                    Err(e) => Err(classify(e)),
-                }
-            }
-        })
-        .await?;
+        let subnet = self.available(&id).await?;
         self.finish(&subnet, req.props).await?;
         Ok(Created {
             outputs: Self::outputs(&subnet),
@@ -173,18 +179,9 @@ impl Resource for Subnet {
         adopted: Created,
         props: &Value,
     ) -> Result<Created, ProviderError> {
-        // The crash may have come between create and the attribute call.
-        let out = self
-            .0
-            .ec2
-            .describe_subnets()
-            .subnet_ids(&adopted.id)
-            .send()
-            .await
-            .map_err(classify)?;
-        if let Some(s) = out.subnets().first() {
-            self.finish(s, props).await?;
-        }
+        // The crash (or a lost answer) may have come between create and the attribute call.
+        let subnet = self.available(&adopted.id).await?;
+        self.finish(&subnet, props).await?;
         Ok(adopted)
     }
 
@@ -210,6 +207,7 @@ impl Resource for Subnet {
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
         let ec2 = &self.0.ec2;
+        super::lambda_enis::clear(ec2, super::lambda_enis::Holder::Subnet(id)).await?;
         wait::delete_when_free("subnet", wait::DEPENDENCY_DRAIN, || {
             ec2.delete_subnet().subnet_id(id).send()
         })

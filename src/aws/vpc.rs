@@ -100,6 +100,8 @@ impl Resource for Vpc {
             .create_vpc()
             .cidr_block(req.props["cidr_block"].as_str().unwrap_or_default())
             .tag_specifications(tags::ec2_spec(ResourceType::Vpc, req.props))
+            .customize()
+            .config_override(super::context::ec2_send_once())
             .send()
             .await
             .map_err(classify)?;

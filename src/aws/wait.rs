@@ -92,7 +92,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + super::errors::HttpStatus,
 {
     use super::errors::{is_dependency_violation, is_ec2_not_found};
     delete_while_busy(what, max, call, is_ec2_not_found, is_dependency_violation).await
@@ -112,7 +112,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + super::errors::HttpStatus,
 {
     let (gone, busy) = (&gone, &busy);
     until(&format!("{what} to be free of dependencies"), max, || {

@@ -17,6 +17,10 @@ use crate::plan::{Action, Plan, ResourceChange};
 use crate::provider::{CreateRequest, Created, Provider, ProviderError};
 use crate::state::{ResourceState, State, StateStore, Status};
 
+/// Looks for a create's own resource after an ambiguous failure: at once, then 1 s and 2 s
+/// later.
+const OWN_LOOKS: u32 = 3;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(
@@ -365,6 +369,89 @@ impl StepCtx<'_> {
         })
     }
 
+    /// Finishes what an interrupted or answer-lost create left, on a resource found as this
+    /// address's, and brings it to the declared properties.
+    async fn finish_adopted(
+        &self,
+        kind: &dyn crate::provider::Resource,
+        found: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        let c = with_retry(self.retry, self.hooks, self.address, || {
+            kind.resume_create(found.clone(), props)
+        })
+        .await?;
+        self.converge_adopted(kind, c, props).await
+    }
+
+    /// Creates, retrying throttling and server errors. A failed attempt may still have made
+    /// the resource (its answer lost on the way back), and "already exists" may be this
+    /// address's own earlier attempt: before each retry, and on such a conflict, the kind
+    /// looks for what this address made (by token or tag) and adopts it, so a flaky API never
+    /// leaves a second one.
+    async fn create_or_adopt(
+        &self,
+        kind: &dyn crate::provider::Resource,
+        req: &CreateRequest<'_>,
+    ) -> Result<Created, ProviderError> {
+        let mut attempt = 0;
+        loop {
+            let err = match kind.create(req).await {
+                Ok(c) => return Ok(c),
+                Err(e) => e,
+            };
+            let exists = matches!(err, ProviderError::Exists(_));
+            if !(exists || err.is_retryable()) {
+                return Err(err);
+            }
+            if let Some(found) = self.find_own(kind, req, &err).await? {
+                return self.finish_adopted(kind, found, req.props).await;
+            }
+            if exists || attempt + 1 >= self.retry.max_attempts {
+                return Err(err);
+            }
+            let delay = self.retry.delay(attempt);
+            attempt += 1;
+            self.hooks.event(Event::Retrying {
+                address: self.address.to_string(),
+                attempt,
+                delay,
+                error: err.to_string(),
+            });
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// What an earlier create of this address made, if anything. A throttled call was never
+    /// carried out, so one look settles it; after a server error or a conflict the resource
+    /// may exist while listings do not show it yet (eventual consistency), so look again
+    /// over a few seconds before concluding there is none.
+    async fn find_own(
+        &self,
+        kind: &dyn crate::provider::Resource,
+        req: &CreateRequest<'_>,
+        err: &ProviderError,
+    ) -> Result<Option<Created>, ProviderError> {
+        let looks = if matches!(err, ProviderError::Throttled(_)) {
+            1
+        } else {
+            OWN_LOOKS
+        };
+        for look in 0..looks {
+            if look > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(1 << (look - 1))).await;
+            }
+            let found = with_retry(self.retry, self.hooks, self.address, || {
+                kind.find_orphan(req.stack, req.address, req.token)
+            })
+            .await?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
     async fn create(
         &self,
         stack: &str,
@@ -407,13 +494,7 @@ impl StepCtx<'_> {
             None => None,
         };
         let Created { id, mut outputs } = match adopted {
-            Some(c) => {
-                let c = with_retry(self.retry, self.hooks, self.address, || {
-                    kind.resume_create(c.clone(), &props)
-                })
-                .await?;
-                self.converge_adopted(kind, c, &props).await?
-            }
+            Some(c) => self.finish_adopted(kind, c, &props).await?,
             None => {
                 let req = CreateRequest {
                     address: self.address,
@@ -421,7 +502,7 @@ impl StepCtx<'_> {
                     props: &props,
                     token: &token,
                 };
-                with_retry(self.retry, self.hooks, self.address, || kind.create(&req)).await?
+                self.create_or_adopt(kind, &req).await?
             }
         };
         outputs.insert("id".into(), Value::String(id.clone()));

@@ -83,15 +83,19 @@ impl Kinds {
             .unwrap_or_else(|e| panic!("delete {kind} {id}: {e}"));
     }
 
-    /// Creates, then checks that a read gives back exactly the desired properties.
+    /// Creates, then checks that a read gives back exactly the desired properties. Each
+    /// create has its own idempotency token, as each plan's does (a replacement at the same
+    /// address must not get the first instance back from RunInstances).
     pub(crate) async fn create(&self, kind: &str, address: &str, props: &Value) -> (String, Value) {
+        static CREATES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = CREATES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let k = self.get(kind);
         let c = k
             .create(&CreateRequest {
                 address,
                 stack: STACK,
                 props,
-                token: &format!("tok-{}", address.replace('.', "-")),
+                token: &format!("tok-{}-{n}", address.replace('.', "-")),
             })
             .await
             .unwrap_or_else(|e| panic!("create {address}: {e}"));

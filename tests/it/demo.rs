@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{LocalRegistry, Moto, Workspace, repo, static_wxrun};
+use crate::support::{AwsProxy, LocalRegistry, Moto, Workspace, repo, static_wxrun};
 
 const STACK: &str = "stacks/demo.yaml";
 
@@ -347,9 +347,7 @@ fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
     apply(&ws);
     converged(&ws, "after the release");
 
-    // Destroy leaves nothing: no tagged resource, no role or profile under the stack's path,
-    // no load balancer (so no listener), function, cluster, repository, bucket or file system.
-    // 50: the 49 of the first apply plus the earlier release kept for rollback. The state
+    // Destroy leaves nothing. 50: the 49 of the first apply plus the earlier release kept for rollback. The state
     // knew everything, so the sweep after it finds nothing more.
     let r = ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
     assert!(
@@ -358,23 +356,7 @@ fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
         "{}",
         r.stderr
     );
-    assert_eq!(moto.tagged("demo"), Vec::<String>::new());
-    let left = moto.boto(
-        "iam = client('iam'); s3 = client('s3'); efs = client('efs'); logs = client('logs')\n\
-         elb = client('elbv2'); lam = client('lambda'); ecs = client('ecs'); ecr = client('ecr'); ec2 = client('ec2')\n\
-         live = [i['InstanceId'] for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] != 'terminated']\n\
-         print(json.dumps({'roles': iam.list_roles(PathPrefix='/wxinfra/demo/')['Roles'],\n\
-           'profiles': iam.list_instance_profiles(PathPrefix='/wxinfra/demo/')['InstanceProfiles'],\n\
-           'buckets': s3.list_buckets()['Buckets'], 'fs': efs.describe_file_systems()['FileSystems'],\n\
-           'logs': logs.describe_log_groups(logGroupNamePrefix='/wxinfra/demo/')['logGroups'],\n\
-           'lbs': elb.describe_load_balancers()['LoadBalancers'], 'tgs': elb.describe_target_groups()['TargetGroups'],\n\
-           'functions': lam.list_functions()['Functions'],\n\
-           'clusters': [c for c in ecs.describe_clusters(clusters=['demo'])['clusters'] if c['status'] != 'INACTIVE'],\n\
-           'repos': ecr.describe_repositories()['repositories'], 'instances': live}, default=str))",
-    );
-    for (k, v) in left.as_object().unwrap() {
-        assert_eq!(v, &json!([]), "{k} left after destroy: {v}");
-    }
+    assert_nothing_left(&moto);
 }
 
 #[test]
@@ -464,6 +446,157 @@ fn demo_stack_edits_plan_exactly_and_drift_is_reported() {
     );
     ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
     assert_eq!(moto.tagged("demo"), Vec::<String>::new());
+}
+
+/// Destroy left nothing: no tagged resource, no role or profile under the stack's path, no
+/// load balancer (so no listener), function, cluster, repository, bucket or file system.
+fn assert_nothing_left(moto: &Moto) {
+    assert_eq!(moto.tagged("demo"), Vec::<String>::new());
+    let left = moto.boto(
+        "iam = client('iam'); s3 = client('s3'); efs = client('efs'); logs = client('logs')\n\
+         elb = client('elbv2'); lam = client('lambda'); ecs = client('ecs'); ecr = client('ecr'); ec2 = client('ec2')\n\
+         live = [i['InstanceId'] for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] != 'terminated']\n\
+         print(json.dumps({'roles': iam.list_roles(PathPrefix='/wxinfra/demo/')['Roles'],\n\
+           'profiles': iam.list_instance_profiles(PathPrefix='/wxinfra/demo/')['InstanceProfiles'],\n\
+           'buckets': s3.list_buckets()['Buckets'], 'fs': efs.describe_file_systems()['FileSystems'],\n\
+           'logs': logs.describe_log_groups(logGroupNamePrefix='/wxinfra/demo/')['logGroups'],\n\
+           'lbs': elb.describe_load_balancers()['LoadBalancers'], 'tgs': elb.describe_target_groups()['TargetGroups'],\n\
+           'functions': lam.list_functions()['Functions'],\n\
+           'clusters': [c for c in ecs.describe_clusters(clusters=['demo'])['clusters'] if c['status'] != 'INACTIVE'],\n\
+           'repos': ecr.describe_repositories()['repositories'], 'instances': live}, default=str))",
+    );
+    for (k, v) in left.as_object().unwrap() {
+        assert_eq!(v, &json!([]), "{k} left after destroy: {v}");
+    }
+}
+
+/// How many of each kind exist, as boto3 counts them, for the kinds a retried create could
+/// make twice.
+const LIVE_COUNTS: &str = "ec2 = client('ec2'); elb = client('elbv2'); lam = client('lambda'); iam = client('iam')\n\
+    efs = client('efs'); ecs = client('ecs'); logs = client('logs'); s3 = client('s3'); ecr = client('ecr')\n\
+    f = [{'Name': 'tag:wxinfra:stack', 'Values': ['demo']}]\n\
+    lbs = elb.describe_load_balancers()['LoadBalancers']\n\
+    fss = efs.describe_file_systems()['FileSystems']\n\
+    rts = ec2.describe_route_tables(Filters=f)['RouteTables']\n\
+    print(json.dumps({\n\
+      'aws.vpc': len(ec2.describe_vpcs(Filters=f)['Vpcs']),\n\
+      'aws.subnet': len(ec2.describe_subnets(Filters=f)['Subnets']),\n\
+      'aws.internet_gateway': len(ec2.describe_internet_gateways(Filters=f)['InternetGateways']),\n\
+      'aws.route_table': len(rts),\n\
+      'aws.route_table_association': sum(len([a for a in t['Associations'] if not a['Main']]) for t in rts),\n\
+      'aws.security_group': len(ec2.describe_security_groups(Filters=f)['SecurityGroups']),\n\
+      'aws.vpc_endpoint': len(ec2.describe_vpc_endpoints(Filters=f)['VpcEndpoints']),\n\
+      'aws.instance': len([i for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] != 'terminated']),\n\
+      'aws.lb': len(lbs),\n\
+      'aws.lb_listener': sum(len(elb.describe_listeners(LoadBalancerArn=b['LoadBalancerArn'])['Listeners']) for b in lbs),\n\
+      'aws.lb_target_group': len(elb.describe_target_groups()['TargetGroups']),\n\
+      'aws.lambda_function': len(lam.list_functions()['Functions']),\n\
+      'aws.iam_role': len(iam.list_roles(PathPrefix='/wxinfra/demo/')['Roles']),\n\
+      'aws.iam_instance_profile': len(iam.list_instance_profiles(PathPrefix='/wxinfra/demo/')['InstanceProfiles']),\n\
+      'aws.log_group': len(logs.describe_log_groups(logGroupNamePrefix='/wxinfra/demo/')['logGroups']),\n\
+      'aws.efs_file_system': len(fss),\n\
+      'aws.efs_mount_target': sum(len(efs.describe_mount_targets(FileSystemId=x['FileSystemId'])['MountTargets']) for x in fss),\n\
+      'aws.efs_access_point': len(efs.describe_access_points()['AccessPoints']),\n\
+      'aws.ecs_cluster': len([c for c in ecs.describe_clusters(clusters=['demo'])['clusters'] if c['status'] == 'ACTIVE']),\n\
+      'aws.ecs_service': len(ecs.list_services(cluster='demo')['serviceArns']),\n\
+      'aws.ecs_task_definition': len(ecs.list_task_definitions(status='ACTIVE')['taskDefinitionArns']),\n\
+      'aws.s3_bucket': len(s3.list_buckets()['Buckets']),\n\
+      'aws.ecr_repository': len(ecr.describe_repositories()['repositories'])}))";
+
+/// Every call that makes or attaches something, by the name the proxy matches (query Action,
+/// JSON operation, or REST method and path).
+const CREATES: &str = "(Create|Run|Register|Attach|Associate|Authorize|Add|Put)[A-Za-z]*\
+    |POST /2015-03-31/functions(/[^/]+/policy)?\
+    |POST /2015-02-01/(file-systems|mount-targets|access-points)\
+    |PUT /[a-z0-9.-]+/?";
+
+/// One apply and one destroy of the demo stack through a proxy that throttles 15% of calls,
+/// fails 5% with a 5xx and loses the answer to 5% (carried out, the client told 503), each in
+/// its service's wire format, and loses the first answer of every create: both succeed in one
+/// run, nothing is made twice (boto3 counts every kind as the state has it) and nothing is
+/// left.
+#[test]
+fn demo_stack_applies_and_destroys_in_one_run_through_faults() {
+    let moto = Moto::start();
+    let reg = LocalRegistry::start();
+    let proxy = AwsProxy::start(
+        moto.port,
+        &[
+            "--throttle",
+            "0.15",
+            "--server-error",
+            "0.05",
+            "--lost",
+            "0.05",
+            "--lose-first",
+            CREATES,
+        ],
+    );
+    let ws = demo(&moto, &reg).with_env("AWS_ENDPOINT_URL", proxy.endpoint());
+    let r = ws.run(&["apply", "-f", STACK, "--auto-approve"]);
+    assert_eq!(r.code, 0, "apply failed through faults:\n{}", r.stderr);
+
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join(".wxinfra/demo.state.json")).unwrap())
+            .unwrap();
+    let mut in_state = std::collections::BTreeMap::<String, u64>::new();
+    for r in state["resources"].as_object().unwrap().values() {
+        *in_state
+            .entry(r["kind"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let live = moto.boto(LIVE_COUNTS);
+    for (kind, n) in live.as_object().unwrap() {
+        assert_eq!(
+            n.as_u64().unwrap(),
+            in_state.get(kind).copied().unwrap_or(0),
+            "{kind}: live vs state (a retried create made one twice?)"
+        );
+    }
+
+    let r = ws.run(&["destroy", "-f", STACK, "--auto-approve"]);
+    assert_eq!(r.code, 0, "destroy failed through faults:\n{}", r.stderr);
+    assert_nothing_left(&moto);
+
+    // Every wire format met every fault (the proxy gives each protocol one of each first),
+    // and the creates AWS makes idempotent and those it does not each lost an answer.
+    let faults = proxy.faults();
+    for op in [
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateInternetGateway",
+        "CreateRouteTable",
+        "CreateSecurityGroup",
+        "RunInstances",
+        "CreateRole",
+        "AddRoleToInstanceProfile",
+        "CreateLoadBalancer",
+        "CreateTargetGroup",
+        "CreateListener",
+        "RegisterTaskDefinition",
+        "CreateService",
+        "CreateLogGroup",
+        "POST /2015-03-31/functions",
+        "POST /2015-02-01/access-points",
+        "POST /2015-02-01/file-systems",
+    ] {
+        assert!(
+            faults["lost_first"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o == op),
+            "{op} never lost an answer: {faults}"
+        );
+    }
+    for proto in ["ec2", "query", "json", "rest-json", "rest-xml"] {
+        for kind in ["throttle", "server_error", "lost"] {
+            assert!(
+                faults[proto][kind].as_u64().unwrap_or(0) > 0,
+                "no {kind} for {proto}: {faults}"
+            );
+        }
+    }
 }
 
 fn sha256_file(p: &Path) -> String {

@@ -1,47 +1,11 @@
 //! Ctrl-C during apply: in-flight calls finish, the state is saved, the exit is non-zero,
-//! and the next apply completes without duplicates. The emulator sits behind the benchmark's
-//! latency proxy so the apply is slow enough to interrupt mid-way.
+//! and the next apply completes without duplicates. The emulator sits behind a latency proxy
+//! so the apply is slow enough to interrupt mid-way.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
-use crate::support::{Moto, Workspace, repo, venv_bin};
-
-pub struct Proxy(Child);
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The benchmark's latency proxy in front of `upstream`, so an apply is slow enough to
-/// interrupt or race.
-pub fn proxy(upstream: u16, latency_ms: u32) -> (Proxy, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(venv_bin("python"))
-        .arg(repo().join("benches/latency_proxy.py"))
-        .args([
-            port.to_string(),
-            upstream.to_string(),
-            latency_ms.to_string(),
-        ])
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "latency proxy did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Proxy(child), port)
-}
+use crate::support::{AwsProxy, Moto, Workspace};
 
 /// A Lambda stack over three AZs: enough resources for an apply to be caught mid-way.
 pub const STACK: &str = "version: 1
@@ -57,7 +21,7 @@ compute:
 #[test]
 fn ctrl_c_saves_state_and_the_next_apply_completes() {
     let moto = Moto::start();
-    let (_proxy, port) = proxy(moto.port, 150);
+    let proxy = AwsProxy::latency(moto.port, 150);
     let ws = Workspace::with_moto(&moto).with_app();
     ws.write("stack.yaml", STACK);
 
@@ -70,7 +34,7 @@ fn ctrl_c_saves_state_and_the_next_apply_completes() {
             "--parallelism",
             "2",
         ])
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

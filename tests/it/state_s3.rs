@@ -14,8 +14,7 @@ use wxinfra::state::s3::{S3Store, Sse};
 use wxinfra::state::store::StoreError;
 use wxinfra::state::{LockInfo, State, StateStore, lock::LockError};
 
-use crate::interrupt::{Proxy, proxy};
-use crate::support::{Moto, Workspace};
+use crate::support::{AwsProxy, Moto, Workspace};
 
 const BUCKET: &str = "team-state";
 
@@ -444,12 +443,12 @@ fn vpcs(moto: &Moto, stack: &str) -> Value {
 
 /// A workspace with the stack `name` (state in the bucket, made here) whose runs reach moto
 /// through the latency proxy, so that an apply is slow enough to race or kill.
-fn slow_workspace(moto: &Moto, name: &str, latency_ms: u32) -> (Proxy, Workspace) {
+fn slow_workspace(moto: &Moto, name: &str, latency_ms: u32) -> (AwsProxy, Workspace) {
     bucket(moto);
-    let (proxy, port) = proxy(moto.port, latency_ms);
+    let proxy = AwsProxy::latency(moto.port, latency_ms);
     let ws = Workspace::with_moto(moto)
         .with_app()
-        .with_env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"));
+        .with_env("AWS_ENDPOINT_URL", proxy.endpoint());
     ws.write("stack.yaml", &s3_stack(name));
     (proxy, ws)
 }

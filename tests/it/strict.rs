@@ -324,3 +324,56 @@ async fn internet_facing_alb_is_refused_in_a_vpc_without_a_gateway() {
     ));
     kinds.create("aws.lb", "aws.lb.main", &lb).await;
 }
+
+/// Lambda network interfaces in a subnet and group, as boto3 sees them: (id, status).
+fn lambda_enis(moto: &Moto, subnet: &str) -> Vec<(String, String)> {
+    let v = moto.boto(&format!(
+        "enis = client('ec2').describe_network_interfaces(Filters=[{{'Name': 'subnet-id', 'Values': ['{subnet}']}}])['NetworkInterfaces']\n\
+         print(json.dumps([[e['NetworkInterfaceId'], e['Status']] for e in enis if e['Description'].startswith('AWS Lambda VPC ENI')]))"
+    ));
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_interfaces_outliving_their_function_are_deleted_before_its_subnets_and_group() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let pre = lambda_prereqs(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let f = lambda_props(&net, &pre);
+    let (name, _) = kinds
+        .create("aws.lambda_function", "aws.lambda_function.app", &f)
+        .await;
+    let subnet = net["subnets"][0].as_str().unwrap();
+    let enis = lambda_enis(&moto, subnet);
+    assert_eq!(enis.len(), 1, "{enis:?}");
+    assert_eq!(enis[0].1, "in-use");
+
+    // Moving the function to other subnets or groups replaces it: an update would leave the
+    // old subnet's interface in use while that subnet is deleted first.
+    let k = kinds.get("aws.lambda_function");
+    assert!(k.forces_replacement("subnet_ids") && k.forces_replacement("security_group_ids"));
+
+    // Right after the function is gone its interfaces are still in use (AWS: up to ~45 min),
+    // so the subnet and group deletes wait for their release, then delete them, then go.
+    kinds.delete("aws.lambda_function", &name, &f).await;
+    assert_eq!(lambda_enis(&moto, subnet)[0].1, "in-use");
+    for s in net["subnets"].as_array().unwrap() {
+        kinds
+            .delete("aws.subnet", s.as_str().unwrap(), &json!({}))
+            .await;
+    }
+    kinds
+        .delete(
+            "aws.security_group",
+            net["compute_sg"].as_str().unwrap(),
+            &json!({}),
+        )
+        .await;
+    let left = moto.boto(
+        "enis = client('ec2').describe_network_interfaces()['NetworkInterfaces']\n\
+         print(json.dumps([e['NetworkInterfaceId'] for e in enis if e['Description'].startswith('AWS Lambda VPC ENI')]))",
+    );
+    // The emulator never deletes them itself: these deletes were wxinfra's.
+    assert_eq!(left, json!([]));
+}

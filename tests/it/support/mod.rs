@@ -3,10 +3,12 @@
 
 pub mod apiserver;
 pub mod moto;
+pub mod proxy;
 pub mod registry;
 pub mod workspace;
 
 pub use moto::Moto;
+pub use proxy::AwsProxy;
 pub use registry::{LocalRegistry, skopeo, static_wxrun};
 pub use workspace::{Run, Workspace};
 
