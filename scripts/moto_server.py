@@ -96,9 +96,16 @@ run with all of them on; switch one off to see what it catches):
   #10347), and then they stay, detached (`available`), until someone deletes them. While one
   is in a subnet or group, DeleteSubnet and DeleteSecurityGroup answer DependencyViolation;
   DeleteNetworkInterface of one still in use answers "is currently in use".
+- MOTO_STRICT_TARGET_HEALTH: a new target is `initial` (Elb.RegistrationInProgress) for
+  TARGET_INITIAL_SECONDS before moto's own answer, as AWS's is until the health checks have
+  passed (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html);
+  and an ECS service with a load balancer registers its running tasks' addresses in the target
+  group, as ECS does (moto registers nothing, so the group stays empty). moto runs no health
+  check: after the window its answer, `healthy`, says only that the target is registered.
 """
 
 import copy
+import ipaddress
 import json
 import os
 import threading
@@ -146,7 +153,7 @@ from moto.elbv2.exceptions import (
     ELBClientError,
     ResourceInUseError,
 )
-from moto.elbv2.models import ELBv2Backend
+from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeTargetGroup
 from moto.elbv2.responses import ELBV2Response
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.models import IAMBackend
@@ -927,6 +934,84 @@ SecurityGroupBackend.delete_security_group = _refuse_while_lambda_enis(
 )
 NetworkInterfaceBackend.delete_network_interface = _delete_network_interface
 ENIResponse.describe_network_interfaces = _describe_network_interfaces
+
+
+# MOTO_STRICT_TARGET_HEALTH. AWS needs its healthy threshold of checks (2 x 15 s and more);
+# a few seconds meet a client that does not wait.
+TARGET_INITIAL_SECONDS = 3
+
+_released_register = FakeTargetGroup.register
+_released_health_for = FakeTargetGroup.health_for
+
+
+def _register_noting_time(self, targets):
+    _released_register(self, targets)
+    for target in targets:
+        _clock.mark(("target", self.arn, target["Id"]))
+
+
+def _health_for(self, target, ec2_backend):
+    health = _released_health_for(self, target, ec2_backend)
+    if (
+        _strict("TARGET_HEALTH")
+        and health.status == "healthy"
+        and _clock.within(("target", self.arn, target["Id"]), TARGET_INITIAL_SECONDS)
+    ):
+        return FakeHealthStatus(
+            target["Id"],
+            health.port,
+            self.health_check_port,
+            "initial",
+            "Elb.RegistrationInProgress",
+            "Target registration is in progress",
+        )
+    return health
+
+
+def _task_addresses(ec2, service):
+    """One address per running task in the service's first subnet."""
+    subnets = (service.network_configuration or {}).get("awsvpcConfiguration", {}).get("subnets")
+    if not subnets:
+        return []
+    network = ipaddress.ip_network(ec2.get_subnet(subnets[0]).cidr_block)
+    return [str(network.network_address + 100 + i) for i in range(service.running_count)]
+
+
+def _service_targets(backend, service, register):
+    if not _strict("TARGET_HEALTH"):
+        return
+    from moto.elbv2.models import elbv2_backends
+
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    addresses = _task_addresses(_ec2_of(backend), service)
+    for lb in service.load_balancers or []:
+        group = elb.target_groups.get(lb.get("targetGroupArn"))
+        if group is None or not addresses:
+            continue
+        targets = [{"Id": a, "Port": lb.get("containerPort")} for a in addresses]
+        (group.register if register else group.deregister)(targets)
+
+
+_released_create_service_targets = EC2ContainerServiceBackend.create_service
+_released_delete_service_targets = EC2ContainerServiceBackend.delete_service
+
+
+def _create_service_registering(self, *args, **kwargs):
+    service = _released_create_service_targets(self, *args, **kwargs)
+    _service_targets(self, service, register=True)
+    return service
+
+
+def _delete_service_deregistering(self, cluster_name, service_name, force):
+    service = self._get_service(cluster_name, service_name)
+    _service_targets(self, service, register=False)
+    return _released_delete_service_targets(self, cluster_name, service_name, force)
+
+
+FakeTargetGroup.register = _register_noting_time
+FakeTargetGroup.health_for = _health_for
+EC2ContainerServiceBackend.create_service = _create_service_registering
+EC2ContainerServiceBackend.delete_service = _delete_service_deregistering
 
 if __name__ == "__main__":
     main()

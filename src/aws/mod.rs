@@ -37,6 +37,7 @@ pub mod security_group_rule;
 pub mod subnet;
 pub mod sweep;
 pub mod tags;
+pub mod target_health;
 pub mod vpc;
 pub mod vpc_endpoint;
 pub mod vpc_lookup;

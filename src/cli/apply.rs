@@ -29,8 +29,9 @@ pub struct Args {
     /// `--target k8s`: kubeconfig context to use (default: the current context).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
-    /// `--target k8s`: how long to wait for the Deployment to become available.
-    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    /// How long to wait for what was applied to prove itself: every load balancer target
+    /// group healthy (AWS), the Deployment available (`--target k8s`). `0s` does not wait.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub wait: std::time::Duration,
 }
 
@@ -123,8 +124,62 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         "Apply complete! Resources: {} added, {} changed, {} destroyed.",
         s.add, s.change, s.destroy
     ));
+    let healthy = prove_health(&aws.ctx, &after, a.wait, ui).await?;
     print_outputs(ui, &plan.desired, &after);
-    Ok(ExitCode::SUCCESS)
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Waits up to `max` for every target group in `state` to be healthy (saying each group's
+/// state as it changes), then prints each primitive's health. False when one is still not
+/// healthy at the end; a group the load balancer cannot judge is reported as unknown.
+async fn prove_health(
+    aws: &crate::aws::AwsContext,
+    state: &crate::state::State,
+    max: std::time::Duration,
+    ui: &Ui,
+) -> anyhow::Result<bool> {
+    use crate::aws::target_health::{Verdict, wait};
+    let groups: Vec<(String, String)> = state
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "aws.lb_target_group")
+        .filter_map(|(address, r)| {
+            let name = address.rsplit('.').next().unwrap_or(address);
+            Some((name.to_string(), r.id.clone()?))
+        })
+        .collect();
+    if groups.is_empty() || max.is_zero() {
+        return Ok(true);
+    }
+    ui.note(&format!(
+        "Waiting up to {} for the load balancer's health checks...",
+        humantime::format_duration(max)
+    ));
+    let verdicts = wait(aws, &groups, max, |name, v| {
+        ui.note(&format!("  {name}: {v}"))
+    })
+    .await?;
+    let mut text = String::from("\nHealth:\n");
+    for ((name, _), v) in groups.iter().zip(&verdicts) {
+        text.push_str(&format!("  {name} = {v}\n"));
+    }
+    ui.out(&text);
+    let pending = verdicts
+        .iter()
+        .filter(|v| matches!(v, Verdict::Pending(_)))
+        .count();
+    if pending > 0 {
+        ui.warn(&format!(
+            "{pending} target group(s) not healthy after {}: the resources are applied and recorded; \
+             look at the targets' logs, then run apply again (or plan) to check",
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(pending == 0)
 }
 
 /// `apply --target k8s`: no state file; the cluster is the state (labels + field manager).

@@ -97,7 +97,17 @@ fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
     let moto = Moto::start();
     let reg = LocalRegistry::start();
     let ws = demo(&moto, &reg);
-    apply(&ws);
+    // Apply waits for the load balancer's health checks and reports each primitive's.
+    let r = ws.run(&["apply", "-f", STACK, "--auto-approve"]).ok();
+    for p in ["ec2", "fargate", "lambda"] {
+        assert!(
+            r.stdout
+                .contains(&format!("  {p} = healthy (1 of 1 targets)")),
+            "{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+    }
 
     let net = moto.boto(
         "ec2 = client('ec2')\n\

@@ -377,3 +377,54 @@ async fn lambda_interfaces_outliving_their_function_are_deleted_before_its_subne
     // The emulator never deletes them itself: these deletes were wxinfra's.
     assert_eq!(left, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_health_is_waited_for_and_what_the_balancer_cannot_judge_is_unknown() {
+    use wxinfra::aws::target_health::{Verdict, check, wait};
+    let moto = Moto::start();
+    let net = network(&moto);
+    let c = ctx(&moto).await;
+    let kinds = Kinds::new(c.clone());
+    let tg = tg_props("ec2", "instance", net["vpc"].as_str().unwrap());
+    let (arn, _) = kinds
+        .create("aws.lb_target_group", "aws.lb_target_group.ec2", &tg)
+        .await;
+    assert_eq!(
+        check(&c, &arn).await.unwrap(),
+        Verdict::Pending("no target registered".into())
+    );
+
+    // A new target is `initial` until its health checks pass (MOTO_STRICT_TARGET_HEALTH),
+    // and the wait sees it through.
+    let instance = moto.boto(&format!(
+        "ec2 = client('ec2'); elb = client('elbv2')\n\
+         ami = ec2.describe_images()['Images'][0]['ImageId']\n\
+         i = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, SubnetId='{}')['Instances'][0]['InstanceId']\n\
+         elb.register_targets(TargetGroupArn='{arn}', Targets=[{{'Id': i, 'Port': 8080}}])\n\
+         print(json.dumps(i))",
+        net["subnets"][0].as_str().unwrap()
+    ));
+    let first = check(&c, &arn).await.unwrap();
+    assert!(
+        matches!(&first, Verdict::Pending(why) if why.contains("initial")),
+        "{first:?}"
+    );
+    let mut seen = Vec::new();
+    let groups = [("ec2".to_string(), arn.clone())];
+    let last = wait(&c, &groups, Duration::from_secs(60), |_, v| {
+        seen.push(v.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(last, vec![Verdict::Healthy { targets: 1 }], "{seen:?}");
+
+    // A stopped instance is `unused`: the balancer cannot judge it, so it is not healthy.
+    moto.boto(&format!(
+        "client('ec2').stop_instances(InstanceIds=[{instance}])\nprint('null')"
+    ));
+    let v = check(&c, &arn).await.unwrap();
+    assert!(
+        matches!(&v, Verdict::Unknown(why) if why.contains("stopped")),
+        "{v:?}"
+    );
+}
