@@ -15,7 +15,7 @@ scripts/setup-venv.sh
 scripts/setup-tools.sh
 [ -x runtime-image/dist/wxrun-x86_64 ] || runtime-image/build-static.sh
 [ -f examples/hello/app.wasm ] || examples/hello/build.sh
-cargo build --quiet --profile "$profile" --bin wxinfra
+cargo build --quiet --profile "$profile" --workspace --bin wxinfra
 if [ "$profile" = dev ]; then wx="$CARGO_TARGET_DIR/debug/wxinfra"; else wx="$CARGO_TARGET_DIR/$profile/wxinfra"; fi
 py="$root/.venv/bin/python"
 

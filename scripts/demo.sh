@@ -15,7 +15,9 @@ scripts/setup-venv.sh
 scripts/setup-tools.sh
 [ -x runtime-image/dist/wxrun-x86_64 ] || runtime-image/build-static.sh
 [ -f examples/hello/app.wasm ] || examples/hello/build.sh
-cargo build --quiet --bin wxinfra
+# --workspace: features unified as `cargo test --workspace` unifies them, so the test command
+# that follows reuses this build of the AWS SDK instead of compiling it again.
+cargo build --quiet --workspace --bin wxinfra
 wx="$CARGO_TARGET_DIR/debug/wxinfra"
 # validate asks wxrun which imports would trap; the optimised static build compiles the app
 # in seconds (a debug wxrun takes minutes).
