@@ -14,12 +14,14 @@ use crate::plan::{Action, Plan, build::build};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Registry, Resource};
 use crate::state::{MemoryStore, State, StateStore, Status};
 
-/// A cloud in a map. `fail_create` makes creates of that address fail once.
+/// A cloud in a map. `fail_create` makes creates of that address fail once; `lose_create`
+/// makes one be carried out with its answer lost (a 5xx to the caller).
 #[derive(Default)]
 struct Cloud {
     objects: Mutex<BTreeMap<String, (String, Value)>>, // id -> (address, props)
     log: Mutex<Vec<String>>,
     fail_create: Mutex<Option<String>>,
+    lose_create: Mutex<Option<String>>,
     next: Mutex<u32>,
 }
 
@@ -74,6 +76,16 @@ impl Resource for Kind {
             .lock()
             .unwrap()
             .push(format!("create {}", req.address));
+        if self
+            .cloud
+            .lose_create
+            .lock()
+            .unwrap()
+            .take_if(|a| a == req.address)
+            .is_some()
+        {
+            return Err(ProviderError::Transient("answer lost".into()));
+        }
         Ok(Created {
             id,
             outputs: Outputs::new(),
@@ -350,6 +362,30 @@ async fn interrupted_create_is_adopted_not_duplicated() {
     h.apply(&graph("10.0.0.0/16", &["a", "b"])).await.unwrap();
     assert!(h.log().is_empty(), "nothing created twice");
     assert_eq!(h.state().resources["t.sub.b"].id.as_deref(), Some("id-99"));
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_adopted_not_made_twice() {
+    let h = Harness::new();
+    *h.cloud.lose_create.lock().unwrap() = Some("t.sub.a".into());
+    h.apply(&graph("10.0.0.0/16", &["a"])).await.unwrap();
+    let log = h.log();
+    assert_eq!(
+        log.iter().filter(|l| *l == "create t.sub.a").count(),
+        1,
+        "{log:?}"
+    );
+    let made: Vec<String> = h
+        .cloud
+        .objects
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, (a, _))| a == "t.sub.a")
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(made.len(), 1);
+    assert_eq!(h.state().resources["t.sub.a"].id.as_ref(), Some(&made[0]));
 }
 
 #[tokio::test]
