@@ -25,6 +25,11 @@ struct Cloud {
     next: Mutex<u32>,
 }
 
+/// Whether a one-shot fault is set for `address` (and disarms it).
+fn armed(slot: &Mutex<Option<String>>, address: &str) -> bool {
+    slot.lock().unwrap().take_if(|a| a == address).is_some()
+}
+
 struct Kind {
     name: &'static str,
     cloud: Arc<Cloud>,
@@ -51,14 +56,7 @@ impl Resource for Kind {
             }))
     }
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        if self
-            .cloud
-            .fail_create
-            .lock()
-            .unwrap()
-            .take_if(|a| a == req.address)
-            .is_some()
-        {
+        if armed(&self.cloud.fail_create, req.address) {
             return Err(ProviderError::Api("injected failure".into()));
         }
         let id = {
@@ -76,14 +74,7 @@ impl Resource for Kind {
             .lock()
             .unwrap()
             .push(format!("create {}", req.address));
-        if self
-            .cloud
-            .lose_create
-            .lock()
-            .unwrap()
-            .take_if(|a| a == req.address)
-            .is_some()
-        {
+        if armed(&self.cloud.lose_create, req.address) {
             return Err(ProviderError::Transient("answer lost".into()));
         }
         Ok(Created {
