@@ -475,10 +475,15 @@ def _delete_target_group(self, target_group_arn):
     return _released_delete_target_group(self, target_group_arn)
 
 
+def _deleted_id(args, kwargs):
+    """The id a DeleteSubnet / DeleteSecurityGroup / DeleteVpc backend call deletes."""
+    key = kwargs.get("group_id") or kwargs.get("subnet_id") or kwargs.get("vpc_id")
+    return key or (args[0] if args else None)
+
+
 def _refuse_while_draining(released, message):
     def delete(self, *args, **kwargs):
-        key = kwargs.get("group_id") or kwargs.get("subnet_id") or kwargs.get("vpc_id")
-        key = key or (args[0] if args else None)
+        key = _deleted_id(args, kwargs)
         if _held("eni", key, ENI_DRAIN_SECONDS):
             raise DependencyViolationError(message.format(key))
         return released(self, *args, **kwargs)
@@ -888,7 +893,7 @@ def _held_by_lambda_enis(ec2, subnet=None, group=None):
 
 def _refuse_while_lambda_enis(released, holder, message):
     def delete(self, *args, **kwargs):
-        key = kwargs.get(holder) or (args[0] if args else None)
+        key = _deleted_id(args, kwargs)
         if _strict("LAMBDA_VPC_ENIS"):
             subnet, group = (key, None) if holder == "subnet_id" else (None, key)
             eni = _held_by_lambda_enis(self, subnet=subnet, group=group)

@@ -5,11 +5,13 @@
 //! subnet or group delete first deletes the released ones and waits, bounded and saying so,
 //! for those still in use.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{Filter, NetworkInterfaceStatus};
 
 use super::errors::{classify, code, is_ec2_not_found};
+use super::wait;
 use crate::provider::ProviderError;
 
 /// AWS's own worst case for a release, with a margin.
@@ -45,63 +47,68 @@ impl Holder<'_> {
 /// Returns at once (one describe) when there are none.
 pub async fn clear(ec2: &aws_sdk_ec2::Client, holder: Holder<'_>) -> Result<(), ProviderError> {
     let start = Instant::now();
-    let mut said = start;
-    let mut delay = Duration::from_secs(2);
-    loop {
-        let out = ec2
-            .describe_network_interfaces()
-            .filters(holder.filter())
-            .filters(
-                Filter::builder()
-                    .name("description")
-                    .values("AWS Lambda VPC ENI*")
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(classify)?;
-        let mut in_use = 0;
-        for eni in out.network_interfaces() {
-            let id = eni.network_interface_id().unwrap_or_default();
-            if eni.status() != Some(&NetworkInterfaceStatus::Available) {
-                in_use += 1;
-                continue;
-            }
-            match ec2
-                .delete_network_interface()
-                .network_interface_id(id)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if is_ec2_not_found(&e) => {}
-                // Taken again between the describe and the delete: wait for it as in use.
-                Err(e) if code(&e) == Some("InvalidParameterValue") => in_use += 1,
-                Err(e) => return Err(classify(e)),
-            }
-        }
+    let said: Mutex<Option<Instant>> = Mutex::new(None);
+    let said = &said;
+    let what = format!(
+        "Lambda network interfaces in {} to be released",
+        holder.id()
+    );
+    wait::until(&what, RELEASE, || async move {
+        let in_use = delete_released(ec2, holder).await?;
         if in_use == 0 {
-            return Ok(());
+            return Ok(Some(()));
         }
-        if start.elapsed() >= RELEASE {
-            return Err(ProviderError::Timeout {
-                what: format!(
-                    "{in_use} Lambda network interface(s) in {} to be released",
-                    holder.id()
-                ),
-                seconds: RELEASE.as_secs(),
-            });
-        }
-        if said == start || said.elapsed() >= SAY_EVERY {
+        let mut said = said.lock().expect("not poisoned");
+        if said.is_none_or(|t| t.elapsed() >= SAY_EVERY) {
             tracing::warn!(
                 "waiting for {in_use} Lambda network interface(s) in {} to be released \
                  ({}s so far; AWS can take up to 45 minutes after a function is deleted or moved)",
                 holder.id(),
                 start.elapsed().as_secs()
             );
-            said = Instant::now();
+            *said = Some(Instant::now());
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
+        Ok(None)
+    })
+    .await
+}
+
+/// Deletes the released Lambda interfaces in `holder`; answers how many are still in use.
+async fn delete_released(
+    ec2: &aws_sdk_ec2::Client,
+    holder: Holder<'_>,
+) -> Result<usize, ProviderError> {
+    let out = ec2
+        .describe_network_interfaces()
+        .filters(holder.filter())
+        .filters(
+            Filter::builder()
+                .name("description")
+                .values("AWS Lambda VPC ENI*")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(classify)?;
+    let mut in_use = 0;
+    for eni in out.network_interfaces() {
+        let id = eni.network_interface_id().unwrap_or_default();
+        if eni.status() != Some(&NetworkInterfaceStatus::Available) {
+            in_use += 1;
+            continue;
+        }
+        match ec2
+            .delete_network_interface()
+            .network_interface_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_ec2_not_found(&e) => {}
+            // Taken again between the describe and the delete: wait for it as in use.
+            Err(e) if code(&e) == Some("InvalidParameterValue") => in_use += 1,
+            Err(e) => return Err(classify(e)),
+        }
     }
+    Ok(in_use)
 }

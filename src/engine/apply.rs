@@ -394,32 +394,21 @@ impl StepCtx<'_> {
         kind: &dyn crate::provider::Resource,
         req: &CreateRequest<'_>,
     ) -> Result<Created, ProviderError> {
-        let mut attempt = 0;
-        loop {
+        with_retry(self.retry, self.hooks, self.address, || async move {
             let err = match kind.create(req).await {
                 Ok(c) => return Ok(c),
                 Err(e) => e,
             };
-            let exists = matches!(err, ProviderError::Exists(_));
-            if !(exists || err.is_retryable()) {
+            if !(matches!(err, ProviderError::Exists(_)) || err.is_retryable()) {
                 return Err(err);
             }
-            if let Some(found) = self.find_own(kind, req, &err).await? {
-                return self.finish_adopted(kind, found, req.props).await;
+            match self.find_own(kind, req, &err).await? {
+                Some(found) => self.finish_adopted(kind, found, req.props).await,
+                // Not found: a retryable error is retried; a conflict with a stranger is final.
+                None => Err(err),
             }
-            if exists || attempt + 1 >= self.retry.max_attempts {
-                return Err(err);
-            }
-            let delay = self.retry.delay(attempt);
-            attempt += 1;
-            self.hooks.event(Event::Retrying {
-                address: self.address.to_string(),
-                attempt,
-                delay,
-                error: err.to_string(),
-            });
-            tokio::time::sleep(delay).await;
-        }
+        })
+        .await
     }
 
     /// What an earlier create of this address made, if anything. A throttled call was never
