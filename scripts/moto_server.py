@@ -24,6 +24,9 @@ these, they only stop moto from reporting false differences or accepting what AW
 5. Lambda logging. moto drops `LoggingConfig`; GetFunction answers with AWS's default
    (`LogFormat: Text`, `LogGroup: /aws/lambda/<name>`) until a config is set, and with the
    config once it is (as AWS does).
+7. NAT gateways. moto's DeleteNatGateway marks the gateway deleted but keeps its Elastic IP
+   associated and its network interface in the subnet, so the address is never free and the
+   subnet never empty. AWS lets both go once the gateway is `deleted`; here too.
 6. DescribeInstances' `client-token` filter ("The idempotency token you provided when you
    launched the instance", DescribeInstances in the EC2 API reference), which finds what a
    RunInstances whose answer was lost made. moto answers it with a 500 (NotImplementedError).
@@ -102,6 +105,30 @@ run with all of them on; switch one off to see what it catches):
   and an ECS service with a load balancer registers its running tasks' addresses in the target
   group, as ECS does (moto registers nothing, so the group stays empty). moto runs no health
   check: after the window its answer, `healthy`, says only that the target is registered.
+- MOTO_STRICT_NAT_GATEWAY: a NAT gateway is `pending` for NAT_PENDING_SECONDS and `deleting`
+  for NAT_DELETING_SECONDS (pending → available, deleting → deleted,
+  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NatGateway.html; a minute or two
+  each in AWS). One created in a VPC with no internet gateway attached goes to `failed`,
+  "Gateway.NotAttached: Network vpc-... has no Internet gateway attached" (the API
+  reference's failureMessage; giantswarm/aws-operator #1234). Until it is `deleted`, its
+  Elastic IP cannot be released: "AuthFailure: You do not have permission to access the
+  specified resource." (terraform-provider-aws #11385, #13763), and the VPC's internet gateway
+  cannot be detached: "DependencyViolation: Network vpc-... has some mapped public
+  address(es). Please unmap those public address(es) before detaching the gateway."
+  (hashicorp/terraform #497, #1303). With MOTO_STRICT_IDEMPOTENCY, CreateNatGateway with a
+  ClientToken already used returns that gateway (moto ignores the token).
+- MOTO_STRICT_ACM: DNS validation as ACM does it. For ACM_RECORD_SECONDS after
+  RequestCertificate, DescribeCertificate lists the domain without its validation
+  ResourceRecord (terraform-provider-aws #9596, #9627). The certificate stays
+  PENDING_VALIDATION until that CNAME exists in a Route 53 hosted zone of the account
+  (https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html; moto issues every
+  certificate after a fixed wait, record or not). CreateListener / ModifyListener with a
+  certificate that is not ISSUED answer "UnsupportedCertificate: The certificate '...' must
+  have a fully-qualified domain name, a supported signature, and a supported key size."
+  (terraform-provider-aws #26245, #41789). DeleteCertificate while a listener uses the
+  certificate, and for ACM_IN_USE_SECONDS after that listener is deleted, answers
+  "ResourceInUseException: Certificate ... in account ... is in use." (terraform-provider-aws
+  #3866, which retries for 20 minutes; aws-cdk #4179).
 """
 
 import copy
@@ -116,7 +143,9 @@ import moto.ec2.responses.instances as ec2_instance_responses
 import moto.ec2.utils as ec2_utils
 from moto.core.responses import ActionResult
 from moto.awslambda.exceptions import InvalidParameterValueException
+from moto.acm.models import CertBundle, AWSCertificateManagerBackend, acm_backends
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.core.exceptions import AWSError
 from moto.ec2.exceptions import (
     DependencyViolationError,
     EC2ClientError,
@@ -126,9 +155,11 @@ from moto.ec2.exceptions import (
     InvalidSubnetIdError,
     InvalidVPCIdError,
 )
+from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
 from moto.ec2.models.instances import InstanceBackend
 from moto.ec2.models.internet_gateways import InternetGatewayBackend
+from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ec2.models.route_tables import RouteBackend
 from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.ec2.models.subnets import SubnetBackend
@@ -138,6 +169,7 @@ from moto.ec2.responses.elastic_network_interfaces import (
 )
 from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.responses.internet_gateways import InternetGateways as InternetGatewayResponse
+from moto.ec2.responses.nat_gateways import NatGateways as NatGatewayResponse
 from moto.ec2.responses.route_tables import RouteTables as RouteTableResponse
 from moto.ec2.responses.security_groups import SecurityGroups as SecurityGroupResponse
 from moto.ec2.responses.subnets import Subnets as SubnetResponse
@@ -155,8 +187,10 @@ from moto.elbv2.exceptions import (
 )
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeTargetGroup
 from moto.elbv2.responses import ELBV2Response
+from moto.elbv2.models import elbv2_backends
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.models import IAMBackend
+from moto.route53.models import route53_backends
 from moto.s3.responses import S3Response
 from moto.server import main
 
@@ -454,12 +488,16 @@ def _delete_load_balancer(self, arn):
     if lb is not None:
         for key in [lb.vpc_id, *lb.security_groups, *(s.id for s in lb.subnets)]:
             _clock.mark(("eni", key))
+        for listener in lb.listeners.values():
+            _certificates_released(listener)
     return _released_delete_load_balancer(self, arn)
 
 
 def _delete_listener(self, listener_arn):
     for lb in self.load_balancers.values():
         listener = lb.listeners.get(listener_arn)
+        if listener:
+            _certificates_released(listener)
         for rule in listener.rules.values() if listener else []:
             for action in rule.actions:
                 for tg in self._get_target_group_arns_from(action_data=action.data):
@@ -1017,6 +1055,250 @@ FakeTargetGroup.register = _register_noting_time
 FakeTargetGroup.health_for = _health_for
 EC2ContainerServiceBackend.create_service = _create_service_registering
 EC2ContainerServiceBackend.delete_service = _delete_service_deregistering
+
+
+# MOTO_STRICT_NAT_GATEWAY. Long enough that a create or delete that does not wait meets the
+# transition, short enough for the test suite.
+NAT_PENDING_SECONDS = 2
+NAT_DELETING_SECONDS = 3
+_nat_tokens = {}
+
+_released_create_nat_gateway = NatGatewayBackend.create_nat_gateway
+_released_delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
+_released_describe_nat_gateways = NatGatewayBackend.describe_nat_gateways
+_released_release_address = ElasticAddressBackend.release_address
+_released_detach_internet_gateway = InternetGatewayBackend.detach_internet_gateway
+_released_create_nat_gateway_response = NatGatewayResponse.create_nat_gateway
+
+
+def _settle_nat_gateways(ec2):
+    """Moves each gateway on once its transition's time is up; a deleted one lets its address
+    and interface go (fix 7)."""
+    for nat in list(ec2.nat_gateways.values()):
+        if nat.state == "pending" and not _clock.within(("nat", nat.id), NAT_PENDING_SECONDS):
+            nat.state = "available"
+        if nat.state == "deleting" and not _clock.within(("nat", nat.id), NAT_DELETING_SECONDS):
+            nat.state = "deleted"
+        if nat.state in ("deleted", "failed") and not getattr(nat, "_wx_released", False):
+            nat._wx_released = True
+            for address in nat.address_set:
+                eips = ec2.address_by_allocation([address.get("allocationId")]) if address.get("allocationId") else []
+                for eip in eips:
+                    ec2.disassociate_address(address=eip.public_ip)
+            ec2.delete_network_interface(nat._eni.id)
+
+
+def _create_nat_gateway(self, *args, **kwargs):
+    nat = _released_create_nat_gateway(self, *args, **kwargs)
+    if _strict("NAT_GATEWAY"):
+        _clock.mark(("nat", nat.id))
+        gateways = self.describe_internet_gateways(filters={"attachment.vpc-id": [nat.vpc_id]})
+        if gateways:
+            nat.state = "pending"
+        else:
+            nat.state = "failed"
+            nat.failure_code = "Gateway.NotAttached"
+            nat.failure_message = f"Network {nat.vpc_id} has no Internet gateway attached"
+    return nat
+
+
+def _delete_nat_gateway(self, nat_gateway_id):
+    nat = self.nat_gateways.get(nat_gateway_id)
+    if nat is None:
+        raise EC2ClientError(
+            "NatGatewayNotFound", f"NAT gateway {nat_gateway_id} was not found"
+        )
+    if not _strict("NAT_GATEWAY"):
+        _released_delete_nat_gateway(self, nat_gateway_id)
+        _settle_nat_gateways(self)
+        return nat
+    if nat.state in ("pending", "available"):
+        nat.state = "deleting"
+        _clock.mark(("nat", nat.id))
+    return nat
+
+
+def _describe_nat_gateways(self, *args, **kwargs):
+    _settle_nat_gateways(self)
+    return _released_describe_nat_gateways(self, *args, **kwargs)
+
+
+def _release_address(self, address=None, allocation_id=None):
+    _settle_nat_gateways(self)
+    if _strict("NAT_GATEWAY"):
+        for nat in self.nat_gateways.values():
+            held = any(a.get("allocationId") == allocation_id for a in nat.address_set)
+            if held and nat.state not in ("deleted", "failed"):
+                raise EC2ClientError(
+                    "AuthFailure", "You do not have permission to access the specified resource."
+                )
+    return _released_release_address(self, address=address, allocation_id=allocation_id)
+
+
+def _detach_internet_gateway(self, internet_gateway_id, vpc_id):
+    _settle_nat_gateways(self)
+    if _strict("NAT_GATEWAY") and any(
+        n.vpc_id == vpc_id and n.state not in ("deleted", "failed")
+        for n in self.nat_gateways.values()
+    ):
+        raise DependencyViolationError(
+            f"Network {vpc_id} has some mapped public address(es). Please unmap those public"
+            " address(es) before detaching the gateway."
+        )
+    return _released_detach_internet_gateway(self, internet_gateway_id, vpc_id)
+
+
+def _nat_gateway_with_token(self, token):
+    nat_id = _nat_tokens.get(token)
+    nat = self.ec2_backend.nat_gateways.get(nat_id) if nat_id else None
+    return nat if nat is not None and nat.state != "deleted" else None
+
+
+def _create_nat_gateway_noting_token(self):
+    answer = _released_create_nat_gateway_response(self)
+    token = self._get_param("ClientToken")
+    if token:
+        _nat_tokens[token] = answer.result["NatGateway"].id
+    return answer
+
+
+NatGatewayBackend.create_nat_gateway = _create_nat_gateway
+NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway
+NatGatewayBackend.describe_nat_gateways = _describe_nat_gateways
+ElasticAddressBackend.release_address = _release_address
+InternetGatewayBackend.detach_internet_gateway = _detach_internet_gateway
+NatGatewayResponse.create_nat_gateway = _same_token_returns_existing(
+    _create_nat_gateway_noting_token,
+    _nat_gateway_with_token,
+    lambda nat: ActionResult({"NatGateway": nat}),
+)
+
+
+# MOTO_STRICT_ACM. AWS names the record within seconds and notices a deleted listener within
+# about ten.
+ACM_RECORD_SECONDS = 2
+ACM_IN_USE_SECONDS = 5
+
+_released_cert_describe = CertBundle.describe
+_released_cert_check = CertBundle.check
+_released_request_certificate = AWSCertificateManagerBackend.request_certificate
+_released_delete_certificate = AWSCertificateManagerBackend.delete_certificate
+_released_create_listener = ELBv2Backend.create_listener
+_released_modify_listener = ELBv2Backend.modify_listener
+
+
+def _account_of(arn):
+    return arn.split(":")[4]
+
+
+def _record_value(v):
+    """A record set's value as moto keeps it: a string, or {'Value': ...} as sent."""
+    return v.get("Value", "") if isinstance(v, dict) else str(v)
+
+
+def _validation_record_exists(bundle):
+    """Whether every validation CNAME ACM named for `bundle` is in one of the account's
+    hosted zones."""
+    wanted = [
+        o["ResourceRecord"]
+        for o in _released_cert_describe(bundle)["Certificate"].get("DomainValidationOptions", [])
+    ]
+    backend = route53_backends[_account_of(bundle.arn)]["aws"]
+    present = {
+        (r.name.rstrip(".").lower(), r.type, _record_value(v).rstrip(".").lower())
+        for zone in backend.zones.values()
+        for r in zone.rrsets
+        for v in r.records or []
+    }
+    return bool(wanted) and all(
+        (w["Name"].rstrip(".").lower(), w["Type"], w["Value"].rstrip(".").lower()) in present
+        for w in wanted
+    )
+
+
+def _cert_check(self):
+    if not (_strict("ACM") and self.type == "AMAZON_ISSUED" and self.status == "PENDING_VALIDATION"):
+        return _released_cert_check(self)
+    if _validation_record_exists(self):
+        self.status = "ISSUED"
+
+
+def _cert_describe(self):
+    described = _released_cert_describe(self)
+    if _strict("ACM") and _clock.within(("acm-requested", self.arn), ACM_RECORD_SECONDS):
+        for option in described["Certificate"].get("DomainValidationOptions", []):
+            option.pop("ResourceRecord", None)
+    return described
+
+
+def _request_certificate(self, *args, **kwargs):
+    arn = _released_request_certificate(self, *args, **kwargs)
+    _clock.mark_first(("acm-requested", arn))
+    return arn
+
+
+def _listeners_using(account_id, arn):
+    return [
+        listener
+        for backend in elbv2_backends[account_id].values()
+        for lb in backend.load_balancers.values()
+        for listener in lb.listeners.values()
+        if arn in (listener.certificates or [])
+    ]
+
+
+def _certificates_released(listener):
+    for arn in listener.certificates or []:
+        _clock.mark(("acm-in-use", arn))
+
+
+def _delete_certificate(self, arn):
+    if _strict("ACM") and (
+        _listeners_using(self.account_id, arn)
+        or _clock.within(("acm-in-use", arn), ACM_IN_USE_SECONDS)
+    ):
+        raise AWSError(
+            f"Certificate {arn} in account {self.account_id} is in use.",
+            exception_type="ResourceInUseException",
+        )
+    return _released_delete_certificate(self, arn)
+
+
+def _refuse_unissued(account_id, region, arns):
+    if not _strict("ACM"):
+        return
+    for arn in arns:
+        if ":acm:" not in (arn or ""):
+            continue
+        bundle = acm_backends[account_id][region].get_certificate(arn)
+        if bundle.status != "ISSUED":
+            raise ELBClientError(
+                "UnsupportedCertificate",
+                f"The certificate '{arn}' must have a fully-qualified domain name, a supported"
+                " signature, and a supported key size.",
+            )
+
+
+def _create_listener(self, load_balancer_arn, protocol, port, ssl_policy, certificate, *args, **kwargs):
+    _refuse_unissued(self.account_id, self.region_name, [certificate])
+    return _released_create_listener(
+        self, load_balancer_arn, protocol, port, ssl_policy, certificate, *args, **kwargs
+    )
+
+
+def _modify_listener(self, arn, port=None, protocol=None, ssl_policy=None, certificates=None, actions=None):
+    _refuse_unissued(
+        self.account_id, self.region_name, [c["CertificateArn"] for c in certificates or []]
+    )
+    return _released_modify_listener(self, arn, port, protocol, ssl_policy, certificates, actions)
+
+
+CertBundle.check = _cert_check
+CertBundle.describe = _cert_describe
+AWSCertificateManagerBackend.request_certificate = _request_certificate
+AWSCertificateManagerBackend.delete_certificate = _delete_certificate
+ELBv2Backend.create_listener = _create_listener
+ELBv2Backend.modify_listener = _modify_listener
 
 if __name__ == "__main__":
     main()

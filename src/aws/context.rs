@@ -55,6 +55,8 @@ pub struct AwsContext {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub acm: aws_sdk_acm::Client,
+    pub route53: aws_sdk_route53::Client,
     /// Registry host the runtime image is pushed to instead of the ECR repository's
     /// (`WXINFRA_OCI_REGISTRY`, e.g. `127.0.0.1:5000` for a local registry in tests). Pushes
     /// there are anonymous, over HTTP for loopback hosts.
@@ -133,6 +135,8 @@ impl AwsContext {
             ecs: client!(aws_sdk_ecs, &config, calls),
             ecr: client!(aws_sdk_ecr, &config, calls),
             ssm: client!(aws_sdk_ssm, &config, calls),
+            acm: client!(aws_sdk_acm, &config, calls),
+            route53: client!(aws_sdk_route53, &config, calls),
             oci_registry: std::env::var(OCI_REGISTRY_ENV)
                 .ok()
                 .filter(|v| !v.is_empty()),

@@ -1,17 +1,23 @@
-//! `aws.lb_listener`: the load balancer's one listener, whose default action is a weighted
-//! forward over the primitives' target groups. Port, protocol, weights and tags change in
-//! place (`ModifyListener`); only another load balancer forces a new listener.
+//! `aws.lb_listener`: a listener of the load balancer. Its default action is a weighted
+//! forward over the primitives' target groups (`forward`) or a redirect (`redirect:
+//! {protocol, port, status_code}`, plain HTTP to HTTPS); an HTTPS listener carries
+//! `certificate_arn` and `ssl_policy`. All of it changes in place (`ModifyListener`); only
+//! another load balancer forces a new listener.
 
 use async_trait::async_trait;
+use std::time::Duration;
+
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ForwardActionConfig, Listener, ProtocolEnum, TargetGroupTuple,
+    Action, ActionTypeEnum, Certificate, ForwardActionConfig, Listener, ProtocolEnum,
+    RedirectActionConfig, RedirectActionStatusCodeEnum, TargetGroupTuple,
 };
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::{accepted, classify, code};
 use super::props::str;
 use super::tags;
+use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 use crate::stack::validate::MAX_WEIGHT;
 
@@ -55,6 +61,113 @@ pub fn forward_action(forward: &Value) -> Result<Action, ProviderError> {
                 .build(),
         )
         .build())
+}
+
+/// A redirect of every request to the same host, path and query on `redirect`'s protocol and
+/// port.
+fn redirect_action(redirect: &Value) -> Result<Action, ProviderError> {
+    let config = RedirectActionConfig::builder()
+        .protocol(str(redirect, "protocol")?)
+        .port(redirect["port"].to_string())
+        .host("#{host}")
+        .path("/#{path}")
+        .query("#{query}")
+        .status_code(RedirectActionStatusCodeEnum::from(str(
+            redirect,
+            "status_code",
+        )?))
+        .build();
+    Ok(Action::builder()
+        .r#type(ActionTypeEnum::Redirect)
+        .redirect_config(config)
+        .build())
+}
+
+/// The default action `props` declare: a redirect when they have one, else the forward.
+fn default_action(props: &Value) -> Result<Action, ProviderError> {
+    if props["redirect"].is_object() {
+        redirect_action(&props["redirect"])
+    } else {
+        forward_action(&props["forward"])
+    }
+}
+
+/// The `redirect` property of a live listener, or null.
+fn redirect_of(l: &Listener) -> Value {
+    l.default_actions()
+        .iter()
+        .find_map(|a| a.redirect_config())
+        .map(|r| {
+            json!({
+                "protocol": r.protocol(),
+                "port": r.port().and_then(|p| p.parse::<u16>().ok()),
+                "status_code": r.status_code().map(|c| c.as_str()),
+            })
+        })
+        .unwrap_or(Value::Null)
+}
+
+/// The certificates of an HTTPS listener.
+fn certificates(props: &Value) -> Option<Vec<Certificate>> {
+    props["certificate_arn"]
+        .as_str()
+        .map(|arn| vec![Certificate::builder().certificate_arn(arn).build()])
+}
+
+/// How long a create or change retries while ELB does not accept a just-issued certificate
+/// yet: it answers `UnsupportedCertificate` or `CertificateNotFound` for a short while, and
+/// the same call succeeds when retried (terraform-provider-aws #41789; aws-cdk #6081).
+const CERTIFICATE_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Runs `call` until ELB accepts the listener's certificate, within
+/// [`CERTIFICATE_PROPAGATION`]; other answers are returned at once.
+async fn while_certificate_propagates<O, E, F, Fut>(mut call: F) -> Result<O, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<
+            Output = Result<
+                O,
+                aws_smithy_runtime_api::client::result::SdkError<
+                    E,
+                    aws_smithy_runtime_api::http::Response,
+                >,
+            >,
+        >,
+    E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    // ELB's own answer says more than "timed out" when the bound passes.
+    let last = std::sync::Mutex::new(None);
+    let waited = wait::until(
+        "the load balancer to accept the certificate",
+        CERTIFICATE_PROPAGATION,
+        || {
+            let (sent, last) = (call(), &last);
+            async move {
+                match sent.await {
+                    Ok(o) => Ok(Some(o)),
+                    Err(e)
+                        if matches!(
+                            code(&e),
+                            Some("UnsupportedCertificate" | "CertificateNotFound")
+                        ) =>
+                    {
+                        *last.lock().expect("not poisoned") = Some(classify(e));
+                        Ok(None)
+                    }
+                    Err(e) => Err(classify(e)),
+                }
+            }
+        },
+    )
+    .await;
+    match (waited, last.into_inner().expect("not poisoned")) {
+        (Err(ProviderError::Timeout { .. }), Some(refused)) => Err(refused),
+        (other, _) => other,
+    }
 }
 
 /// The `forward` property of a live listener, in the order `applied` lists the groups.
@@ -144,13 +257,38 @@ impl Resource for LbListener {
         let Some(l) = self.describe(id).await? else {
             return Ok(None);
         };
-        let props = json!({
+        let mut props = json!({
             "load_balancer_arn": l.load_balancer_arn(),
             "port": l.port(),
             "protocol": l.protocol().map(|p| p.as_str()),
-            "forward": forward_of(&l, applied),
             "tags": tags::elb_read(&self.0.elb, id).await?,
         });
+        // Optional fields appear when they are live or were applied, so that a declared one
+        // that went missing shows as drift and an undeclared absent one does not.
+        let certificate = l
+            .certificates()
+            .first()
+            .and_then(|c| c.certificate_arn())
+            .map_or(Value::Null, |a| json!(a));
+        let forward = forward_of(&l, applied);
+        let forward = if forward.as_array().is_some_and(|f| f.is_empty()) {
+            Value::Null
+        } else {
+            forward
+        };
+        for (field, live) in [
+            ("forward", forward),
+            ("redirect", redirect_of(&l)),
+            ("certificate_arn", certificate),
+            (
+                "ssl_policy",
+                l.ssl_policy().map_or(Value::Null, |p| json!(p)),
+            ),
+        ] {
+            if !live.is_null() || applied.get(field).is_some() {
+                props[field] = live;
+            }
+        }
         Ok(Some(Live {
             props,
             outputs: outputs(&l),
@@ -161,18 +299,18 @@ impl Resource for LbListener {
         let p = req.props;
         // CreateListener is idempotent for identical settings, so a re-run after a crash gets
         // the same listener back instead of a second one.
-        let out = self
+        let create = self
             .0
             .elb
             .create_listener()
             .load_balancer_arn(str(p, "load_balancer_arn")?)
             .protocol(ProtocolEnum::from(str(p, "protocol")?))
             .set_port(p["port"].as_i64().map(|n| n as i32))
-            .default_actions(forward_action(&p["forward"])?)
-            .set_tags(Some(tags::elb_tags(p)))
-            .send()
-            .await
-            .map_err(classify)?;
+            .set_certificates(certificates(p))
+            .set_ssl_policy(p["ssl_policy"].as_str().map(str::to_string))
+            .default_actions(default_action(p)?)
+            .set_tags(Some(tags::elb_tags(p)));
+        let out = while_certificate_propagates(|| create.clone().send()).await?;
         let l = out
             .listeners()
             .first()
@@ -191,20 +329,23 @@ impl Resource for LbListener {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
-        if changed
-            .iter()
-            .any(|f| matches!(f.as_str(), "port" | "protocol" | "forward"))
-        {
-            self.0
+        if changed.iter().any(|f| {
+            matches!(
+                f.as_str(),
+                "port" | "protocol" | "forward" | "redirect" | "certificate_arn" | "ssl_policy"
+            )
+        }) {
+            let modify = self
+                .0
                 .elb
                 .modify_listener()
                 .listener_arn(id)
                 .protocol(ProtocolEnum::from(str(new, "protocol")?))
                 .set_port(new["port"].as_i64().map(|n| n as i32))
-                .default_actions(forward_action(&new["forward"])?)
-                .send()
-                .await
-                .map_err(classify)?;
+                .set_certificates(certificates(new))
+                .set_ssl_policy(new["ssl_policy"].as_str().map(str::to_string))
+                .default_actions(default_action(new)?);
+            while_certificate_propagates(|| modify.clone().send()).await?;
         }
         if changed.iter().any(|f| f == "tags") {
             tags::elb_update(&self.0.elb, id, old, new).await?;
@@ -274,6 +415,31 @@ mod tests {
     #[test]
     fn forward_rejects_no_group() {
         assert!(forward_action(&json!([])).is_err());
+    }
+
+    #[test]
+    fn a_redirect_keeps_host_path_and_query() {
+        let a = default_action(&json!({
+            "redirect": {"protocol": "HTTPS", "port": 443, "status_code": "HTTP_301"},
+            "forward": [],
+        }))
+        .unwrap();
+        let r = a.redirect_config().unwrap();
+        assert_eq!(a.r#type(), Some(&ActionTypeEnum::Redirect));
+        assert_eq!(
+            (r.protocol(), r.port(), r.host(), r.path(), r.query()),
+            (
+                Some("HTTPS"),
+                Some("443"),
+                Some("#{host}"),
+                Some("/#{path}"),
+                Some("#{query}")
+            )
+        );
+        assert_eq!(
+            r.status_code(),
+            Some(&RedirectActionStatusCodeEnum::Http301)
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! plus shared helpers for clients, errors, tags, policies and waiting — never copied into
 //! each kind.
 
+pub mod acm_certificate;
+pub mod acm_certificate_validation;
 pub mod caller_identity;
 pub mod context;
 pub mod ecr_repository;
@@ -11,6 +13,7 @@ pub mod ecs_task_definition;
 pub mod efs_access_point;
 pub mod efs_file_system;
 pub mod efs_mount_target;
+pub mod eip;
 pub mod errors;
 pub mod iam_instance_profile;
 pub mod iam_role;
@@ -24,10 +27,13 @@ pub mod lb_listener;
 pub mod lb_target_attachment;
 pub mod lb_target_group;
 pub mod log_group;
+pub mod nat_gateway;
 pub mod oci_image;
 pub mod policy;
 pub mod props;
 pub mod release;
+pub mod route53_record;
+pub mod route53_zone_lookup;
 pub mod route_table;
 pub mod route_table_association;
 pub mod s3_bucket;
@@ -69,6 +75,14 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(internet_gateway::InternetGateway(ctx.clone()))
         .with(route_table::RouteTable(ctx.clone()))
         .with(route_table_association::RouteTableAssociation(ctx.clone()))
+        .with(eip::Eip(ctx.clone()))
+        .with(nat_gateway::NatGateway(ctx.clone()))
+        .with(route53_zone_lookup::Route53ZoneLookup(ctx.clone()))
+        .with(route53_record::Route53Record(ctx.clone()))
+        .with(acm_certificate::AcmCertificate(ctx.clone()))
+        .with(acm_certificate_validation::AcmCertificateValidation(
+            ctx.clone(),
+        ))
         .with(security_group::SecurityGroup(ctx.clone()))
         .with(security_group_rule::SecurityGroupRule(ctx.clone()))
         .with(lb::Lb(ctx.clone()))

@@ -1,5 +1,5 @@
 //! `aws.route_table`: a route table in the stack's VPC with the routes the stack declares
-//! (`routes: [{destination_cidr_block, gateway_id}]`). Routes change in place. Only declared
+//! (`routes: [{destination_cidr_block, gateway_id | nat_gateway_id}]`). Routes change in place. Only declared
 //! routes are managed: the `local` route and routes others add (e.g. a VPC endpoint's
 //! prefix-list route) are neither read back nor removed.
 
@@ -16,29 +16,50 @@ use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Reso
 
 pub struct RouteTable(pub std::sync::Arc<AwsContext>);
 
-/// destination CIDR → gateway id, as declared in a `routes` property.
-fn declared(props: &Value) -> BTreeMap<String, String> {
+/// Where a route sends its traffic: the one target field of a route, and its id.
+type Target = (&'static str, String);
+
+/// The target fields a declared route may use.
+const TARGETS: [&str; 2] = ["gateway_id", "nat_gateway_id"];
+
+/// destination CIDR → target, as declared in a `routes` property.
+fn declared(props: &Value) -> BTreeMap<String, Target> {
     props["routes"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|r| {
+            let field = TARGETS.into_iter().find(|f| r[*f].is_string())?;
             Some((
                 r["destination_cidr_block"].as_str()?.to_string(),
-                r["gateway_id"].as_str().unwrap_or_default().to_string(),
+                (field, r[field].as_str().unwrap_or_default().to_string()),
             ))
         })
         .collect()
 }
 
 /// A route list in the property's shape, sorted by destination.
-fn routes_value(routes: &BTreeMap<String, Option<String>>) -> Value {
+fn routes_value(routes: &BTreeMap<String, Option<Target>>) -> Value {
     Value::Array(
         routes
             .iter()
-            .map(|(d, g)| json!({"destination_cidr_block": d, "gateway_id": g}))
+            .map(|(d, t)| match t {
+                Some((field, id)) => json!({"destination_cidr_block": d, *field: id}),
+                None => json!({"destination_cidr_block": d, "gateway_id": null}),
+            })
             .collect(),
     )
+}
+
+/// Points a CreateRoute or ReplaceRoute at `target`.
+macro_rules! to_target {
+    ($call:expr, $target:expr) => {{
+        let (field, id) = $target;
+        match *field {
+            "nat_gateway_id" => $call.nat_gateway_id(id),
+            _ => $call.gateway_id(id),
+        }
+    }};
 }
 
 impl RouteTable {
@@ -74,16 +95,18 @@ impl RouteTable {
         }
     }
 
-    /// Live IPv4 routes by destination (target: the gateway id, `None` for other targets).
-    fn live_routes(rt: &aws_sdk_ec2::types::RouteTable) -> BTreeMap<String, Option<String>> {
+    /// Live IPv4 routes by destination (`None` for targets no stack declares).
+    fn live_routes(rt: &aws_sdk_ec2::types::RouteTable) -> BTreeMap<String, Option<Target>> {
         rt.routes()
             .iter()
             .filter(|r| r.gateway_id() != Some("local"))
             .filter_map(|r| {
-                Some((
-                    r.destination_cidr_block()?.to_string(),
-                    r.gateway_id().map(str::to_string),
-                ))
+                let target = match (r.gateway_id(), r.nat_gateway_id()) {
+                    (Some(g), _) => Some(("gateway_id", g.to_string())),
+                    (None, Some(n)) => Some(("nat_gateway_id", n.to_string())),
+                    (None, None) => None,
+                };
+                Some((r.destination_cidr_block()?.to_string(), target))
             })
             .collect()
     }
@@ -96,18 +119,16 @@ impl RouteTable {
         };
         let want = declared(new);
         let ec2 = &self.0.ec2;
-        for (dest, gw) in &want {
+        for (dest, target) in &want {
             let replace = match live.get(dest) {
-                Some(Some(have)) => have != gw,
+                Some(Some(have)) => have != target,
                 Some(None) => true,
                 None => {
-                    let sent = ec2
+                    let call = ec2
                         .create_route()
                         .route_table_id(id)
-                        .destination_cidr_block(dest)
-                        .gateway_id(gw)
-                        .send()
-                        .await;
+                        .destination_cidr_block(dest);
+                    let sent = to_target!(call, target).send().await;
                     match sent {
                         Ok(_) => false,
                         // A resent create whose first answer was lost (or a route the
@@ -118,13 +139,11 @@ impl RouteTable {
                 }
             };
             if replace {
-                ec2.replace_route()
+                let call = ec2
+                    .replace_route()
                     .route_table_id(id)
-                    .destination_cidr_block(dest)
-                    .gateway_id(gw)
-                    .send()
-                    .await
-                    .map_err(classify)?;
+                    .destination_cidr_block(dest);
+                to_target!(call, target).send().await.map_err(classify)?;
             }
         }
         for dest in declared(old).keys() {
@@ -163,7 +182,7 @@ impl Resource for RouteTable {
         };
         // Only destinations we applied are ours to report; a missing one reads as absent.
         let ours = declared(applied);
-        let routes: BTreeMap<String, Option<String>> = Self::live_routes(&rt)
+        let routes: BTreeMap<String, Option<Target>> = Self::live_routes(&rt)
             .into_iter()
             .filter(|(d, _)| ours.contains_key(d))
             .collect();
@@ -273,7 +292,7 @@ mod tests {
             {"destination_cidr_block": "10.1.0.0/16", "gateway_id": "igw-2"},
         ]});
         let d = declared(&props);
-        assert_eq!(d["0.0.0.0/0"], "igw-1");
+        assert_eq!(d["0.0.0.0/0"], ("gateway_id", "igw-1".to_string()));
         assert_eq!(d.len(), 2);
         assert!(declared(&Value::Null).is_empty());
     }
@@ -281,10 +300,26 @@ mod tests {
     #[test]
     fn read_shape_matches_the_declared_shape() {
         let mut live = BTreeMap::new();
-        live.insert("0.0.0.0/0".to_string(), Some("igw-1".to_string()));
+        live.insert(
+            "0.0.0.0/0".to_string(),
+            Some(("gateway_id", "igw-1".to_string())),
+        );
+        live.insert(
+            "10.9.0.0/16".to_string(),
+            Some(("nat_gateway_id", "nat-1".to_string())),
+        );
+        let props = json!({"routes": routes_value(&live)});
         assert_eq!(
-            routes_value(&live),
-            json!([{"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"}])
+            props["routes"],
+            json!([
+                {"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"},
+                {"destination_cidr_block": "10.9.0.0/16", "nat_gateway_id": "nat-1"},
+            ])
+        );
+        assert_eq!(
+            declared(&props).len(),
+            2,
+            "what read returns declares the same routes"
         );
     }
 }

@@ -54,6 +54,7 @@ pub const ORDER: &[Sweeper] = &[
     tagged!("aws.lambda_function", "lambda:function", after_colon),
     tagged!("aws.lb", "elasticloadbalancing:loadbalancer", whole),
     tagged!("aws.lb_listener", "elasticloadbalancing:listener", whole),
+    tagged!("aws.acm_certificate", "acm:certificate", whole),
     tagged!(
         "aws.lb_target_group",
         "elasticloadbalancing:targetgroup",
@@ -103,6 +104,8 @@ pub const ORDER: &[Sweeper] = &[
         find: |c, _| Box::pin(route_table_associations(c)),
     },
     tagged!("aws.route_table", "ec2:route-table", after_slash),
+    tagged!("aws.nat_gateway", "ec2:natgateway", after_slash),
+    tagged!("aws.eip", "ec2:elastic-ip", after_slash),
     tagged!("aws.internet_gateway", "ec2:internet-gateway", after_slash),
     tagged!("aws.subnet", "ec2:subnet", after_slash),
     tagged!("aws.vpc", "ec2:vpc", after_slash),

@@ -70,14 +70,18 @@ impl Resource for VpcEndpoint {
         matches!(field, "vpc_id" | "service_name")
     }
 
-    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
         let Some(e) = self.describe(id).await? else {
             return Ok(None);
         };
         let props = json!({
             "vpc_id": e.vpc_id(),
             "service_name": e.service_name(),
-            "route_table_ids": sorted(&json!(e.route_table_ids())),
+            "route_table_ids": super::props::ordered_like(
+                e.route_table_ids().to_vec(),
+                applied,
+                "route_table_ids",
+            ),
             "policy": match e.policy_document() {
                 Some(d) => policy::parse(d)?,
                 None => Value::Null,

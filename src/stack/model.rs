@@ -80,6 +80,18 @@ pub struct AppSpec {
     pub manifest: Spanned<String>,
 }
 
+/// Which subnets compute (EC2, Fargate, Lambda) and the EFS mount targets sit in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SubnetPlacement {
+    /// The load balancer's public subnets (tasks get a public IP to reach AWS APIs).
+    #[default]
+    Public,
+    /// Subnets of their own with no route from the internet; AWS APIs are reached through
+    /// NAT gateways in the public subnets (and S3 through its gateway endpoint).
+    Private,
+}
+
 /// Where the network comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -116,6 +128,15 @@ pub struct NetworkSpec {
     /// Who may reach the load balancer.
     #[serde(default = "default_ingress")]
     pub ingress_cidrs: Vec<Spanned<String>>,
+    /// `new` only: `public` (default) or `private` subnets for compute and EFS.
+    #[serde(default = "default_placement")]
+    pub compute_subnets: Spanned<SubnetPlacement>,
+    /// `new` with private compute subnets: explicit CIDRs, one per AZ; derived when empty.
+    #[serde(default)]
+    pub private_subnets: Vec<Spanned<String>>,
+    /// `new` with private compute subnets: NAT gateways (1 = one shared, up to one per AZ).
+    #[serde(default = "num::<1>")]
+    pub nat_gateways: Spanned<u32>,
 }
 
 impl Default for NetworkSpec {
@@ -128,6 +149,9 @@ impl Default for NetworkSpec {
             availability_zones: num::<2>(),
             public_subnets: Vec::new(),
             ingress_cidrs: default_ingress(),
+            compute_subnets: default_placement(),
+            private_subnets: Vec::new(),
+            nat_gateways: num::<1>(),
         }
     }
 }
@@ -164,6 +188,29 @@ pub struct LoadBalancerSpec {
     /// Seconds a deregistered target keeps serving in-flight requests (0..=3600).
     #[serde(default = "num::<30>")]
     pub deregistration_delay: Spanned<u32>,
+    /// An ACM certificate (same region) for an HTTPS listener; `port` then redirects to it.
+    #[serde(default)]
+    pub certificate_arn: Option<Spanned<String>>,
+    /// A name to serve under: wxinfra requests a DNS-validated ACM certificate for it,
+    /// validates it in `hosted_zone` and points the name at the load balancer.
+    #[serde(default)]
+    pub domain: Option<Spanned<String>>,
+    /// The public Route 53 hosted zone (its name) that holds `domain`.
+    #[serde(default)]
+    pub hosted_zone: Option<Spanned<String>>,
+    /// HTTPS listener port, with `certificate_arn` or `domain`.
+    #[serde(default = "port::<443>")]
+    pub https_port: Spanned<u16>,
+    /// The HTTPS listener's security policy (TLS versions and ciphers).
+    #[serde(default = "default_ssl_policy")]
+    pub ssl_policy: Spanned<String>,
+}
+
+impl LoadBalancerSpec {
+    /// Whether the load balancer serves HTTPS (and redirects plain HTTP to it).
+    pub fn https(&self) -> bool {
+        self.certificate_arn.is_some() || self.domain.is_some()
+    }
 }
 
 impl Default for LoadBalancerSpec {
@@ -172,6 +219,11 @@ impl Default for LoadBalancerSpec {
             port: port::<80>(),
             idle_timeout: num::<60>(),
             deregistration_delay: num::<30>(),
+            certificate_arn: None,
+            domain: None,
+            hosted_zone: None,
+            https_port: port::<443>(),
+            ssl_policy: default_ssl_policy(),
         }
     }
 }
@@ -306,6 +358,14 @@ fn default_cidr() -> Spanned<String> {
 }
 fn default_ingress() -> Vec<Spanned<String>> {
     vec![unspanned("0.0.0.0/0".into())]
+}
+fn default_placement() -> Spanned<SubnetPlacement> {
+    unspanned(SubnetPlacement::Public)
+}
+/// TLS 1.3 and 1.2 only, AWS's recommended policy for new listeners.
+pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+fn default_ssl_policy() -> Spanned<String> {
+    unspanned(DEFAULT_SSL_POLICY.into())
 }
 fn default_throughput() -> Spanned<String> {
     unspanned("elastic".into())

@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 
 use super::diag::StackDiagnostic;
 use super::load::LoadedStack;
-use super::model::{Arch, BackendKind, Stack, StateSpec, VpcMode};
+use super::model::{Arch, BackendKind, Stack, StateSpec, SubnetPlacement, VpcMode};
 
 /// Longest stack name: it prefixes names such as `<name>-fargate` target groups (32 chars).
 pub const MAX_NAME_LEN: usize = 20;
@@ -47,6 +47,17 @@ impl Checker<'_> {
                 at,
                 format!("{what} {} is out of range", at.value),
                 format!("use a value from {lo} to {hi}"),
+            );
+        }
+    }
+
+    /// `at`, written in the file but meaningless unless `needs` holds: an error saying so.
+    fn only_with<T>(&mut self, at: &Spanned<T>, needs: bool, what: &str, help: &str) {
+        if !needs && given(at) {
+            self.err(
+                at,
+                format!("{what} is only used {help}"),
+                format!("remove it, or use it {help}"),
             );
         }
     }
@@ -315,6 +326,24 @@ fn check_network(c: &mut Checker, s: &Stack) {
             }
         }
     }
+    let private = n.compute_subnets.value == SubnetPlacement::Private;
+    if private && n.vpc.value != VpcMode::New {
+        c.err(&n.compute_subnets, "`compute_subnets: private` needs `vpc: new`", "wxinfra builds private subnets, NAT gateways and their routes only in a VPC it creates; with an existing VPC, list its private subnets' ids in `subnet_ids` and keep the load balancer's reachability in mind");
+    }
+    c.only_with(
+        &n.nat_gateways,
+        private,
+        "`nat_gateways`",
+        "with `compute_subnets: private`",
+    );
+    if let Some(first) = n.private_subnets.first() {
+        c.only_with(
+            first,
+            private,
+            "`private_subnets`",
+            "with `compute_subnets: private`",
+        );
+    }
     if n.vpc.value != VpcMode::New {
         return;
     }
@@ -330,7 +359,21 @@ fn check_network(c: &mut Checker, s: &Stack) {
         c.err(&n.public_subnets[0], format!("{} public subnets for {} availability zones", n.public_subnets.len(), n.availability_zones.value), "give one subnet CIDR per availability zone, or leave `public_subnets` out to derive them");
     }
     let mut seen: Vec<Ipv4Net> = Vec::new();
-    for sub in &n.public_subnets {
+    check_subnets(c, vpc, &n.public_subnets, &mut seen);
+    if private {
+        check_private(c, s, vpc, &mut seen);
+    }
+}
+
+/// Explicit subnet CIDRs: each inside the VPC block, of a size AWS accepts, overlapping none
+/// of `seen` (which receives them).
+fn check_subnets(
+    c: &mut Checker,
+    vpc: Ipv4Net,
+    subnets: &[Spanned<String>],
+    seen: &mut Vec<Ipv4Net>,
+) {
+    for sub in subnets {
         let Some(net) = c.cidr(sub, "subnet CIDR") else {
             continue;
         };
@@ -355,6 +398,155 @@ fn check_network(c: &mut Checker, s: &Stack) {
         }
         seen.push(net);
     }
+}
+
+/// Private compute subnets: one per AZ, explicit or derived from the VPC block's upper half,
+/// clear of the public ones; and NAT gateways for them.
+fn check_private(c: &mut Checker, s: &Stack, vpc: Ipv4Net, seen: &mut Vec<Ipv4Net>) {
+    let n = &s.network;
+    let azs = n.availability_zones.value;
+    c.range(&n.nat_gateways, "nat_gateways", 1..=azs.max(1));
+    if !n.private_subnets.is_empty() {
+        if n.private_subnets.len() != azs as usize {
+            c.err(&n.private_subnets[0], format!("{} private subnets for {azs} availability zones", n.private_subnets.len()), "give one subnet CIDR per availability zone, or leave `private_subnets` out to derive them");
+        }
+        check_subnets(c, vpc, &n.private_subnets, seen);
+        return;
+    }
+    let derived = private_subnet_cidrs(s);
+    let clash = derived.len() != azs as usize
+        || derived.iter().any(|net| {
+            !vpc.contains(net) || seen.iter().any(|o| o.contains(net) || net.contains(o))
+        });
+    if clash {
+        c.err(
+            &n.compute_subnets,
+            format!(
+                "the VPC block `{vpc}` has no room for {azs} private subnets beside the public ones"
+            ),
+            "use a larger `network.cidr` (a /16 to /22), or list `private_subnets`",
+        );
+    }
+}
+
+/// Whether the file wrote this value (defaults have no place in it).
+fn given<T>(at: &Spanned<T>) -> bool {
+    at.referenced != serde_saphyr::Location::UNKNOWN
+}
+
+/// The HTTPS listener: a certificate of the stack's region, or a domain inside the hosted
+/// zone that validates it; a port of its own; one of ELB's security policies.
+fn check_https(c: &mut Checker, s: &Stack) {
+    let lb = &s.load_balancer;
+    let https = lb.https();
+    c.only_with(
+        &lb.https_port,
+        https,
+        "`https_port`",
+        "with `certificate_arn` or `domain`",
+    );
+    c.only_with(
+        &lb.ssl_policy,
+        https,
+        "`ssl_policy`",
+        "with `certificate_arn` or `domain`",
+    );
+    if let (Some(_), Some(domain)) = (&lb.certificate_arn, &lb.domain) {
+        c.err(domain, "`domain` and `certificate_arn` both give the listener a certificate", format!("keep `certificate_arn` (and point your DNS at the load balancer yourself), or drop it to have wxinfra request and validate one for `{}`", domain.value));
+    }
+    if let Some(arn) = &lb.certificate_arn {
+        match acm_arn_region(&arn.value) {
+            None => c.err(arn, format!("`{}` is not an ACM certificate ARN", arn.value), "ACM certificate ARNs look like arn:aws:acm:us-east-1:123456789012:certificate/<id>"),
+            Some(region) => {
+                if let Some(stack_region) = s.region.as_ref().filter(|r| r.value != region) {
+                    c.err(arn, format!("the certificate is in {region}, the load balancer in {}", stack_region.value), "a load balancer takes only certificates of its own region: request or import one there");
+                }
+            }
+        }
+    }
+    match (&lb.domain, &lb.hosted_zone) {
+        (Some(domain), Some(zone)) => {
+            let (d, z) = (domain.value.trim_end_matches('.'), zone.value.trim_end_matches('.'));
+            if let Err(why) = dns_name(d) {
+                c.err(domain, format!("`{}` is not a domain name: {why}", domain.value), "use a name such as app.example.com");
+            } else if dns_name(z).is_err() {
+                c.err(zone, format!("`{}` is not a hosted zone name", zone.value), "give the zone's domain name, e.g. example.com");
+            } else if !(d.eq_ignore_ascii_case(z) || d.to_ascii_lowercase().ends_with(&format!(".{}", z.to_ascii_lowercase()))) {
+                c.err(domain, format!("`{d}` is not inside the hosted zone `{z}`"), "name a zone that contains the domain, e.g. `hosted_zone: example.com` for app.example.com");
+            }
+        }
+        (Some(domain), None) => c.err(domain, "`domain` needs `hosted_zone`", "name the public Route 53 hosted zone that holds the domain, e.g. `hosted_zone: example.com`: the certificate is validated there and the name pointed at the load balancer"),
+        (None, Some(zone)) => c.err(zone, "`hosted_zone` is only used with `domain`", "add `domain: <name in the zone>`, or remove it"),
+        (None, None) => {}
+    }
+    if https {
+        if lb.https_port.value == 0 || lb.https_port.value == lb.port.value {
+            // A default HTTPS port has no place in the file: point at `port`, which meets it.
+            let at = if given(&lb.https_port) {
+                lb.https_port.referenced
+            } else {
+                lb.port.referenced
+            };
+            c.err(&Spanned::new((), at, at), format!("HTTPS port {} must differ from `port` and be 1 to 65535", lb.https_port.value), "`port` redirects plain HTTP to the HTTPS listener: give them different ports (80 and 443 by default)");
+        }
+        if !lb.ssl_policy.value.starts_with("ELBSecurityPolicy-") {
+            c.err(
+                &lb.ssl_policy,
+                format!("`{}` is not an ELB security policy", lb.ssl_policy.value),
+                format!(
+                    "use one of ELB's predefined policies, e.g. {}",
+                    super::model::DEFAULT_SSL_POLICY
+                ),
+            );
+        }
+    }
+}
+
+/// The region of an ACM certificate ARN, when `arn` is one.
+fn acm_arn_region(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_, partition, service, region, account, resource] = parts[..] else {
+        return None;
+    };
+    let ok = arn_ == "arn"
+        && partition.starts_with("aws")
+        && service == "acm"
+        && !region.is_empty()
+        && account.len() == 12
+        && account.chars().all(|ch| ch.is_ascii_digit())
+        && resource
+            .strip_prefix("certificate/")
+            .is_some_and(|id| !id.is_empty());
+    ok.then_some(region)
+}
+
+/// Checks a host name as DNS and ACM take it: 2+ labels of letters, digits and inner
+/// hyphens, 63 characters a label, 253 in all (ACM: at most 64 for the certificate's name).
+fn dns_name(name: &str) -> Result<(), String> {
+    if name.len() > 64 {
+        return Err(format!(
+            "{} characters; ACM certificates take at most 64",
+            name.len()
+        ));
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Err("it needs at least two labels".into());
+    }
+    for l in labels {
+        if l.is_empty() || l.len() > 63 {
+            return Err("a label is empty or longer than 63 characters".into());
+        }
+        if l.starts_with('-')
+            || l.ends_with('-')
+            || !l.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        {
+            return Err(format!(
+                "label `{l}` may hold only letters, digits and inner hyphens"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn is_aws_id(id: &str, prefix: &str) -> bool {
@@ -396,6 +588,7 @@ fn check_services(c: &mut Checker, s: &Stack) {
         "deregistration_delay",
         0..=3600,
     );
+    check_https(c, s);
     let rt = &s.runtime.port;
     if rt.value < 1024 || rt.value == 3000 || rt.value == 9001 {
         c.err(rt, format!("runtime port {} is not usable", rt.value), "wxrun runs unprivileged (ports >= 1024); 3000 belongs to the Lambda Insights extension and 9001 to the Lambda Runtime API; the default is 8080");
@@ -545,10 +738,19 @@ fn describe(values: &[u32]) -> String {
 
 /// The subnet CIDRs of a new VPC: explicit ones, else consecutive /24s from the block's start.
 pub fn subnet_cidrs(s: &Stack) -> Vec<Ipv4Net> {
+    cidrs(s, &s.network.public_subnets, false)
+}
+
+/// The private compute subnets' CIDRs: `private_subnets`, or blocks of the public ones' size
+/// from the start of the VPC block's upper half (so adding AZs never moves them).
+pub fn private_subnet_cidrs(s: &Stack) -> Vec<Ipv4Net> {
+    cidrs(s, &s.network.private_subnets, true)
+}
+
+fn cidrs(s: &Stack, explicit: &[Spanned<String>], upper_half: bool) -> Vec<Ipv4Net> {
     let n = &s.network;
-    if !n.public_subnets.is_empty() {
-        return n
-            .public_subnets
+    if !explicit.is_empty() {
+        return explicit
             .iter()
             .filter_map(|c| c.value.parse().ok())
             .collect();
@@ -561,7 +763,12 @@ pub fn subnet_cidrs(s: &Stack) -> Vec<Ipv4Net> {
     let bits = (32 - (azs - 1).leading_zeros()) as u8;
     let prefix = 24.max(vpc.prefix_len() + bits).min(28);
     let size = 1u32 << (32 - prefix);
-    let base = u32::from(vpc.network());
+    let half = if upper_half {
+        1u32 << 31u8.saturating_sub(vpc.prefix_len())
+    } else {
+        0
+    };
+    let base = u32::from(vpc.network()) + half;
     (0..azs)
         .filter_map(|i| Ipv4Net::new(Ipv4Addr::from(base + i * size), prefix).ok())
         .collect()

@@ -15,7 +15,7 @@ use super::network::Network;
 use super::{Synth, SynthError};
 use crate::artifacts::Artifacts;
 use crate::graph::{GraphError, Node};
-use crate::stack::Arch;
+use crate::stack::{Arch, LoadBalancerSpec};
 
 /// Where every primitive mounts the EFS access point.
 pub const APP_DIR: &str = "/mnt/app";
@@ -213,7 +213,6 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
     let spec = s.stack.stack.clone();
     let c = &spec.compute;
     let rt_port = spec.runtime.port.value;
-    let lb_port = spec.load_balancer.port.value;
     let dereg_delay = spec.load_balancer.deregistration_delay.value;
 
     let internet: Vec<&str> = net.internet.iter().map(String::as_str).collect();
@@ -269,17 +268,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
         .map(|l| group(s, "lambda", "lambda", l.value.weight.value))
         .transpose()?;
 
-    let listener = s.add(
-        "aws.lb_listener",
-        "main",
-        json!({
-            "load_balancer_arn": lb.out("arn"),
-            "port": lb_port,
-            "protocol": "HTTP",
-            "forward": forward,
-        }),
-        true,
-    )?;
+    let forwarding = listeners(s, &lb, forward)?;
 
     if let (Some(l), Some(tg)) = (&c.lambda, &lambda_tg) {
         let l = &l.value;
@@ -305,7 +294,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                     "s3_key": zip_key,
                     "sha256": zip_sha256,
                 },
-                "subnet_ids": net.subnet_ids,
+                "subnet_ids": net.compute_subnet_ids,
                 "security_group_ids": [net.compute_sg],
                 "file_system": {"arn": data.efs_access_point_arn, "mount_path": APP_DIR},
                 "environment": runtime_env(data, "lambda"),
@@ -316,7 +305,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 },
             }),
             true,
-            &data.after(&[&data.s3_endpoint]),
+            &compute_after(data, net, &[&data.s3_endpoint]),
         )?;
         let permission = s.add(
             "aws.lambda_permission",
@@ -422,12 +411,12 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 "desired_count": f.desired_count.value,
                 "launch_type": "FARGATE",
                 "platform_version": "LATEST",
-                "subnets": net.subnet_ids,
+                "subnets": net.compute_subnet_ids,
                 "security_groups": [net.compute_sg],
-                // Tasks sit in public subnets with a public IP so they can pull the image
-                // from ECR and ship logs without a NAT gateway or interface endpoints; the
+                // In public subnets tasks need a public IP to pull the image from ECR and
+                // ship logs (private ones go through their NAT gateway); either way the
                 // compute security group admits only the load balancer.
-                "assign_public_ip": true,
+                "assign_public_ip": net.compute_public,
                 "load_balancer": {
                     "target_group_arn": tg.out("arn"),
                     "container_name": "wxrun",
@@ -437,7 +426,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 "health_check_grace_period_seconds": 60,
             }),
             true,
-            &data.after(&[&listener.address]),
+            &compute_after(data, net, &[&forwarding]),
         )?;
     }
 
@@ -447,15 +436,15 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
         let profile = need(&data.ec2_instance_profile_arn, "EC2 instance profile")?;
         for i in 0..e.count.value {
             let name = format!("ec2-{i}");
-            // A public IP in a public subnet reaches S3 either way; with the gateway endpoint on
-            // the route table the binary and releases stay on the AWS network.
+            // With the gateway endpoint on the route tables the binary and releases stay on the
+            // AWS network, from public and private subnets alike.
             let instance = s.add_after(
                 "aws.instance",
                 &name,
                 json!({
                     "instance_type": e.instance_type.value,
                     "arch": e.arch.value.as_str(),
-                    "subnet_ids": net.subnet_ids,
+                    "subnet_ids": net.compute_subnet_ids,
                     "subnet_index": i,
                     "security_group_ids": [net.compute_sg],
                     "instance_profile_arn": profile,
@@ -464,7 +453,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                     "metadata": {"http_tokens": "required", "hop_limit": 1},
                 }),
                 true,
-                &data.after(&[&data.s3_endpoint]),
+                &compute_after(data, net, &[&data.s3_endpoint]),
             )?;
             s.add(
                 "aws.lb_target_attachment",
@@ -475,16 +464,136 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
         }
     }
 
-    let port = if lb_port == 80 {
+    s.output("endpoint", json!(endpoint(&spec.load_balancer, &lb)));
+    Ok(())
+}
+
+/// Where clients reach the app: the domain or the load balancer's name, on the HTTPS port
+/// when there is one.
+fn endpoint(spec: &LoadBalancerSpec, lb: &Node) -> String {
+    let (scheme, port, default) = if spec.https() {
+        ("https", spec.https_port.value, 443)
+    } else {
+        ("http", spec.port.value, 80)
+    };
+    let host = spec.domain.as_ref().map_or_else(
+        || lb.out("dns_name"),
+        |d| d.value.trim_end_matches('.').to_string(),
+    );
+    let port = if port == default {
         String::new()
     } else {
-        format!(":{lb_port}")
+        format!(":{port}")
     };
-    s.output(
-        "endpoint",
-        json!(format!("http://{}{port}", lb.out("dns_name"))),
-    );
-    Ok(())
+    format!("{scheme}://{host}{port}")
+}
+
+/// `ready` plus the network's `compute_ready` plus `more`: what a compute node starts after.
+fn compute_after<'a>(data: &'a Data, net: &'a Network, more: &[&'a str]) -> Vec<&'a str> {
+    let mut after = data.after(more);
+    after.extend(net.compute_ready.iter().map(String::as_str));
+    after
+}
+
+/// The listeners: one forwarding plain HTTP on `port`, or, with a certificate, one
+/// forwarding HTTPS on `https_port` and one redirecting `port` to it. Returns the forwarding
+/// listener's address.
+fn listeners(s: &mut Synth, lb: &Node, forward: Vec<Value>) -> Result<String, SynthError> {
+    let spec = s.stack.stack.load_balancer.clone();
+    let http = |action: (&str, Value)| {
+        let mut p = json!({
+            "load_balancer_arn": lb.out("arn"),
+            "port": spec.port.value,
+            "protocol": "HTTP",
+        });
+        p[action.0] = action.1;
+        p
+    };
+    let Some(certificate) = certificate(s, &spec)? else {
+        let main = s.add(
+            "aws.lb_listener",
+            "main",
+            http(("forward", json!(forward))),
+            true,
+        )?;
+        return Ok(main.address);
+    };
+    let https = s.add(
+        "aws.lb_listener",
+        "https",
+        json!({
+            "load_balancer_arn": lb.out("arn"),
+            "port": spec.https_port.value,
+            "protocol": "HTTPS",
+            "certificate_arn": certificate,
+            "ssl_policy": spec.ssl_policy.value,
+            "forward": forward,
+        }),
+        true,
+    )?;
+    // Plain HTTP redirects only once HTTPS answers.
+    let redirect =
+        json!({"protocol": "HTTPS", "port": spec.https_port.value, "status_code": "HTTP_301"});
+    s.add_after(
+        "aws.lb_listener",
+        "main",
+        http(("redirect", redirect)),
+        true,
+        &[&https.address],
+    )?;
+    if let (Some(domain), Some(zone)) = (&spec.domain, s.hosted_zone_id.clone()) {
+        s.add(
+            "aws.route53_record",
+            "alias",
+            json!({
+                "zone_id": zone,
+                "name": domain.value,
+                "type": "A",
+                "alias": {"dns_name": lb.out("dns_name"), "zone_id": lb.out("zone_id"), "evaluate_target_health": true},
+            }),
+            false,
+        )?;
+    }
+    Ok(https.address)
+}
+
+/// The HTTPS listener's certificate: the stack's `certificate_arn`, or a reference to the
+/// issued certificate wxinfra requests for `domain` and validates in `hosted_zone`; `None`
+/// without HTTPS.
+fn certificate(s: &mut Synth, spec: &LoadBalancerSpec) -> Result<Option<String>, SynthError> {
+    if let Some(arn) = &spec.certificate_arn {
+        return Ok(Some(arn.value.clone()));
+    }
+    let (Some(domain), Some(zone)) = (&spec.domain, s.hosted_zone_id.clone()) else {
+        return Ok(None);
+    };
+    let cert = s.add(
+        "aws.acm_certificate",
+        "main",
+        json!({"domain_name": domain.value.trim_end_matches('.'), "validation_method": "DNS"}),
+        true,
+    )?;
+    let record = s.add(
+        "aws.route53_record",
+        "validation",
+        json!({
+            "zone_id": zone,
+            "name": cert.out("validation_record_name"),
+            "type": cert.out("validation_record_type"),
+            "ttl": 300,
+            "records": [cert.out("validation_record_value")],
+            "allow_overwrite": true,
+        }),
+        false,
+    )?;
+    let validation = s.add_after(
+        "aws.acm_certificate_validation",
+        "main",
+        json!({"certificate_arn": cert.out("arn")}),
+        false,
+        &[&record.address],
+    )?;
+    Ok(Some(validation.out("certificate_arn")))
 }
 
 #[cfg(test)]
@@ -718,5 +827,192 @@ mod tests {
             "ExecStart=/usr/local/bin/wxrun serve --app-dir /mnt/app --source s3://${aws.s3_bucket.artifacts.id}/releases --listen 0.0.0.0:8080"
         ));
         assert!(!ud.contains("cfn-signal"));
+    }
+
+    const EDGE: &str = "  domain: app.example.com\n  hosted_zone: example.com\n";
+
+    #[test]
+    fn a_domain_gets_a_validated_certificate_an_https_listener_a_redirect_and_an_alias() {
+        let g = graph(&STACK.replace("  port: 8000\n", &format!("  port: 80\n{EDGE}")));
+        let zone = "${aws.route53_zone_lookup.main.id}";
+        // The zone is looked up before anything is made: a missing zone changes nothing.
+        assert!(
+            g.nodes["aws.vpc.main"]
+                .depends_on()
+                .contains("aws.route53_zone_lookup.main")
+        );
+        let cert = &g.nodes["aws.acm_certificate.main"].props;
+        assert_eq!(
+            (&cert["domain_name"], &cert["validation_method"]),
+            (&json!("app.example.com"), &json!("DNS"))
+        );
+        let record = &g.nodes["aws.route53_record.validation"].props;
+        assert_eq!(record["zone_id"], zone);
+        assert_eq!(
+            record["name"],
+            "${aws.acm_certificate.main.validation_record_name}"
+        );
+        assert_eq!(
+            record["records"],
+            json!(["${aws.acm_certificate.main.validation_record_value}"])
+        );
+        let validation = &g.nodes["aws.acm_certificate_validation.main"];
+        assert!(
+            validation
+                .depends_on()
+                .contains("aws.route53_record.validation")
+        );
+
+        let https = &g.nodes["aws.lb_listener.https"];
+        assert_eq!(https.props["protocol"], "HTTPS");
+        assert_eq!(https.props["port"], 443);
+        assert_eq!(
+            https.props["certificate_arn"],
+            "${aws.acm_certificate_validation.main.certificate_arn}"
+        );
+        assert_eq!(https.props["ssl_policy"], crate::stack::DEFAULT_SSL_POLICY);
+        assert_eq!(https.props["forward"].as_array().unwrap().len(), 3);
+        let main = &g.nodes["aws.lb_listener.main"];
+        assert_eq!(
+            (&main.props["protocol"], &main.props["port"]),
+            (&json!("HTTP"), &json!(80))
+        );
+        assert_eq!(
+            main.props["redirect"],
+            json!({"protocol": "HTTPS", "port": 443, "status_code": "HTTP_301"})
+        );
+        assert!(main.props.get("forward").is_none());
+        assert!(main.depends_on().contains("aws.lb_listener.https"));
+        // ECS attaches its group once the listener that forwards to it exists.
+        assert!(
+            g.nodes["aws.ecs_service.app"]
+                .depends_on()
+                .contains("aws.lb_listener.https")
+        );
+
+        let alias = &g.nodes["aws.route53_record.alias"].props;
+        assert_eq!(
+            alias["alias"],
+            json!({"dns_name": "${aws.lb.main.dns_name}", "zone_id": "${aws.lb.main.zone_id}", "evaluate_target_health": true})
+        );
+        assert_eq!(
+            (&alias["name"], &alias["type"]),
+            (&json!("app.example.com"), &json!("A"))
+        );
+        assert_eq!(g.outputs["endpoint"], "https://app.example.com");
+        // Clients may reach both ports.
+        for rule in ["alb-in-0", "alb-in-https-0"] {
+            assert!(
+                g.nodes
+                    .contains_key(&format!("aws.security_group_rule.{rule}")),
+                "{rule}"
+            );
+        }
+        assert_eq!(
+            g.nodes["aws.security_group_rule.alb-in-https-0"].props["from_port"],
+            443
+        );
+    }
+
+    #[test]
+    fn a_certificate_arn_is_used_as_given_with_nothing_requested() {
+        let arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+        let g = graph(&STACK.replace(
+            "  port: 8000\n",
+            &format!("  port: 8000\n  https_port: 8443\n  certificate_arn: {arn}\n"),
+        ));
+        assert_eq!(
+            g.nodes["aws.lb_listener.https"].props["certificate_arn"],
+            arn
+        );
+        assert!(
+            !g.nodes
+                .keys()
+                .any(|a| a.contains("acm") || a.contains("route53"))
+        );
+        assert_eq!(
+            g.outputs["endpoint"],
+            "https://${aws.lb.main.dns_name}:8443"
+        );
+    }
+
+    #[test]
+    fn private_compute_subnets_sit_behind_nat_gateways_and_the_alb_stays_public() {
+        let g = graph(&STACK.replace(
+            "app:",
+            "network:\n  compute_subnets: private\n  nat_gateways: 2\napp:",
+        ));
+        let private = json!(["${aws.subnet.private-a.id}", "${aws.subnet.private-b.id}"]);
+        assert_eq!(
+            g.nodes["aws.lb.main"].props["subnets"],
+            json!(["${aws.subnet.public-a.id}", "${aws.subnet.public-b.id}"])
+        );
+        assert_eq!(
+            g.nodes["aws.lambda_function.app"].props["subnet_ids"],
+            private
+        );
+        assert_eq!(g.nodes["aws.instance.ec2-0"].props["subnet_ids"], private);
+        let svc = &g.nodes["aws.ecs_service.app"].props;
+        assert_eq!(
+            (&svc["subnets"], &svc["assign_public_ip"]),
+            (&private, &json!(false))
+        );
+        assert_eq!(
+            g.nodes["aws.efs_mount_target.private-a"].props["subnet_id"],
+            "${aws.subnet.private-a.id}"
+        );
+        assert!(!g.nodes.contains_key("aws.efs_mount_target.public-a"));
+        for (az, public) in [("a", "public-a"), ("b", "public-b")] {
+            let subnet = &g.nodes[&format!("aws.subnet.private-{az}")].props;
+            assert_eq!(subnet["map_public_ip_on_launch"], false);
+            let nat = &g.nodes[&format!("aws.nat_gateway.{az}")];
+            assert_eq!(
+                nat.props["subnet_id"],
+                format!("${{aws.subnet.{public}.id}}")
+            );
+            assert_eq!(
+                nat.props["allocation_id"],
+                format!("${{aws.eip.nat-{az}.allocation_id}}")
+            );
+            // A NAT gateway made before the internet gateway is attached fails.
+            assert!(nat.depends_on().contains("aws.internet_gateway.main"));
+            assert_eq!(
+                g.nodes[&format!("aws.route_table.private-{az}")].props["routes"],
+                json!([{"destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": format!("${{aws.nat_gateway.{az}.id}}")}])
+            );
+            // Compute starts once its way out exists.
+            for c in [
+                "aws.instance.ec2-0",
+                "aws.lambda_function.app",
+                "aws.ecs_service.app",
+            ] {
+                assert!(
+                    g.nodes[c]
+                        .depends_on()
+                        .contains(&format!("aws.route_table_association.private-{az}")),
+                    "{c} does not wait for private-{az}'s route"
+                );
+            }
+        }
+        assert_eq!(
+            g.nodes["aws.subnet.private-a"].props["cidr_block"],
+            "10.42.128.0/24"
+        );
+        // The S3 gateway endpoint serves the private route tables too.
+        assert_eq!(
+            g.nodes["aws.vpc_endpoint.s3"].props["route_table_ids"],
+            json!([
+                "${aws.route_table.public.id}",
+                "${aws.route_table.private-a.id}",
+                "${aws.route_table.private-b.id}"
+            ])
+        );
+        // One NAT gateway serves every AZ unless asked for more.
+        let g = graph(&STACK.replace("app:", "network:\n  compute_subnets: private\napp:"));
+        assert!(!g.nodes.contains_key("aws.nat_gateway.b"));
+        assert_eq!(
+            g.nodes["aws.route_table.private-b"].props["routes"][0]["nat_gateway_id"],
+            "${aws.nat_gateway.a.id}"
+        );
     }
 }

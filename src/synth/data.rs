@@ -244,7 +244,7 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
 /// nodes; a looked-up VPC gives one list, indexed here (`subnet_ids.0`, ...) for as many
 /// subnets as the stack uses.
 fn subnets(s: &Synth, net: &Network) -> Vec<(String, Value)> {
-    match &net.subnet_ids {
+    match &net.compute_subnet_ids {
         Value::Array(ids) => ids
             .iter()
             .map(|id| {

@@ -23,6 +23,8 @@ pub struct Synth<'a> {
     /// it waits for it, so a lookup that fails (wrong VPC or subnets) stops the apply before
     /// anything is created.
     pub gate: Option<String>,
+    /// Reference to the id of the hosted zone that holds `load_balancer.domain`.
+    pub hosted_zone_id: Option<String>,
 }
 
 impl<'a> Synth<'a> {
@@ -38,6 +40,7 @@ impl<'a> Synth<'a> {
             graph: Graph::default(),
             extra_tags,
             gate: None,
+            hosted_zone_id: None,
         }
     }
 
@@ -106,6 +109,19 @@ pub enum SynthError {
 pub fn aws(stack: &LoadedStack, artifacts: &Artifacts) -> Result<Graph, SynthError> {
     let mut s = Synth::new(stack);
     if uses_aws(stack) {
+        let lb = &stack.stack.load_balancer;
+        if let (Some(zone), Some(_)) = (&lb.hosted_zone, &lb.domain) {
+            // Like a VPC lookup, a zone that is not there stops the apply before anything is
+            // created.
+            let z = s.add(
+                "aws.route53_zone_lookup",
+                "main",
+                serde_json::json!({"name": zone.value}),
+                false,
+            )?;
+            s.gate = Some(z.address.clone());
+            s.hosted_zone_id = Some(z.out("id"));
+        }
         let net = network::synth(&mut s)?;
         let data = data::synth(&mut s, &net, artifacts)?;
         compute::synth(&mut s, &net, &compute::Data::new(&data, artifacts))?;

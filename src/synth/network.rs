@@ -1,21 +1,31 @@
-//! The network: a new VPC (public subnets per AZ, internet gateway, routes), the default VPC,
-//! or an existing one; and the three security groups that let only the ALB reach compute and
-//! only compute reach EFS.
+//! The network: a new VPC (public subnets per AZ, internet gateway, routes; with private
+//! compute subnets, also private subnets per AZ behind NAT gateways), the default VPC, or an
+//! existing one; and the three security groups that let only the ALB reach compute and only
+//! compute reach EFS.
 
 use serde_json::{Value, json};
 
 use super::Synth;
 use crate::graph::GraphError;
-use crate::stack::VpcMode;
-use crate::stack::validate::subnet_cidrs;
+use crate::stack::validate::{private_subnet_cidrs, subnet_cidrs};
+use crate::stack::{SubnetPlacement, VpcMode};
 
 /// What later parts of the graph attach to.
 #[derive(Debug, Clone)]
 pub struct Network {
     /// Reference to the VPC id.
     pub vpc_id: String,
-    /// Reference to the list of subnet ids (a JSON list once resolved).
+    /// Reference to the list of the load balancer's (public) subnet ids (a JSON list once
+    /// resolved).
     pub subnet_ids: Value,
+    /// The subnets compute and the EFS mount targets use: `subnet_ids`, or the private ones.
+    pub compute_subnet_ids: Value,
+    /// Whether compute sits in public subnets, where Fargate tasks need a public IP to reach
+    /// ECR and CloudWatch Logs.
+    pub compute_public: bool,
+    /// Addresses compute starts after: private subnets' routes through their NAT gateway
+    /// (instances install packages and tasks pull images at once). Empty for public subnets.
+    pub compute_ready: Vec<String>,
     /// Route tables that gateway endpoints (S3) attach to.
     pub route_table_ids: Value,
     pub alb_sg: String,
@@ -31,10 +41,19 @@ pub struct Network {
 /// Port EFS (NFS) listens on.
 pub const NFS_PORT: u16 = 2049;
 
+/// What a new VPC's private side adds to the network.
+#[derive(Default)]
+struct Private {
+    subnet_ids: Vec<Value>,
+    route_table_ids: Vec<Value>,
+    ready: Vec<String>,
+}
+
 pub fn synth(s: &mut Synth) -> Result<Network, GraphError> {
     let mut internet = Vec::new();
+    let mut private = None;
     let (vpc_id, subnet_ids, route_table_ids) = match s.stack.stack.network.vpc.value {
-        VpcMode::New => new_vpc(s, &mut internet)?,
+        VpcMode::New => new_vpc(s, &mut internet, &mut private)?,
         VpcMode::Default => {
             let n = s.add("aws.vpc_lookup", "default", json!({"default": true}), false)?;
             s.gate = Some(n.address.clone());
@@ -60,15 +79,28 @@ pub fn synth(s: &mut Synth) -> Result<Network, GraphError> {
             )
         }
     };
-    let mut net = security_groups(s, vpc_id, subnet_ids, route_table_ids)?;
+    let mut net = security_groups(s, vpc_id, subnet_ids.clone(), route_table_ids)?;
     net.internet = internet;
+    match private {
+        Some(p) => {
+            net.compute_subnet_ids = Value::Array(p.subnet_ids);
+            if let Value::Array(tables) = &mut net.route_table_ids {
+                tables.extend(p.route_table_ids);
+            }
+            net.compute_public = false;
+            net.compute_ready = p.ready;
+        }
+        None => net.compute_subnet_ids = subnet_ids,
+    }
     Ok(net)
 }
 
-/// A new VPC; `internet` receives the addresses of its way to the internet.
+/// A new VPC; `internet` receives the addresses of its way to the internet, `private` the
+/// private compute side when the stack asks for one.
 fn new_vpc(
     s: &mut Synth,
     internet: &mut Vec<String>,
+    private: &mut Option<Private>,
 ) -> Result<(String, Value, Value), GraphError> {
     let net = &s.stack.stack.network;
     let vpc = s.add(
@@ -120,7 +152,75 @@ fn new_vpc(
     }
     s.output("vpc_id", json!(vpc.out("id")));
     s.output("subnet_ids", Value::Array(subnets.clone()));
+    if s.stack.stack.network.compute_subnets.value == SubnetPlacement::Private {
+        let p = private_side(s, &vpc.out("id"), &subnets, internet)?;
+        s.output("private_subnet_ids", Value::Array(p.subnet_ids.clone()));
+        *private = Some(p);
+    }
     Ok((vpc.out("id"), Value::Array(subnets), json!([rt.out("id")])))
+}
+
+/// Private subnets, one per AZ, each routing to the internet through a NAT gateway (one per
+/// AZ up to `nat_gateways`, in the public subnets, with an Elastic IP each). A NAT gateway in
+/// a VPC whose internet gateway is not attached yet fails ("Gateway.NotAttached"), so each
+/// starts after the public side.
+fn private_side(
+    s: &mut Synth,
+    vpc_id: &str,
+    public_subnets: &[Value],
+    internet: &[String],
+) -> Result<Private, GraphError> {
+    let nats = s.stack.stack.network.nat_gateways.value.max(1) as usize;
+    let after: Vec<&str> = internet.iter().map(String::as_str).collect();
+    let mut gateways = Vec::new();
+    for (j, subnet) in public_subnets.iter().take(nats).enumerate() {
+        let az = (b'a' + j as u8) as char;
+        let eip = s.add("aws.eip", &format!("nat-{az}"), json!({}), true)?;
+        let nat = s.add_after(
+            "aws.nat_gateway",
+            &az.to_string(),
+            json!({"subnet_id": subnet, "allocation_id": eip.out("allocation_id")}),
+            true,
+            &after,
+        )?;
+        gateways.push(nat.out("id"));
+    }
+    let mut p = Private::default();
+    for (i, cidr) in private_subnet_cidrs(&s.stack.stack).into_iter().enumerate() {
+        let name = format!("private-{}", (b'a' + i as u8) as char);
+        let subnet = s.add(
+            "aws.subnet",
+            &name,
+            json!({
+                "vpc_id": vpc_id,
+                "cidr_block": cidr.to_string(),
+                "az_index": i,
+                "map_public_ip_on_launch": false,
+            }),
+            true,
+        )?;
+        // Each AZ's table points at its own AZ's gateway when there is one, so losing an AZ
+        // loses only its own way out.
+        let rt = s.add(
+            "aws.route_table",
+            &name,
+            json!({
+                "vpc_id": vpc_id,
+                "routes": [{"destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": gateways[i % gateways.len()]}],
+            }),
+            true,
+        )?;
+        let association = s.add(
+            "aws.route_table_association",
+            &name,
+            json!({"route_table_id": rt.out("id"), "subnet_id": subnet.out("id")}),
+            false,
+        )?;
+        p.subnet_ids.push(Value::String(subnet.out("id")));
+        p.route_table_ids.push(Value::String(rt.out("id")));
+        p.ready.push(association.address);
+    }
+    Ok(p)
 }
 
 fn security_groups(
@@ -178,19 +278,30 @@ fn security_groups(
         .iter()
         .map(|c| c.value.clone())
         .collect();
+    let lb = &s.stack.stack.load_balancer;
+    let mut listeners = vec![("alb-in", lb_port, "clients to the listener")];
+    if lb.https() {
+        listeners.push((
+            "alb-in-https",
+            lb.https_port.value,
+            "clients to the HTTPS listener",
+        ));
+    }
     for (i, cidr) in cidrs.iter().enumerate() {
-        s.add(
-            "aws.security_group_rule",
-            &format!("alb-in-{i}"),
-            rule(
-                "ingress",
-                &alb.out("id"),
-                lb_port,
-                json!({"cidr_ipv4": cidr}),
-                "clients to the listener",
-            ),
-            true,
-        )?;
+        for (name, port, description) in &listeners {
+            s.add(
+                "aws.security_group_rule",
+                &format!("{name}-{i}"),
+                rule(
+                    "ingress",
+                    &alb.out("id"),
+                    *port,
+                    json!({"cidr_ipv4": cidr}),
+                    description,
+                ),
+                true,
+            )?;
+        }
     }
     s.add(
         "aws.security_group_rule",
@@ -262,5 +373,8 @@ fn security_groups(
         compute_sg: compute.out("id"),
         efs_sg: efs.out("id"),
         internet: Vec::new(),
+        compute_subnet_ids: Value::Null,
+        compute_public: true,
+        compute_ready: Vec::new(),
     })
 }

@@ -266,3 +266,73 @@ fn demo_stacks_kubernetes_release_source_is_the_bucket_its_apply_creates() {
     );
     assert_eq!(release.source.value, format!("s3://{bucket}/releases"));
 }
+
+#[test]
+fn https_and_private_subnet_mistakes_are_each_reported_where_they_are() {
+    let stack = "version: 1
+name: t
+region: us-east-1
+app:
+  manifest: app/spin.toml
+network:
+  vpc: default
+  compute_subnets: private
+  nat_gateways: 3
+load_balancer:
+  port: 443
+  certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/abc
+  domain: app.example.org
+  hosted_zone: example.com
+  ssl_policy: TLS13
+compute:
+  lambda: {}
+";
+    let err = fails(stack);
+    for want in [
+        "stack.yaml:8:20: `compute_subnets: private` needs `vpc: new`",
+        "stack.yaml:12:20: the certificate is in eu-west-1, the load balancer in us-east-1",
+        "stack.yaml:13:11: `domain` and `certificate_arn` both give the listener a certificate",
+        "stack.yaml:13:11: `app.example.org` is not inside the hosted zone `example.com`",
+        "stack.yaml:15:15: `TLS13` is not an ELB security policy",
+        // The HTTPS listener's default port, written nowhere, meets `port: 443`.
+        "stack.yaml:11:9: HTTPS port 443 must differ from `port`",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+
+    let err = fails(&GOOD.replace(
+        "compute:",
+        "network:\n  cidr: 10.0.0.0/24\n  compute_subnets: private\n  nat_gateways: 3\nload_balancer:\n  hosted_zone: example.com\n  domain: app\ncompute:",
+    ));
+    for want in [
+        "stack.yaml:7:20: the VPC block `10.0.0.0/24` has no room for 2 private subnets",
+        "stack.yaml:8:17: nat_gateways 3 is out of range",
+        "stack.yaml:11:11: `app` is not a domain name: it needs at least two labels",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+    let err = fails(&GOOD.replace(
+        "compute:",
+        "load_balancer:\n  hosted_zone: example.com\ncompute:",
+    ));
+    assert!(
+        err.contains("stack.yaml:6:16: `hosted_zone` is only used with `domain`"),
+        "{err}"
+    );
+    let err = fails(&GOOD.replace(
+        "compute:",
+        "load_balancer:\n  domain: app.example.com\ncompute:",
+    ));
+    assert!(
+        err.contains("stack.yaml:6:11: `domain` needs `hosted_zone`"),
+        "{err}"
+    );
+
+    // Both, written well, pass.
+    let ws = Workspace::new().with_app();
+    ws.write(
+        "stack.yaml",
+        &GOOD.replace("compute:", "network:\n  compute_subnets: private\n  nat_gateways: 2\nload_balancer:\n  domain: App.Example.com.\n  hosted_zone: example.com\ncompute:"),
+    );
+    ws.run(&["validate", "-f", "stack.yaml"]).ok();
+}

@@ -83,6 +83,23 @@ impl Kinds {
             .unwrap_or_else(|e| panic!("delete {kind} {id}: {e}"));
     }
 
+    /// The error a create ends in, panicking when it succeeds.
+    pub(crate) async fn refused(&self, kind: &str, address: &str, props: &Value) -> String {
+        let made = self
+            .get(kind)
+            .create(&CreateRequest {
+                address,
+                stack: STACK,
+                props,
+                token: "tok",
+            })
+            .await;
+        match made {
+            Ok(c) => panic!("{address} was created ({}) where AWS refuses it", c.id),
+            Err(e) => e.to_string(),
+        }
+    }
+
     /// Creates, then checks that a read gives back exactly the desired properties. Each
     /// create has its own idempotency token, as each plan's does (a replacement at the same
     /// address must not get the first instance back from RunInstances).

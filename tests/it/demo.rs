@@ -613,3 +613,197 @@ fn sha256_file(p: &Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
 }
+
+/// The production edge on the demo stack: served under a domain of a Route 53 zone (a
+/// DNS-validated ACM certificate, an HTTPS listener, plain HTTP redirected, an alias record)
+/// with compute in private subnets behind two NAT gateways; then switched to a certificate
+/// the user brings. boto3 checks each step; destroy leaves nothing, the zone as it was.
+#[test]
+fn demo_stack_served_over_https_from_private_subnets_applies_converges_and_destroys_clean() {
+    let moto = Moto::start();
+    let reg = LocalRegistry::start();
+    let ws = demo(&moto, &reg);
+    let shipped = std::fs::read_to_string(repo().join(STACK)).unwrap();
+    let edge = shipped
+        .replace(
+            "  availability_zones: 2\n",
+            "  availability_zones: 2\n  compute_subnets: private\n  nat_gateways: 2\n",
+        )
+        .replace(
+            "load_balancer:\n  port: 80\n",
+            "load_balancer:\n  port: 80\n  domain: app.example.com\n  hosted_zone: example.com\n",
+        );
+    assert_ne!(edge, shipped);
+    ws.write(STACK, &edge);
+
+    // The plan names every part of the edge before anything exists.
+    let plan = ws.run(&["plan", "-f", STACK]).ok().stdout;
+    for a in [
+        "aws.route53_zone_lookup.main",
+        "aws.acm_certificate.main",
+        "aws.route53_record.validation",
+        "aws.acm_certificate_validation.main",
+        "aws.lb_listener.https",
+        "aws.route53_record.alias",
+        "aws.eip.nat-b",
+        "aws.nat_gateway.b",
+        "aws.subnet.private-b",
+        "aws.route_table.private-b",
+    ] {
+        assert!(plan.contains(a), "plan does not show {a}:\n{plan}");
+    }
+
+    // A zone the account does not have stops the apply before anything is made.
+    let r = ws.run(&["apply", "-f", STACK, "--auto-approve"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("this account has no public Route 53 hosted zone named `example.com`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(moto.tagged("demo"), Vec::<String>::new());
+
+    let zone = moto.boto(
+        "z = client('route53').create_hosted_zone(Name='example.com', CallerReference='t')['HostedZone']\n\
+         print(json.dumps(z['Id'].split('/')[-1]))",
+    );
+    let zone = zone.as_str().unwrap();
+    let r = ws.run(&["apply", "-f", STACK, "--auto-approve"]).ok();
+    assert!(
+        r.stdout.contains("endpoint = \"https://app.example.com\""),
+        "{}",
+        r.stdout
+    );
+    for p in ["ec2", "fargate", "lambda"] {
+        assert!(
+            r.stdout
+                .contains(&format!("  {p} = healthy (1 of 1 targets)")),
+            "{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    moto.boto(&format!(
+        "{EDGE_SEEN}\n\
+         z = '{zone}'\n\
+         assert set(subnets) == {{'public-a', 'public-b', 'private-a', 'private-b'}}, subnets\n\
+         public = {{subnets['public-a'], subnets['public-b']}}; private = {{subnets['private-a'], subnets['private-b']}}\n\
+         assert {{s['SubnetId'] for s in [x for x in ec2.describe_subnets()['Subnets'] if x['SubnetId'] in private] if s['MapPublicIpOnLaunch']}} == set()\n\
+         assert sorted(n['SubnetId'] for n in nats) == sorted(public) and all(n['State'] == 'available' for n in nats), nats\n\
+         assert len({{a['AllocationId'] for n in nats for a in n['NatGatewayAddresses']}}) == 2, nats\n\
+         for az in 'ab':\n\
+         \x20   routes = {{r.get('DestinationCidrBlock'): r for r in rts['aws.route_table.private-' + az]['Routes']}}\n\
+         \x20   assert routes['0.0.0.0/0'].get('NatGatewayId') in [n['NatGatewayId'] for n in nats], routes\n\
+         \x20   assert [a['SubnetId'] for a in rts['aws.route_table.private-' + az]['Associations']] == [subnets['private-' + az]]\n\
+         assert {{s['SubnetId'] for s in lb['AvailabilityZones']}} == public, lb\n\
+         assert {{i['SubnetId'] for i in instances}} <= private and all('PublicIpAddress' not in i for i in instances), instances\n\
+         net = svc['networkConfiguration']['awsvpcConfiguration']\n\
+         assert set(net['subnets']) == private and net['assignPublicIp'] == 'DISABLED', net\n\
+         assert set(fn['VpcConfig']['SubnetIds']) == private, fn['VpcConfig']\n\
+         assert {{m['SubnetId'] for m in mounts}} == private, mounts\n\
+         assert set(s3_endpoint['RouteTableIds']) == {{r['RouteTableId'] for r in rts.values()}}, s3_endpoint\n\
+         assert sorted(ls) == ['HTTP', 'HTTPS'], ls\n\
+         https = ls['HTTPS']\n\
+         assert https['Port'] == 443 and https['SslPolicy'] == 'ELBSecurityPolicy-TLS13-1-2-2021-06', https\n\
+         assert [c['CertificateArn'] for c in https['Certificates']] == [c['CertificateArn'] for c in certs], (https, certs)\n\
+         assert https['DefaultActions'][0]['Type'] == 'forward' and len(https['DefaultActions'][0]['ForwardConfig']['TargetGroups']) == 3\n\
+         redirect = ls['HTTP']['DefaultActions'][0]\n\
+         assert ls['HTTP']['Port'] == 80 and redirect['Type'] == 'redirect', ls['HTTP']\n\
+         assert redirect['RedirectConfig']['Protocol'] == 'HTTPS' and redirect['RedirectConfig']['Port'] == '443' and redirect['RedirectConfig']['StatusCode'] == 'HTTP_301', redirect\n\
+         assert len(certs) == 1 and certs[0]['DomainName'] == 'app.example.com' and certs[0]['Status'] == 'ISSUED', certs\n\
+         alias = records[('app.example.com.', 'A')]['AliasTarget']\n\
+         assert alias['DNSName'].rstrip('.') == lb['DNSName'] and alias['HostedZoneId'] == lb['CanonicalHostedZoneId'], alias\n\
+         option = acm.describe_certificate(CertificateArn=certs[0]['CertificateArn'])['Certificate']['DomainValidationOptions'][0]['ResourceRecord']\n\
+         assert [v['Value'] for v in records[(option['Name'], 'CNAME')]['ResourceRecords']] == [option['Value']]\n\
+         assert {{p['FromPort'] for p in alb_ingress}} == {{80, 443}}, alb_ingress\n\
+         print('{{}}')",
+    ));
+    converged(&ws, "after the edge apply");
+
+    // A certificate the user brings replaces the requested one; wxinfra deletes its own once
+    // the listener has let it go (ACM refuses while it is in use), and nothing else changes.
+    let own = moto.boto(
+        "acm = client('acm'); r53 = client('route53')\n\
+         arn = acm.request_certificate(DomainName='www.example.com', ValidationMethod='DNS')['CertificateArn']\n\
+         import time\n\
+         for _ in range(50):\n\
+         \x20   o = acm.describe_certificate(CertificateArn=arn)['Certificate']['DomainValidationOptions'][0]\n\
+         \x20   if 'ResourceRecord' in o: break\n\
+         \x20   time.sleep(0.2)\n\
+         rr = o['ResourceRecord']\n\
+         z = r53.list_hosted_zones_by_name(DNSName='example.com')['HostedZones'][0]['Id']\n\
+         r53.change_resource_record_sets(HostedZoneId=z, ChangeBatch={'Changes': [{'Action': 'UPSERT', 'ResourceRecordSet': {'Name': rr['Name'], 'Type': 'CNAME', 'TTL': 60, 'ResourceRecords': [{'Value': rr['Value']}]}}]})\n\
+         print(json.dumps(arn))",
+    );
+    let own = own.as_str().unwrap();
+    ws.write(
+        STACK,
+        &edge.replace(
+            "  domain: app.example.com\n  hosted_zone: example.com\n",
+            &format!("  certificate_arn: {own}\n"),
+        ),
+    );
+    let mut changes = actions(&ws);
+    changes.sort();
+    assert_eq!(
+        changes,
+        pairs(&[
+            ("aws.acm_certificate.main", "delete"),
+            ("aws.acm_certificate_validation.main", "delete"),
+            ("aws.lb_listener.https", "update"),
+            ("aws.route53_record.alias", "delete"),
+            ("aws.route53_record.validation", "delete"),
+            ("aws.route53_zone_lookup.main", "delete"),
+        ])
+    );
+    let r = ws.run(&["apply", "-f", STACK, "--auto-approve"]).ok();
+    assert!(
+        r.stdout.contains("endpoint = \"https://demo-alb-"),
+        "{}",
+        r.stdout
+    );
+    converged(&ws, "after switching to the user's certificate");
+    moto.boto(&format!(
+        "{EDGE_SEEN}\n\
+         assert [c['CertificateArn'] for c in certs] == ['{own}'], certs\n\
+         assert [c['CertificateArn'] for c in ls['HTTPS']['Certificates']] == ['{own}'], ls\n\
+         assert ('app.example.com.', 'A') not in records, records\n\
+         print('{{}}')"
+    ));
+
+    ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
+    assert_nothing_left(&moto);
+    moto.boto(&format!(
+        "{EDGE_SEEN}\n\
+         assert nats == [] and eips == [] and subnets == {{}}, (nats, eips, subnets)\n\
+         assert [c['CertificateArn'] for c in certs] == ['{own}'], 'the user certificate stays, ours goes'\n\
+         assert sorted(t for _, t in records) == ['CNAME', 'NS', 'SOA'], 'only the zone and the user validation record are left'\n\
+         print('{{}}')"
+    ));
+}
+
+/// The edge as boto3 sees it, for the assertions that follow it in one snippet.
+const EDGE_SEEN: &str = "ec2 = client('ec2'); elb = client('elbv2'); acm = client('acm'); r53 = client('route53')\n\
+    ecs = client('ecs'); lam = client('lambda'); efs = client('efs')\n\
+    f = [{'Name': 'tag:wxinfra:stack', 'Values': ['demo']}]\n\
+    def addr(o): return {t['Key']: t['Value'] for t in o.get('Tags', [])}.get('wxinfra:address', '')\n\
+    subnets = {addr(s).split('.')[-1]: s['SubnetId'] for s in ec2.describe_subnets(Filters=f)['Subnets']}\n\
+    nats = [n for n in ec2.describe_nat_gateways(Filters=f)['NatGateways'] if n['State'] != 'deleted']\n\
+    eips = ec2.describe_addresses()['Addresses']\n\
+    rts = {addr(r): r for r in ec2.describe_route_tables(Filters=f)['RouteTables']}\n\
+    lbs = elb.describe_load_balancers()['LoadBalancers']\n\
+    lb = lbs[0] if lbs else {}\n\
+    ls = {l['Protocol']: l for l in elb.describe_listeners(LoadBalancerArn=lb['LoadBalancerArn'])['Listeners']} if lb else {}\n\
+    certs = acm.list_certificates()['CertificateSummaryList']\n\
+    zone_id = r53.list_hosted_zones_by_name(DNSName='example.com')['HostedZones'][0]['Id']\n\
+    records = {(r['Name'], r['Type']): r for r in r53.list_resource_record_sets(HostedZoneId=zone_id)['ResourceRecordSets']}\n\
+    instances = [i for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] != 'terminated']\n\
+    svcs = [s for s in ecs.describe_services(cluster='demo', services=['app'])['services'] if s['status'] != 'INACTIVE'] if lb else []\n\
+    svc = svcs[0] if svcs else {}\n\
+    fn = lam.get_function(FunctionName='demo-app')['Configuration'] if lb else {}\n\
+    fss = efs.describe_file_systems()['FileSystems']\n\
+    mounts = efs.describe_mount_targets(FileSystemId=fss[0]['FileSystemId'])['MountTargets'] if fss else []\n\
+    s3_endpoint = ([e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['ServiceName'].endswith('.s3') and e['State'] != 'deleted'] or [{}])[0]\n\
+    sgs = {addr(g): g for g in ec2.describe_security_groups(Filters=f)['SecurityGroups']}\n\
+    alb_ingress = sgs['aws.security_group.alb']['IpPermissions'] if sgs else []";

@@ -298,18 +298,7 @@ async fn internet_facing_alb_is_refused_in_a_vpc_without_a_gateway() {
         "name": "t-alb", "scheme": "internet-facing", "subnets": net["subnets"],
         "security_groups": [net["sg"]], "idle_timeout": 60, "tags": tags("aws.lb.main"),
     });
-    let refused = kinds
-        .get("aws.lb")
-        .create(&wxinfra::provider::CreateRequest {
-            address: "aws.lb.main",
-            stack: "t",
-            props: &lb,
-            token: "tok",
-        })
-        .await
-        .map(|c| c.id)
-        .unwrap_err()
-        .to_string();
+    let refused = kinds.refused("aws.lb", "aws.lb.main", &lb).await;
     let vpc = net["vpc"].as_str().unwrap();
     assert!(
         refused.contains(&format!("InvalidSubnet: VPC {vpc} has no internet gateway")),
@@ -426,5 +415,179 @@ async fn target_health_is_waited_for_and_what_the_balancer_cannot_judge_is_unkno
     assert!(
         matches!(&v, Verdict::Unknown(why) if why.contains("stopped")),
         "{v:?}"
+    );
+}
+
+/// A NAT gateway's state, as boto3 sees it.
+fn nat_state(moto: &Moto, id: &str) -> String {
+    moto.boto(&format!(
+        "print(json.dumps(client('ec2').describe_nat_gateways(NatGatewayIds=['{id}'])['NatGateways'][0]['State']))"
+    ))
+    .as_str()
+    .unwrap()
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nat_gateways_are_waited_for_and_their_address_and_gateway_let_go_only_once_deleted() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let kinds = Kinds::new(ctx(&moto).await);
+    let subnet = net["subnets"][0].as_str().unwrap();
+    let (eip, _) = kinds
+        .create(
+            "aws.eip",
+            "aws.eip.nat-a",
+            &json!({"tags": tags("aws.eip.nat-a")}),
+        )
+        .await;
+    let props =
+        json!({"subnet_id": subnet, "allocation_id": eip, "tags": tags("aws.nat_gateway.a")});
+    let (nat, _) = kinds
+        .create("aws.nat_gateway", "aws.nat_gateway.a", &props)
+        .await;
+    // Create returns once the gateway can route, not while it is pending.
+    assert_eq!(nat_state(&moto, &nat), "available");
+
+    // Deleted behind wxinfra's back (a lost state): the address is released and the gateway
+    // detached only once AWS has finished deleting it, which each delete waits out.
+    moto.boto(&format!(
+        "client('ec2').delete_nat_gateway(NatGatewayId='{nat}'); print('{{}}')"
+    ));
+    kinds.delete("aws.eip", &eip, &json!({})).await;
+    assert_eq!(nat_state(&moto, &nat), "deleted");
+    let igw = moto.boto(&format!(
+        "print(json.dumps(client('ec2').describe_internet_gateways(Filters=[{{'Name': 'attachment.vpc-id', 'Values': ['{}']}}])['InternetGateways'][0]['InternetGatewayId']))",
+        net["vpc"].as_str().unwrap()
+    ));
+    let (eip, _) = kinds
+        .create(
+            "aws.eip",
+            "aws.eip.nat-a",
+            &json!({"tags": tags("aws.eip.nat-a")}),
+        )
+        .await;
+    let props =
+        json!({"subnet_id": subnet, "allocation_id": eip, "tags": tags("aws.nat_gateway.a")});
+    let (nat, _) = kinds
+        .create("aws.nat_gateway", "aws.nat_gateway.a", &props)
+        .await;
+    moto.boto(&format!(
+        "client('ec2').delete_nat_gateway(NatGatewayId='{nat}'); print('{{}}')"
+    ));
+    kinds
+        .delete("aws.internet_gateway", igw.as_str().unwrap(), &json!({}))
+        .await;
+    assert_eq!(nat_state(&moto, &nat), "deleted");
+    kinds.delete("aws.eip", &eip, &json!({})).await;
+
+    // In a VPC with no internet gateway AWS fails the gateway; create says why.
+    let (eip, _) = kinds
+        .create(
+            "aws.eip",
+            "aws.eip.nat-b",
+            &json!({"tags": tags("aws.eip.nat-b")}),
+        )
+        .await;
+    let props =
+        json!({"subnet_id": subnet, "allocation_id": eip, "tags": tags("aws.nat_gateway.b")});
+    let failed = kinds
+        .refused("aws.nat_gateway", "aws.nat_gateway.b", &props)
+        .await;
+    assert!(
+        failed.contains("Gateway.NotAttached: Network vpc-")
+            && failed.contains("has no Internet gateway attached"),
+        "{failed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_is_issued_only_once_its_record_is_in_the_zone_and_deleted_once_let_go() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    moto.boto("client('route53').create_hosted_zone(Name='example.com', CallerReference='t'); print('{}')");
+    let kinds = Kinds::new(ctx(&moto).await);
+    let (zone, _) = kinds
+        .create(
+            "aws.route53_zone_lookup",
+            "aws.route53_zone_lookup.main",
+            &json!({"name": "example.com"}),
+        )
+        .await;
+    let cert_props = json!({"domain_name": "app.example.com", "validation_method": "DNS", "tags": tags("aws.acm_certificate.main")});
+    // ACM names the validation record seconds after the request: create waits for it.
+    let (arn, cert) = kinds
+        .create(
+            "aws.acm_certificate",
+            "aws.acm_certificate.main",
+            &cert_props,
+        )
+        .await;
+    let out = &cert["outputs"];
+    assert_eq!(out["validation_record_type"], "CNAME");
+    let status = |moto: &Moto| {
+        moto.boto(&format!(
+            "print(json.dumps(client('acm').describe_certificate(CertificateArn='{arn}')['Certificate']['Status']))"
+        ))
+    };
+    assert_eq!(status(&moto), "PENDING_VALIDATION");
+    let record = json!({
+        "zone_id": zone, "name": out["validation_record_name"], "type": "CNAME", "ttl": 300,
+        "records": [out["validation_record_value"]], "allow_overwrite": true,
+    });
+    let (record_id, _) = kinds
+        .create(
+            "aws.route53_record",
+            "aws.route53_record.validation",
+            &record,
+        )
+        .await;
+    let validation = json!({"certificate_arn": arn});
+    kinds
+        .create(
+            "aws.acm_certificate_validation",
+            "aws.acm_certificate_validation.main",
+            &validation,
+        )
+        .await;
+    assert_eq!(status(&moto), "ISSUED");
+
+    // A record somebody else made under the name is not taken over.
+    let alias = json!({"zone_id": zone, "name": "app.example.com", "type": "CNAME", "ttl": 60, "records": ["elsewhere.example.net"]});
+    moto.boto(&format!(
+        "client('route53').change_resource_record_sets(HostedZoneId='{}', ChangeBatch={{'Changes': [{{'Action': 'CREATE', 'ResourceRecordSet': {{'Name': 'app.example.com', 'Type': 'CNAME', 'TTL': 60, 'ResourceRecords': [{{'Value': 'theirs.example.net'}}]}}}}]}}); print('{{}}')",
+        zone.as_str()
+    ));
+    let refused = kinds
+        .refused("aws.route53_record", "aws.route53_record.alias", &alias)
+        .await;
+    assert!(
+        refused.contains("already has a CNAME record for app.example.com"),
+        "{refused}"
+    );
+
+    // The listener that used the certificate is gone, but ACM still says it is in use for a
+    // while: delete waits that out.
+    let lb = fargate_lb(&moto, &net);
+    let (lb, tg) = (lb["lb"].as_str().unwrap(), lb["tg"].as_str().unwrap());
+    let listener = moto.boto(&format!(
+        "print(json.dumps(client('elbv2').create_listener(LoadBalancerArn='{lb}', Protocol='HTTPS', Port=443, Certificates=[{{'CertificateArn': '{arn}'}}], DefaultActions=[{{'Type': 'forward', 'TargetGroupArn': '{tg}'}}])['Listeners'][0]['ListenerArn']))"
+    ));
+    moto.boto(&format!(
+        "client('elbv2').delete_listener(ListenerArn='{}'); print('{{}}')",
+        listener.as_str().unwrap()
+    ));
+    kinds.delete("aws.acm_certificate", &arn, &cert_props).await;
+    kinds
+        .delete("aws.route53_record", &record_id, &record)
+        .await;
+    let left = moto.boto(&format!(
+        "print(json.dumps(sorted(r['Type'] for r in client('route53').list_resource_record_sets(HostedZoneId='{}')['ResourceRecordSets']) + [c['CertificateArn'] for c in client('acm').list_certificates()['CertificateSummaryList']]))",
+        zone.as_str()
+    ));
+    assert_eq!(
+        left,
+        json!(["CNAME", "NS", "SOA"]),
+        "only the zone's own records and the stranger's are left"
     );
 }

@@ -129,8 +129,8 @@ impl Moto {
 
     /// ARNs of every resource tagged with `wxinfra:stack=<stack>`, via the tagging API.
     /// ARNs the tagging API lists with the stack's tag, less resources that are deleted but
-    /// still listed for a while, in AWS as in moto: terminated instances and INACTIVE ECS
-    /// clusters and services (their own services are asked).
+    /// still listed for a while, in AWS as in moto: terminated instances, deleted NAT gateways
+    /// and INACTIVE ECS clusters and services (their own services are asked).
     pub fn tagged(&self, stack: &str) -> Vec<String> {
         let v = self.boto(&format!(
             "c = client('resourcegroupstaggingapi'); ec2 = client('ec2'); ecs = client('ecs')\n\
@@ -142,6 +142,8 @@ impl Moto {
              \x20   if arn.split(':')[2] == 'ec2' and kind == 'instance':\n\
              \x20       i = ec2.describe_instances(InstanceIds=[arn.split('/')[-1]])['Reservations'][0]['Instances'][0]\n\
              \x20       return i['State']['Name'] == 'terminated'\n\
+             \x20   if arn.split(':')[2] == 'ec2' and kind == 'natgateway':\n\
+             \x20       return all(n['State'] == 'deleted' for n in ec2.describe_nat_gateways(NatGatewayIds=[arn.split('/')[-1]])['NatGateways'])\n\
              \x20   if arn.split(':')[2] == 'ecs' and kind == 'cluster':\n\
              \x20       return all(x['status'] == 'INACTIVE' for x in ecs.describe_clusters(clusters=[arn])['clusters'])\n\
              \x20   if arn.split(':')[2] == 'ecs' and kind == 'service':\n\

@@ -1,0 +1,202 @@
+//! `aws.nat_gateway`: a public NAT gateway in a public subnet with an Elastic IP, the way out
+//! for private compute subnets. A new subnet or address means a new gateway; tags change in
+//! place. Create waits until it is `available`, delete until it is `deleted`: the address and
+//! the internet gateway cannot be let go before.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{NatGateway as Gateway, NatGatewayState, ResourceType};
+use serde_json::{Value, json};
+
+use super::context::AwsContext;
+use super::errors::{classify, is_ec2_not_found};
+use super::props::str;
+use super::{tags, wait};
+use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+pub struct NatGateway(pub std::sync::Arc<AwsContext>);
+
+/// Terraform's bounds (aws_nat_gateway: create 10 minutes, delete 30); AWS takes one to two
+/// minutes for either.
+const CREATE_WAIT: Duration = Duration::from_secs(600);
+const DELETE_WAIT: Duration = Duration::from_secs(1800);
+
+fn outputs(id: &str) -> Outputs {
+    let mut o = Outputs::new();
+    o.insert("id".into(), json!(id));
+    o
+}
+
+/// A gateway that is, or is becoming, usable; `failed` and `deleted` ones linger in
+/// descriptions for about an hour and count as gone.
+fn live(g: &Gateway) -> bool {
+    matches!(
+        g.state(),
+        Some(NatGatewayState::Pending | NatGatewayState::Available)
+    )
+}
+
+impl NatGateway {
+    async fn describe(&self, id: &str) -> Result<Option<Gateway>, ProviderError> {
+        match self
+            .0
+            .ec2
+            .describe_nat_gateways()
+            .nat_gateway_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.nat_gateways().first().cloned()),
+            Err(e) if is_ec2_not_found(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Waits for `available`; a gateway AWS gave up on (`failed`, e.g. "Gateway.NotAttached:
+    /// Network vpc-… has no Internet gateway attached") is an error carrying AWS's reason.
+    async fn available(&self, id: &str) -> Result<(), ProviderError> {
+        wait::until("NAT gateway to become available", CREATE_WAIT, || async {
+            let Some(g) = self.describe(id).await? else {
+                // Not visible yet (EC2 eventual consistency).
+                return Ok(None);
+            };
+            match g.state() {
+                Some(NatGatewayState::Available) => Ok(Some(())),
+                Some(NatGatewayState::Failed | NatGatewayState::Deleted) => {
+                    Err(ProviderError::Api(format!(
+                        "NAT gateway {id} failed: {}: {}",
+                        g.failure_code().unwrap_or("unknown"),
+                        g.failure_message().unwrap_or("(no message)")
+                    )))
+                }
+                _ => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Resource for NatGateway {
+    fn kind(&self) -> &'static str {
+        "aws.nat_gateway"
+    }
+
+    fn forces_replacement(&self, field: &str) -> bool {
+        matches!(field, "subnet_id" | "allocation_id")
+    }
+
+    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+        let Some(g) = self.describe(id).await?.filter(live) else {
+            return Ok(None);
+        };
+        let allocation = g
+            .nat_gateway_addresses()
+            .iter()
+            .find_map(|a| a.allocation_id());
+        Ok(Some(Live {
+            props: json!({
+                "subnet_id": g.subnet_id(),
+                "allocation_id": allocation,
+                "tags": tags::from_ec2(g.tags()),
+            }),
+            outputs: outputs(id),
+        }))
+    }
+
+    async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = req.props;
+        // The client token makes a resent create return the first one's gateway.
+        let out = self
+            .0
+            .ec2
+            .create_nat_gateway()
+            .subnet_id(str(p, "subnet_id")?)
+            .allocation_id(str(p, "allocation_id")?)
+            .client_token(req.token)
+            .tag_specifications(tags::ec2_spec(ResourceType::Natgateway, p))
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out
+            .nat_gateway()
+            .and_then(|g| g.nat_gateway_id())
+            .ok_or_else(|| ProviderError::Api("CreateNatGateway returned no id".into()))?
+            .to_string();
+        self.available(&id).await?;
+        Ok(Created {
+            outputs: outputs(&id),
+            id,
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        _changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        tags::ec2_update(&self.0.ec2, id, old, new).await?;
+        Ok(outputs(id))
+    }
+
+    async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
+        match self
+            .0
+            .ec2
+            .delete_nat_gateway()
+            .nat_gateway_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_ec2_not_found(&e) => return Ok(()),
+            Err(e) => return Err(classify(e)),
+        }
+        // Its address stays mapped until `deleted`: releasing the Elastic IP or detaching the
+        // internet gateway before then is refused.
+        wait::gone("NAT gateway to be deleted", DELETE_WAIT, || async {
+            Ok(self
+                .describe(id)
+                .await?
+                .filter(|g| g.state() != Some(&NatGatewayState::Deleted)))
+        })
+        .await
+    }
+
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        _props: &Value,
+    ) -> Result<Created, ProviderError> {
+        self.available(&adopted.id).await?;
+        Ok(adopted)
+    }
+
+    async fn find_orphan(
+        &self,
+        stack: &str,
+        address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let out = self
+            .0
+            .ec2
+            .describe_nat_gateways()
+            .set_filter(Some(tags::ec2_address_filters(stack, address)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .nat_gateways()
+            .iter()
+            .filter(|g| live(g))
+            .find_map(|g| g.nat_gateway_id())
+            .map(|id| Created {
+                id: id.to_string(),
+                outputs: outputs(id),
+            }))
+    }
+}
