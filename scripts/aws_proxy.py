@@ -50,6 +50,8 @@ def protocol(service, headers):
         return "query"
     if service == "s3":
         return "rest-xml"
+    if service == "route53":
+        return "route53"
     return "rest-json"
 
 
@@ -79,6 +81,13 @@ FAULTS = {
         "server_error": (500, "ServiceException", "An internal error occurred."),
         "lost": (503, "ServiceUnavailableException", "Service is unavailable."),
     },
+    # Route 53 is REST with XML bodies, its errors in the query protocol's ErrorResponse
+    # (Throttling and PriorRequestNotComplete are its throttling answers).
+    "route53": {
+        "throttle": (400, "Throttling", "Rate exceeded"),
+        "server_error": (500, "InternalFailure", "An internal error occurred."),
+        "lost": (503, "ServiceUnavailable", "Service is unavailable."),
+    },
     "rest-xml": {
         "throttle": (503, "SlowDown", "Please reduce your request rate."),
         "server_error": (500, "InternalError", "We encountered an internal error. Please try again."),
@@ -97,7 +106,7 @@ def error_response(proto, kind, headers):
             f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
         )
         return status, {"Content-Type": "text/xml"}, body
-    if proto == "query":
+    if proto in ("query", "route53"):
         side = "Sender" if status < 500 else "Receiver"
         body = (
             f"<ErrorResponse><Error><Type>{side}</Type><Code>{code}</Code><Message>{message}</Message>"

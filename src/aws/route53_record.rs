@@ -139,6 +139,7 @@ impl Route53Record {
         action: ChangeAction,
         set: ResourceRecordSet,
     ) -> Result<(), ProviderError> {
+        let deleting = action == ChangeAction::Delete;
         let batch = ChangeBatch::builder()
             .changes(
                 Change::builder()
@@ -149,15 +150,28 @@ impl Route53Record {
             )
             .build()
             .map_err(built)?;
-        let out = self
+        let sent = self
             .0
             .route53
             .change_resource_record_sets()
             .hosted_zone_id(bare_zone_id(zone))
             .change_batch(batch)
             .send()
-            .await
-            .map_err(classify)?;
+            .await;
+        let out = match sent {
+            Ok(out) => out,
+            // A resent DELETE whose first answer was lost finds nothing left to delete.
+            Err(e)
+                if deleting
+                    && e.as_service_error().is_some_and(|se| {
+                        se.is_invalid_change_batch()
+                            && se.meta().message().is_some_and(|m| m.contains("not found"))
+                    }) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(classify(e)),
+        };
         let Some(id) = out.change_info().map(|c| c.id().to_string()) else {
             return Ok(());
         };

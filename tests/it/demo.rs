@@ -482,7 +482,7 @@ fn assert_nothing_left(moto: &Moto) {
 
 /// How many of each kind exist, as boto3 counts them, for the kinds a retried create could
 /// make twice.
-const LIVE_COUNTS: &str = "ec2 = client('ec2'); elb = client('elbv2'); lam = client('lambda'); iam = client('iam')\n\
+const LIVE_COUNTS: &str = "ec2 = client('ec2'); elb = client('elbv2'); lam = client('lambda'); iam = client('iam'); r53 = client('route53')\n\
     efs = client('efs'); ecs = client('ecs'); logs = client('logs'); s3 = client('s3'); ecr = client('ecr')\n\
     f = [{'Name': 'tag:wxinfra:stack', 'Values': ['demo']}]\n\
     lbs = elb.describe_load_balancers()['LoadBalancers']\n\
@@ -511,12 +511,17 @@ const LIVE_COUNTS: &str = "ec2 = client('ec2'); elb = client('elbv2'); lam = cli
       'aws.ecs_service': len(ecs.list_services(cluster='demo')['serviceArns']),\n\
       'aws.ecs_task_definition': len(ecs.list_task_definitions(status='ACTIVE')['taskDefinitionArns']),\n\
       'aws.s3_bucket': len(s3.list_buckets()['Buckets']),\n\
-      'aws.ecr_repository': len(ecr.describe_repositories()['repositories'])}))";
+      'aws.ecr_repository': len(ecr.describe_repositories()['repositories']),\n\
+      'aws.eip': len(ec2.describe_addresses(Filters=f)['Addresses']),\n\
+      'aws.nat_gateway': len([n for n in ec2.describe_nat_gateways(Filters=f)['NatGateways'] if n['State'] in ('pending', 'available')]),\n\
+      'aws.acm_certificate': len(client('acm').list_certificates()['CertificateSummaryList']),\n\
+      'aws.route53_record': sum(len([r for r in r53.list_resource_record_sets(HostedZoneId=z['Id'])['ResourceRecordSets'] if r['Type'] not in ('NS', 'SOA')]) for z in r53.list_hosted_zones()['HostedZones'])}))";
 
 /// Every call that makes or attaches something, by the name the proxy matches (query Action,
 /// JSON operation, or REST method and path).
-const CREATES: &str = "(Create|Run|Register|Attach|Associate|Authorize|Add|Put)[A-Za-z]*\
+const CREATES: &str = "(Create|Run|Register|Attach|Associate|Authorize|Add|Put|Allocate|Request)[A-Za-z]*\
     |POST /2015-03-31/functions(/[^/]+/policy)?\
+    |POST /2013-04-01/hostedzone/[^/]+/rrset/?\
     |POST /2015-02-01/(file-systems|mount-targets|access-points)\
     |PUT /[a-z0-9.-]+/?";
 
@@ -528,6 +533,55 @@ const CREATES: &str = "(Create|Run|Register|Attach|Associate|Authorize|Add|Put)[
 #[test]
 fn demo_stack_applies_and_destroys_in_one_run_through_faults() {
     let moto = Moto::start();
+    one_run_through_faults(
+        &moto,
+        &std::fs::read_to_string(repo().join(STACK)).unwrap(),
+        &[
+            "CreateVpc",
+            "CreateSubnet",
+            "CreateInternetGateway",
+            "CreateRouteTable",
+            "CreateSecurityGroup",
+            "RunInstances",
+            "CreateRole",
+            "AddRoleToInstanceProfile",
+            "CreateLoadBalancer",
+            "CreateTargetGroup",
+            "CreateListener",
+            "RegisterTaskDefinition",
+            "CreateService",
+            "CreateLogGroup",
+            "POST /2015-03-31/functions",
+            "POST /2015-02-01/access-points",
+            "POST /2015-02-01/file-systems",
+        ],
+        &["ec2", "query", "json", "rest-json", "rest-xml"],
+    );
+}
+
+/// The same through the production edge: the certificate, its records and the NAT gateways
+/// with their addresses are made once each, though their first answers are lost too.
+#[test]
+fn demo_stack_with_its_edge_applies_and_destroys_in_one_run_through_faults() {
+    let moto = Moto::start();
+    let zone = example_zone(&moto);
+    one_run_through_faults(
+        &moto,
+        &edge_stack(),
+        &[
+            "AllocateAddress",
+            "CreateNatGateway",
+            "RequestCertificate",
+            &format!("POST /2013-04-01/hostedzone/{zone}/rrset"),
+        ],
+        &["ec2", "json", "route53"],
+    );
+}
+
+/// One apply and one destroy of `stack` through the fault proxy, both exiting 0; boto3 counts
+/// each kind live as the state has it, nothing is left after destroy, every operation of
+/// `must_lose` lost its first answer and every protocol of `protocols` met each fault.
+fn one_run_through_faults(moto: &Moto, stack: &str, must_lose: &[&str], protocols: &[&str]) {
     let reg = LocalRegistry::start();
     let proxy = AwsProxy::start(
         moto.port,
@@ -542,7 +596,8 @@ fn demo_stack_applies_and_destroys_in_one_run_through_faults() {
             CREATES,
         ],
     );
-    let ws = demo(&moto, &reg).with_env("AWS_ENDPOINT_URL", proxy.endpoint());
+    let ws = demo(moto, &reg).with_env("AWS_ENDPOINT_URL", proxy.endpoint());
+    ws.write(STACK, stack);
     let r = ws.run(&["apply", "-f", STACK, "--auto-approve"]);
     assert_eq!(r.code, 0, "apply failed through faults:\n{}", r.stderr);
 
@@ -566,40 +621,22 @@ fn demo_stack_applies_and_destroys_in_one_run_through_faults() {
 
     let r = ws.run(&["destroy", "-f", STACK, "--auto-approve"]);
     assert_eq!(r.code, 0, "destroy failed through faults:\n{}", r.stderr);
-    assert_nothing_left(&moto);
+    assert_nothing_left(moto);
 
     // Every wire format met every fault (the proxy gives each protocol one of each first),
     // and the creates AWS makes idempotent and those it does not each lost an answer.
     let faults = proxy.faults();
-    for op in [
-        "CreateVpc",
-        "CreateSubnet",
-        "CreateInternetGateway",
-        "CreateRouteTable",
-        "CreateSecurityGroup",
-        "RunInstances",
-        "CreateRole",
-        "AddRoleToInstanceProfile",
-        "CreateLoadBalancer",
-        "CreateTargetGroup",
-        "CreateListener",
-        "RegisterTaskDefinition",
-        "CreateService",
-        "CreateLogGroup",
-        "POST /2015-03-31/functions",
-        "POST /2015-02-01/access-points",
-        "POST /2015-02-01/file-systems",
-    ] {
+    for op in must_lose {
         assert!(
             faults["lost_first"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|o| o == op),
+                .any(|o| o.as_str().map(|o| o.trim_end_matches('/')) == Some(op)),
             "{op} never lost an answer: {faults}"
         );
     }
-    for proto in ["ec2", "query", "json", "rest-json", "rest-xml"] {
+    for proto in protocols {
         for kind in ["throttle", "server_error", "lost"] {
             assert!(
                 faults[proto][kind].as_u64().unwrap_or(0) > 0,
@@ -623,17 +660,7 @@ fn demo_stack_served_over_https_from_private_subnets_applies_converges_and_destr
     let moto = Moto::start();
     let reg = LocalRegistry::start();
     let ws = demo(&moto, &reg);
-    let shipped = std::fs::read_to_string(repo().join(STACK)).unwrap();
-    let edge = shipped
-        .replace(
-            "  availability_zones: 2\n",
-            "  availability_zones: 2\n  compute_subnets: private\n  nat_gateways: 2\n",
-        )
-        .replace(
-            "load_balancer:\n  port: 80\n",
-            "load_balancer:\n  port: 80\n  domain: app.example.com\n  hosted_zone: example.com\n",
-        );
-    assert_ne!(edge, shipped);
+    let edge = edge_stack();
     ws.write(STACK, &edge);
 
     // The plan names every part of the edge before anything exists.
@@ -664,11 +691,7 @@ fn demo_stack_served_over_https_from_private_subnets_applies_converges_and_destr
     );
     assert_eq!(moto.tagged("demo"), Vec::<String>::new());
 
-    let zone = moto.boto(
-        "z = client('route53').create_hosted_zone(Name='example.com', CallerReference='t')['HostedZone']\n\
-         print(json.dumps(z['Id'].split('/')[-1]))",
-    );
-    let zone = zone.as_str().unwrap();
+    example_zone(&moto);
     let r = ws.run(&["apply", "-f", STACK, "--auto-approve"]).ok();
     assert!(
         r.stdout.contains("endpoint = \"https://app.example.com\""),
@@ -686,7 +709,6 @@ fn demo_stack_served_over_https_from_private_subnets_applies_converges_and_destr
     }
     moto.boto(&format!(
         "{EDGE_SEEN}\n\
-         z = '{zone}'\n\
          assert set(subnets) == {{'public-a', 'public-b', 'private-a', 'private-b'}}, subnets\n\
          public = {{subnets['public-a'], subnets['public-b']}}; private = {{subnets['private-a'], subnets['private-b']}}\n\
          assert {{s['SubnetId'] for s in [x for x in ec2.describe_subnets()['Subnets'] if x['SubnetId'] in private] if s['MapPublicIpOnLaunch']}} == set()\n\
@@ -781,6 +803,32 @@ fn demo_stack_served_over_https_from_private_subnets_applies_converges_and_destr
          assert sorted(t for _, t in records) == ['CNAME', 'NS', 'SOA'], 'only the zone and the user validation record are left'\n\
          print('{{}}')"
     ));
+}
+
+/// `stacks/demo.yaml` served at app.example.com of the zone example.com, compute in private
+/// subnets behind two NAT gateways.
+fn edge_stack() -> String {
+    let shipped = std::fs::read_to_string(repo().join(STACK)).unwrap();
+    let edge = shipped
+        .replace(
+            "  availability_zones: 2\n",
+            "  availability_zones: 2\n  compute_subnets: private\n  nat_gateways: 2\n",
+        )
+        .replace(
+            "load_balancer:\n  port: 80\n",
+            "load_balancer:\n  port: 80\n  domain: app.example.com\n  hosted_zone: example.com\n",
+        );
+    assert_ne!(edge, shipped);
+    edge
+}
+
+/// Makes the hosted zone `edge_stack` names; returns its id.
+fn example_zone(moto: &Moto) -> String {
+    let zone = moto.boto(
+        "z = client('route53').create_hosted_zone(Name='example.com', CallerReference='t')['HostedZone']\n\
+         print(json.dumps(z['Id'].split('/')[-1]))",
+    );
+    zone.as_str().unwrap().to_string()
 }
 
 /// The edge as boto3 sees it, for the assertions that follow it in one snippet.
