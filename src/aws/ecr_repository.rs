@@ -79,19 +79,7 @@ impl Resource for EcrRepository {
         let Some(r) = self.describe(id).await? else {
             return Ok(None);
         };
-        let live_tags = self
-            .0
-            .ecr
-            .list_tags_for_resource()
-            .resource_arn(r.repository_arn().unwrap_or_default())
-            .send()
-            .await
-            .map_err(classify)?;
-        let tag_map: serde_json::Map<String, Value> = live_tags
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), json!(t.value())))
-            .collect();
+        let tag_map = repository_tags(&self.0, &r).await?;
         let props = json!({
             "repository_name": r.repository_name(),
             "scan_on_push": r.image_scanning_configuration().map(|c| c.scan_on_push()),
@@ -221,36 +209,52 @@ impl Resource for EcrRepository {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        // Repositories are few; their tags say which one is this stack's.
-        let mut pages = self
-            .0
-            .ecr
-            .describe_repositories()
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(r) = pages.next().await {
-            let r = r.map_err(classify)?;
-            let t = self
-                .0
-                .ecr
-                .list_tags_for_resource()
-                .resource_arn(r.repository_arn().unwrap_or_default())
-                .send()
-                .await
-                .map_err(classify)?;
-            let m: serde_json::Map<String, Value> = t
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), json!(t.value())))
-                .collect();
-            if tags::is_address(&Value::Object(m), stack, address) {
-                return Ok(Some(Created {
+        let found = tagged_repositories(&self.0)
+            .await?
+            .into_iter()
+            .find_map(|(r, t)| {
+                tags::is_address(&t, stack, address).then(|| Created {
                     id: r.repository_name().unwrap_or_default().to_string(),
                     outputs: outputs(&r),
-                }));
-            }
-        }
-        Ok(None)
+                })
+            });
+        Ok(found)
     }
+}
+
+/// Every repository of the account with its tags. Repositories are few, and not every tagging
+/// API lists them: their own tags say which are a stack's.
+pub async fn tagged_repositories(
+    ctx: &AwsContext,
+) -> Result<Vec<(aws_sdk_ecr::types::Repository, Value)>, ProviderError> {
+    let mut out = Vec::new();
+    let mut pages = ctx
+        .ecr
+        .describe_repositories()
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(r) = pages.next().await {
+        let r = r.map_err(classify)?;
+        let t = repository_tags(ctx, &r).await?;
+        out.push((r, t));
+    }
+    Ok(out)
+}
+
+/// A repository's tags as the `tags` property.
+async fn repository_tags(
+    ctx: &AwsContext,
+    r: &aws_sdk_ecr::types::Repository,
+) -> Result<Value, ProviderError> {
+    let t = ctx
+        .ecr
+        .list_tags_for_resource()
+        .resource_arn(r.repository_arn().unwrap_or_default())
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(tags::from_pairs(
+        t.tags().iter().map(|t| (t.key(), t.value())),
+    ))
 }

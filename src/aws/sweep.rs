@@ -63,7 +63,11 @@ pub const ORDER: &[Sweeper] = &[
     tagged!("aws.instance", "ec2:instance", after_slash),
     tagged!("aws.ecs_cluster", "ecs:cluster", after_slash),
     tagged!("aws.ecs_task_definition", "ecs:task-definition", whole),
-    tagged!("aws.ecr_repository", "ecr:repository", after_slash),
+    Sweeper {
+        kind: "aws.ecr_repository",
+        arn_types: &["ecr:repository"],
+        find: |c, _| Box::pin(ecr_repositories(c)),
+    },
     tagged!("aws.vpc_endpoint", "ec2:vpc-endpoint", after_slash),
     tagged!(
         "aws.efs_access_point",
@@ -105,7 +109,11 @@ pub const ORDER: &[Sweeper] = &[
     },
     tagged!("aws.route_table", "ec2:route-table", after_slash),
     tagged!("aws.nat_gateway", "ec2:natgateway", after_slash),
-    tagged!("aws.eip", "ec2:elastic-ip", after_slash),
+    Sweeper {
+        kind: "aws.eip",
+        arn_types: &["ec2:elastic-ip"],
+        find: |c, _| Box::pin(elastic_ips(c)),
+    },
     tagged!("aws.internet_gateway", "ec2:internet-gateway", after_slash),
     tagged!("aws.subnet", "ec2:subnet", after_slash),
     tagged!("aws.vpc", "ec2:vpc", after_slash),
@@ -313,6 +321,32 @@ async fn security_group_rules(ctx: &AwsContext) -> Result<Vec<Found>, ProviderEr
         }
     }
     Ok(out)
+}
+
+/// The stack's ECR repositories, by their own tags.
+async fn ecr_repositories(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+    Ok(super::ecr_repository::tagged_repositories(ctx)
+        .await?
+        .into_iter()
+        .filter(|(_, t)| t.get(STACK_TAG).and_then(Value::as_str) == Some(ctx.stack.as_str()))
+        .filter_map(|(r, _)| Some((r.repository_name()?.to_string(), json!({}))))
+        .collect())
+}
+
+/// The stack's Elastic IPs, by their own tags (not every tagging API lists addresses).
+async fn elastic_ips(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+    let out = ctx
+        .ec2
+        .describe_addresses()
+        .filters(stack_filter(ctx))
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(out
+        .addresses()
+        .iter()
+        .filter_map(|a| Some((a.allocation_id()?.to_string(), json!({}))))
+        .collect())
 }
 
 /// Explicit associations of the stack's route tables (associations carry no tags).

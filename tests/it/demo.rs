@@ -855,3 +855,31 @@ const EDGE_SEEN: &str = "ec2 = client('ec2'); elb = client('elbv2'); acm = clien
     s3_endpoint = ([e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['ServiceName'].endswith('.s3') and e['State'] != 'deleted'] or [{}])[0]\n\
     sgs = {addr(g): g for g in ec2.describe_security_groups(Filters=f)['SecurityGroups']}\n\
     alb_ingress = sgs['aws.security_group.alb']['IpPermissions'] if sgs else []";
+
+/// A lost state of the edge stack: destroy finds the NAT gateways, their addresses and the
+/// certificate by their tags and deletes them with the rest. Route 53 records carry no tags,
+/// so the alias and validation records are what a lost state leaves behind.
+#[test]
+fn demo_stack_edge_forgotten_by_a_lost_state_is_swept_by_tags() {
+    let moto = Moto::start();
+    let reg = LocalRegistry::start();
+    let ws = demo(&moto, &reg);
+    example_zone(&moto);
+    ws.write(STACK, &edge_stack());
+    apply(&ws);
+    std::fs::remove_file(ws.path().join(".wxinfra/demo.state.json")).unwrap();
+    let r = ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
+    assert!(
+        r.stdout.contains("more found by tags") || r.stderr.contains("more found by tags"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_nothing_left(&moto);
+    moto.boto(&format!(
+        "{EDGE_SEEN}\n\
+         assert nats == [] and eips == [] and certs == [], (nats, eips, certs)\n\
+         assert sorted(t for _, t in records) == ['A', 'CNAME', 'NS', 'SOA'], records\n\
+         print('{{}}')"
+    ));
+}
