@@ -164,15 +164,7 @@ pub fn prepare(
         Some(l) => {
             let arch = l.value.arch.value;
             let (sha, path) = match binaries.get(arch.as_str()).and_then(|b| b.as_ref()) {
-                Some(bin) => {
-                    let zip = lambda_zip::build(bin).map_err(io(&runtime[arch.as_str()].path))?;
-                    let sha = sha256_hex(&zip);
-                    let path = out.join(format!("lambda-{}-{sha}.zip", arch.as_str()));
-                    if purpose == Purpose::Deploy {
-                        write_once(&path, &zip)?;
-                    }
-                    (sha, path)
-                }
+                Some(bin) => lambda_package(&out, arch, &runtime[arch.as_str()], bin, purpose)?,
                 None => (UNBUILT.to_string(), out.join("lambda-unbuilt.zip")),
             };
             Some(Artifact {
@@ -228,6 +220,35 @@ pub fn retained(state: &State, current: &str) -> Vec<String> {
 /// Writes `bytes` to `path` unless an identical file is there (content-addressed names make
 /// an existing file with the right name the right file; a temp file + rename keeps a crash
 /// from leaving half a file under that name).
+/// The Lambda zip of `runtime` (read as `bin`): its sha256 and path. Compressing the binary is
+/// most of what a command does before its first API call, and the zip depends only on the
+/// binary, so a deploy notes which zip a binary made (`lambda-<arch>-of-<binary sha>`) and
+/// later runs take that zip while it is there.
+fn lambda_package(
+    out: &Path,
+    arch: Arch,
+    runtime: &Artifact,
+    bin: &[u8],
+    purpose: Purpose,
+) -> Result<(String, PathBuf), ArtifactError> {
+    let zip_path = |sha: &str| out.join(format!("lambda-{}-{sha}.zip", arch.as_str()));
+    let index = out.join(format!("lambda-{}-of-{}", arch.as_str(), runtime.sha256));
+    if let Ok(sha) = std::fs::read_to_string(&index) {
+        let sha = sha.trim().to_string();
+        if zip_path(&sha).is_file() {
+            let path = zip_path(&sha);
+            return Ok((sha, path));
+        }
+    }
+    let zip = lambda_zip::build(bin).map_err(io(&runtime.path))?;
+    let sha = sha256_hex(&zip);
+    if purpose == Purpose::Deploy {
+        write_once(&zip_path(&sha), &zip)?;
+        write_once(&index, sha.as_bytes())?;
+    }
+    Ok((sha.clone(), zip_path(&sha)))
+}
+
 fn write_once(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
     if std::fs::read(path).is_ok_and(|have| have == bytes) {
         return Ok(());

@@ -53,6 +53,42 @@ fn deploy_writes_content_addressed_artifacts() {
 }
 
 #[test]
+fn a_binary_zipped_once_is_not_zipped_again_while_its_zip_is_there() {
+    let d = tempfile::tempdir().unwrap();
+    let s = stack(d.path(), LAMBDA_AND_EC2, true);
+    let out = d.path().join("out");
+    let first = prepare(&s, None, &out, Purpose::Deploy).unwrap();
+    let zip = first.lambda_zip.unwrap();
+    // Later runs take the zip the deploy noted for this binary: a stand-in noted in its
+    // place is what they report, so nothing was compressed again.
+    let index = out.join(format!(
+        "t/lambda-arm64-of-{}",
+        first.runtime["arm64"].sha256
+    ));
+    assert_eq!(std::fs::read_to_string(&index).unwrap(), zip.sha256);
+    std::fs::write(out.join("t/lambda-arm64-cafe.zip"), "stand-in").unwrap();
+    std::fs::write(&index, "cafe").unwrap();
+    for purpose in [Purpose::Validate, Purpose::Deploy] {
+        let again = prepare(&s, None, &out, purpose)
+            .unwrap()
+            .lambda_zip
+            .unwrap();
+        assert_eq!(
+            (again.sha256.as_str(), again.key.as_str()),
+            ("cafe", "lambda/wxrun-arm64-cafe.zip")
+        );
+    }
+    // Without the zip the note is not trusted: the zip is built (and noted) again.
+    std::fs::remove_file(out.join("t/lambda-arm64-cafe.zip")).unwrap();
+    let rebuilt = prepare(&s, None, &out, Purpose::Deploy)
+        .unwrap()
+        .lambda_zip
+        .unwrap();
+    assert_eq!(rebuilt, zip);
+    assert_eq!(std::fs::read_to_string(&index).unwrap(), zip.sha256);
+}
+
+#[test]
 fn a_missing_binary_fails_deploy_with_the_fix_but_not_validate() {
     let d = tempfile::tempdir().unwrap();
     let s = stack(d.path(), LAMBDA_AND_EC2, false);
