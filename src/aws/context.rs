@@ -59,7 +59,7 @@ pub struct AwsContext {
     pub route53: aws_sdk_route53::Client,
     /// Registry host the runtime image is pushed to instead of the ECR repository's
     /// (`WXINFRA_OCI_REGISTRY`, e.g. `127.0.0.1:5000` for a local registry in tests). Pushes
-    /// there are anonymous, over HTTP for loopback hosts.
+    /// there are anonymous, over HTTP for loopback hosts unless it says `https://`.
     pub oci_registry: Option<String>,
     account: tokio::sync::OnceCell<String>,
 }

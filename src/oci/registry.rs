@@ -2,7 +2,7 @@
 //! are skipped (HEAD first), so pushing an unchanged artifact (the runtime image, or the app
 //! in Spin's layout) uploads nothing; the others go up in one request each.
 
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
@@ -91,18 +91,56 @@ fn is_not_found(e: &OciDistributionError) -> bool {
     }
 }
 
+/// The certificates of a PEM bundle, one each (the client takes one certificate per entry).
+pub fn pem_roots(pem: &str) -> Vec<Certificate> {
+    const END: &str = "-----END CERTIFICATE-----";
+    pem.split_inclusive(END)
+        .filter_map(|block| {
+            let start = block.find("-----BEGIN CERTIFICATE-----")?;
+            block.ends_with(END).then(|| Certificate {
+                encoding: CertificateEncoding::Pem,
+                data: block.as_bytes()[start..].to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// Extra roots to trust beside the built-in ones: the PEM bundle `SSL_CERT_FILE` names (the
+/// variable OpenSSL, curl and Docker's tooling read), for registries behind a private CA.
+fn roots_from_env() -> Vec<Certificate> {
+    std::env::var_os("SSL_CERT_FILE")
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .map(|pem| pem_roots(&pem))
+        .unwrap_or_default()
+}
+
 impl Registry {
-    /// A client for `host`; loopback hosts are spoken to over HTTP, everything else HTTPS.
+    /// A client for `host` (`https://` or `http://` may say how to speak to it): loopback
+    /// hosts are spoken to over HTTP, everything else over HTTPS, trusting the built-in roots
+    /// and those of `SSL_CERT_FILE`.
     pub fn new(host: &str, auth: RegistryAuth) -> Self {
-        let protocol = if registry_auth::is_loopback(host) {
-            ClientProtocol::HttpsExcept(vec![host.to_string()])
-        } else {
-            ClientProtocol::Https
+        Self::with_roots(host, auth, roots_from_env())
+    }
+
+    /// [`Registry::new`] trusting `roots` beside the built-in ones.
+    pub fn with_roots(host: &str, auth: RegistryAuth, roots: Vec<Certificate>) -> Self {
+        let (scheme, host) = match host.split_once("://") {
+            Some((scheme, rest)) => (Some(scheme), rest),
+            None => (None, host),
+        };
+        let protocol = match scheme {
+            Some("https") => ClientProtocol::Https,
+            Some(_) => ClientProtocol::Http,
+            None if registry_auth::is_loopback(host) => {
+                ClientProtocol::HttpsExcept(vec![host.to_string()])
+            }
+            None => ClientProtocol::Https,
         };
         Self {
             host: host.to_string(),
             client: Client::new(ClientConfig {
                 protocol,
+                extra_root_certificates: roots,
                 // One PUT per blob (as containerd pushes): the chunked upload sends 4 MiB
                 // PATCH parts, and ECR refuses every part but the last below 5 MiB
                 // (LayerPartTooSmallException).
@@ -212,5 +250,24 @@ impl Registry {
             digest: got,
             uploaded,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pem_bundle_gives_one_root_per_certificate() {
+        let cert =
+            |n: u8| format!("-----BEGIN CERTIFICATE-----\nAAA{n}\n-----END CERTIFICATE-----\n");
+        let bundle = format!("# comment\n{}\n{}garbage", cert(1), cert(2));
+        let roots = pem_roots(&bundle);
+        assert_eq!(roots.len(), 2);
+        assert_eq!(
+            String::from_utf8(roots[1].data.clone()).unwrap(),
+            cert(2).trim_end()
+        );
+        assert!(pem_roots("no certificate here").is_empty());
     }
 }

@@ -136,6 +136,50 @@ async fn runtime_image_is_pushed_once_and_skopeo_sees_its_config() {
     assert_eq!(reg.writes(), before, "a second push writes nothing");
 }
 
+/// ECR speaks HTTPS only: the push's TLS path runs against a registry with a test CA. Trusting
+/// that CA (as `SSL_CERT_FILE` makes the CLI do) the image goes up and reads back; trusting
+/// only the built-in roots the push fails with the certificate error, and does not panic.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runtime_image_is_pushed_over_https_trusting_only_what_it_is_told_to() {
+    // As main.rs does: one rustls provider for the process.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let certs = tempfile::tempdir().unwrap();
+    crate::support::apiserver::make_certs(certs.path());
+    let reg = LocalRegistry::start_tls(certs.path());
+    let dir = tempfile::tempdir().unwrap();
+    let (binary, sha) = fake_binary(dir.path());
+    let image = x86_image(&binary, vec!["serve".into()]);
+    let host = format!("https://{}", reg.host);
+    let anonymous = || oci_client::secrets::RegistryAuth::Anonymous;
+
+    let untrusted = Registry::with_roots(&host, anonymous(), Vec::new());
+    let refused = untrusted
+        .push(&untrusted.reference("t-runtime", &sha), &image.artifact())
+        .await
+        .unwrap_err();
+    let refused = format!("{:#}", anyhow::Error::from(refused));
+    assert!(refused.to_lowercase().contains("certificate"), "{refused}");
+
+    let ca = std::fs::read_to_string(certs.path().join("ca.crt")).unwrap();
+    let trusted = Registry::with_roots(&host, anonymous(), wxinfra::oci::registry::pem_roots(&ca));
+    let pushed = trusted
+        .push(&trusted.reference("t-runtime", &sha), &image.artifact())
+        .await
+        .unwrap();
+    assert!(!pushed.uploaded.is_empty());
+    let url = format!("docker://{}/t-runtime:{sha}", reg.host);
+    let inspect = skopeo(&["inspect", "--cert-dir", &ca_dir(certs.path()), &url]);
+    assert_eq!(inspect["Digest"], json!(pushed.digest));
+}
+
+/// A directory holding only the test CA, as `skopeo --cert-dir` takes it.
+fn ca_dir(certs: &Path) -> String {
+    let d = certs.join("ca-only");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::copy(certs.join("ca.crt"), d.join("ca.crt")).unwrap();
+    d.display().to_string()
+}
+
 /// ECR refuses every chunk of a chunked upload but the last below 5 MiB
 /// (LayerPartTooSmallException), and the OCI client's chunks are 4 MiB: a layer of several
 /// MiB must go up in one request, never as PATCH parts.

@@ -18,6 +18,16 @@ pub struct LocalRegistry {
 
 impl LocalRegistry {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// The registry speaking HTTPS only, with `server.crt`/`server.key` of `certs` (made by
+    /// `make_certs`, signed by its `ca.crt`), as ECR speaks HTTPS only.
+    pub fn start_tls(certs: &std::path::Path) -> Self {
+        Self::start_with(Some(certs))
+    }
+
+    fn start_with(tls: Option<&std::path::Path>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -29,8 +39,15 @@ impl LocalRegistry {
             &config,
             format!(
                 "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-                 http:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
+                 http:\n  addr: 127.0.0.1:{port}\n{tls}",
+                dir.path().join("data").display(),
+                tls = tls
+                    .map(|c| format!(
+                        "  tls:\n    certificate: {}\n    key: {}\n",
+                        c.join("server.crt").display(),
+                        c.join("server.key").display()
+                    ))
+                    .unwrap_or_default()
             ),
         )
         .unwrap();
