@@ -64,4 +64,6 @@ if lat > 0:
     print(f"wall / (critical path x latency) = {wall / (cp * lat):.2f}")
 print("slowest creates: " + ", ".join(f"{a} {t:.1f} s" for t, a in slow))
 print(f"API calls: plan {'$plan_calls'}, apply {'$apply_calls'} (apply includes its own refresh), destroy {'$destroy_calls'}")
+per = lambda calls: f"{int(calls) / $n_res:.1f}" if calls.isdigit() else "?"
+print(f"API calls per resource: plan {per('$plan_calls')}, apply {per('$apply_calls')}, destroy {per('$destroy_calls')}")
 PY
