@@ -428,53 +428,57 @@ fn nat_state(moto: &Moto, id: &str) -> String {
     .to_string()
 }
 
+/// A new Elastic IP for NAT gateway `az`, and that gateway's properties in `subnet`.
+async fn nat_props(kinds: &Kinds, subnet: &str, az: &str) -> (String, Value) {
+    let eip_address = format!("aws.eip.nat-{az}");
+    let (eip, _) = kinds
+        .create(
+            "aws.eip",
+            &eip_address,
+            &json!({"tags": tags(&eip_address)}),
+        )
+        .await;
+    let props = json!({
+        "subnet_id": subnet, "allocation_id": eip,
+        "tags": tags(&format!("aws.nat_gateway.{az}")),
+    });
+    (eip, props)
+}
+
+/// Deletes NAT gateway `id` behind wxinfra's back (as with a lost state), without waiting.
+fn delete_nat(moto: &Moto, id: &str) {
+    moto.boto(&format!(
+        "client('ec2').delete_nat_gateway(NatGatewayId='{id}'); print('{{}}')"
+    ));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn nat_gateways_are_waited_for_and_their_address_and_gateway_let_go_only_once_deleted() {
     let moto = Moto::start();
     let net = network(&moto);
     let kinds = Kinds::new(ctx(&moto).await);
     let subnet = net["subnets"][0].as_str().unwrap();
-    let (eip, _) = kinds
-        .create(
-            "aws.eip",
-            "aws.eip.nat-a",
-            &json!({"tags": tags("aws.eip.nat-a")}),
-        )
-        .await;
-    let props =
-        json!({"subnet_id": subnet, "allocation_id": eip, "tags": tags("aws.nat_gateway.a")});
+    let (eip, props) = nat_props(&kinds, subnet, "a").await;
     let (nat, _) = kinds
         .create("aws.nat_gateway", "aws.nat_gateway.a", &props)
         .await;
     // Create returns once the gateway can route, not while it is pending.
     assert_eq!(nat_state(&moto, &nat), "available");
 
-    // Deleted behind wxinfra's back (a lost state): the address is released and the gateway
-    // detached only once AWS has finished deleting it, which each delete waits out.
-    moto.boto(&format!(
-        "client('ec2').delete_nat_gateway(NatGatewayId='{nat}'); print('{{}}')"
-    ));
+    // Deleted behind wxinfra's back: the address is released and the gateway detached only
+    // once AWS has finished deleting it, which each delete waits out.
+    delete_nat(&moto, &nat);
     kinds.delete("aws.eip", &eip, &json!({})).await;
     assert_eq!(nat_state(&moto, &nat), "deleted");
     let igw = moto.boto(&format!(
         "print(json.dumps(client('ec2').describe_internet_gateways(Filters=[{{'Name': 'attachment.vpc-id', 'Values': ['{}']}}])['InternetGateways'][0]['InternetGatewayId']))",
         net["vpc"].as_str().unwrap()
     ));
-    let (eip, _) = kinds
-        .create(
-            "aws.eip",
-            "aws.eip.nat-a",
-            &json!({"tags": tags("aws.eip.nat-a")}),
-        )
-        .await;
-    let props =
-        json!({"subnet_id": subnet, "allocation_id": eip, "tags": tags("aws.nat_gateway.a")});
+    let (eip, props) = nat_props(&kinds, subnet, "a").await;
     let (nat, _) = kinds
         .create("aws.nat_gateway", "aws.nat_gateway.a", &props)
         .await;
-    moto.boto(&format!(
-        "client('ec2').delete_nat_gateway(NatGatewayId='{nat}'); print('{{}}')"
-    ));
+    delete_nat(&moto, &nat);
     kinds
         .delete("aws.internet_gateway", igw.as_str().unwrap(), &json!({}))
         .await;
@@ -482,15 +486,7 @@ async fn nat_gateways_are_waited_for_and_their_address_and_gateway_let_go_only_o
     kinds.delete("aws.eip", &eip, &json!({})).await;
 
     // In a VPC with no internet gateway AWS fails the gateway; create says why.
-    let (eip, _) = kinds
-        .create(
-            "aws.eip",
-            "aws.eip.nat-b",
-            &json!({"tags": tags("aws.eip.nat-b")}),
-        )
-        .await;
-    let props =
-        json!({"subnet_id": subnet, "allocation_id": eip, "tags": tags("aws.nat_gateway.b")});
+    let (_, props) = nat_props(&kinds, subnet, "b").await;
     let failed = kinds
         .refused("aws.nat_gateway", "aws.nat_gateway.b", &props)
         .await;
