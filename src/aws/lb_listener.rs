@@ -119,55 +119,14 @@ fn certificates(props: &Value) -> Option<Vec<Certificate>> {
 /// the same call succeeds when retried (terraform-provider-aws #41789; aws-cdk #6081).
 const CERTIFICATE_PROPAGATION: Duration = Duration::from_secs(120);
 
-/// Runs `call` until ELB accepts the listener's certificate, within
-/// [`CERTIFICATE_PROPAGATION`]; other answers are returned at once.
-async fn while_certificate_propagates<O, E, F, Fut>(mut call: F) -> Result<O, ProviderError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<
-            Output = Result<
-                O,
-                aws_smithy_runtime_api::client::result::SdkError<
-                    E,
-                    aws_smithy_runtime_api::http::Response,
-                >,
-            >,
-        >,
-    E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    // ELB's own answer says more than "timed out" when the bound passes.
-    let last = std::sync::Mutex::new(None);
-    let waited = wait::until(
-        "the load balancer to accept the certificate",
-        CERTIFICATE_PROPAGATION,
-        || {
-            let (sent, last) = (call(), &last);
-            async move {
-                match sent.await {
-                    Ok(o) => Ok(Some(o)),
-                    Err(e)
-                        if matches!(
-                            code(&e),
-                            Some("UnsupportedCertificate" | "CertificateNotFound")
-                        ) =>
-                    {
-                        *last.lock().expect("not poisoned") = Some(classify(e));
-                        Ok(None)
-                    }
-                    Err(e) => Err(classify(e)),
-                }
-            }
-        },
+/// Whether ELB refused the listener's certificate as not (yet) usable.
+fn certificate_not_accepted<E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    matches!(
+        code(e),
+        Some("UnsupportedCertificate" | "CertificateNotFound")
     )
-    .await;
-    match (waited, last.into_inner().expect("not poisoned")) {
-        (Err(ProviderError::Timeout { .. }), Some(refused)) => Err(refused),
-        (other, _) => other,
-    }
 }
 
 /// The `forward` property of a live listener, in the order `applied` lists the groups.
@@ -310,7 +269,12 @@ impl Resource for LbListener {
             .set_ssl_policy(p["ssl_policy"].as_str().map(str::to_string))
             .default_actions(default_action(p)?)
             .set_tags(Some(tags::elb_tags(p)));
-        let out = while_certificate_propagates(|| create.clone().send()).await?;
+        let out =
+            wait::while_propagating(CERTIFICATE_PROPAGATION, certificate_not_accepted, || {
+                create.clone().send()
+            })
+            .await
+            .map_err(classify)?;
         let l = out
             .listeners()
             .first()
@@ -345,7 +309,11 @@ impl Resource for LbListener {
                 .set_certificates(certificates(new))
                 .set_ssl_policy(new["ssl_policy"].as_str().map(str::to_string))
                 .default_actions(default_action(new)?);
-            while_certificate_propagates(|| modify.clone().send()).await?;
+            wait::while_propagating(CERTIFICATE_PROPAGATION, certificate_not_accepted, || {
+                modify.clone().send()
+            })
+            .await
+            .map_err(classify)?;
         }
         if changed.iter().any(|f| f == "tags") {
             tags::elb_update(&self.0.elb, id, old, new).await?;

@@ -55,20 +55,33 @@ pub const IAM_PROPAGATION: Duration = Duration::from_secs(120);
 /// Runs `call` again, backing off from 1 s to 10 s, while it fails with an IAM propagation
 /// error and the bound allows; any other answer, or the last one, is returned as is.
 pub async fn while_iam_propagates<O, E, R, F, Fut>(
-    mut call: F,
+    call: F,
 ) -> Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
     E: aws_sdk_ec2::error::ProvideErrorMetadata,
 {
-    let deadline = Instant::now() + IAM_PROPAGATION;
+    while_propagating(IAM_PROPAGATION, super::errors::is_iam_propagation, call).await
+}
+
+/// Runs `call` again, backing off from 1 s to 10 s, while it fails as `propagating` says (a
+/// change AWS has made but not yet shown everywhere) and `max` allows; any other answer, or
+/// the last one, is returned as is.
+pub async fn while_propagating<O, E, R, F, Fut>(
+    max: Duration,
+    propagating: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
+    mut call: F,
+) -> Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
+{
+    let deadline = Instant::now() + max;
     let mut delay = Duration::from_secs(1);
     loop {
         match call().await {
-            Err(e)
-                if super::errors::is_iam_propagation(&e) && Instant::now() + delay < deadline =>
-            {
+            Err(e) if propagating(&e) && Instant::now() + delay < deadline => {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
