@@ -5,6 +5,7 @@
 //! Owns the local files under `.wxinfra/artifacts/`; uploading is `aws::s3_object`'s job.
 
 mod lambda_zip;
+pub mod runtime_image;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,8 @@ pub enum ArtifactError {
         "the {arch} runtime binary {path} does not exist; build it with `runtime-image/build-static.sh` and copy the binary there, or set `runtime.binary` in the stack (`{{arch}}` is replaced by arm64/x86_64)"
     )]
     MissingRuntime { arch: &'static str, path: PathBuf },
+    #[error("packing the runtime image from {path}: {message}")]
+    Pack { path: PathBuf, message: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

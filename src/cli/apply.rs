@@ -189,10 +189,13 @@ async fn run_k8s(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         "a saved plan is for AWS; `--target k8s` applies the rendered manifests"
     );
     let loaded = context::load_stack(&a.stack)?;
-    let rendered = crate::k8s::render(&loaded)?;
+    let (rendered, runtime) = crate::k8s::render_stack(&loaded)?;
     let client = crate::k8s::apply::client(a.context.as_deref()).await?;
+    let served = crate::k8s::apply::preflight(&client, &rendered).await?;
+    // What the pods will pull goes up first, so the rollout finds it.
+    super::publish::push_stack(&loaded, runtime.as_ref(), ui).await?;
     let poll = std::time::Duration::from_secs(2);
-    let report = crate::k8s::apply::apply(&client, &rendered, a.wait, poll).await?;
+    let report = crate::k8s::apply::apply(&client, &rendered, &served, a.wait, poll).await?;
     for o in &report.applied {
         ui.note(&format!("applied {o}"));
     }

@@ -34,7 +34,7 @@ pub struct Args {
 pub async fn run(c: RenderCommand, _g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     let RenderCommand::K8s(a) = c;
     let loaded = context::load_stack(&a.stack)?;
-    let rendered = k8s::render(&loaded)?;
+    let (rendered, _) = k8s::render_stack(&loaded)?;
     let dir = dist::stack_dir(&a.out, &rendered.stack);
     let files = rendered.files();
     if a.check {

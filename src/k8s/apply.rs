@@ -205,14 +205,25 @@ fn describe((kind, ns, name): &Key) -> String {
 
 /// Applies `rendered`, prunes what it no longer holds, waits up to `wait` for the
 /// Deployment (polling every `poll`).
+/// What the cluster serves, once it is known to serve every kind `rendered` holds: the
+/// check before anything is pushed or applied.
+pub async fn preflight(
+    client: &kube::Client,
+    rendered: &Rendered,
+) -> anyhow::Result<BTreeSet<&'static str>> {
+    let served = served_kinds(client).await?;
+    check_served(rendered, &served)?;
+    Ok(served)
+}
+
+/// Applies `rendered` to a cluster that serves `served` ([`preflight`]), prunes, and waits.
 pub async fn apply(
     client: &kube::Client,
     rendered: &Rendered,
+    served: &BTreeSet<&'static str>,
     wait: Duration,
     poll: Duration,
 ) -> anyhow::Result<Report> {
-    let served = served_kinds(client).await?;
-    check_served(rendered, &served)?;
     let mut report = Report::default();
     let mut wanted = BTreeSet::new();
     for m in &rendered.app {
@@ -224,7 +235,7 @@ pub async fn apply(
         report.applied.push(describe(&k));
         wanted.insert(k);
     }
-    report.pruned = prune(client, &rendered.stack, &wanted, &served).await?;
+    report.pruned = prune(client, &rendered.stack, &wanted, served).await?;
     for m in &rendered.app {
         if m.object["kind"] == "Deployment" {
             let (info, (_, ns, name)) = key(&m.object)?;
@@ -435,7 +446,14 @@ mod tests {
             "/stacks/demo.yaml"
         )))
         .unwrap();
-        crate::k8s::render(&stack).unwrap()
+        // The image the demo stack has wxinfra build, as a render would pin it.
+        let runtime = crate::artifacts::runtime_image::RuntimeImage {
+            repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo-runtime".into(),
+            tag: "k8s-0".into(),
+            digest: format!("sha256:{}", "0".repeat(64)),
+            archive: std::path::PathBuf::new(),
+        };
+        crate::k8s::render(&stack, Some(&runtime)).unwrap()
     }
 
     #[test]
@@ -464,9 +482,11 @@ mod tests {
     async fn apply_patches_prunes_and_waits() {
         let (client, seen) = mock();
         let r = demo();
+        let served = preflight(&client, &r).await.unwrap();
         let report = apply(
             &client,
             &r,
+            &served,
             Duration::from_secs(5),
             Duration::from_millis(10),
         )

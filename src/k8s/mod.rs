@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
+use crate::artifacts::runtime_image::RuntimeImage;
 use crate::stack::LoadedStack;
 use crate::stack::kubernetes::{K8sMode, KubernetesSpec};
 
@@ -80,15 +81,26 @@ impl Rendered {
     }
 }
 
-/// Renders the stack's `kubernetes:` section.
-pub fn render(loaded: &LoadedStack) -> anyhow::Result<Rendered> {
+/// Builds the runtime image the stack asks wxinfra for (packed once per binary, kept under
+/// `.wxinfra/artifacts/`), then renders with it.
+pub fn render_stack(loaded: &LoadedStack) -> anyhow::Result<(Rendered, Option<RuntimeImage>)> {
+    let runtime = crate::artifacts::runtime_image::k8s_runtime_image(
+        loaded,
+        std::path::Path::new(crate::artifacts::DIR),
+    )?;
+    Ok((render(loaded, runtime.as_ref())?, runtime))
+}
+
+/// Renders the stack's `kubernetes:` section, with `runtime` the image wxinfra built for a
+/// stack with `runtime_image` ([`crate::artifacts::runtime_image`]).
+pub fn render(loaded: &LoadedStack, runtime: Option<&RuntimeImage>) -> anyhow::Result<Rendered> {
     let k = loaded.stack.kubernetes.as_ref().with_context(|| {
         format!(
             "{} has no `kubernetes:` section to render (see docs/kubernetes.md)",
             loaded.path.display()
         )
     })?;
-    let ctx = Ctx::new(loaded, k)?;
+    let ctx = Ctx::new(loaded, k, runtime)?;
     let mut app = vec![Manifest {
         file: "namespace.yaml".into(),
         object: objects::namespace(&ctx),
@@ -151,6 +163,8 @@ pub fn render(loaded: &LoadedStack) -> anyhow::Result<Rendered> {
 pub(crate) struct Ctx<'a> {
     pub loaded: &'a LoadedStack,
     pub k: &'a KubernetesSpec,
+    /// `mode: deployment`: the `wxrun` image the Deployment runs.
+    pub runtime_image: Option<String>,
     /// The stack name: the name of the Deployment/SpinApp, Service and Ingress.
     pub name: String,
     /// `[application] name` of the spin.toml.
@@ -159,7 +173,11 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(loaded: &'a LoadedStack, k: &'a KubernetesSpec) -> anyhow::Result<Self> {
+    fn new(
+        loaded: &'a LoadedStack,
+        k: &'a KubernetesSpec,
+        runtime: Option<&RuntimeImage>,
+    ) -> anyhow::Result<Self> {
         let manifest = loaded.resolve(&loaded.stack.app.manifest.value);
         let text = std::fs::read_to_string(&manifest)
             .with_context(|| format!("reading {}", manifest.display()))?;
@@ -176,13 +194,24 @@ impl<'a> Ctx<'a> {
         let app_name = field("name")
             .filter(|n| crate::stack::kubernetes_validate::is_label_value(n))
             .unwrap_or_else(|| name.clone());
-        // The image that actually runs: the app's own in SpinKube mode, else wxrun's.
+        // wxrun's image: the one wxinfra built, pinned by digest, else the one the stack names.
+        let runtime_image = match (runtime, &k.image) {
+            (Some(r), _) => Some(r.pinned()),
+            (None, Some(i)) => Some(i.value.clone()),
+            (None, None) if k.runtime_image.is_some() => {
+                anyhow::bail!("the runtime image was not built (internal: render without it)")
+            }
+            (None, None) => None,
+        };
+        // The image that actually runs: the app's own in SpinKube mode, else wxrun's. A
+        // digest-pinned one has no tag to take a version from.
         let image = match (k.mode(), &k.spinkube) {
-            (K8sMode::Spinkube, Some(s)) => &s.app_image.value,
-            _ => &k.image.value,
+            (K8sMode::Spinkube, Some(s)) => Some(s.app_image.value.as_str()),
+            _ => runtime_image.as_deref(),
         };
         let image_tag = image
-            .rsplit_once(':')
+            .filter(|i| !i.contains('@'))
+            .and_then(|i| i.rsplit_once(':'))
             .map(|(_, t)| t.to_string())
             .filter(|t| !t.contains('/'));
         let version = field("version")
@@ -192,6 +221,7 @@ impl<'a> Ctx<'a> {
         Ok(Self {
             loaded,
             k,
+            runtime_image,
             name,
             app_name,
             version,

@@ -27,8 +27,8 @@ use super::{Ctx, to_value};
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
 /// Where the pod's app volume is mounted: wxrun's `--app-dir` (`releases/`, `current`, `cache/`).
 pub const APP_DIR: &str = "/srv/app";
-/// The non-root user the container runs as (distroless `nonroot`).
-pub const RUN_AS: i64 = 65532;
+/// The non-root user the container runs as: the runtime image's.
+pub const RUN_AS: i64 = crate::oci::image::RUNTIME_UID as i64;
 /// The Service's port; it forwards to the container's `http` port.
 pub const SERVICE_PORT: i32 = 80;
 const DEFAULT_APP_VOLUME: &str = "1Gi";
@@ -87,6 +87,9 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
     if pull_secret.is_some() {
         env.push(env_var("DOCKER_CONFIG", DOCKER_CONFIG_DIR));
     }
+    if release.plain_http.as_ref().is_some_and(|p| p.value) {
+        env.push(env_var("WXRUN_PLAIN_HTTP", "true"));
+    }
     let env_from = release.credentials_secret.as_ref().map(|s| {
         vec![EnvFromSource {
             secret_ref: Some(SecretEnvSource {
@@ -109,7 +112,11 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
     };
     let container = Container {
         name: "wxrun".into(),
-        image: Some(ctx.k.image.value.clone()),
+        image: Some(
+            ctx.runtime_image
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("`mode: deployment` needs the runtime image"))?,
+        ),
         image_pull_policy: Some("IfNotPresent".into()),
         env: Some(env),
         env_from,

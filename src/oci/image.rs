@@ -18,6 +18,10 @@ pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 /// rustls-native-certs (through openssl-probe) looks on Linux.
 pub const CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 
+/// The unprivileged uid every runtime image, container and the EC2 service user run as
+/// (distroless `nonroot`).
+pub const RUNTIME_UID: u32 = 65532;
+
 /// What goes into the image besides the binary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageSpec {

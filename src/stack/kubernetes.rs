@@ -23,8 +23,17 @@ pub struct KubernetesSpec {
     pub namespace: Spanned<String>,
     #[serde(default)]
     pub mode: Option<Spanned<K8sMode>>,
-    /// The `wxrun` runtime image (`registry/repo:tag` or `@sha256:` digest).
-    pub image: Spanned<String>,
+    /// `mode: deployment`: a `wxrun` image the user provides (`registry/repo:tag` or
+    /// `@sha256:` digest), used as named. Exclusive with `runtime_image`.
+    #[serde(default)]
+    pub image: Option<Spanned<String>>,
+    /// `mode: deployment`: `HOST/REPO` to which wxinfra pushes the `wxrun` image it builds
+    /// from the static binary (`runtime.binary`); manifests name it by digest.
+    #[serde(default)]
+    pub runtime_image: Option<Spanned<String>>,
+    /// The nodes' architecture, for the built runtime image; default x86_64.
+    #[serde(default)]
+    pub arch: Option<Spanned<super::Arch>>,
     #[serde(default)]
     pub replicas: Option<Spanned<i64>>,
     /// Resource requests/limits as Kubernetes quantities (`250m`, `256Mi`).
@@ -48,6 +57,13 @@ pub struct KubernetesSpec {
 impl KubernetesSpec {
     pub fn mode(&self) -> K8sMode {
         self.mode.as_ref().map(|m| m.value).unwrap_or_default()
+    }
+
+    pub fn arch(&self) -> super::Arch {
+        self.arch
+            .as_ref()
+            .map(|a| a.value)
+            .unwrap_or(super::Arch::X86_64)
     }
 
     pub fn replicas(&self) -> i32 {
@@ -101,6 +117,15 @@ pub struct ReleaseSpec {
     /// registry's credentials (as for `imagePullSecrets`).
     #[serde(default)]
     pub pull_secret: Option<Spanned<String>>,
+    /// `oci://` only: `HOST/REPO:TAG` where this machine pushes the app, when it reaches the
+    /// registry under another name than the pods do (kind's local registry is
+    /// `localhost:5001` here and `kind-registry:5000` in the cluster); default the source.
+    #[serde(default)]
+    pub publish_to: Option<Spanned<String>>,
+    /// `oci://` only: the pods speak plain HTTP to the source's registry (a local registry
+    /// without TLS). Loopback registries always are.
+    #[serde(default)]
+    pub plain_http: Option<Spanned<bool>>,
     /// An S3-compatible endpoint (MinIO, Ceph, R2), e.g. `http://minio.minio.svc:9000`.
     #[serde(default)]
     pub endpoint: Option<Spanned<String>>,

@@ -43,7 +43,12 @@ pub fn check(k: &KubernetesSpec, report: &mut Report) {
             "use 0 to 1000".into(),
         );
     }
-    image(&k.image, report);
+    if let Some(i) = &k.image {
+        image(i, report);
+    }
+    if let Some(r) = &k.runtime_image {
+        runtime_image(r, report);
+    }
     if let Some(res) = &k.resources {
         resources(res, report);
     }
@@ -75,6 +80,19 @@ fn image(at: &Spanned<String>, report: &mut Report) {
             at.referenced,
             format!("image `{v}` is not an image reference"),
             "e.g. ghcr.io/acme/wxrun:0.1.0 (no scheme)".into(),
+        );
+    }
+}
+
+/// `runtime_image`: where the built image goes, `HOST/REPO`; its tag and digest are wxinfra's.
+fn runtime_image(at: &Spanned<String>, report: &mut Report) {
+    let v = &at.value;
+    let name = v.split_once('/').map(|(_, repo)| repo).unwrap_or("");
+    if name.contains(':') || v.contains('@') || !is_oci_reference(&format!("{v}:t")) {
+        report(
+            at.referenced,
+            format!("runtime_image `{v}` is not HOST/REPO"),
+            "name the repository only, e.g. localhost:5001/wxrun: wxinfra tags the image with its binary's sha256 and the manifests name it by digest".into(),
         );
     }
 }
@@ -186,9 +204,27 @@ fn mode(k: &KubernetesSpec, report: &mut Report) {
         .mode
         .as_ref()
         .map(|m| m.referenced)
-        .unwrap_or(k.image.referenced);
+        .or(k
+            .image
+            .as_ref()
+            .or(k.runtime_image.as_ref())
+            .map(|i| i.referenced))
+        .unwrap_or(k.namespace.referenced);
     match k.mode() {
         K8sMode::Deployment => {
+            match (&k.image, &k.runtime_image) {
+                (None, None) => report(
+                    at,
+                    "`mode: deployment` needs the runtime image".into(),
+                    "set `runtime_image: HOST/REPO` (wxinfra builds wxrun's image and pushes it there) or `image: REF` (an image you provide)".into(),
+                ),
+                (Some(_), Some(r)) => report(
+                    r.referenced,
+                    "both `image` and `runtime_image`".into(),
+                    "keep `runtime_image` to have wxinfra build the image, or `image` to run one you provide".into(),
+                ),
+                _ => {}
+            }
             if let Some(s) = &k.spinkube {
                 report(
                     s.app_image.referenced,
@@ -219,6 +255,13 @@ fn mode(k: &KubernetesSpec, report: &mut Report) {
             }
         }
         K8sMode::Spinkube => {
+            if let Some(i) = k.image.as_ref().or(k.runtime_image.as_ref()) {
+                report(
+                    i.referenced,
+                    "a runtime image with `mode: spinkube`".into(),
+                    "the spin-operator runs the app's image (`spinkube.app_image`) on its own shim; remove `image`/`runtime_image`".into(),
+                );
+            }
             if let Some(r) = &k.release {
                 report(
                     r.source.referenced,
@@ -276,7 +319,28 @@ fn release(r: &super::kubernetes::ReleaseSpec, report: &mut Report) {
         if let Some(s) = &r.pull_secret {
             subdomain(s, "pull secret", report);
         }
+        if let Some(p) = &r.publish_to
+            && (p.value.contains("://") || p.value.contains('@') || !is_oci_reference(&p.value))
+        {
+            report(
+                p.referenced,
+                format!("publish_to `{}` is not HOST/REPO:TAG", p.value),
+                "name where this machine pushes the app, e.g. localhost:5001/hello:latest (no scheme, no digest)".into(),
+            );
+        }
         return;
+    }
+    for (field, name) in [
+        (r.publish_to.as_ref().map(|p| p.referenced), "publish_to"),
+        (r.plain_http.as_ref().map(|p| p.referenced), "plain_http"),
+    ] {
+        if let Some(at) = field {
+            report(
+                at,
+                format!("`release.{name}` is for oci:// sources"),
+                "remove it: an S3 store's endpoint says its scheme".into(),
+            );
+        }
     }
     let bucket = src
         .strip_prefix("s3://")

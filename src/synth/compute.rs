@@ -21,8 +21,7 @@ use crate::stack::{Arch, LoadBalancerSpec};
 pub const APP_DIR: &str = "/mnt/app";
 /// The runtime's health endpoint; the target groups probe it (never `/`, which is the app's).
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
-/// The unprivileged uid the container (and the EC2 service user) runs as.
-pub const RUNTIME_UID: u32 = 65532;
+pub use crate::oci::image::RUNTIME_UID;
 
 /// The runtime binary of one architecture: references to its object in the bucket, and the
 /// local file (packed into the OCI image).

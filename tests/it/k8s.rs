@@ -1,4 +1,5 @@
-//! `render k8s`: the committed `k8s/dist/` is current, re-renders are byte-identical, every
+//! `render k8s`: the example stacks render with their built runtime image pinned by digest,
+//! re-renders are byte-identical and `--check` names stale files, every
 //! output builds with `kubectl kustomize`, built-in kinds pass `kubernetes-validate --strict`
 //! and custom resources pass their upstream CRD schemas (unknown fields rejected); bad
 //! `kubernetes:` values fail `validate` with file:line:col.
@@ -8,7 +9,8 @@ use std::process::Command;
 
 use crate::support::{Workspace, repo, venv_bin};
 
-/// Example stacks that have a `kubernetes:` section (and so a committed `k8s/dist/<stack>`).
+/// Example stacks that have a `kubernetes:` section. Their manifests are not committed: they
+/// pin the runtime image by digest, and so the static binary of the machine that renders.
 const EXAMPLE_STACKS: &[&str] = &["demo", "k8s-only"];
 /// The Kubernetes version k8s-openapi is built for (feature `v1_33`).
 const K8S_VERSION: &str = "1.33.0";
@@ -20,7 +22,6 @@ app:
   manifest: app/spin.toml
 kubernetes:
   namespace: spin-apps
-  image: ghcr.io/wxinfra/wxrun:0.1.0
   mode: spinkube
   replicas: 2
   resources:
@@ -167,30 +168,31 @@ fn validate_dir(dir: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn committed_dist_is_current() {
+fn example_stacks_pass_every_validator_and_run_the_image_they_build_by_digest() {
     for stack in EXAMPLE_STACKS {
-        let ws = Workspace::new();
-        let out = repo().join("k8s/dist").display().to_string();
-        ws.run(&[
-            "render",
-            "k8s",
-            "-f",
-            &stack_file(stack),
-            "-o",
-            &out,
-            "--check",
-        ])
-        .ok();
-    }
-}
-
-#[test]
-fn example_stacks_pass_every_validator() {
-    for stack in EXAMPLE_STACKS {
-        let ws = Workspace::new();
+        let ws = Workspace::new().with_runtime();
         ws.run(&["render", "k8s", "-f", &stack_file(stack), "-o", "out"])
             .ok();
-        let summary = validate_dir(&ws.path().join("out").join(stack));
+        let dir = ws.path().join("out").join(stack);
+        let summary = validate_dir(&dir);
+        // The Deployment runs exactly the image wxinfra packed: its archive's digest.
+        let d: serde_json::Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.join("deployment.yaml")).unwrap())
+                .unwrap();
+        let image = d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let archive = ws
+            .path()
+            .join(format!(".wxinfra/artifacts/{stack}/k8s-image-x86_64.tar"));
+        let packed = wxinfra::oci::layout::read(&std::fs::read(&archive).unwrap()).unwrap();
+        assert!(
+            image.ends_with(&format!("/wxrun@{}", packed.digest))
+                || image.ends_with(&format!("-runtime@{}", packed.digest)),
+            "{image} is not pinned to {}",
+            packed.digest
+        );
         let builtin = summary["builtin"].as_array().unwrap();
         assert!(
             builtin.iter().any(|k| k == &format!("Deployment/{stack}")),
@@ -205,7 +207,7 @@ fn example_stacks_pass_every_validator() {
 
 #[test]
 fn k8s_only_flux_objects_match_the_crds() {
-    let ws = Workspace::new();
+    let ws = Workspace::new().with_runtime();
     ws.run(&["render", "k8s", "-f", &stack_file("k8s-only"), "-o", "out"])
         .ok();
     let summary = validate_dir(&ws.path().join("out/k8s-only"));
@@ -290,7 +292,7 @@ fn crd_check_rejects_unknown_fields() {
 #[test]
 fn kubernetes_validate_strict_rejects_unknown_fields() {
     // The other negative control: --strict must refuse an unknown Deployment field.
-    let ws = Workspace::new();
+    let ws = Workspace::new().with_runtime();
     ws.run(&["render", "k8s", "-f", &stack_file("demo"), "-o", "out"])
         .ok();
     let text = std::fs::read_to_string(ws.path().join("out/demo/deployment.yaml")).unwrap();
@@ -308,7 +310,7 @@ fn kubernetes_validate_strict_rejects_unknown_fields() {
 
 #[test]
 fn rerender_is_byte_identical_and_check_names_stale_files() {
-    let ws = Workspace::new();
+    let ws = Workspace::new().with_runtime();
     let stack = stack_file("k8s-only");
     ws.run(&["render", "k8s", "-f", &stack, "-o", "out"]).ok();
     let dir = ws.path().join("out/k8s-only");
@@ -666,6 +668,63 @@ kubernetes:
         ));
         assert!(
             err.contains("stack.yaml:19:15: flux interval `5 minutes` is not a duration"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_runtime_image_is_built_or_named_once_and_only_for_a_deployment() {
+        let err = fails(&GOOD.replace("  image: ghcr.io/wxinfra/wxrun:0.1.0\n", ""));
+        assert!(
+            err.contains("stack.yaml:6:14: `mode: deployment` needs the runtime image"),
+            "{err}"
+        );
+        let err = fails(&GOOD.replace(
+            "  image: ghcr.io/wxinfra/wxrun:0.1.0\n",
+            "  image: ghcr.io/wxinfra/wxrun:0.1.0\n  runtime_image: localhost:5001/wxrun\n",
+        ));
+        assert!(
+            err.contains("stack.yaml:8:18: both `image` and `runtime_image`"),
+            "{err}"
+        );
+        let err = fails(&GOOD.replace(
+            "  image: ghcr.io/wxinfra/wxrun:0.1.0\n",
+            "  runtime_image: localhost:5001/wxrun:v1\n",
+        ));
+        assert!(
+            err.contains(
+                "stack.yaml:7:18: runtime_image `localhost:5001/wxrun:v1` is not HOST/REPO"
+            ),
+            "{err}"
+        );
+        let err = fails(&GOOD.replace(
+            "  release:\n    source: s3://releases/app\n",
+            "  mode: spinkube\n  spinkube: {app_image: ghcr.io/acme/hello:1}\n",
+        ));
+        assert!(
+            err.contains("stack.yaml:7:10: a runtime image with `mode: spinkube`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn publish_to_and_plain_http_are_for_an_oci_source() {
+        let err = fails(&GOOD.replace(
+            "s3://releases/app\n",
+            "s3://releases/app\n    plain_http: true\n",
+        ));
+        assert!(
+            err.contains("stack.yaml:16:17: `release.plain_http` is for oci:// sources"),
+            "{err}"
+        );
+        let err = fails(&GOOD.replace(
+            "s3://releases/app\n",
+            "oci://kind-registry:5000/hello:latest\n    publish_to: localhost:5001/hello\n",
+        ));
+        assert!(
+            err.contains(
+                "stack.yaml:16:17: publish_to `localhost:5001/hello` is not HOST/REPO:TAG"
+            ),
             "{err}"
         );
     }

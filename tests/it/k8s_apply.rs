@@ -1,16 +1,32 @@
 //! `apply --target k8s` through the real client stack: a kubeconfig with a CA, rustls, a
 //! bearer token, against an HTTPS server that answers as kube-apiserver does
 //! (`support/apiserver.py`): plain-text 404 for an API group it does not serve, apply
-//! content type and `fieldManager` enforced, conflicts with other managers.
+//! content type and `fieldManager` enforced, conflicts with other managers. What the pods
+//! pull (the runtime image wxinfra builds, the app) goes to a real `docker-registry` first.
 
 use serde_json::{Value, json};
 
 use crate::k8s::SPINKUBE;
 use crate::support::apiserver::ApiServer;
-use crate::support::{Workspace, repo};
+use crate::support::{LocalRegistry, Workspace, repo, skopeo};
 
-fn stack() -> String {
-    repo().join("stacks/k8s-only.yaml").display().to_string()
+/// `stacks/k8s-only.yaml` in `ws`, its local registry (kind's `localhost:5001`, in the
+/// cluster `kind-registry:5000`) being `registry`, with stand-in runtime binaries.
+fn stack(ws: &Workspace, registry: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("stacks/k8s-only.yaml"))
+        .unwrap()
+        .replace("localhost:5001", registry)
+        .replace("kind-registry:5000", registry)
+        .replace(
+            "../examples/hello/spin.toml",
+            &repo()
+                .join("examples/hello/spin.toml")
+                .display()
+                .to_string(),
+        );
+    ws.write("k8s-only.yaml", &text);
+    ws.runtime_stand_ins();
+    "k8s-only.yaml".into()
 }
 
 fn workspace(server: &ApiServer) -> Workspace {
@@ -63,9 +79,11 @@ fn apply_over_https_applies_prunes_waits_and_is_idempotent() {
                "metadata": {"name": "hello", "managedFields": [{"manager": "kubectl", "operation": "Apply"}]}}),
     ];
     let server = ApiServer::start(&seed, false);
+    let reg = LocalRegistry::start();
     let ws = workspace(&server);
+    let stack = stack(&ws, &reg.host);
     let run = ws
-        .run(&["apply", "--target", "k8s", "-f", &stack(), "--wait", "20s"])
+        .run(&["apply", "--target", "k8s", "-f", &stack, "--wait", "20s"])
         .ok();
     assert!(
         run.stdout
@@ -120,6 +138,33 @@ fn apply_over_https_applies_prunes_waits_and_is_idempotent() {
     );
 
     let objects = server.objects();
+    // The Deployment runs the runtime image by the digest the registry holds, and the app
+    // it serves is there too, under the tag the pods follow.
+    let deployment = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["namespace"] == "hello")
+        .unwrap();
+    let image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap();
+    let (repo_name, digest) = image.split_once('@').unwrap();
+    assert_eq!(repo_name, format!("{}/wxrun", reg.host));
+    let pushed = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{image}"),
+    ]);
+    assert_eq!(pushed["Digest"], digest);
+    let app = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{}/hello:latest", reg.host),
+    ]);
+    assert_eq!(
+        app["Layers"].as_array().unwrap().len(),
+        2,
+        "hello.wasm and the locked app: {app}"
+    );
     assert_eq!(
         stack_objects(&objects),
         [
@@ -146,18 +191,27 @@ fn apply_over_https_applies_prunes_waits_and_is_idempotent() {
         "the foreign Deployment must survive the prune"
     );
 
-    // A second apply changes nothing and prunes nothing.
+    // A second apply pushes nothing, changes nothing and prunes nothing.
     let again = ws
         .run(&[
             "apply",
             "--target",
             "k8s",
             "-f",
-            &stack(),
+            &stack,
             "--context",
             "test",
         ])
         .ok();
+    assert_eq!(
+        again
+            .stderr
+            .matches("is already this artifact: nothing pushed")
+            .count(),
+        2,
+        "{}",
+        again.stderr
+    );
     assert!(
         again
             .stdout
@@ -194,8 +248,9 @@ fn spinkube_stack_on_a_cluster_without_its_crds_applies_nothing() {
 #[test]
 fn spinkube_stack_with_its_crds_is_applied() {
     let server = ApiServer::start(&[], true);
+    let reg = LocalRegistry::start();
     let ws = workspace(&server).with_app();
-    ws.write("stack.yaml", SPINKUBE);
+    ws.write("stack.yaml", &SPINKUBE.replace("ghcr.io", &reg.host));
     ws.run(&["apply", "--target", "k8s", "-f", "stack.yaml"])
         .ok();
     let kinds: Vec<String> = server
@@ -207,6 +262,13 @@ fn spinkube_stack_with_its_crds_is_applied() {
         kinds.contains(&"SpinApp".to_string()) && kinds.contains(&"SpinAppExecutor".to_string()),
         "{kinds:?}"
     );
+    // The SpinApp's image is the app apply published.
+    let app = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{}/acme/hello:0.1.0", reg.host),
+    ]);
+    assert_eq!(app["Architecture"], "wasm", "{app}");
 }
 
 #[test]
@@ -221,11 +283,15 @@ fn a_server_whose_ca_is_not_trusted_is_refused() {
         .collect();
     let ws = Workspace::new();
     let path = ws.write("kubeconfig", &untrusted);
+    // Nothing listens on port 9: a push before the refusal would fail differently.
+    let stack = stack(&ws, "127.0.0.1:9");
     let run = ws
-        .command(&["apply", "--target", "k8s", "-f", &stack()])
+        .command(&["apply", "--target", "k8s", "-f", &stack])
         .env("KUBECONFIG", &path)
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!stderr.contains("127.0.0.1:9"), "{stderr}");
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }

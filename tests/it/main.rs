@@ -10,6 +10,7 @@ mod demo;
 mod interrupt;
 mod k8s;
 mod k8s_apply;
+mod k8s_local;
 mod network;
 mod oci;
 mod publish;

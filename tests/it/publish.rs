@@ -250,23 +250,9 @@ fn wxrun_binary() -> std::path::PathBuf {
 /// artifact, rebuilds the app directory from the locked app and serves the component.
 #[test]
 fn wxrun_serves_what_publish_pushed() {
-    let probe =
-        crate::support::repo().join("runtime-image/wxrun/tests/components/probe-p3/probe-p3.wasm");
-    assert!(
-        probe.exists(),
-        "{} is missing: run runtime-image/wxrun/tests/build-components.sh",
-        probe.display()
-    );
     let reg = LocalRegistry::start();
     let ws = Workspace::new();
-    ws.write(
-        "app/spin.toml",
-        "spin_manifest_version = 2\n[application]\nname = \"rt\"\nversion = \"1.0.0\"\n\
-         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\n\
-         source = \"probe.wasm\"\nfiles = [\"static/*\"]\nenvironment = { PROBE_ENV = \"published\" }\n",
-    );
-    std::fs::copy(&probe, ws.path().join("app/probe.wasm")).unwrap();
-    ws.write("app/static/page.txt", &"a page\n".repeat(50));
+    ws.probe_app("rt", "published");
     ws.write(
         "stack.yaml",
         &format!(

@@ -88,6 +88,10 @@ struct ServeArgs {
     /// pointer) or oci://HOST/REPO:TAG (the tag's manifest digest; `@sha256:…` pins one).
     #[arg(long, env = "WXRUN_SOURCE", requires = "app_dir")]
     source: Option<String>,
+    /// Speak plain HTTP to the oci:// source's registry (a local registry without TLS;
+    /// loopback registries always are).
+    #[arg(long, env = "WXRUN_PLAIN_HTTP", requires = "source")]
+    plain_http: bool,
     /// Address to listen on.
     #[arg(long, env = "WXRUN_LISTEN", default_value = "0.0.0.0:8080")]
     listen: SocketAddr,
@@ -258,6 +262,7 @@ fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
         (None, Some(dir)) => AppSource::AppDir {
             dir: AppDir::new(dir),
             source: args.source,
+            plain_http: args.plain_http,
             poll: Duration::from_millis(args.poll_ms),
         },
         _ => anyhow::bail!("serve needs exactly one of --from PATH/spin.toml or --app-dir DIR"),

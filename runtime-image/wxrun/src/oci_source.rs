@@ -39,9 +39,21 @@ impl std::fmt::Debug for OciSource {
     }
 }
 
+/// HTTP when asked or for a loopback registry (as Docker treats those), else HTTPS.
+fn protocol(host: String, plain_http: bool) -> ClientProtocol {
+    if plain_http {
+        ClientProtocol::Http
+    } else if registry_auth::is_loopback(&host) {
+        ClientProtocol::HttpsExcept(vec![host])
+    } else {
+        ClientProtocol::Https
+    }
+}
+
 impl OciSource {
-    /// Parses `oci://HOST/REPO:TAG` and finds the registry's credentials.
-    pub fn new(url: &str) -> Result<Self, ReleaseError> {
+    /// Parses `oci://HOST/REPO:TAG` and finds the registry's credentials; `plain_http`
+    /// speaks HTTP to the registry, as loopback registries always are spoken to.
+    pub fn new(url: &str, plain_http: bool) -> Result<Self, ReleaseError> {
         let bad = || ReleaseError::BadSource(url.to_string());
         let rest = url.strip_prefix("oci://").ok_or_else(bad)?;
         let reference: Reference = rest.parse().map_err(|_| bad())?;
@@ -56,11 +68,7 @@ impl OciSource {
                 });
             }
         };
-        let protocol = if registry_auth::is_loopback(&host) {
-            ClientProtocol::HttpsExcept(vec![host])
-        } else {
-            ClientProtocol::Https
-        };
+        let protocol = protocol(host, plain_http);
         Ok(OciSource {
             client: Client::new(ClientConfig {
                 protocol,
@@ -261,6 +269,17 @@ pub fn release_files(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn plain_http_is_spoken_when_asked_or_to_loopback_only() {
+        let kind = || "kind-registry:5000".to_string();
+        assert_eq!(protocol(kind(), true), ClientProtocol::Http);
+        assert_eq!(protocol(kind(), false), ClientProtocol::Https);
+        assert_eq!(
+            protocol("localhost:5001".into(), false),
+            ClientProtocol::HttpsExcept(vec!["localhost:5001".into()])
+        );
+    }
 
     #[test]
     fn a_locked_app_becomes_a_loadable_app_directory() {

@@ -211,10 +211,17 @@ pub enum Source {
 }
 
 impl Source {
-    /// `s3://bucket/prefix` or `oci://HOST/REPO:TAG` (`@sha256:…`).
-    pub async fn new(url: &str) -> Result<Self, ReleaseError> {
+    /// `s3://bucket/prefix` or `oci://HOST/REPO:TAG` (`@sha256:…`); `plain_http` speaks
+    /// HTTP to an oci:// registry.
+    pub async fn new(url: &str, plain_http: bool) -> Result<Self, ReleaseError> {
         if url.starts_with("oci://") {
-            Ok(Source::Oci(crate::oci_source::OciSource::new(url)?))
+            Ok(Source::Oci(crate::oci_source::OciSource::new(
+                url, plain_http,
+            )?))
+        } else if plain_http {
+            Err(ReleaseError::BadSource(format!(
+                "{url} (plain HTTP is for oci:// registries)"
+            )))
         } else {
             Ok(Source::S3(S3Source::new(url).await?))
         }

@@ -48,6 +48,8 @@ pub enum AppSource {
     AppDir {
         dir: AppDir,
         source: Option<String>,
+        /// Speak HTTP to the oci:// source's registry.
+        plain_http: bool,
         poll: Duration,
     },
 }
@@ -117,9 +119,14 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
             runtime.swap(app);
             None
         }
-        AppSource::AppDir { dir, source, poll } => {
+        AppSource::AppDir {
+            dir,
+            source,
+            plain_http,
+            poll,
+        } => {
             let source = match source {
-                Some(url) => Some(Source::new(&url).await?),
+                Some(url) => Some(Source::new(&url, plain_http).await?),
                 None => None,
             };
             let watcher = Watcher {

@@ -75,15 +75,52 @@ impl Workspace {
     pub fn with_app(self) -> Self {
         self.write("app/spin.toml", "spin_manifest_version = 2\n[application]\nname = \"t\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n[component.c]\nsource = \"c.wasm\"\n");
         self.write("app/c.wasm", "\0asm");
-        // Stand-in runtime binaries at the default `runtime.binary` path: hashed and uploaded,
-        // never run. Stacks with Fargate pack the binary into an image and need the real one.
-        for arch in ["arm64", "x86_64"] {
-            self.write(
-                &format!("runtime-image/dist/wxrun-{arch}"),
-                &format!("\x7fELF stand-in wxrun for {arch}"),
-            );
-        }
+        self.with_runtime()
+    }
+
+    /// Stand-in runtime binaries at the default `runtime.binary` path: an ELF header for
+    /// their architecture and nothing to run. They are hashed, uploaded and packed into
+    /// images (whose digests then depend only on this test), never run.
+    pub fn with_runtime(self) -> Self {
+        self.runtime_stand_ins();
         self
+    }
+
+    /// [`Workspace::with_runtime`] on a borrowed workspace.
+    pub fn runtime_stand_ins(&self) {
+        for (arch, machine) in [("arm64", 0xb7u16), ("x86_64", 0x3e)] {
+            let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
+            elf.resize(18, 0);
+            elf.extend_from_slice(&machine.to_le_bytes());
+            elf.resize(64, 0);
+            elf.extend_from_slice(format!("stand-in wxrun for {arch}").as_bytes());
+            let p = self.path().join(format!("runtime-image/dist/wxrun-{arch}"));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, elf).unwrap();
+        }
+    }
+
+    /// `app/spin.toml` named `name` (version 1.0.0) serving the probe component (WASI 0.3;
+    /// it answers `p3 <path> env=<PROBE_ENV>`) on `/...`, with `app/static/page.txt` mounted.
+    pub fn probe_app(&self, name: &str, probe_env: &str) {
+        let probe =
+            super::repo().join("runtime-image/wxrun/tests/components/probe-p3/probe-p3.wasm");
+        assert!(
+            probe.exists(),
+            "{} is missing: run runtime-image/wxrun/tests/build-components.sh",
+            probe.display()
+        );
+        self.write(
+            "app/spin.toml",
+            &format!(
+                "spin_manifest_version = 2\n[application]\nname = \"{name}\"\nversion = \"1.0.0\"\n\
+                 [[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\n\
+                 source = \"probe.wasm\"\nfiles = [\"static/*\"]\n\
+                 environment = {{ PROBE_ENV = \"{probe_env}\" }}\n"
+            ),
+        );
+        std::fs::copy(&probe, self.path().join("app/probe.wasm")).unwrap();
+        self.write("app/static/page.txt", &"a page\n".repeat(50));
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
