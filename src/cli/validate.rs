@@ -37,6 +37,24 @@ pub async fn run(a: Args, _g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
             "note: the app's imports were not checked: no wxrun found (set WXRUN=/path/to/wxrun)",
         ),
     }
+    // A tag can move under running pods; manifests should pin what they run.
+    if let Some(i) = loaded
+        .stack
+        .kubernetes
+        .as_ref()
+        .and_then(|k| k.image.as_ref())
+        .filter(|i| !i.value.contains("@sha256:"))
+    {
+        let d = crate::stack::StackDiagnostic::new(
+            &loaded.path,
+            i.referenced,
+            format!("kubernetes.image `{}` is not pinned by digest", i.value),
+            "",
+        );
+        ui.warn(&format!(
+            "{d}: pods may run different images as the tag moves; write REPO@sha256:DIGEST, or set `runtime_image: HOST/REPO` and wxinfra builds and pins it"
+        ));
+    }
     let k8s = if loaded.stack.kubernetes.is_some() {
         "; kubernetes: yes"
     } else {

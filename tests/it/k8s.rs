@@ -507,6 +507,21 @@ kubernetes:
         ws.write("stack.yaml", GOOD);
         let r = ws.run(&["validate", "-f", "stack.yaml"]).ok();
         assert!(r.stdout.contains("kubernetes: yes"), "{}", r.stdout);
+        // Valid, but a tag is not what the manifests should run.
+        assert!(
+            r.stderr.contains(
+                "stack.yaml:7:10: kubernetes.image `ghcr.io/wxinfra/wxrun:0.1.0` is not pinned by digest"
+            ),
+            "{}",
+            r.stderr
+        );
+        let pinned = format!("ghcr.io/acme/wxrun@sha256:{}", "a".repeat(64));
+        ws.write(
+            "stack.yaml",
+            &GOOD.replace("ghcr.io/wxinfra/wxrun:0.1.0", &pinned),
+        );
+        let r = ws.run(&["validate", "-f", "stack.yaml"]).ok();
+        assert!(!r.stderr.contains("not pinned"), "{}", r.stderr);
     }
 
     #[test]
