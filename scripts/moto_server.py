@@ -117,6 +117,13 @@ run with all of them on; switch one off to see what it catches):
   address(es). Please unmap those public address(es) before detaching the gateway."
   (hashicorp/terraform #497, #1303). With MOTO_STRICT_IDEMPOTENCY, CreateNatGateway with a
   ClientToken already used returns that gateway (moto ignores the token).
+- MOTO_STRICT_DYNAMODB_STATUS: a new table is CREATING for DYNAMODB_CREATING_SECONDS and a
+  deleted one DELETING for DYNAMODB_DELETING_SECONDS, as DynamoDB answers ("CreateTable is an
+  asynchronous operation ... DynamoDB immediately returns a response with a TableStatus of
+  CREATING"; "the specified table is in the DELETING state until DynamoDB completes the
+  deletion": https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html,
+  API_DeleteTable.html). moto makes tables ACTIVE at once and forgets them on delete. While
+  DELETING, the name cannot be taken again (ResourceInUseException).
 - MOTO_STRICT_ACM: DNS validation as ACM does it. For ACM_RECORD_SECONDS after
   RequestCertificate, DescribeCertificate lists the domain without its validation
   ResourceRecord (terraform-provider-aws #9596, #9627). The certificate stays
@@ -155,6 +162,9 @@ from moto.ec2.exceptions import (
     InvalidSubnetIdError,
     InvalidVPCIdError,
 )
+from moto.dynamodb.exceptions import ResourceInUseException as DynamoResourceInUse
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table as DynamoTable
 from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
 from moto.ec2.models.instances import InstanceBackend
@@ -1172,6 +1182,66 @@ NatGatewayResponse.create_nat_gateway = _same_token_returns_existing(
     _nat_gateway_with_token,
     lambda nat: ActionResult({"NatGateway": nat}),
 )
+
+
+# MOTO_STRICT_DYNAMODB_STATUS. Seconds to minutes in AWS; long enough here that a create or
+# delete that does not wait meets the transition.
+DYNAMODB_CREATING_SECONDS = 2
+DYNAMODB_DELETING_SECONDS = 8
+_deleting_tables = {}
+
+_released_table_describe = DynamoTable.describe
+_released_create_table = DynamoDBBackend.create_table
+_released_delete_table = DynamoDBBackend.delete_table
+_released_describe_table = DynamoDBBackend.describe_table
+
+
+def _table_describe(self, base_key="TableDescription"):
+    out = _released_table_describe(self, base_key)
+    if _strict("DYNAMODB_STATUS"):
+        if getattr(self, "_wx_deleting", False):
+            out[base_key]["TableStatus"] = "DELETING"
+        elif _clock.within(("ddb", self.table_arn), DYNAMODB_CREATING_SECONDS):
+            out[base_key]["TableStatus"] = "CREATING"
+    return out
+
+
+def _still_deleting(name):
+    table = _deleting_tables.get(name)
+    if table is not None and _clock.within(("ddb-delete", table.table_arn), DYNAMODB_DELETING_SECONDS):
+        return table
+    _deleting_tables.pop(name, None)
+    return None
+
+
+def _create_table(self, name, *args, **kwargs):
+    if _strict("DYNAMODB_STATUS") and _still_deleting(name) is not None:
+        raise DynamoResourceInUse(f"Table is being deleted: {name}")
+    table = _released_create_table(self, name, *args, **kwargs)
+    _clock.mark(("ddb", table.table_arn))
+    return table
+
+
+def _delete_table(self, name):
+    table = _released_delete_table(self, name)
+    if _strict("DYNAMODB_STATUS"):
+        table._wx_deleting = True
+        _clock.mark(("ddb-delete", table.table_arn))
+        _deleting_tables[table.name] = table
+    return table
+
+
+def _describe_table(self, name):
+    table = _still_deleting(name) if _strict("DYNAMODB_STATUS") else None
+    if table is not None:
+        return table.describe(base_key="Table")
+    return _released_describe_table(self, name)
+
+
+DynamoTable.describe = _table_describe
+DynamoDBBackend.create_table = _create_table
+DynamoDBBackend.delete_table = _delete_table
+DynamoDBBackend.describe_table = _describe_table
 
 
 # MOTO_STRICT_ACM. AWS names the record within seconds and notices a deleted listener within

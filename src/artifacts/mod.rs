@@ -51,6 +51,8 @@ pub struct Artifacts {
     /// The Lambda deployment package when Lambda is configured, key
     /// `lambda/wxrun-<arch>-<sha256 of the zip>.zip`.
     pub lambda_zip: Option<Artifact>,
+    /// The key-value store labels the app's components use (`key_value_stores`), sorted.
+    pub kv_labels: Vec<String>,
 }
 
 /// What the artifacts are for.
@@ -179,6 +181,7 @@ pub fn prepare(
     };
 
     Ok(Artifacts {
+        kv_labels: kv_labels(&manifest)?,
         retained: state.map(|s| retained(s, &release_id)).unwrap_or_default(),
         bundle: Artifact {
             key: bundle_key(&release_id),
@@ -189,6 +192,36 @@ pub fn prepare(
         runtime,
         lambda_zip,
     })
+}
+
+/// Every `key_value_stores` label of the manifest at `path`'s components (declared, or inline
+/// in a trigger), sorted, once.
+fn kv_labels(path: &Path) -> Result<Vec<String>, ArtifactError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    // The bundle step above parsed the same file, so it is well-formed TOML here.
+    let doc: toml::Table = toml::from_str(&text).unwrap_or_default();
+    let declared = doc
+        .get("component")
+        .and_then(|c| c.as_table())
+        .into_iter()
+        .flat_map(|c| c.values());
+    let inline = doc
+        .get("trigger")
+        .and_then(|t| t.as_table())
+        .into_iter()
+        .flat_map(|t| t.values())
+        .filter_map(|kind| kind.as_array())
+        .flatten()
+        .filter_map(|t| t.get("component").filter(|c| c.is_table()));
+    let mut labels: Vec<String> = declared
+        .chain(inline)
+        .filter_map(|c| c.get("key_value_stores")?.as_array())
+        .flatten()
+        .filter_map(|l| l.as_str().map(str::to_string))
+        .collect();
+    labels.sort();
+    labels.dedup();
+    Ok(labels)
 }
 
 /// The S3 key of release `id`'s bundle (`wxrun --source s3://<bucket>/releases` reads it).

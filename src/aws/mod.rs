@@ -6,6 +6,7 @@ pub mod acm_certificate;
 pub mod acm_certificate_validation;
 pub mod caller_identity;
 pub mod context;
+pub mod dynamodb_table;
 pub mod ecr_repository;
 pub mod ecs_cluster;
 pub mod ecs_service;
@@ -70,6 +71,7 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(iam_role::IamRole(ctx.clone()))
         .with(iam_instance_profile::IamInstanceProfile(ctx.clone()))
         .with(log_group::LogGroup(ctx.clone()))
+        .with(dynamodb_table::DynamodbTable(ctx.clone()))
         .with(vpc_lookup::VpcLookup(ctx.clone()))
         .with(subnet::Subnet(ctx.clone()))
         .with(internet_gateway::InternetGateway(ctx.clone()))

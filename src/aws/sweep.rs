@@ -87,6 +87,11 @@ pub const ORDER: &[Sweeper] = &[
     tagged!("aws.s3_bucket", "s3", after_colon),
     tagged!("aws.log_group", "logs:log-group", log_group),
     Sweeper {
+        kind: "aws.dynamodb_table",
+        arn_types: &["dynamodb:table"],
+        find: |c, _| Box::pin(dynamodb_tables(c)),
+    },
+    Sweeper {
         kind: "aws.iam_instance_profile",
         arn_types: &["iam:instance-profile"],
         find: |c, _| Box::pin(instance_profiles(c)),
@@ -289,6 +294,13 @@ async fn roles(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
         }));
     }
     Ok(out)
+}
+
+/// The stack's key-value tables, by name and stack tag (the tagging API does not list
+/// DynamoDB tables everywhere it runs).
+async fn dynamodb_tables(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+    let names = super::dynamodb_table::stack_tables(ctx, &ctx.stack).await?;
+    Ok(names.into_iter().map(|n| (n, Value::Null)).collect())
 }
 
 fn stack_filter(ctx: &AwsContext) -> aws_sdk_ec2::types::Filter {

@@ -36,6 +36,15 @@ struct SpinAppSpec {
     checks: SpinAppChecks,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pod_labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime_config: Option<SpinAppRuntimeConfig>,
+}
+
+/// The app's stores from a Secret's `runtime-config.toml`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpinAppRuntimeConfig {
+    load_from_secret: String,
 }
 
 /// SpinApp's `resources` has only `limits` and `requests` (no `claims`).
@@ -105,6 +114,13 @@ pub fn spin_app(ctx: &Ctx, s: &SpinKubeSpec) -> Value {
                 readiness: probe(5, 2),
             },
             pod_labels: ctx.labels("runtime"),
+            runtime_config: ctx
+                .k
+                .runtime_config_secret
+                .as_ref()
+                .map(|s| SpinAppRuntimeConfig {
+                    load_from_secret: s.value.clone(),
+                }),
         },
     })
 }

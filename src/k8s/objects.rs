@@ -32,6 +32,10 @@ pub const RUN_AS: i64 = crate::oci::image::RUNTIME_UID as i64;
 /// The Service's port; it forwards to the container's `http` port.
 pub const SERVICE_PORT: i32 = 80;
 const DEFAULT_APP_VOLUME: &str = "1Gi";
+/// The key of Spin's runtime config in `runtime_config_secret` (SpinKube's name for it).
+pub const RUNTIME_CONFIG_KEY: &str = "runtime-config.toml";
+/// Where that Secret is mounted.
+const RUNTIME_CONFIG_DIR: &str = "/etc/wxrun";
 /// Where an `oci://` source's pull secret is mounted; wxrun reads it as `$DOCKER_CONFIG`.
 const DOCKER_CONFIG_DIR: &str = "/var/run/secrets/wxrun/registry";
 
@@ -89,6 +93,17 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
     }
     if release.plain_http.as_ref().is_some_and(|p| p.value) {
         env.push(env_var("WXRUN_PLAIN_HTTP", "true"));
+    }
+    let runtime_config = ctx
+        .k
+        .runtime_config_secret
+        .as_ref()
+        .map(|s| s.value.clone());
+    if runtime_config.is_some() {
+        env.push(env_var(
+            "WXRUN_RUNTIME_CONFIG_FILE",
+            &format!("{RUNTIME_CONFIG_DIR}/{RUNTIME_CONFIG_KEY}"),
+        ));
     }
     let env_from = release.credentials_secret.as_ref().map(|s| {
         vec![EnvFromSource {
@@ -151,13 +166,16 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
                 pull_secret
                     .as_ref()
                     .map(|_| ("registry-auth", DOCKER_CONFIG_DIR)),
+                runtime_config
+                    .as_ref()
+                    .map(|_| ("runtime-config", RUNTIME_CONFIG_DIR)),
             ]
             .into_iter()
             .flatten()
             .map(|(name, path)| VolumeMount {
                 name: name.into(),
                 mount_path: path.into(),
-                read_only: (name == "registry-auth").then_some(true),
+                read_only: matches!(name, "registry-auth" | "runtime-config").then_some(true),
                 ..Default::default()
             })
             .collect(),
@@ -168,14 +186,28 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
         empty_dir("app", Some(size_of(release))),
         empty_dir("tmp", Some("64Mi".into())),
     ];
-    if let Some(name) = &pull_secret {
+    for (volume, secret, key, path) in [
+        (
+            "registry-auth",
+            &pull_secret,
+            ".dockerconfigjson",
+            "config.json",
+        ),
+        (
+            "runtime-config",
+            &runtime_config,
+            RUNTIME_CONFIG_KEY,
+            RUNTIME_CONFIG_KEY,
+        ),
+    ] {
+        let Some(name) = secret else { continue };
         volumes.push(Volume {
-            name: "registry-auth".into(),
+            name: volume.into(),
             secret: Some(SecretVolumeSource {
                 secret_name: Some(name.clone()),
                 items: Some(vec![KeyToPath {
-                    key: ".dockerconfigjson".into(),
-                    path: "config.json".into(),
+                    key: key.into(),
+                    path: path.into(),
                     ..Default::default()
                 }]),
                 ..Default::default()

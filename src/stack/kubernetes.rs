@@ -43,6 +43,10 @@ pub struct KubernetesSpec {
     pub ingress: Option<IngressSpec>,
     #[serde(default)]
     pub flux: Option<FluxSpec>,
+    /// A Secret in the namespace whose `runtime-config.toml` is Spin's runtime config (the
+    /// app's key-value stores, SQLite databases; as SpinKube's `loadFromSecret` reads it).
+    #[serde(default)]
+    pub runtime_config_secret: Option<Spanned<String>>,
     /// Extra labels on every object.
     #[serde(default)]
     pub labels: BTreeMap<String, Spanned<String>>,

@@ -52,6 +52,9 @@ pub fn check(k: &KubernetesSpec, report: &mut Report) {
     if let Some(res) = &k.resources {
         resources(res, report);
     }
+    if let Some(s) = &k.runtime_config_secret {
+        subdomain(s, "runtime config secret", report);
+    }
     if let Some(i) = &k.ingress {
         if !is_dns_subdomain(i.host.value.strip_prefix("*.").unwrap_or(&i.host.value)) {
             report(

@@ -60,6 +60,8 @@ pub struct Data {
     /// else), and the reference orders the function after the group, which must exist with
     /// its retention before the first invocation.
     pub lambda_log_group: Option<String>,
+    /// Spin's runtime config for the app's stores (`WXRUN_RUNTIME_CONFIG`), when it has any.
+    pub runtime_config: Option<String>,
 }
 
 impl Data {
@@ -100,6 +102,7 @@ impl Data {
             ec2_instance_profile_arn: arn(&d.roles.ec2_instance_profile),
             fargate_log_group: d.log_groups.fargate.as_ref().map(|g| g.out("name")),
             lambda_log_group: d.log_groups.lambda.as_ref().map(|g| g.out("name")),
+            runtime_config: d.runtime_config(),
         }
     }
 
@@ -131,11 +134,15 @@ fn need<'a>(v: &'a Option<String>, what: &'static str) -> Result<&'a str, SynthE
 
 /// The runtime's environment on a primitive.
 fn runtime_env(data: &Data, primitive: &str) -> Value {
-    json!({
+    let mut env = json!({
         "WXRUN_APP_DIR": APP_DIR,
         "WXRUN_SOURCE": data.source(),
         "WXRUN_PRIMITIVE": primitive,
-    })
+    });
+    if let Some(config) = &data.runtime_config {
+        env["WXRUN_RUNTIME_CONFIG"] = json!(config);
+    }
+    env
 }
 
 /// `serve` arguments every long-running primitive gets.
@@ -193,7 +200,7 @@ pub fn user_data(
         include_str!("../../userdata/wxrun.service.j2"),
     )?;
     let unit = env.get_template("wxrun.service")?.render(context! {
-        stack, port, source => data.source(),
+        stack, port, source => data.source(), runtime_config => data.runtime_config,
     })?;
     env.get_template("user-data.sh")?.render(context! {
         stack,

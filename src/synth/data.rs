@@ -64,6 +64,32 @@ pub struct Data {
     pub s3_endpoint: Node,
     pub roles: Roles,
     pub log_groups: LogGroups,
+    /// `aws.dynamodb_table.kv-<label>` per key-value store label the app uses.
+    pub kv_tables: Vec<(String, Node)>,
+}
+
+impl Data {
+    /// Spin's runtime config pointing each key-value label at its table (`aws_dynamo`), as
+    /// one line of TOML for `WXRUN_RUNTIME_CONFIG`; `None` when the app uses no store.
+    pub fn runtime_config(&self) -> Option<String> {
+        if self.kv_tables.is_empty() {
+            return None;
+        }
+        // Literal strings and quoted keys: no escapes, and no double quotes to clash with
+        // the systemd unit's quoting.
+        let stores: Vec<String> = self
+            .kv_tables
+            .iter()
+            .map(|(label, t)| {
+                format!(
+                    "'{label}' = {{ type = 'aws_dynamo', region = '{}', table = '{}' }}",
+                    self.identity.out("region"),
+                    t.out("name")
+                )
+            })
+            .collect();
+        Some(format!("key_value_store = {{ {} }}", stores.join(", ")))
+    }
 }
 
 /// The address name of a release's bundle object: `release-` + the id's first 16 hex digits.
@@ -214,13 +240,35 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
     )?;
 
     let log_groups = log_groups(s, &stack)?;
+    let kv_tables = artifacts
+        .kv_labels
+        .iter()
+        .map(|label| {
+            let t = s.add(
+                "aws.dynamodb_table",
+                &format!("kv-{label}"),
+                json!({
+                    "name": format!("{stack}-kv-{label}"),
+                    "hash_key": crate::aws::dynamodb_table::HASH_KEY,
+                    "billing_mode": "PAY_PER_REQUEST",
+                    "encrypted": true,
+                }),
+                true,
+            )?;
+            Ok((label.clone(), t))
+        })
+        .collect::<Result<Vec<_>, GraphError>>()?;
+    let tables: Vec<Value> = kv_tables.iter().map(|(_, t)| json!(t.out("arn"))).collect();
     let roles = roles(
         s,
         &stack,
         &identity,
-        &file_system,
-        &access_point,
-        &bucket,
+        &Granted {
+            file_system: &file_system,
+            access_point: &access_point,
+            bucket: &bucket,
+            kv_tables: &tables,
+        },
         &log_groups,
     )?;
 
@@ -237,7 +285,17 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
         s3_endpoint,
         roles,
         log_groups,
+        kv_tables,
     })
+}
+
+/// What the runtime roles grant access to.
+struct Granted<'a> {
+    file_system: &'a Node,
+    access_point: &'a Node,
+    bucket: &'a Node,
+    /// ARNs of the key-value tables (empty: no statement).
+    kv_tables: &'a [Value],
 }
 
 /// (mount target name, subnet id reference) per subnet. A new VPC's subnets are named
@@ -318,19 +376,31 @@ fn roles(
     s: &mut Synth,
     stack: &str,
     identity: &Node,
-    fs: &Node,
-    ap: &Node,
-    bucket: &Node,
+    granted: &Granted,
     logs: &LogGroups,
 ) -> Result<Roles, GraphError> {
-    let bucket_arn = bucket.out("arn");
+    let bucket_arn = granted.bucket.out("arn");
     let efs = json!({
         "Sid": "EfsThroughAccessPoint",
         "Effect": "Allow",
         "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-        "Resource": fs.out("arn"),
-        "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": ap.out("arn")}},
+        "Resource": granted.file_system.out("arn"),
+        "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": granted.access_point.out("arn")}},
     });
+    // Every runtime reads and writes the app's key-value stores: exactly the calls wxrun's
+    // `aws_dynamo` store makes, on exactly these tables.
+    let shared = |mut st: Vec<Value>| {
+        st.insert(0, efs.clone());
+        if !granted.kv_tables.is_empty() {
+            st.push(json!({
+                "Sid": "KeyValueTables",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+                "Resource": granted.kv_tables,
+            }));
+        }
+        st
+    };
     let read = |prefixes: &[&str]| {
         vec![
             json!({
@@ -375,14 +445,12 @@ fn roles(
     let mut roles = Roles::default();
 
     if c.ec2.is_some() {
-        let mut st = vec![efs.clone()];
-        st.extend(read(&["releases", "runtime"]));
         let r = role(
             s,
             "ec2",
             "EC2 instances running wxrun",
             trust("ec2.amazonaws.com", None),
-            st,
+            shared(read(&["releases", "runtime"])),
         )?;
         roles.ec2_instance_profile = Some(s.add(
             "aws.iam_instance_profile",
@@ -417,19 +485,16 @@ fn roles(
             trust("ecs-tasks.amazonaws.com", Some(identity)),
             st,
         )?);
-        let mut st = vec![efs.clone()];
-        st.extend(read(&["releases"]));
         roles.ecs_task = Some(role(
             s,
             "ecs-task",
             "Fargate tasks running wxrun",
             trust("ecs-tasks.amazonaws.com", Some(identity)),
-            st,
+            shared(read(&["releases"])),
         )?);
     }
     if let Some(g) = &logs.lambda {
-        let mut st = vec![efs.clone()];
-        st.extend(read(&["releases"]));
+        let mut st = shared(read(&["releases"]));
         st.push(write_logs(g));
         // What AWSLambdaVPCAccessExecutionRole grants: a function in a VPC needs ENIs, and
         // these EC2 actions take no resource ARN Lambda could know beforehand (Describe*

@@ -151,6 +151,7 @@ pub(crate) mod testing {
             retained: retained.iter().map(|s| s.to_string()).collect(),
             runtime: BTreeMap::from([("arm64", a("runtime/wxrun-arm64-bin", "bin"))]),
             lambda_zip: Some(a("lambda/wxrun-arm64-zip.zip", "zip")),
+            kv_labels: Vec::new(),
         }
     }
 }

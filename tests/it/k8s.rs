@@ -30,6 +30,7 @@ kubernetes:
   spinkube:
     app_image: ghcr.io/acme/hello:0.1.0
     create_executor: true
+  runtime_config_secret: spin-stores
   ingress:
     host: spin.example.com
     class: traefik
@@ -374,7 +375,7 @@ fn an_oci_release_source_renders_with_its_pull_secret_and_passes_every_validator
     let ws = Workspace::new().with_app();
     ws.write(
         "stack.yaml",
-        "version: 1\nname: reg\napp:\n  manifest: app/spin.toml\nkubernetes:\n  namespace: reg\n  image: ghcr.io/wxinfra/wxrun:0.1.0\n  release:\n    source: oci://registry.example:5000/acme/hello:v1\n    pull_secret: regcred\n",
+        "version: 1\nname: reg\napp:\n  manifest: app/spin.toml\nkubernetes:\n  namespace: reg\n  image: ghcr.io/wxinfra/wxrun:0.1.0\n  runtime_config_secret: stores\n  release:\n    source: oci://registry.example:5000/acme/hello:v1\n    pull_secret: regcred\n",
     );
     ws.run(&["validate", "-f", "stack.yaml"]).ok();
     ws.run(&["render", "k8s", "-f", "stack.yaml", "-o", "out"])
@@ -402,6 +403,18 @@ fn an_oci_release_source_renders_with_its_pull_secret_and_passes_every_validator
         .collect();
     assert!(env.contains(&("WXRUN_SOURCE", "oci://registry.example:5000/acme/hello:v1")));
     assert!(env.contains(&("DOCKER_CONFIG", "/var/run/secrets/wxrun/registry")));
+    // The app's stores: Spin's runtime config from the Secret, mounted read-only.
+    assert!(env.contains(&(
+        "WXRUN_RUNTIME_CONFIG_FILE",
+        "/etc/wxrun/runtime-config.toml"
+    )));
+    secret_mounted(
+        pod,
+        "runtime-config",
+        "stores",
+        "runtime-config.toml",
+        "/etc/wxrun",
+    );
     assert!(
         !env.iter().any(|(k, _)| k.starts_with("AWS_")),
         "no S3 settings for a registry source: {env:?}"
@@ -410,25 +423,34 @@ fn an_oci_release_source_renders_with_its_pull_secret_and_passes_every_validator
         pod["imagePullSecrets"],
         serde_json::json!([{"name": "regcred"}])
     );
-    let secret = pod["volumes"]
+    secret_mounted(
+        pod,
+        "registry-auth",
+        "regcred",
+        ".dockerconfigjson",
+        "/var/run/secrets/wxrun/registry",
+    );
+}
+
+/// The pod has volume `volume` holding key `key` of Secret `secret`, mounted read-only at
+/// `at` in its one container.
+#[track_caller]
+fn secret_mounted(pod: &serde_json::Value, volume: &str, secret: &str, key: &str, at: &str) {
+    let v = pod["volumes"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|v| v["name"] == "registry-auth")
+        .find(|v| v["name"] == volume)
         .unwrap();
-    assert_eq!(secret["secret"]["secretName"], "regcred");
-    assert_eq!(
-        secret["secret"]["items"],
-        serde_json::json!([{"key": ".dockerconfigjson", "path": "config.json"}])
-    );
+    assert_eq!(v["secret"]["secretName"], secret);
+    assert_eq!(v["secret"]["items"][0]["key"], key);
     assert!(
-        c["volumeMounts"]
+        pod["containers"][0]["volumeMounts"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m["name"] == "registry-auth"
-                && m["mountPath"] == "/var/run/secrets/wxrun/registry"
-                && m["readOnly"] == true)
+            .any(|m| m["name"] == volume && m["mountPath"] == at && m["readOnly"] == true),
+        "{pod}"
     );
 }
 

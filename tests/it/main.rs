@@ -11,6 +11,7 @@ mod interrupt;
 mod k8s;
 mod k8s_apply;
 mod k8s_local;
+mod key_value;
 mod network;
 mod oci;
 mod publish;

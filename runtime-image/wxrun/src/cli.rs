@@ -136,6 +136,15 @@ struct HostArgs {
     /// Spin's runtime-config file (`[key_value_store.<label>]`, ...).
     #[arg(long, env = "WXRUN_RUNTIME_CONFIG_FILE")]
     runtime_config_file: Option<PathBuf>,
+    /// The same TOML inline, for platforms that hand a process its settings as
+    /// environment (Lambda, ECS); relative paths are against the working directory.
+    #[arg(
+        long,
+        env = "WXRUN_RUNTIME_CONFIG",
+        conflicts_with = "runtime_config_file",
+        value_name = "TOML"
+    )]
+    runtime_config: Option<String>,
     /// Directory of the default stores; default the file's `state_dir`, else
     /// `.spin` beside the app (the app dir, or the manifest's directory).
     #[arg(long, env = "WXRUN_STATE_DIR")]
@@ -148,9 +157,13 @@ impl HostArgs {
         &self,
         app_dir: Option<&std::path::Path>,
     ) -> anyhow::Result<crate::hosts::Resources> {
-        let config = match &self.runtime_config_file {
-            Some(path) => crate::runtime_config::RuntimeConfig::load(path)?,
-            None => Default::default(),
+        let config = match (&self.runtime_config_file, &self.runtime_config) {
+            (Some(path), _) => crate::runtime_config::RuntimeConfig::load(path)?,
+            (None, Some(text)) => {
+                crate::runtime_config::RuntimeConfig::parse(text, std::path::Path::new("."))
+                    .map_err(|e| anyhow::anyhow!("WXRUN_RUNTIME_CONFIG: {e}"))?
+            }
+            (None, None) => Default::default(),
         };
         let default_dir = app_dir
             .map(|d| std::path::absolute(d.join(".spin")))

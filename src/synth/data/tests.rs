@@ -279,3 +279,93 @@ fn ec2_gets_no_log_group_nor_log_permissions_since_nothing_on_it_ships_logs() {
         ]
     );
 }
+
+#[test]
+fn each_key_value_label_gets_a_table_that_only_the_runtimes_may_use_and_are_told_of() {
+    let mut a = artifacts(R1, &[]);
+    a.kv_labels = vec!["cache".into(), "default".into()];
+    let g = graph("", &a);
+    let t = &g.nodes["aws.dynamodb_table.kv-cache"];
+    assert_eq!(
+        t.props,
+        json!({
+            "name": "demo-kv-cache",
+            "hash_key": "PK",
+            "billing_mode": "PAY_PER_REQUEST",
+            "encrypted": true,
+            "tags": t.props["tags"],
+        })
+    );
+    assert_eq!(t.props["tags"]["wxinfra:stack"], "demo");
+    let tables = [
+        "${aws.dynamodb_table.kv-cache.arn}",
+        "${aws.dynamodb_table.kv-default.arn}",
+    ];
+    // The three runtime roles, and only they, may read and write exactly these tables.
+    let mut granted: Vec<String> = Vec::new();
+    for (role, sid, r) in resources(&g) {
+        if sid == "KeyValueTables" {
+            assert!(tables.contains(&r.as_str()), "{role}: {r}");
+            granted.push(role);
+        }
+    }
+    granted.dedup();
+    assert_eq!(
+        granted,
+        [
+            "aws.iam_role.ec2",
+            "aws.iam_role.ecs-task",
+            "aws.iam_role.lambda"
+        ]
+    );
+    let role = &g.nodes["aws.iam_role.lambda"];
+    let st = role.props["policies"]["wxinfra"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "KeyValueTables")
+        .unwrap();
+    assert_eq!(
+        st["Action"],
+        json!([
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Scan"
+        ])
+    );
+    // Every primitive is told which table backs which label, in Spin's runtime-config terms.
+    let config = "key_value_store = { 'cache' = { type = 'aws_dynamo', region = '${aws.caller_identity.current.region}', table = '${aws.dynamodb_table.kv-cache.name}' }, 'default' = { type = 'aws_dynamo', region = '${aws.caller_identity.current.region}', table = '${aws.dynamodb_table.kv-default.name}' } }";
+    let f = &g.nodes["aws.lambda_function.app"];
+    assert_eq!(f.props["environment"]["WXRUN_RUNTIME_CONFIG"], config);
+    let td = g
+        .nodes
+        .values()
+        .find(|n| n.kind == "aws.ecs_task_definition")
+        .unwrap();
+    assert_eq!(
+        td.props["container"]["environment"]["WXRUN_RUNTIME_CONFIG"],
+        config
+    );
+    let ud = g.nodes["aws.instance.ec2-0"].props["user_data"]
+        .as_str()
+        .unwrap();
+    assert!(
+        ud.contains(&format!("Environment=\"WXRUN_RUNTIME_CONFIG={config}\"\n")),
+        "{ud}"
+    );
+    // The config parses as the TOML Spin reads.
+    let parsed: toml::Table = toml::from_str(config).unwrap();
+    assert_eq!(
+        parsed["key_value_store"]["default"]["type"].as_str(),
+        Some("aws_dynamo")
+    );
+    // An app without stores gets neither tables nor the setting.
+    let g = graph("", &artifacts(R1, &[]));
+    assert!(!g.nodes.values().any(|n| n.kind == "aws.dynamodb_table"));
+    assert!(
+        g.nodes["aws.lambda_function.app"].props["environment"]
+            .get("WXRUN_RUNTIME_CONFIG")
+            .is_none()
+    );
+}

@@ -1,6 +1,8 @@
 //! The `aws_dynamo` key-value store (Spin 3.1's options) on moto's DynamoDB:
-//! two wxrun processes share the table, and boto3 sees Spin's item layout
-//! (`PK` string key, `VAL` binary value).
+//! two wxrun processes share the table, one configured by Spin's runtime-config
+//! file, one by the same settings inline in `WXRUN_RUNTIME_CONFIG` (as wxinfra
+//! hands them to ECS and Lambda), and boto3 sees Spin's item layout (`PK` string
+//! key, `VAL` binary value).
 
 use crate::support::*;
 use bytes::Bytes;
@@ -27,7 +29,15 @@ async fn dynamo_store_is_shared_by_two_processes_in_spins_item_layout() {
     let env = moto.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let a = serve_with_config(&manifest, &config, &env).await;
-    let b = serve_with_config(&manifest, &config, &env).await;
+    let inline = "key_value_store = { dyn = { type = 'aws_dynamo', region = 'us-east-1', \
+                  table = 'app-kv', consistent_read = true }, missing = { type = 'aws_dynamo', \
+                  region = 'us-east-1', table = 'no-such-table' } }";
+    let env_b: Vec<(&str, &str)> = env
+        .iter()
+        .copied()
+        .chain([("WXRUN_RUNTIME_CONFIG", inline)])
+        .collect();
+    let b = Server::start(&["--from", manifest.to_str().unwrap()], &env_b).await;
 
     let set = send(
         http::Method::POST,
@@ -48,9 +58,11 @@ async fn dynamo_store_is_shared_by_two_processes_in_spins_item_layout() {
     assert_eq!(a.get("/c/kv/dyn/delete/k").await.body, "ok:deleted");
     assert_eq!(b.get("/c/kv/dyn/get/k").await.body, "ok:none");
 
-    let r = a.get("/c/kv/missing/get/k").await.body;
-    assert!(
-        r.starts_with("err:other(") && r.contains("ResourceNotFoundException"),
-        "{r}"
-    );
+    for server in [&a, &b] {
+        let r = server.get("/c/kv/missing/get/k").await.body;
+        assert!(
+            r.starts_with("err:other(") && r.contains("ResourceNotFoundException"),
+            "{r}"
+        );
+    }
 }
