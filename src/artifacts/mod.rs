@@ -4,6 +4,7 @@
 //! contains its sha256, so a new build is a new object and nothing else changes.
 //! Owns the local files under `.wxinfra/artifacts/`; uploading is `aws::s3_object`'s job.
 
+pub mod image_layer;
 mod lambda_zip;
 pub mod runtime_image;
 

@@ -7,8 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::image_layer::{self, LayerInput};
 use super::{ArtifactError, io, runtime_path, sha256_hex, write_once};
-use crate::oci::{Artifact, ImageSpec, layout, pack};
+use crate::oci::image::assemble;
+use crate::oci::{Artifact, ImageSpec, layout};
 use crate::stack::LoadedStack;
 
 /// The built image and where it goes.
@@ -89,15 +91,21 @@ pub fn k8s_runtime_image(
     if let Some(image) = cached(&key_path, &stat_key, &archive, &repository) {
         return Ok(Some(image));
     }
-    let bytes = std::fs::read(&binary).map_err(io(&binary))?;
-    let tag = format!("k8s-{}", sha256_hex(&bytes));
-    drop(bytes);
+    let sha = sha256_hex(&std::fs::read(&binary).map_err(io(&binary))?);
+    let tag = format!("k8s-{sha}");
     let spec = ImageSpec {
         arch: arch.as_str().into(),
         user: crate::oci::image::RUNTIME_UID.to_string(),
         cmd: Vec::new(),
     };
-    let image = pack(&binary, &spec).map_err(|e| ArtifactError::Pack {
+    // The same layer as the stack's ECR image of this binary: made once for both.
+    let layer = image_layer::blocking(&LayerInput {
+        dir: out.clone(),
+        binary: binary.clone(),
+        arch: spec.arch.clone(),
+        sha256: sha,
+    })?;
+    let image = assemble(&layer, &spec).map_err(|e| ArtifactError::Pack {
         path: binary.clone(),
         message: e.to_string(),
     })?;

@@ -12,12 +12,13 @@ use async_trait::async_trait;
 use aws_sdk_ecr::types::ImageIdentifier;
 use oci_client::secrets::RegistryAuth;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::context::AwsContext;
 use super::errors::classify;
 use super::props::{str, strings};
-use crate::oci::{ImageSpec, Registry, pack};
+use crate::artifacts::image_layer::{self, LayerInput};
+use crate::oci::image::{Layer, assemble};
+use crate::oci::{ImageSpec, Registry};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct OciImage(pub std::sync::Arc<AwsContext>);
@@ -78,6 +79,25 @@ impl OciImage {
     }
 }
 
+/// What makes the layer of `binary` for `stack`'s image: see [`image_layer`].
+pub fn layer_input(stack: &str, binary: &str, arch: &str, sha256: &str) -> LayerInput {
+    LayerInput {
+        dir: std::path::Path::new(crate::artifacts::DIR).join(stack),
+        binary: binary.into(),
+        arch: arch.into(),
+        sha256: sha256.into(),
+    }
+}
+
+async fn layer_for(
+    stack: &str,
+    binary: &str,
+    arch: &str,
+    sha256: &str,
+) -> Result<std::sync::Arc<Layer>, crate::artifacts::ArtifactError> {
+    image_layer::get(&layer_input(stack, binary, arch, sha256)).await
+}
+
 fn registry_err(e: crate::oci::RegistryError) -> ProviderError {
     ProviderError::Api(format!("{e:#}"))
 }
@@ -127,28 +147,18 @@ impl Resource for OciImage {
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
         let p = req.props;
         let (uri, tag, binary) = (str(p, "repository_uri")?, str(p, "tag")?, str(p, "binary")?);
-        // Reading, hashing and gzipping a tens-of-MiB binary is CPU work: off the async
-        // workers, so the rest of the apply keeps going meanwhile.
-        let (binary, planned) = (binary.to_string(), str(p, "binary_sha256")?.to_string());
         let spec = ImageSpec {
             arch: str(p, "arch")?.into(),
             user: str(p, "user")?.into(),
             cmd: strings(p, "cmd"),
         };
-        let image = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(&binary)
-                .map_err(|e| ProviderError::Validation(format!("reading {binary}: {e}")))?;
-            let sha = hex::encode(Sha256::digest(&bytes));
-            if sha != planned {
-                return Err(ProviderError::Validation(format!(
-                    "{binary} changed since the plan: sha256 {sha}, planned {planned}"
-                )));
-            }
-            pack(std::path::Path::new(&binary), &spec)
-                .map_err(|e| ProviderError::Validation(e.to_string()))
-        })
-        .await
-        .map_err(|e| ProviderError::Api(format!("packing the runtime image: {e}")))??;
+        // The layer (gzip of the binary: seconds of CPU) is made once per binary, off the
+        // async workers, and usually already made: `apply` starts it beside the plan.
+        let layer = layer_for(req.stack, binary, &spec.arch, str(p, "binary_sha256")?)
+            .await
+            .map_err(|e| ProviderError::Validation(e.to_string()))?;
+        let image =
+            assemble(&layer, &spec).map_err(|e| ProviderError::Validation(e.to_string()))?;
         let (registry, repo) = self.registry(uri).await?;
         let pushed = registry
             .push(&registry.reference(&repo, tag), &image.artifact())

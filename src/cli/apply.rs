@@ -71,6 +71,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.note(&context::describe_artifacts(&artifacts));
     }
     let aws = context::aws(g, &loaded).await?;
+    prefetch_image_layers(&loaded.stack.name.value, &desired, &state);
     let progress = Arc::new(ui.progress());
 
     let plan: Plan = match &a.plan_file {
@@ -131,6 +132,32 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Starts making the layer of each runtime image the apply will push (one whose binary the
+/// state has not pushed yet), so that the gzip runs beside the plan and the first creates
+/// instead of on the critical path; `aws.oci_image` then takes the layer made here.
+fn prefetch_image_layers(stack: &str, desired: &crate::graph::Graph, state: &crate::state::State) {
+    for node in desired.nodes.values().filter(|n| n.kind == "aws.oci_image") {
+        let field = |p: &serde_json::Value, k: &str| p[k].as_str().map(str::to_string);
+        let sha = field(&node.props, "binary_sha256");
+        let pushed = state
+            .resources
+            .get(&node.address)
+            .and_then(|r| field(&r.props, "binary_sha256"));
+        let (Some(sha), Some(binary), Some(arch)) = (
+            sha,
+            field(&node.props, "binary"),
+            field(&node.props, "arch"),
+        ) else {
+            continue;
+        };
+        if pushed.as_deref() != Some(sha.as_str()) {
+            crate::artifacts::image_layer::prefetch(crate::aws::oci_image::layer_input(
+                stack, &binary, &arch, &sha,
+            ));
+        }
+    }
 }
 
 /// Waits up to `max` for every target group in `state` to be healthy (saying each group's

@@ -168,29 +168,44 @@ fn layer_tar(binary: &[u8]) -> Result<Vec<u8>, std::io::Error> {
     b.into_inner()
 }
 
-/// Packs `binary` (the static `wxrun`) into an image per `spec`.
-pub fn pack(binary_path: &Path, spec: &ImageSpec) -> Result<Image, PackError> {
-    let path = binary_path.display().to_string();
-    let binary = std::fs::read(binary_path).map_err(|source| PackError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let arch = oci_arch(&spec.arch)?;
-    let found = elf_arch(&binary).ok_or_else(|| PackError::NotElf { path: path.clone() })?;
-    if found != spec.arch {
+/// The image's one layer: the expensive part of packing (gzip of tens of MiB), and the same
+/// for every spec of one binary, so callers may keep it.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// Gzipped tar.
+    pub bytes: Vec<u8>,
+    pub digest: String,
+    /// Digest of the uncompressed tar (the config's `rootfs.diff_ids`).
+    pub diff_id: String,
+}
+
+/// The layer of `binary`, which must be an ELF for `arch` (the stack's name).
+pub fn layer(binary: &[u8], path: &str, arch: &str) -> Result<Layer, PackError> {
+    oci_arch(arch)?;
+    let found = elf_arch(binary).ok_or_else(|| PackError::NotElf { path: path.into() })?;
+    if found != arch {
         return Err(PackError::WrongArch {
-            path,
+            path: path.into(),
             found: found.into(),
-            wanted: spec.arch.clone(),
+            wanted: arch.into(),
         });
     }
-    let tar = layer_tar(&binary)?;
+    let tar = layer_tar(binary)?;
     let diff_id = digest(&tar);
     // mtime 0 in the gzip header keeps the compressed bytes reproducible too.
     let mut gz = GzEncoder::new(Vec::new(), Compression::best());
     gz.write_all(&tar)?;
-    let layer = gz.finish()?;
-    let layer_digest = digest(&layer);
+    let bytes = gz.finish()?;
+    Ok(Layer {
+        digest: digest(&bytes),
+        bytes,
+        diff_id,
+    })
+}
+
+/// The image of `layer` per `spec`: config and manifest (cheap).
+pub fn assemble(layer: &Layer, spec: &ImageSpec) -> Result<Image, PackError> {
+    let arch = oci_arch(&spec.arch)?;
     let config = serde_json::to_vec(&json!({
         "architecture": arch,
         "os": "linux",
@@ -200,7 +215,7 @@ pub fn pack(binary_path: &Path, spec: &ImageSpec) -> Result<Image, PackError> {
             "Cmd": spec.cmd,
             "WorkingDir": "/",
         },
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
     }))
     .expect("serialisable");
     let config_digest = digest(&config);
@@ -208,19 +223,29 @@ pub fn pack(binary_path: &Path, spec: &ImageSpec) -> Result<Image, PackError> {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config.len()},
-        "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer_digest, "size": layer.len()}],
+        "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer.digest, "size": layer.bytes.len()}],
     }))
     .expect("serialisable");
     let manifest_digest = digest(&manifest);
     Ok(Image {
-        layer,
-        layer_digest,
-        diff_id,
+        layer: layer.bytes.clone(),
+        layer_digest: layer.digest.clone(),
+        diff_id: layer.diff_id.clone(),
         config,
         config_digest,
         manifest,
         manifest_digest,
     })
+}
+
+/// Packs `binary` (the static `wxrun`) into an image per `spec`.
+pub fn pack(binary_path: &Path, spec: &ImageSpec) -> Result<Image, PackError> {
+    let path = binary_path.display().to_string();
+    let binary = std::fs::read(binary_path).map_err(|source| PackError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    assemble(&layer(&binary, &path, &spec.arch)?, spec)
 }
 
 #[cfg(test)]
