@@ -173,8 +173,6 @@ pub fn link_unsupported<T: 'static>(
                         ComponentItem::ComponentFunc(f) => {
                             define_trap(&mut inst, export, qualified, f.async_()).map_err(fail)?
                         }
-                        ComponentItem::Resource(_)
-                            if crate::hosts::defines_resource(name, export) => {}
                         ComponentItem::Resource(_) => inst
                             .resource(
                                 export,
@@ -243,7 +241,7 @@ mod tests {
         assert!(!is_provided("fermyon:spin/llm@2.0.0"));
         assert!(is_provided("wasi:keyvalue/store@0.2.0-draft2"));
         assert!(is_provided("wasi:config/store@0.2.0-draft-2024-09-27"));
-        assert!(!is_provided("wasi:keyvalue/atomics@0.2.0-draft2"));
+        assert!(is_provided("wasi:keyvalue/atomics@0.2.0-draft2"));
         assert!(!is_provided("wasi:io/streams@0.20.0"));
         assert!(!is_provided("wasi:clocks/timezone@0.2.6"));
     }

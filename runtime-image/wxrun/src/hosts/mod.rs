@@ -22,10 +22,11 @@ use std::sync::Arc;
 use wasmtime::component::{Linker, LinkerInstance, Resource, ResourceType};
 
 /// Interfaces implemented here (exact names, as the Spin SDKs import them).
-pub const INTERFACES: [&str; 12] = [
+pub const INTERFACES: [&str; 13] = [
     key_value::V2,
     key_value::wasi::STORE,
     key_value::wasi::BATCH,
+    key_value::atomics::ATOMICS,
     sqlite::V2,
     sqlite::V3,
     redis::V2,
@@ -36,13 +37,6 @@ pub const INTERFACES: [&str; 12] = [
     postgres::V4,
     mysql::V2,
 ];
-
-/// Whether `resource` of the unsupported interface `interface` is a type an
-/// implemented interface defines (`use store.{bucket}`): the trap linker must
-/// leave it to that definition, or the two would be different types.
-pub fn defines_resource(interface: &str, resource: &str) -> bool {
-    interface == key_value::wasi::ATOMICS && resource == "bucket"
-}
 
 /// The process's key-value stores and SQLite databases, from the runtime
 /// config and the state directory, and its PostgreSQL and MySQL connection

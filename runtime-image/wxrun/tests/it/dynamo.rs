@@ -58,6 +58,16 @@ async fn dynamo_store_is_shared_by_two_processes_in_spins_item_layout() {
     assert_eq!(a.get("/c/kv/dyn/delete/k").await.body, "ok:deleted");
     assert_eq!(b.get("/c/kv/dyn/get/k").await.body, "ok:none");
 
+    // Atomics: decimal text in VAL, a conditional write per increment, and Spin's VER
+    // version for compare-and-swap.
+    atomics_agree(&a, &b, "c", "dyn").await;
+    let item = moto.boto3(
+        "d = session.client('dynamodb', endpoint_url=endpoint)\n\
+         c = d.get_item(TableName='app-kv', Key={'PK': {'S': 'counter'}}, ConsistentRead=True)['Item']\n\
+         s = d.get_item(TableName='app-kv', Key={'PK': {'S': 'c'}}, ConsistentRead=True)['Item']\n\
+         print(c['VAL']['B'].decode(), s['VAL']['B'].decode(), 'VER' in s)",
+    );
+    assert_eq!(item, "35 v3 True");
     for server in [&a, &b] {
         let r = server.get("/c/kv/missing/get/k").await.body;
         assert!(

@@ -42,6 +42,10 @@ async fn redis_key_value_store_is_shared_by_two_processes() {
     assert_eq!(stored, b"from-a");
     assert_eq!(a.get("/allowed/kv/cache/delete/k").await.body, "ok:deleted");
     assert_eq!(b.get("/allowed/kv/cache/get/k").await.body, "ok:none");
+    // Atomics: INCRBY's decimal text, and WATCH/MULTI/EXEC compare-and-swap.
+    atomics_agree(&a, &b, "allowed", "cache").await;
+    let counter: String = redis.client().await.get("counter").await.unwrap();
+    assert_eq!(counter, "35");
     // The store is not granted to the other component.
     assert_eq!(
         a.get("/denied/kv/cache/get/k").await.body,

@@ -89,9 +89,30 @@ async fn wasi_keyvalue_shares_spin_stores_and_grants() {
         get(&server, "/granted/wkv/default/exists/b").await,
         "ok:false"
     );
+    // Atomics on Spin's default store (a SQLite file shared by two processes), the
+    // counter kept as Spin keeps it: 8 little-endian bytes.
+    let other = Server::start(&["--from", manifest.to_str().unwrap()], &[]).await;
+    atomics_agree(&server, &other, "granted", "default").await;
+    let db = rusqlite::Connection::open(tmp.path().join(".spin/sqlite_key_value.db")).unwrap();
+    let counter: Vec<u8> = db
+        .query_row(
+            "SELECT value FROM spin_key_value WHERE store = 'default' AND key = 'counter'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(counter, 35i64.to_le_bytes());
+    assert_eq!(
+        post(&server, "/granted/wkv/default/incr/c", "1").await,
+        "err:other(the value is 2 bytes, not a 64-bit counter)"
+    );
     // Not granted: Spin's error values, not traps.
     assert_eq!(
         get(&server, "/none/wkv/default/get/k").await,
+        "err:access-denied"
+    );
+    assert_eq!(
+        post(&server, "/none/wkv/default/incr/k", "1").await,
         "err:access-denied"
     );
     assert_eq!(

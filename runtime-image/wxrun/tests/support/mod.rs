@@ -640,3 +640,29 @@ pub async fn wait_for_all(servers: &[&Server], path: &str, marker: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `wasi:keyvalue/atomics` on `store`, through the spin-hosts routes under
+/// `/<component>/wkv/<store>/` of two processes sharing it: increments (20 of
+/// them at once, from both) add up exactly, a compare-and-swap reads then writes,
+/// and one that loses to another write gets `cas-failed` with a cas that has read
+/// the winner and then goes through. The counter ends at 35, under key `counter`.
+pub async fn atomics_agree(a: &Server, b: &Server, component: &str, store: &str) {
+    let at = |op: &str, key: &str| format!("/{component}/wkv/{store}/{op}/{key}");
+    assert_eq!(post(a, &at("incr", "counter"), "10").await, "ok:10");
+    assert_eq!(post(b, &at("incr", "counter"), "5").await, "ok:15");
+    let incr = at("incr", "counter");
+    let racers: Vec<_> = (0..20)
+        .map(|i| post(if i % 2 == 0 { a } else { b }, &incr, "1"))
+        .collect();
+    for answer in futures::future::join_all(racers).await {
+        assert!(answer.starts_with("ok:"), "{answer}");
+    }
+    assert_eq!(post(a, &at("incr", "counter"), "0").await, "ok:35");
+    assert_eq!(post(a, &at("cas", "c"), "v1").await, "ok:swapped:none");
+    assert_eq!(post(b, &at("cas", "c"), "v2").await, "ok:swapped:v1");
+    assert_eq!(
+        post(a, &at("casrace", "c"), "v3").await,
+        "ok:failed:intruder"
+    );
+    assert_eq!(b.get(&at("get", "c")).await.body, "ok:v3");
+}

@@ -4,8 +4,9 @@
 //! opens as `access-denied`, a granted label with no store stops the app at
 //! load (Spin: "unknown key_value_stores label"). Owns the store table and
 //! the guest-facing functions; each backend is its own module, and
-//! `wasi:keyvalue` (on the same stores) is `wasi`.
+//! `wasi:keyvalue` (on the same stores) is `wasi` and `atomics`.
 
+pub mod atomics;
 mod dynamo;
 mod redis;
 mod sqlite;
@@ -186,6 +187,7 @@ fn store_resource(inst: &mut LinkerInstance<'_, Host>, name: &str) -> wasmtime::
 /// Links `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue`.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     wasi::add_to_linker(linker)?;
+    atomics::add_to_linker(linker)?;
     let mut inst = linker.instance(V2)?;
     store_resource(&mut inst, "store")?;
     inst.func_wrap("[static]store.open", |mut store, (label,): (String,)| {

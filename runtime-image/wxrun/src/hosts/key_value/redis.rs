@@ -47,6 +47,46 @@ impl RedisStore {
         self.conn().await?.exists(key).await.map_err(other)
     }
 
+    /// `INCRBY`: Redis keeps the counter as decimal text, as Spin's store does.
+    pub async fn increment(&self, key: String, delta: i64) -> Result<i64, Error> {
+        self.conn().await?.incr(key, delta).await.map_err(other)
+    }
+
+    /// `WATCH`es `key` on a connection of its own (a watch is per connection) and reads it.
+    pub async fn watch(
+        &self,
+        key: &str,
+    ) -> Result<(MultiplexedConnection, Option<Vec<u8>>), Error> {
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(other)?;
+        redis::cmd("WATCH")
+            .arg(key)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(other)?;
+        let value = conn.get(key).await.map_err(other)?;
+        Ok((conn, value))
+    }
+
+    /// `MULTI`/`SET`/`EXEC` on the watching connection: EXEC answers nil when the key
+    /// changed since the `WATCH`, and nothing is written.
+    pub async fn swap_watched(
+        mut conn: MultiplexedConnection,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<bool, Error> {
+        let done: redis::Value = redis::pipe()
+            .atomic()
+            .set(key, value)
+            .query_async(&mut conn)
+            .await
+            .map_err(other)?;
+        Ok(!matches!(done, redis::Value::Nil))
+    }
+
     pub async fn keys(&self) -> Result<Vec<String>, Error> {
         self.conn().await?.keys("*").await.map_err(other)
     }

@@ -88,6 +88,62 @@ impl SqliteStore {
         .await
     }
 
+    /// Adds `delta` to the counter at `key` (absent: 0), kept as Spin keeps it: 8 bytes,
+    /// little-endian. A value of another size is an error (Spin panics).
+    pub async fn increment(&self, key: String, delta: i64) -> Result<i64, Error> {
+        let value = self
+            .run(move |c, store| {
+                let tx = c.unchecked_transaction()?;
+                let old: Option<Vec<u8>> = tx
+                    .prepare_cached(
+                        "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                    )?
+                    .query_row((store, &key), |row| row.get(0))
+                    .optional()?;
+                let old = match old.map(<[u8; 8]>::try_from) {
+                    None => 0,
+                    Some(Ok(bytes)) => i64::from_le_bytes(bytes),
+                    Some(Err(v)) => return Ok(Err(v.len())),
+                };
+                let new = old.wrapping_add(delta);
+                tx.prepare_cached(
+                    "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute((store, &key, new.to_le_bytes()))?;
+                tx.commit()?;
+                Ok(Ok(new))
+            })
+            .await?;
+        value.map_err(|len| Error::Other(format!("the value is {len} bytes, not a 64-bit counter")))
+    }
+
+    /// Writes `value` if `key` still holds `seen` (`None`: absent); whether it did.
+    pub async fn swap_if(
+        &self,
+        key: String,
+        seen: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Result<bool, Error> {
+        self.run(move |c, store| {
+            let changed = match seen {
+                Some(old) => c
+                    .prepare_cached(
+                        "UPDATE spin_key_value SET value = ?4 WHERE store = ?1 AND key = ?2 AND value = ?3",
+                    )?
+                    .execute((store, &key, &old, &value))?,
+                None => c
+                    .prepare_cached(
+                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (store, key) DO NOTHING",
+                    )?
+                    .execute((store, &key, &value))?,
+            };
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     pub async fn keys(&self) -> Result<Vec<String>, Error> {
         self.run(|c, store| {
             c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?

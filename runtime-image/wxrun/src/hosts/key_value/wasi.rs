@@ -3,7 +3,7 @@
 //! label, with the same grants, backends and open-store limit. As in Spin,
 //! `list-keys` returns every key at once and refuses a cursor. `get-many`
 //! answers every asked key, `none` for a missing one (the interface's rule).
-//! `wasi:keyvalue/atomics` is not linked: `wxrun check` lists it.
+//! `wasi:keyvalue/atomics` is `atomics`.
 
 use super::{Backend, Error as SpinError, OpenStore, backend, open, store_resource};
 use crate::engine::Host;
@@ -11,8 +11,6 @@ use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
 
 pub const STORE: &str = "wasi:keyvalue/store@0.2.0-draft2";
 pub const BATCH: &str = "wasi:keyvalue/batch@0.2.0-draft2";
-/// Not linked (its functions trap), but its `bucket` is this module's.
-pub const ATOMICS: &str = "wasi:keyvalue/atomics@0.2.0-draft2";
 
 /// The `error` variant of `wasi:keyvalue/store`.
 #[derive(ComponentType, Lift, Lower, Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,9 @@
 //!   /tcp/<addr>              TCP connect (wasi:sockets) and write "ping"
 //!   /udp/<addr>              UDP send of "ping"
 //!   /lookup/<name>           name lookup (wasi:sockets/ip-name-lookup)
-//!   /wkv/<store>/<op>/<key>  wasi:keyvalue store + batch: the /kv ops (keys: the
+//!   /wkv/<store>/<op>/<key>  wasi:keyvalue store + batch + atomics (incr: body = delta;
+//!                            cas: read then swap in the body; casrace: a swap that loses
+//!                            to a write, then wins with the cas it got back): the /kv ops (keys: the
 //!                            key is the cursor, `-` for none), getmany and
 //!                            deletemany (key: a,b), setmany (body: a=1,b=2)
 //!   /config/<key>            wasi:config/store get; `-` for get-all
@@ -109,8 +111,18 @@ fn text(value: Option<Vec<u8>>) -> String {
         .unwrap_or_else(|| "none".into())
 }
 
+fn cas_fail(
+    e: spin_sdk::wit::wasi::keyvalue::atomics::CasError,
+    fail: &dyn Fn(spin_sdk::wit::wasi::keyvalue::store::Error) -> String,
+) -> String {
+    match e {
+        spin_sdk::wit::wasi::keyvalue::atomics::CasError::StoreError(e) => fail(e),
+        spin_sdk::wit::wasi::keyvalue::atomics::CasError::CasFailed(_) => "cas-failed".into(),
+    }
+}
+
 fn wasi_kv(label: &str, op: &str, key: &str, body: Vec<u8>) -> Result<String, String> {
-    use spin_sdk::wit::wasi::keyvalue::{batch, store};
+    use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store};
     let fail = |e: store::Error| match e {
         store::Error::NoSuchStore => "no-such-store".to_string(),
         store::Error::AccessDenied => "access-denied".to_string(),
@@ -145,6 +157,33 @@ fn wasi_kv(label: &str, op: &str, key: &str, body: Vec<u8>) -> Result<String, St
         "deletemany" => batch::delete_many(&bucket, &keys)
             .map(|()| "deleted".into())
             .map_err(fail),
+        "incr" => {
+            let delta: i64 = String::from_utf8_lossy(&body).parse().map_err(|_| "delta".to_string())?;
+            atomics::increment(&bucket, key, delta).map(|n| n.to_string()).map_err(fail)
+        }
+        // Read, then swap in the body: `swapped:<what was read>`.
+        "cas" => {
+            let cas = atomics::Cas::new(&bucket, key).map_err(fail)?;
+            let seen = text(cas.current().map_err(fail)?);
+            atomics::swap(cas, &body).map_err(|e| cas_fail(e, &fail))?;
+            Ok(format!("swapped:{seen}"))
+        }
+        // Read, let another write win, swap: cas-failed with a cas that has read the winner,
+        // whose swap then goes through: `failed:<winner>`.
+        "casrace" => {
+            let cas = atomics::Cas::new(&bucket, key).map_err(fail)?;
+            cas.current().map_err(fail)?;
+            bucket.set(key, b"intruder").map_err(fail)?;
+            match atomics::swap(cas, &body) {
+                Ok(()) => Err("the swap won a lost race".into()),
+                Err(atomics::CasError::CasFailed(again)) => {
+                    let winner = text(again.current().map_err(fail)?);
+                    atomics::swap(again, &body).map_err(|e| cas_fail(e, &fail))?;
+                    Ok(format!("failed:{winner}"))
+                }
+                Err(atomics::CasError::StoreError(e)) => Err(fail(e)),
+            }
+        }
         other => Err(format!("unknown op {other}")),
     }
 }
