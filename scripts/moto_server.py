@@ -124,6 +124,14 @@ run with all of them on; switch one off to see what it catches):
   deletion": https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html,
   API_DeleteTable.html). moto makes tables ACTIVE at once and forgets them on delete. While
   DELETING, the name cannot be taken again (ResourceInUseException).
+- MOTO_STRICT_LAMBDA_CONCURRENCY: an account's concurrency quota, 1000 by default, of which
+  Lambda keeps 100 unreserved: a PutFunctionConcurrency that would leave less answers
+  "Specified ReservedConcurrentExecutions for function decreases account's
+  UnreservedConcurrentExecution below its minimum value of [100]."
+  (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html, "Lambda
+  reserves 100 units of concurrency for all functions that don't explicitly reserve
+  concurrency"). moto checks it only when MOTO_LAMBDA_CONCURRENCY_QUOTA is set; this rule
+  sets it to the default quota unless it is.
 - MOTO_STRICT_ACM: DNS validation as ACM does it. For ACM_RECORD_SECONDS after
   RequestCertificate, DescribeCertificate lists the domain without its validation
   ResourceRecord (terraform-provider-aws #9596, #9627). The certificate stays
@@ -1182,6 +1190,11 @@ NatGatewayResponse.create_nat_gateway = _same_token_returns_existing(
     _nat_gateway_with_token,
     lambda nat: ActionResult({"NatGateway": nat}),
 )
+
+
+# MOTO_STRICT_LAMBDA_CONCURRENCY: moto reads its quota from the environment at each call.
+if _strict("LAMBDA_CONCURRENCY"):
+    os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000")
 
 
 # MOTO_STRICT_DYNAMODB_STATUS. Seconds to minutes in AWS; long enough here that a create or

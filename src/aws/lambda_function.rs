@@ -157,6 +157,45 @@ impl LambdaFunction {
         })
         .await
     }
+
+    /// The function's reserved concurrency, if it has one.
+    async fn reserved(&self, name: &str) -> Result<Option<i32>, ProviderError> {
+        let out = self
+            .0
+            .lambda
+            .get_function_concurrency()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.reserved_concurrent_executions())
+    }
+
+    /// Reserves `reserved_concurrency` for the function, or gives back what it had.
+    async fn reserve(&self, name: &str, props: &Value) -> Result<(), ProviderError> {
+        match props["reserved_concurrency"].as_i64() {
+            Some(n) => {
+                self.0
+                    .lambda
+                    .put_function_concurrency()
+                    .function_name(name)
+                    .reserved_concurrent_executions(i32::try_from(n).unwrap_or(i32::MAX))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+            None => {
+                self.0
+                    .lambda
+                    .delete_function_concurrency()
+                    .function_name(name)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -211,6 +250,7 @@ impl Resource for LambdaFunction {
             "file_system": c.file_system_configs().first().map(|fs| json!({"arn": fs.arn(), "mount_path": fs.local_mount_path()})),
             "environment": env,
             "logging": c.logging_config().map(|l| json!({"log_group": l.log_group(), "log_format": l.log_format().map(|f| f.as_str())})),
+            "reserved_concurrency": self.reserved(id).await?,
             "tags": f.tags().map(tags::from_map).unwrap_or_else(|| json!({})),
         });
         Ok(Some(Live {
@@ -260,6 +300,7 @@ impl Resource for LambdaFunction {
             }
             Err(e) => return Err(classify(e)),
         }
+        self.reserve(name, p).await?;
         let c = self.settled(name).await?;
         Ok(Created {
             id: name.to_string(),
@@ -307,6 +348,9 @@ impl Resource for LambdaFunction {
                 .await
                 .map_err(classify)?;
             self.settled(id).await?;
+        }
+        if changed.iter().any(|f| f == "reserved_concurrency") {
+            self.reserve(id, new).await?;
         }
         let c = self.settled(id).await?;
         if changed.iter().any(|f| f == "tags") {

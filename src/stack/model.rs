@@ -304,6 +304,10 @@ pub struct LambdaSpec {
     /// CloudWatch Logs retention in days.
     #[serde(default = "num::<14>")]
     pub log_retention_days: Spanned<u32>,
+    /// Concurrent executions reserved for the function (and its cap); none: the account's
+    /// unreserved pool.
+    #[serde(default)]
+    pub reserved_concurrency: Option<Spanned<u32>>,
 }
 
 /// The runtime every primitive runs.

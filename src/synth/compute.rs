@@ -294,6 +294,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 "architecture": l.arch.value.as_str(),
                 "memory_size": l.memory.value,
                 "timeout": l.timeout.value,
+                "reserved_concurrency": l.reserved_concurrency.as_ref().map(|r| r.value),
                 "role": need(&data.lambda_role_arn, "Lambda role")?,
                 "code": {
                     "s3_bucket": data.bucket,

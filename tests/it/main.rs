@@ -12,6 +12,7 @@ mod k8s;
 mod k8s_apply;
 mod k8s_local;
 mod key_value;
+mod lambda_concurrency;
 mod network;
 mod oci;
 mod publish;
