@@ -5,7 +5,7 @@
 //! writer in another process instead of failing).
 
 use super::Error;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -93,7 +93,10 @@ impl SqliteStore {
     pub async fn increment(&self, key: String, delta: i64) -> Result<i64, Error> {
         let value = self
             .run(move |c, store| {
-                let tx = c.unchecked_transaction()?;
+                // IMMEDIATE takes the write lock first, waiting out another process under
+                // the busy timeout; a deferred read-then-write would instead fail at once with
+                // "database is locked" when two processes upgrade together.
+                let tx = Transaction::new_unchecked(c, TransactionBehavior::Immediate)?;
                 let old: Option<Vec<u8>> = tx
                     .prepare_cached(
                         "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
