@@ -154,6 +154,7 @@ fn applied_state() -> State {
                     outputs: outputs(&a),
                     depends_on,
                     token: None,
+                    ignore_changes: Default::default(),
                 },
             );
         }

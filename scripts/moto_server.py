@@ -13,7 +13,9 @@ these, they only stop moto from reporting false differences or accepting what AW
    Here it is kept and returned, as AWS does.
 3. ECS services. moto's CreateService drops `deploymentConfiguration` (the circuit
    breaker) and `healthCheckGracePeriodSeconds`, so DescribeServices never shows them
-   (its UpdateService keeps them). Here CreateService keeps them too.
+   (its UpdateService keeps them). Here CreateService keeps them too. moto also starts
+   MOTO_ECS_SERVICE_RUNNING tasks whatever the desired count, so a service of two never
+   completes its rollout; here it starts the desired count, as ECS does.
 4. S3 conditional writes. moto checks `If-None-Match: *` / `If-Match` and then stores the
    object as two steps, and the server handles requests on several threads, so two racing
    conditional PutObjects can both pass the check. In AWS exactly one wins: "If multiple
@@ -27,6 +29,13 @@ these, they only stop moto from reporting false differences or accepting what AW
 7. NAT gateways. moto's DeleteNatGateway marks the gateway deleted but keeps its Elastic IP
    associated and its network interface in the subnet, so the address is never free and the
    subnet never empty. AWS lets both go once the gateway is `deleted`; here too.
+8. Application Auto Scaling. moto's DeregisterScalableTarget keeps the target's scaling
+   policies; AWS deletes them with it ("Deregistering a scalable target deletes the scaling
+   policies and the scheduled actions that are associated with it",
+   https://docs.aws.amazon.com/autoscaling/application/APIReference/API_DeregisterScalableTarget.html).
+   A missing target or policy is ObjectNotFoundException in AWS (both APIs' Errors), a
+   ValidationException in moto. moto also drops RegisterScalableTarget's `Tags` and has no
+   TagResource, UntagResource or ListTagsForResource; here targets keep their tags.
 6. DescribeInstances' `client-token` filter ("The idempotency token you provided when you
    launched the instance", DescribeInstances in the EC2 API reference), which finds what a
    RunInstances whose answer was lost made. moto answers it with a 500 (NotImplementedError).
@@ -160,7 +169,12 @@ from moto.core.responses import ActionResult
 from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.acm.models import CertBundle, AWSCertificateManagerBackend, acm_backends
 from moto.awslambda.models import LambdaBackend, LambdaFunction
-from moto.core.exceptions import AWSError
+from moto.core.exceptions import AWSError, JsonRESTError
+from moto.applicationautoscaling.models import (
+    ApplicationAutoscalingBackend,
+    applicationautoscaling_backends,
+)
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.ec2.exceptions import (
     DependencyViolationError,
     EC2ClientError,
@@ -425,7 +439,19 @@ def _create_service_backend(self, *args, **kwargs):
             "Unable to assume the service linked role. "
             "Please verify that the ECS service linked role exists."
         )
-    return _released_create_service_backend(self, *args, **kwargs)
+    service = _released_create_service_backend(self, *args, **kwargs)
+    # 3. AWS starts the desired count; moto starts MOTO_ECS_SERVICE_RUNNING tasks whatever was
+    # asked, so a service of two never completes its rollout. (The rollout rule still shows
+    # them starting for a while.)
+    service.running_count, service.pending_count = service.desired_count, 0
+    for d in service.deployments:
+        d.update(
+            runningCount=service.desired_count,
+            pendingCount=0,
+            rolloutState="COMPLETED",
+            rolloutStateReason=f"ECS deployment {d['id']} completed.",
+        )
+    return service
 
 
 IAMBackend.create_role = _marked(IAMBackend.create_role, "iam", lambda r: r.arn)
@@ -1382,6 +1408,92 @@ AWSCertificateManagerBackend.request_certificate = _request_certificate
 AWSCertificateManagerBackend.delete_certificate = _delete_certificate
 ELBv2Backend.create_listener = _create_listener
 ELBv2Backend.modify_listener = _modify_listener
+
+# 8. Application Auto Scaling: policies go with their target, AWS's not-found error, tags.
+_released_deregister_target = ApplicationAutoscalingBackend.deregister_scalable_target
+_released_delete_scaling_policy = ApplicationAutoscalingBackend.delete_scaling_policy
+_released_register_target_response = ApplicationAutoScalingResponse.register_scalable_target
+_target_tags = {}
+
+
+def _object_not_found(message):
+    return JsonRESTError("ObjectNotFoundException", message)
+
+
+def _deregister_scalable_target(self, namespace, r_id, dimension):
+    if not self._scalable_target_exists(r_id, dimension):
+        raise _object_not_found(
+            f"No scalable target registered for service namespace: {namespace}, resource ID:"
+            f" {r_id}, scalable dimension: {dimension}"
+        )
+    _target_tags.pop(self.targets[dimension][r_id].arn, None)
+    for key, policy in list(self.policies.items()):
+        if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
+            namespace,
+            r_id,
+            dimension,
+        ):
+            policy.delete_alarms(self.account_id, self.region_name)
+            del self.policies[key]
+    return _released_deregister_target(self, namespace, r_id, dimension)
+
+
+def _delete_scaling_policy(self, policy_name, service_namespace, resource_id, scalable_dimension):
+    try:
+        return _released_delete_scaling_policy(
+            self, policy_name, service_namespace, resource_id, scalable_dimension
+        )
+    except JsonRESTError as e:
+        raise _object_not_found(f"No scaling policy found for policy name: {policy_name}") from e
+
+
+def _register_scalable_target_response(self):
+    out = _released_register_target_response(self)
+    tags = self._get_param("Tags")
+    if tags:
+        _target_tags.setdefault(json.loads(out)["ScalableTargetARN"], {}).update(tags)
+    return out
+
+
+def _known_target(arn):
+    registered = (
+        t.arn
+        for backends in applicationautoscaling_backends.values()
+        for b in backends.values()
+        for by_id in b.targets.values()
+        for t in by_id.values()
+    )
+    if arn not in registered:
+        raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for {arn}")
+
+
+def _list_tags_for_resource(self):
+    arn = self._get_param("ResourceARN")
+    _known_target(arn)
+    return json.dumps({"Tags": _target_tags.get(arn, {})})
+
+
+def _tag_resource(self):
+    arn = self._get_param("ResourceARN")
+    _known_target(arn)
+    _target_tags.setdefault(arn, {}).update(self._get_param("Tags") or {})
+    return "{}"
+
+
+def _untag_resource(self):
+    arn = self._get_param("ResourceARN")
+    _known_target(arn)
+    for key in self._get_param("TagKeys") or []:
+        _target_tags.get(arn, {}).pop(key, None)
+    return "{}"
+
+
+ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_scalable_target
+ApplicationAutoscalingBackend.delete_scaling_policy = _delete_scaling_policy
+ApplicationAutoScalingResponse.register_scalable_target = _register_scalable_target_response
+ApplicationAutoScalingResponse.list_tags_for_resource = _list_tags_for_resource
+ApplicationAutoScalingResponse.tag_resource = _tag_resource
+ApplicationAutoScalingResponse.untag_resource = _untag_resource
 
 if __name__ == "__main__":
     main()

@@ -115,6 +115,7 @@ fn release_history_keeps_a_bounded_window() {
         outputs: Default::default(),
         depends_on: Default::default(),
         token: None,
+        ignore_changes: Default::default(),
     };
     state
         .resources

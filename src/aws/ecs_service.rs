@@ -249,7 +249,15 @@ impl Resource for EcsService {
                 .cluster(cluster)
                 .service(id)
                 .task_definition(str(new, "task_definition")?)
-                .set_desired_count(new["desired_count"].as_i64().map(|n| n as i32))
+                // Sent only when it is a planned change: under auto scaling the count is not
+                // ours to put back (the node ignores it).
+                .set_desired_count(
+                    changed
+                        .iter()
+                        .any(|f| f == "desired_count")
+                        .then(|| new["desired_count"].as_i64().map(|n| n as i32))
+                        .flatten(),
+                )
                 .set_platform_version(new["platform_version"].as_str().map(str::to_string))
                 .network_configuration(network(new)?)
                 .set_deployment_configuration(deployment(new))

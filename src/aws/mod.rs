@@ -4,6 +4,8 @@
 
 pub mod acm_certificate;
 pub mod acm_certificate_validation;
+pub mod appautoscaling_policy;
+pub mod appautoscaling_target;
 pub mod caller_identity;
 pub mod context;
 pub mod dynamodb_table;
@@ -96,6 +98,8 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(ecs_cluster::EcsCluster(ctx.clone()))
         .with(ecs_task_definition::EcsTaskDefinition(ctx.clone()))
         .with(ecs_service::EcsService(ctx.clone()))
+        .with(appautoscaling_target::AppautoscalingTarget(ctx.clone()))
+        .with(appautoscaling_policy::AppautoscalingPolicy(ctx.clone()))
         .with(instance::Ec2Instance(ctx.clone()))
         .with(ecr_repository::EcrRepository(ctx.clone()))
         .with(oci_image::OciImage(ctx))

@@ -46,6 +46,12 @@ macro_rules! tagged {
 /// Deletion order: everything a kind depends on comes after it. Listeners, target
 /// registrations, Lambda permissions, S3 objects and OCI images go with their parents.
 pub const ORDER: &[Sweeper] = &[
+    // Deregistering a target deletes its scaling policies with it.
+    Sweeper {
+        kind: "aws.appautoscaling_target",
+        arn_types: &["application-autoscaling:scalable-target"],
+        find: |c, _| Box::pin(super::appautoscaling_target::stack_targets(c, &c.stack)),
+    },
     Sweeper {
         kind: "aws.ecs_service",
         arn_types: &["ecs:service"],
@@ -441,6 +447,7 @@ mod tests {
         // (dependent, dependency) pairs as AWS enforces them.
         for (a, b) in [
             ("aws.lb_listener", "aws.lb_target_group"),
+            ("aws.appautoscaling_target", "aws.ecs_service"),
             ("aws.ecs_service", "aws.ecs_cluster"),
             ("aws.ecs_service", "aws.lb_target_group"),
             ("aws.lambda_function", "aws.security_group"),

@@ -65,6 +65,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
             outputs,
             depends_on: node.depends_on().into_iter().collect(),
             token: None,
+            ignore_changes: Default::default(),
         },
     );
     state.serial += 1;

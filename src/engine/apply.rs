@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::hooks::{Event, Hooks};
 use super::retry::{RetryPolicy, with_retry};
 use crate::graph::reference::resolve;
-use crate::graph::{Dag, Outcome};
+use crate::graph::{Dag, Node, Outcome};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::provider::{CreateRequest, Created, Provider, ProviderError};
 use crate::state::{ResourceState, State, StateStore, Status};
@@ -156,6 +156,27 @@ impl Shared {
             .map_err(|e| ProviderError::Other(e.into()))
     }
 
+    /// What a node leaves to others can change while the resource itself does not (scaling
+    /// switched on for a running service): the state follows the graph, written only when
+    /// something moved.
+    fn follow_ignore_changes(&self, desired: &crate::graph::Graph) -> Result<(), ApplyError> {
+        let mut s = self.state.lock().expect("state mutex poisoned");
+        let mut moved = false;
+        for (address, r) in &mut s.resources {
+            if let Some(n) = desired.nodes.get(address)
+                && n.ignore_changes != r.ignore_changes
+            {
+                r.ignore_changes = n.ignore_changes.clone();
+                moved = true;
+            }
+        }
+        if moved {
+            s.serial += 1;
+            self.store.write(&s)?;
+        }
+        Ok(())
+    }
+
     fn resolved(&self, props: &Value) -> Option<Value> {
         let s = self.state.lock().expect("state mutex poisoned");
         resolve(props, &|r| s.output(&r.address, &r.output).cloned())
@@ -233,11 +254,10 @@ impl Engine {
                         Step::Delete => ctx.delete(&stack).await.map(|()| None),
                         Step::Apply => {
                             let node = node.expect("apply steps exist only for desired nodes");
-                            let deps = node.depends_on();
                             if rc.action == Action::Update {
-                                ctx.update(&node.props, &rc, deps).await
+                                ctx.update(&node, &rc).await
                             } else {
-                                ctx.create(&stack, serial, &node.props, deps).await
+                                ctx.create(&stack, serial, &node).await
                             }
                             .map(Some)
                         }
@@ -298,6 +318,7 @@ impl Engine {
         if skipped > 0 {
             return Err(ApplyError::Interrupted { skipped });
         }
+        shared.follow_ignore_changes(&desired)?;
         Ok(report)
     }
 }
@@ -441,15 +462,10 @@ impl StepCtx<'_> {
         Ok(None)
     }
 
-    async fn create(
-        &self,
-        stack: &str,
-        serial: u64,
-        props: &Value,
-        deps: std::collections::BTreeSet<String>,
-    ) -> Result<String, ProviderError> {
+    async fn create(&self, stack: &str, serial: u64, node: &Node) -> Result<String, ProviderError> {
         let kind = self.kind()?;
-        let props = self.resolved(props)?;
+        let props = self.resolved(&node.props)?;
+        let deps = node.depends_on();
         let prior = self.shared.get(self.address);
         // Resume: an interrupted create keeps its token so the provider can find what it made.
         let resuming = prior
@@ -470,6 +486,7 @@ impl StepCtx<'_> {
                     outputs: Default::default(),
                     depends_on: deps.clone(),
                     token: Some(token.clone()),
+                    ignore_changes: node.ignore_changes.clone(),
                 },
             );
         })?;
@@ -506,20 +523,16 @@ impl StepCtx<'_> {
                     outputs,
                     depends_on: deps,
                     token: None,
+                    ignore_changes: node.ignore_changes.clone(),
                 },
             );
         })?;
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        props: &Value,
-        rc: &ResourceChange,
-        deps: std::collections::BTreeSet<String>,
-    ) -> Result<String, ProviderError> {
+    async fn update(&self, node: &Node, rc: &ResourceChange) -> Result<String, ProviderError> {
         let kind = self.kind()?;
-        let new = self.resolved(props)?;
+        let new = self.resolved(&node.props)?;
         let prior = self
             .shared
             .get(self.address)
@@ -537,7 +550,8 @@ impl StepCtx<'_> {
             let r = s.resources.get_mut(self.address).expect("checked above");
             r.props = new;
             r.outputs = outputs;
-            r.depends_on = deps;
+            r.depends_on = node.depends_on();
+            r.ignore_changes = node.ignore_changes.clone();
         })?;
         Ok(id)
     }

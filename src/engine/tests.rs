@@ -87,7 +87,7 @@ impl Resource for Kind {
         id: &str,
         _: &Value,
         new: &Value,
-        _: &[String],
+        changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         let mut o = self.cloud.objects.lock().unwrap();
         let entry = o
@@ -98,7 +98,10 @@ impl Resource for Kind {
             .lock()
             .unwrap()
             .push(format!("update {}", entry.0));
-        entry.1 = new.clone();
+        // In place, as a real kind does: only what the plan changes.
+        for f in changed {
+            entry.1[f.as_str()] = new[f.as_str()].clone();
+        }
         Ok(Outputs::new())
     }
     async fn delete(&self, id: &str, _: &Value) -> Result<(), ProviderError> {
@@ -254,6 +257,54 @@ async fn in_place_change_is_an_update() {
     assert_eq!(h.log(), ["update t.sub.a"]);
 }
 
+/// A field something else owns once created (a scaled service's count): changed in the
+/// cloud it is neither planned back nor drift, though the rest of the resource still is;
+/// with the field no longer ignored, the stack's value is put back.
+#[tokio::test]
+async fn ignored_fields_are_left_to_their_owner_until_the_node_takes_them_back() {
+    let h = Harness::new();
+    let with = |name: &str, ignoring: bool| {
+        let mut g = graph("10.0.0.0/16", &["a"]);
+        let n = g.nodes.get_mut("t.sub.a").unwrap();
+        n.props["name"] = json!(name);
+        n.props["count"] = json!(1);
+        if ignoring {
+            n.ignore_changes.insert("count".into());
+        }
+        g
+    };
+    h.apply(&with("a", false)).await.unwrap();
+    // The node starts ignoring `count` with no change to the resource: the state follows.
+    assert!(!h.plan(&with("a", true)).await.has_changes());
+    h.apply(&with("a", true)).await.unwrap();
+    assert!(
+        h.state().resources["t.sub.a"]
+            .ignore_changes
+            .contains("count")
+    );
+    h.log();
+    // Its owner moves it.
+    let id = h.state().resources["t.sub.a"].id.clone().unwrap();
+    h.cloud.objects.lock().unwrap().get_mut(&id).unwrap().1["count"] = json!(5);
+    let state = h.state();
+    let live = crate::engine::refresh(&state, h.provider.clone(), Arc::new(Silent), 4)
+        .await
+        .unwrap();
+    assert!(crate::plan::drift::drift(&state, &live).is_empty());
+    assert!(!h.plan(&with("a", true)).await.has_changes());
+    // A change to another field updates without the ignored one.
+    let fields = |plan: &Plan| -> (Action, Vec<String>) {
+        let change = plan.get("t.sub.a").unwrap();
+        let fields = change.changes.iter().map(|c| c.field.clone()).collect();
+        (change.action, fields)
+    };
+    let plan = h.apply(&with("renamed", true)).await.unwrap();
+    assert_eq!(fields(&plan), (Action::Update, vec!["name".to_string()]));
+    // Taken back: the stack's value is planned again.
+    let plan = h.plan(&with("renamed", false)).await;
+    assert_eq!(fields(&plan), (Action::Update, vec!["count".to_string()]));
+}
+
 #[tokio::test]
 async fn replacement_cascades_to_dependents_and_deletes_them_first() {
     let h = Harness::new();
@@ -346,6 +397,7 @@ async fn interrupted_create_is_adopted_not_duplicated() {
             outputs: Default::default(),
             depends_on: Default::default(),
             token: Some("tok".into()),
+            ignore_changes: Default::default(),
         },
     );
     h.store.write(&s).unwrap();
@@ -401,6 +453,7 @@ async fn adopted_resource_caught_mid_create_is_finished_by_an_update() {
             outputs: Default::default(),
             depends_on: Default::default(),
             token: Some("tok".into()),
+            ignore_changes: Default::default(),
         },
     );
     h.store.write(&s).unwrap();

@@ -25,6 +25,11 @@ pub struct Node {
     /// Extra ordering with no value flowing (e.g. a Lambda permission before target registration).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub after: BTreeSet<String>,
+    /// Properties set at create but then owned by something else (an ECS service's desired
+    /// count once Application Auto Scaling drives it): plan and drift leave them alone, as
+    /// Terraform's `lifecycle { ignore_changes }` does.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub ignore_changes: BTreeSet<String>,
 }
 
 impl Node {
@@ -34,7 +39,14 @@ impl Node {
             kind: kind.to_string(),
             props,
             after: BTreeSet::new(),
+            ignore_changes: BTreeSet::new(),
         }
+    }
+
+    /// This node, with `field` left to whatever else manages it after the create.
+    pub fn ignoring(mut self, field: &str) -> Self {
+        self.ignore_changes.insert(field.to_string());
+        self
     }
 
     pub fn after(mut self, address: &str) -> Self {

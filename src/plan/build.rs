@@ -86,7 +86,11 @@ pub fn build_with(
             ),
             (Some(rs), Some(live)) => {
                 let mut changes = Vec::new();
-                for (field, want) in &known {
+                let known = known
+                    .iter()
+                    .filter(|(f, _)| !node.ignore_changes.contains(*f));
+                let unknown = unknown.iter().filter(|f| !node.ignore_changes.contains(*f));
+                for (field, want) in known {
                     let have = live.props.get(field);
                     if have != Some(want) {
                         changes.push(FieldChange {
@@ -98,7 +102,7 @@ pub fn build_with(
                         });
                     }
                 }
-                for field in &unknown {
+                for field in unknown {
                     changes.push(FieldChange {
                         field: field.clone(),
                         before: live.props.get(field).cloned(),

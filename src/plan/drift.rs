@@ -45,7 +45,9 @@ pub fn drift(state: &State, live: &Refreshed) -> Vec<ResourceDrift> {
                     .as_object()
                     .into_iter()
                     .flatten()
-                    .filter(|(k, v)| l.props.get(k.as_str()) != Some(*v))
+                    .filter(|(k, v)| {
+                        !rs.ignore_changes.contains(*k) && l.props.get(k.as_str()) != Some(*v)
+                    })
                     .map(|(k, v)| FieldDrift {
                         field: k.clone(),
                         applied: Some(v.clone()),

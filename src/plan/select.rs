@@ -144,6 +144,7 @@ mod tests {
                     outputs: Default::default(),
                     depends_on: Default::default(),
                     token: None,
+                    ignore_changes: Default::default(),
                 },
             );
         }

@@ -280,12 +280,40 @@ pub struct FargateSpec {
     /// Memory in MiB.
     #[serde(default = "num::<512>")]
     pub memory: Spanned<u32>,
+    /// Tasks to run; with `scaling`, the count the service starts with (kept within its
+    /// bounds), after which Application Auto Scaling owns it.
     #[serde(default = "num::<1>")]
     pub desired_count: Spanned<u32>,
     #[serde(default = "default_arch")]
     pub arch: Spanned<Arch>,
     #[serde(default = "num::<1>")]
     pub weight: Spanned<u32>,
+    /// Target tracking between bounds; none: `desired_count` tasks, always.
+    #[serde(default)]
+    pub scaling: Option<Spanned<ScalingSpec>>,
+}
+
+/// Target-tracking scaling between bounds: AWS adds capacity while the tracked metric is
+/// above its target and removes it while below.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingSpec {
+    #[serde(default = "num::<1>")]
+    pub min: Spanned<u32>,
+    pub max: Spanned<u32>,
+    /// Average CPU utilisation to hold, in percent.
+    #[serde(default)]
+    pub cpu: Option<Spanned<u32>>,
+    /// Requests per target per minute to hold, as the load balancer counts them
+    /// (`ALBRequestCountPerTarget`).
+    #[serde(default)]
+    pub requests_per_target: Option<Spanned<u32>>,
+    /// Seconds after a scale-in before the next one (AWS's default when absent: 300).
+    #[serde(default)]
+    pub scale_in_cooldown: Option<Spanned<u32>>,
+    /// Seconds after a scale-out before the next one (AWS's default when absent: 300).
+    #[serde(default)]
+    pub scale_out_cooldown: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,12 +8,15 @@ use serde_saphyr::Spanned;
 
 use super::diag::StackDiagnostic;
 use super::load::LoadedStack;
-use super::model::{Arch, BackendKind, Stack, StateSpec, SubnetPlacement, VpcMode};
+use super::model::{Arch, BackendKind, ScalingSpec, Stack, StateSpec, SubnetPlacement, VpcMode};
 
 /// Longest stack name: it prefixes names such as `<name>-fargate` target groups (32 chars).
 pub const MAX_NAME_LEN: usize = 20;
 /// ALB forward actions take at most five target groups, weights 0..=999.
 pub const MAX_WEIGHT: u32 = 999;
+/// Upper bound of a scaling range: well inside ECS's 5,000 tasks per service, and a guard
+/// against a typo that would scale a bill.
+pub const MAX_SCALE: u32 = 1000;
 pub const LAMBDA_MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10240;
 pub const LAMBDA_TIMEOUT_S: std::ops::RangeInclusive<u32> = 1..=900;
 /// CloudWatch Logs accepts only these retention periods.
@@ -615,6 +618,9 @@ fn check_compute(c: &mut Checker, s: &Stack) {
         let f = &f.value;
         c.range(&f.desired_count, "fargate.desired_count", 0..=100);
         weights.push(&f.weight);
+        if let Some(sc) = &f.scaling {
+            check_scaling(c, sc, "fargate.scaling");
+        }
         if !fargate_pair_ok(f.cpu.value, f.memory.value) {
             let allowed = fargate_memory_for(f.cpu.value);
             let help = if allowed.is_empty() {
@@ -661,6 +667,43 @@ fn check_compute(c: &mut Checker, s: &Stack) {
             "every target group weight is 0",
             "give at least one primitive a weight above 0, or the load balancer answers 503",
         );
+    }
+}
+
+/// Bounds in order, and exactly one metric to track, within what AWS accepts.
+fn check_scaling(c: &mut Checker, at: &Spanned<ScalingSpec>, what: &str) {
+    let sc = &at.value;
+    c.range(&sc.min, &format!("{what}.min"), 0..=MAX_SCALE);
+    c.range(&sc.max, &format!("{what}.max"), 1..=MAX_SCALE);
+    if sc.min.value > sc.max.value {
+        c.err(
+            &sc.max,
+            format!(
+                "{what}.max {} is below its min {}",
+                sc.max.value, sc.min.value
+            ),
+            "make max at least min",
+        );
+    }
+    match (&sc.cpu, &sc.requests_per_target) {
+        (Some(cpu), None) => c.range(cpu, &format!("{what}.cpu"), 1..=100),
+        (None, Some(r)) => c.range(r, &format!("{what}.requests_per_target"), 1..=1_000_000),
+        (Some(_), Some(r)) => c.err(
+            r,
+            format!("{what} tracks one metric, not both cpu and requests_per_target"),
+            "keep `cpu` (average CPU %) or `requests_per_target` (per minute), not both",
+        ),
+        (None, None) => c.err(
+            at,
+            format!("{what} has no metric to track"),
+            "add `cpu: 60` (average CPU %) or `requests_per_target: 1000` (per minute)",
+        ),
+    }
+    for cooldown in [&sc.scale_in_cooldown, &sc.scale_out_cooldown]
+        .into_iter()
+        .flatten()
+    {
+        c.range(cooldown, &format!("{what} cooldown"), 0..=86_400);
     }
 }
 

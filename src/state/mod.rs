@@ -61,6 +61,10 @@ pub struct ResourceState {
     /// Idempotency token for the create in flight, derived from stack + address + serial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// Properties its graph node leaves to something else after the create (see
+    /// [`crate::graph::Node::ignore_changes`]): drift does not report them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub ignore_changes: BTreeSet<String>,
 }
 
 impl State {
@@ -119,6 +123,7 @@ mod tests {
                 outputs,
                 depends_on: BTreeSet::new(),
                 token: None,
+                ignore_changes: Default::default(),
             },
         );
         let get = |o: &str| s.output("aws.vpc_lookup.default", o).cloned();

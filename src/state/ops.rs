@@ -153,6 +153,7 @@ mod tests {
                     outputs: Default::default(),
                     depends_on: deps.iter().map(|d| d.to_string()).collect(),
                     token: None,
+                    ignore_changes: Default::default(),
                 },
             );
         }

@@ -15,7 +15,7 @@ use super::network::Network;
 use super::{Synth, SynthError};
 use crate::artifacts::Artifacts;
 use crate::graph::{GraphError, Node};
-use crate::stack::{Arch, LoadBalancerSpec};
+use crate::stack::{Arch, LoadBalancerSpec, ScalingSpec};
 
 /// Where every primitive mounts the EFS access point.
 pub const APP_DIR: &str = "/mnt/app";
@@ -408,14 +408,18 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
             true,
         )?;
         // ECS attaches only target groups that a listener already forwards to.
-        s.add_after(
+        let service = s.add_after(
             "aws.ecs_service",
             "app",
             json!({
                 "service_name": "app",
                 "cluster": cluster.out("arn"),
                 "task_definition": td.out("arn"),
-                "desired_count": f.desired_count.value,
+                "desired_count": match &f.scaling {
+                    // Application Auto Scaling would move it into the bounds at once.
+                    Some(sc) => f.desired_count.value.clamp(sc.value.min.value, sc.value.max.value),
+                    None => f.desired_count.value,
+                },
                 "launch_type": "FARGATE",
                 "platform_version": "LATEST",
                 "subnets": net.compute_subnet_ids,
@@ -435,6 +439,9 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
             true,
             &compute_after(data, net, &[&forwarding]),
         )?;
+        if let Some(sc) = &f.scaling {
+            fargate_scaling(s, &sc.value, &service, &cluster, &lb, tg)?;
+        }
     }
 
     if let (Some(e), Some(tg)) = (&c.ec2, &ec2_tg) {
@@ -505,6 +512,74 @@ fn compute_after<'a>(data: &'a Data, net: &'a Network, more: &[&'a str]) -> Vec<
 /// The listeners: one forwarding plain HTTP on `port`, or, with a certificate, one
 /// forwarding HTTPS on `https_port` and one redirecting `port` to it. Returns the forwarding
 /// listener's address.
+/// Application Auto Scaling for the Fargate service: a scalable target between the bounds
+/// and one target-tracking policy. The service's desired count is theirs from then on, so
+/// plan no longer compares it.
+fn fargate_scaling(
+    s: &mut Synth,
+    sc: &ScalingSpec,
+    service: &Node,
+    cluster: &Node,
+    lb: &Node,
+    tg: &Node,
+) -> Result<(), SynthError> {
+    const DIMENSION: &str = "ecs:service:DesiredCount";
+    if let Some(n) = s.graph.nodes.get_mut(&service.address) {
+        n.ignore_changes.insert("desired_count".into());
+    }
+    let target = s.add(
+        "aws.appautoscaling_target",
+        "fargate",
+        json!({
+            "service_namespace": "ecs",
+            "resource_id": format!("service/{}/{}", cluster.out("name"), service.out("name")),
+            "scalable_dimension": DIMENSION,
+            "min_capacity": sc.min.value,
+            "max_capacity": sc.max.value,
+        }),
+        true,
+    )?;
+    let mut policy = json!({
+        "policy_name": format!("{}-fargate", s.name()),
+        "service_namespace": "ecs",
+        "resource_id": target.out("resource_id"),
+        "scalable_dimension": DIMENSION,
+    });
+    tracking(&mut policy, sc, "ECSServiceAverageCPUUtilization", lb, tg)?;
+    s.add("aws.appautoscaling_policy", "fargate", policy, false)?;
+    Ok(())
+}
+
+/// The target-tracking fields of a policy: the metric the stack chose (`cpu_metric` names
+/// CPU for the primitive) with its target value and cooldowns.
+fn tracking(
+    policy: &mut Value,
+    sc: &ScalingSpec,
+    cpu_metric: &str,
+    lb: &Node,
+    tg: &Node,
+) -> Result<(), SynthError> {
+    let (metric, target, lb_arn, tg_arn) = match (&sc.cpu, &sc.requests_per_target) {
+        (Some(cpu), _) => (cpu_metric, cpu.value, Value::Null, Value::Null),
+        (None, Some(r)) => (
+            "ALBRequestCountPerTarget",
+            r.value,
+            json!(lb.out("arn")),
+            json!(tg.out("arn")),
+        ),
+        (None, None) => return Err(SynthError::Missing("scaling metric")),
+    };
+    let cooldown = |c: &Option<serde_saphyr::Spanned<u32>>| c.as_ref().map(|c| c.value);
+    policy["metric"] = json!(metric);
+    // A float, as Application Auto Scaling reads it back, so plan compares like with like.
+    policy["target_value"] = json!(f64::from(target));
+    policy["load_balancer_arn"] = lb_arn;
+    policy["target_group_arn"] = tg_arn;
+    policy["scale_in_cooldown"] = json!(cooldown(&sc.scale_in_cooldown));
+    policy["scale_out_cooldown"] = json!(cooldown(&sc.scale_out_cooldown));
+    Ok(())
+}
+
 fn listeners(s: &mut Synth, lb: &Node, forward: Vec<Value>) -> Result<String, SynthError> {
     let spec = s.stack.stack.load_balancer.clone();
     let http = |action: (&str, Value)| {
@@ -709,6 +784,56 @@ mod tests {
         assert!(pos("aws.ecs_cluster.main") < pos("aws.ecs_service.app"));
         assert!(pos("aws.lb_listener.main") < pos("aws.ecs_service.app"));
         assert!(pos("aws.ecs_task_definition.app") < pos("aws.ecs_service.app"));
+    }
+
+    #[test]
+    fn a_scaled_service_leaves_its_count_to_a_target_tracking_policy() {
+        let g = graph(&STACK.replace(
+            "  fargate:\n    weight: 0\n",
+            "  fargate:\n    weight: 0\n    desired_count: 9\n    scaling:\n      min: 2\n      max: 4\n      requests_per_target: 800\n      scale_out_cooldown: 30\n",
+        ));
+        let service = &g.nodes["aws.ecs_service.app"];
+        assert_eq!(
+            service.props["desired_count"], 4,
+            "started within the bounds"
+        );
+        assert!(service.ignore_changes.contains("desired_count"));
+        let target = &g.nodes["aws.appautoscaling_target.fargate"].props;
+        assert_eq!(
+            target["resource_id"],
+            "service/${aws.ecs_cluster.main.name}/${aws.ecs_service.app.name}"
+        );
+        assert_eq!(
+            (
+                target["min_capacity"].clone(),
+                target["max_capacity"].clone()
+            ),
+            (json!(2), json!(4))
+        );
+        assert_eq!(target["tags"]["wxinfra:stack"], "demo");
+        let policy = &g.nodes["aws.appautoscaling_policy.fargate"].props;
+        assert_eq!(
+            policy["resource_id"],
+            "${aws.appautoscaling_target.fargate.resource_id}"
+        );
+        assert_eq!(policy["metric"], "ALBRequestCountPerTarget");
+        assert_eq!(policy["target_value"], json!(800.0));
+        assert_eq!(policy["load_balancer_arn"], "${aws.lb.main.arn}");
+        assert_eq!(
+            policy["target_group_arn"],
+            "${aws.lb_target_group.fargate.arn}"
+        );
+        assert_eq!(policy["scale_out_cooldown"], 30);
+        assert_eq!(policy["scale_in_cooldown"], Value::Null);
+
+        // Without scaling the count is the stack's and plan compares it.
+        let plain = graph(STACK);
+        assert!(plain.nodes["aws.ecs_service.app"].ignore_changes.is_empty());
+        assert!(
+            !plain
+                .nodes
+                .contains_key("aws.appautoscaling_target.fargate")
+        );
     }
 
     #[test]

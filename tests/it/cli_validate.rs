@@ -142,6 +142,39 @@ fn fargate_cpu_memory_pair() {
 }
 
 #[test]
+fn fargate_scaling_mistakes_are_each_reported_where_they_are() {
+    let scaling = |body: &str| {
+        fails(&GOOD.replace(
+            "  lambda:\n    memory: 512",
+            &format!("  fargate:\n    scaling:\n{body}"),
+        ))
+    };
+    let err = scaling("      min: 4\n      max: 2\n      cpu: 60\n");
+    assert!(
+        err.contains("stack.yaml:9:12: fargate.scaling.max 2 is below its min 4"),
+        "{err}"
+    );
+    let err = scaling("      max: 3\n");
+    assert!(
+        err.contains("stack.yaml:8:7: fargate.scaling has no metric to track"),
+        "{err}"
+    );
+    assert!(err.contains("add `cpu: 60`"), "{err}");
+    let err = scaling("      max: 3\n      cpu: 60\n      requests_per_target: 100\n");
+    assert!(
+        err.contains(
+            "stack.yaml:10:28: fargate.scaling tracks one metric, not both cpu and requests_per_target"
+        ),
+        "{err}"
+    );
+    let err = scaling("      max: 3\n      cpu: 160\n");
+    assert!(
+        err.contains("stack.yaml:9:12: fargate.scaling.cpu 160 is out of range"),
+        "{err}"
+    );
+}
+
+#[test]
 fn lambda_memory_limits() {
     let err = fails(&GOOD.replace("memory: 512", "memory: 64"));
     assert!(err.contains("lambda.memory 64 is out of range"), "{err}");

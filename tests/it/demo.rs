@@ -357,12 +357,12 @@ fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
     apply(&ws);
     converged(&ws, "after the release");
 
-    // Destroy leaves nothing. 50: the 49 of the first apply plus the earlier release kept for rollback. The state
+    // Destroy leaves nothing. 52: the 51 of the first apply plus the earlier release kept for rollback. The state
     // knew everything, so the sweep after it finds nothing more.
     let r = ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
     assert!(
         r.stderr
-            .contains("Destroy complete! 50 destroyed, 0 more found by tags."),
+            .contains("Destroy complete! 52 destroyed, 0 more found by tags."),
         "{}",
         r.stderr
     );
@@ -415,11 +415,18 @@ fn demo_stack_edits_plan_exactly_and_drift_is_reported() {
             "  lambda:\n    memory: 1024",
             &[("aws.lambda_function.app", "update")],
         ),
+        // The scaler owns the count: the stack's starting value is not a change.
         (
             "Fargate desired count",
             "    desired_count: 1",
             "    desired_count: 2",
-            &[("aws.ecs_service.app", "update")],
+            &[],
+        ),
+        (
+            "Fargate scaling bound",
+            "      max: 4",
+            "      max: 6",
+            &[("aws.appautoscaling_target.fargate", "update")],
         ),
         (
             "instance type",
@@ -448,11 +455,12 @@ fn demo_stack_edits_plan_exactly_and_drift_is_reported() {
          print(json.dumps({'weights': {tgs[g['TargetGroupArn']]: g['Weight'] for g in l['DefaultActions'][0]['ForwardConfig']['TargetGroups']},\n\
            'memory': lam.get_function_configuration(FunctionName='demo-app')['MemorySize'],\n\
            'desired': ecs.describe_services(cluster='demo', services=['app'])['services'][0]['desiredCount'],\n\
+           'max': client('application-autoscaling').describe_scalable_targets(ServiceNamespace='ecs')['ScalableTargets'][0]['MaxCapacity'],\n\
            'types': [i['InstanceType'] for r in ec2.describe_instances(Filters=f)['Reservations'] for i in r['Instances']]}))",
     );
     assert_eq!(
         live,
-        json!({"weights": {"demo-ec2": 4, "demo-fargate": 1, "demo-lambda": 1}, "memory": 1024, "desired": 2, "types": ["t3.medium"]})
+        json!({"weights": {"demo-ec2": 4, "demo-fargate": 1, "demo-lambda": 1}, "memory": 1024, "desired": 1, "max": 6, "types": ["t3.medium"]})
     );
     ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
     assert_eq!(moto.tagged("demo"), Vec::<String>::new());
@@ -473,7 +481,9 @@ fn assert_nothing_left(moto: &Moto) {
            'lbs': elb.describe_load_balancers()['LoadBalancers'], 'tgs': elb.describe_target_groups()['TargetGroups'],\n\
            'functions': lam.list_functions()['Functions'],\n\
            'clusters': [c for c in ecs.describe_clusters(clusters=['demo'])['clusters'] if c['status'] != 'INACTIVE'],\n\
-           'repos': ecr.describe_repositories()['repositories'], 'instances': live}, default=str))",
+           'repos': ecr.describe_repositories()['repositories'], 'instances': live,\n\
+           'scalable_targets': client('application-autoscaling').describe_scalable_targets(ServiceNamespace='ecs')['ScalableTargets'],\n\
+           'scaling_policies': client('application-autoscaling').describe_scaling_policies(ServiceNamespace='ecs')['ScalingPolicies']}, default=str))",
     );
     for (k, v) in left.as_object().unwrap() {
         assert_eq!(v, &json!([]), "{k} left after destroy: {v}");
@@ -510,6 +520,8 @@ const LIVE_COUNTS: &str = "ec2 = client('ec2'); elb = client('elbv2'); lam = cli
       'aws.ecs_cluster': len([c for c in ecs.describe_clusters(clusters=['demo'])['clusters'] if c['status'] == 'ACTIVE']),\n\
       'aws.ecs_service': len(ecs.list_services(cluster='demo')['serviceArns']),\n\
       'aws.ecs_task_definition': len(ecs.list_task_definitions(status='ACTIVE')['taskDefinitionArns']),\n\
+      'aws.appautoscaling_target': len(client('application-autoscaling').describe_scalable_targets(ServiceNamespace='ecs')['ScalableTargets']),\n\
+      'aws.appautoscaling_policy': len(client('application-autoscaling').describe_scaling_policies(ServiceNamespace='ecs')['ScalingPolicies']),\n\
       'aws.s3_bucket': len(s3.list_buckets()['Buckets']),\n\
       'aws.ecr_repository': len(ecr.describe_repositories()['repositories']),\n\
       'aws.eip': len(ec2.describe_addresses(Filters=f)['Addresses']),\n\
@@ -550,6 +562,8 @@ fn demo_stack_applies_and_destroys_in_one_run_through_faults() {
             "CreateListener",
             "RegisterTaskDefinition",
             "CreateService",
+            "RegisterScalableTarget",
+            "PutScalingPolicy",
             "CreateLogGroup",
             "POST /2015-03-31/functions",
             "POST /2015-02-01/access-points",

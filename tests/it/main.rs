@@ -7,6 +7,7 @@ mod cli_validate;
 mod compute;
 mod data;
 mod demo;
+mod fargate_scaling;
 mod interrupt;
 mod k8s;
 mod k8s_apply;

@@ -81,6 +81,7 @@ fn destroy_order_follows_references() {
                 outputs: Default::default(),
                 depends_on: n.depends_on(),
                 token: None,
+                ignore_changes: Default::default(),
             },
         );
     }
