@@ -43,12 +43,6 @@ impl Node {
         }
     }
 
-    /// This node, with `field` left to whatever else manages it after the create.
-    pub fn ignoring(mut self, field: &str) -> Self {
-        self.ignore_changes.insert(field.to_string());
-        self
-    }
-
     pub fn after(mut self, address: &str) -> Self {
         self.after.insert(address.to_string());
         self
