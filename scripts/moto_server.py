@@ -36,6 +36,23 @@ these, they only stop moto from reporting false differences or accepting what AW
    A missing target or policy is ObjectNotFoundException in AWS (both APIs' Errors), a
    ValidationException in moto. moto also drops RegisterScalableTarget's `Tags` and has no
    TagResource, UntagResource or ListTagsForResource; here targets keep their tags.
+9. EC2 Auto Scaling. moto 5.2.5 has no instance refreshes; here StartInstanceRefresh,
+   DescribeInstanceRefreshes and CancelInstanceRefresh work as the API reference describes
+   them (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html,
+   https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html): a
+   rolling replacement of the instances whose launch template version is not the group's
+   (SkipMatching), one instance per REFRESH_STEP_SECONDS. While MaxHealthyPercentage leaves
+   room above the desired capacity, a replacement is launched before an old instance is
+   terminated; otherwise an old one is terminated first, one at a time (AWS replaces at least
+   one at a time). Preferences are checked as AWS checks them. Pending, InProgress, then
+   Successful; a second start while one runs answers InstanceRefreshInProgress. moto
+   reports every instance at the template's default version; here each keeps the version it
+   was launched from. An instance the group terminates is deregistered from its target groups
+   ("Amazon EC2 Auto Scaling deregisters [it] from the target group before terminating",
+   https://docs.aws.amazon.com/autoscaling/ec2/userguide/attach-load-balancer-asg.html); moto
+   leaves it registered. moto drops `DefaultInstanceWarmup`; here the group keeps it. moto's
+   CreateLaunchTemplateVersion keeps the user data unparsed, so launching from such a version
+   answers a 500; here it is parsed as CreateLaunchTemplate parses it.
 6. DescribeInstances' `client-token` filter ("The idempotency token you provided when you
    launched the instance", DescribeInstances in the EC2 API reference), which finds what a
    RunInstances whose answer was lost made. moto answers it with a 500 (NotImplementedError).
@@ -126,6 +143,12 @@ run with all of them on; switch one off to see what it catches):
   address(es). Please unmap those public address(es) before detaching the gateway."
   (hashicorp/terraform #497, #1303). With MOTO_STRICT_IDEMPOTENCY, CreateNatGateway with a
   ClientToken already used returns that gateway (moto ignores the token).
+- MOTO_STRICT_ASG_DELETE: DeleteAutoScalingGroup (ForceDelete) answers at once, and the
+  group is listed with Status "Delete in progress" and its instances running for
+  ASG_DELETE_SECONDS, then gone ("the Auto Scaling group ... is deleted after all instances
+  are terminated", https://docs.aws.amazon.com/autoscaling/ec2/userguide/delete-auto-scaling-group.html);
+  moto deletes it within the call. A client that does not wait meets its instances still
+  in the security group and subnet.
 - MOTO_STRICT_DYNAMODB_STATUS: a new table is CREATING for DYNAMODB_CREATING_SECONDS and a
   deleted one DELETING for DYNAMODB_DELETING_SECONDS, as DynamoDB answers ("CreateTable is an
   asynchronous operation ... DynamoDB immediately returns a response with a TableStatus of
@@ -156,6 +179,7 @@ run with all of them on; switch one off to see what it catches):
 """
 
 import copy
+import datetime
 import ipaddress
 import json
 import os
@@ -175,6 +199,14 @@ from moto.applicationautoscaling.models import (
     applicationautoscaling_backends,
 )
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.autoscaling.exceptions import AutoscalingClientError
+from moto.autoscaling.models import (
+    AutoScalingBackend,
+    FakeAutoScalingGroup,
+    InstanceState,
+    autoscaling_backends,
+)
+from moto.autoscaling.responses import AutoScalingResponse
 from moto.ec2.exceptions import (
     DependencyViolationError,
     EC2ClientError,
@@ -190,6 +222,7 @@ from moto.dynamodb.models.table import Table as DynamoTable
 from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
 from moto.ec2.models.instances import InstanceBackend
+from moto.ec2.models.launch_templates import LaunchTemplate
 from moto.ec2.models.internet_gateways import InternetGatewayBackend
 from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ec2.models.route_tables import RouteBackend
@@ -1032,9 +1065,11 @@ _released_health_for = FakeTargetGroup.health_for
 
 
 def _register_noting_time(self, targets):
+    # Registering a registered target again changes nothing in AWS, its health included.
+    new = [t["Id"] for t in targets if t["Id"] not in self.targets]
     _released_register(self, targets)
-    for target in targets:
-        _clock.mark(("target", self.arn, target["Id"]))
+    for target in new:
+        _clock.mark(("target", self.arn, target))
 
 
 def _health_for(self, target, ec2_backend):
@@ -1494,6 +1529,260 @@ ApplicationAutoScalingResponse.register_scalable_target = _register_scalable_tar
 ApplicationAutoScalingResponse.list_tags_for_resource = _list_tags_for_resource
 ApplicationAutoScalingResponse.tag_resource = _tag_resource
 ApplicationAutoScalingResponse.untag_resource = _untag_resource
+
+# 9. EC2 Auto Scaling: instance refreshes, each instance's template version, deregistration on
+# termination, DefaultInstanceWarmup; MOTO_STRICT_ASG_DELETE.
+REFRESH_STEP_SECONDS = 1
+ASG_DELETE_SECONDS = 4
+
+_asg_lock = threading.RLock()
+_refreshes = {}  # group name -> refreshes, newest first
+_deleting = {}  # group name -> when its deletion finishes
+
+_released_create_version = LaunchTemplate.create_version
+_released_replace_instances = FakeAutoScalingGroup.replace_autoscaling_group_instances
+_released_set_capacity = FakeAutoScalingGroup.set_desired_capacity
+_released_instance_template = InstanceState.launch_template
+_released_describe_groups = AutoScalingBackend.describe_auto_scaling_groups
+_released_delete_group = AutoScalingBackend.delete_auto_scaling_group
+_released_create_group_response = AutoScalingResponse.create_auto_scaling_group
+_released_update_group_response = AutoScalingResponse.update_auto_scaling_group
+
+
+def _create_version_parsing_user_data(self, data, description):
+    if isinstance(data.get("UserData"), str):
+        data = dict(data, UserData=ec2_utils.parse_user_data(data["UserData"]))
+    return _released_create_version(self, data, description)
+
+
+def _group_version(group):
+    if group.ec2_launch_template is None:
+        return None
+    return str(group.ec2_launch_template.get_version(group.launch_template_version).number)
+
+
+def _replace_instances_noting_version(self, count_needed, propagated_tags):
+    _released_replace_instances(self, count_needed, propagated_tags)
+    version = _group_version(self)
+    for state in self.instance_states:
+        if not hasattr(state.instance, "_lt_version"):
+            state.instance._lt_version = version
+
+
+def _instance_launch_template(self):
+    lt = _released_instance_template.fget(self)
+    version = getattr(self.instance, "_lt_version", None)
+    if lt is not None and version is not None:
+        lt = dict(lt, Version=version)
+    return lt
+
+
+def _deregister(group, instance_ids):
+    backend = group.autoscaling_backend.elbv2_backend
+    for arn in group.target_group_arns:
+        if arn in backend.target_groups:
+            backend.target_groups[arn].deregister([{"Id": i} for i in instance_ids])
+
+
+def _set_capacity_deregistering(self, new_capacity):
+    before = {s.instance.id for s in self.instance_states}
+    _released_set_capacity(self, new_capacity)
+    gone = before - {s.instance.id for s in self.instance_states}
+    if gone:
+        _deregister(self, sorted(gone))
+
+
+def _terminate(group, state):
+    _deregister(group, [state.instance.id])
+    group.autoscaling_backend.ec2_backend.terminate_instances([state.instance.id])
+    group.instance_states.remove(state)
+
+
+def _launch(group):
+    group.replace_autoscaling_group_instances(1, group.get_propagated_tags())
+    group.autoscaling_backend.update_attached_target_groups(group.name)
+
+
+def _warming(group, states):
+    return _strict("TARGET_HEALTH") and any(
+        _clock.within(("target", arn, s.instance.id), TARGET_INITIAL_SECONDS)
+        for arn in group.target_group_arns
+        for s in states
+    )
+
+
+def _refresh_step(group, r):
+    """One step of refresh `r`: launch or terminate one instance, or finish."""
+    version = _group_version(group)
+    active = group.active_instances()
+    old = [s for s in active if getattr(s.instance, "_lt_version", None) != version]
+    desired = group.desired_capacity or 0
+    if r["Status"] == "Pending":
+        r["Status"] = "InProgress"
+        r["_total"] = len(old)
+        return
+    done = r["_total"] - len(old)
+    r["PercentageComplete"] = 100 if r["_total"] == 0 else int(100 * done / r["_total"])
+    r["InstancesToUpdate"] = len(old)
+    most = desired * r["Preferences"]["MaxHealthyPercentage"] // 100
+    if _warming(group, [s for s in active if s not in old]):
+        # AWS counts a new instance once it passes its health checks and warmup.
+        return
+    if len(active) < desired:
+        _launch(group)
+    elif not old:
+        r.update(Status="Successful", PercentageComplete=100, EndTime=datetime.datetime.now(datetime.timezone.utc))
+    elif len(active) > desired or len(active) + 1 > most:
+        # The surplus a launch made goes, or, with no room above the desired capacity, an old
+        # instance goes first (AWS replaces at least one at a time).
+        _terminate(group, old[0])
+    else:
+        _launch(group)
+
+
+def _advance(backend):
+    """Runs every refresh and pending deletion up to now."""
+    with _asg_lock:
+        now = time.monotonic()
+        for name, at in list(_deleting.items()):
+            if now >= at:
+                del _deleting[name]
+                _refreshes.pop(name, None)
+                if name in backend.autoscaling_groups:
+                    _released_delete_group(backend, name)
+        for name, refreshes in _refreshes.items():
+            group = backend.autoscaling_groups.get(name)
+            for r in refreshes:
+                while group and r["Status"] in ("Pending", "InProgress") and now >= r["_next"]:
+                    _refresh_step(group, r)
+                    r["_next"] += REFRESH_STEP_SECONDS
+
+
+def _describe_groups_advancing(self, *args, **kwargs):
+    _advance(self)
+    return _released_describe_groups(self, *args, **kwargs)
+
+
+def _delete_group_in_progress(self, group_name):
+    if not _strict("ASG_DELETE"):
+        return _released_delete_group(self, group_name)
+    with _asg_lock:
+        group = self.autoscaling_groups.get(group_name)
+        if group is None or group_name in _deleting:
+            return _released_delete_group(self, group_name)
+        group.status = "Delete in progress"
+        _deleting[group_name] = time.monotonic() + ASG_DELETE_SECONDS
+
+
+def _asg_backend(response):
+    return autoscaling_backends[response.current_account][response.region]
+
+
+def _create_group_keeping_warmup(self):
+    out = _released_create_group_response(self)
+    group = _asg_backend(self).autoscaling_groups[self._get_param("AutoScalingGroupName")]
+    group.default_instance_warmup = self._get_int_param("DefaultInstanceWarmup")
+    return out
+
+
+def _update_group_keeping_warmup(self):
+    out = _released_update_group_response(self)
+    warmup = self._get_int_param("DefaultInstanceWarmup")
+    if warmup is not None:
+        group = _asg_backend(self).autoscaling_groups[self._get_param("AutoScalingGroupName")]
+        group.default_instance_warmup = warmup
+    return out
+
+
+def _start_instance_refresh(self):
+    backend = _asg_backend(self)
+    name = self._get_param("AutoScalingGroupName")
+    _advance(backend)
+    with _asg_lock:
+        if name not in backend.autoscaling_groups or name in _deleting:
+            raise AutoscalingClientError(
+                "ValidationError", f"AutoScalingGroup name not found - {name}"
+            )
+        running = [
+            r for r in _refreshes.get(name, []) if r["Status"] in ("Pending", "InProgress")
+        ]
+        if running:
+            raise AutoscalingClientError(
+                "InstanceRefreshInProgress",
+                f"An Instance Refresh is already in progress and blocks the execution of this"
+                f" Instance Refresh. ({running[0]['InstanceRefreshId']})",
+            )
+        given = self._get_param("Preferences") or {}
+        least = int(given.get("MinHealthyPercentage", 90))
+        prefs = {
+            "MinHealthyPercentage": least,
+            "MaxHealthyPercentage": int(given.get("MaxHealthyPercentage", 100)),
+            "SkipMatching": str(given.get("SkipMatching", "false")).lower() == "true",
+        }
+        if prefs["MaxHealthyPercentage"] - least > 100 or prefs["MaxHealthyPercentage"] < 100:
+            raise AutoscalingClientError(
+                "ValidationError",
+                "The difference between MaxHealthyPercentage and MinHealthyPercentage cannot be"
+                " greater than 100, and MaxHealthyPercentage must be at least 100.",
+            )
+        r = {
+            "InstanceRefreshId": str(uuid.uuid4()),
+            "AutoScalingGroupName": name,
+            "Status": "Pending",
+            "StatusReason": "Waiting for instances to warm up before continuing.",
+            "StartTime": datetime.datetime.now(datetime.timezone.utc),
+            "PercentageComplete": 0,
+            "InstancesToUpdate": 0,
+            "Preferences": prefs,
+            "_next": time.monotonic(),
+        }
+        _refreshes.setdefault(name, []).insert(0, r)
+    return ActionResult({"InstanceRefreshId": r["InstanceRefreshId"]})
+
+
+def _public(r):
+    return {k: v for k, v in r.items() if not k.startswith("_")}
+
+
+def _describe_instance_refreshes(self):
+    backend = _asg_backend(self)
+    _advance(backend)
+    name = self._get_param("AutoScalingGroupName")
+    ids = self._get_param("InstanceRefreshIds") or []
+    with _asg_lock:
+        found = [
+            _public(r)
+            for r in _refreshes.get(name, [])
+            if not ids or r["InstanceRefreshId"] in ids
+        ]
+    return ActionResult({"InstanceRefreshes": found})
+
+
+def _cancel_instance_refresh(self):
+    backend = _asg_backend(self)
+    _advance(backend)
+    name = self._get_param("AutoScalingGroupName")
+    with _asg_lock:
+        for r in _refreshes.get(name, []):
+            if r["Status"] in ("Pending", "InProgress"):
+                r.update(Status="Cancelled", EndTime=datetime.datetime.now(datetime.timezone.utc))
+                return ActionResult({"InstanceRefreshId": r["InstanceRefreshId"]})
+    raise AutoscalingClientError(
+        "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found"
+    )
+
+
+LaunchTemplate.create_version = _create_version_parsing_user_data
+FakeAutoScalingGroup.replace_autoscaling_group_instances = _replace_instances_noting_version
+FakeAutoScalingGroup.set_desired_capacity = _set_capacity_deregistering
+InstanceState.launch_template = property(_instance_launch_template)
+AutoScalingBackend.describe_auto_scaling_groups = _describe_groups_advancing
+AutoScalingBackend.delete_auto_scaling_group = _delete_group_in_progress
+AutoScalingResponse.create_auto_scaling_group = _create_group_keeping_warmup
+AutoScalingResponse.update_auto_scaling_group = _update_group_keeping_warmup
+AutoScalingResponse.start_instance_refresh = _start_instance_refresh
+AutoScalingResponse.describe_instance_refreshes = _describe_instance_refreshes
+AutoScalingResponse.cancel_instance_refresh = _cancel_instance_refresh
 
 if __name__ == "__main__":
     main()

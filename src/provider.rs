@@ -77,6 +77,18 @@ pub trait Resource: Send + Sync {
     /// Whether a change to this top-level property needs a new resource.
     fn forces_replacement(&self, field: &str) -> bool;
 
+    /// Whether an in-place update gives this output a new value (a launch template's version):
+    /// plan then shows what refers to it as known after apply, so it is updated too.
+    fn updates_output(&self, _output: &str) -> bool {
+        false
+    }
+
+    /// What an in-place update of `changed` fields does beyond setting them, shown in plan
+    /// (an instance refresh).
+    fn update_reason(&self, _changed: &[String]) -> Option<String> {
+        None
+    }
+
     /// The live resource; `None` when it is gone. `applied` is what was last applied, for
     /// properties the API cannot read back.
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError>;

@@ -59,6 +59,7 @@ pub struct AwsContext {
     pub acm: aws_sdk_acm::Client,
     pub route53: aws_sdk_route53::Client,
     pub app_autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
     /// Registry host the runtime image is pushed to instead of the ECR repository's
     /// (`WXINFRA_OCI_REGISTRY`, e.g. `127.0.0.1:5000` for a local registry in tests). Pushes
     /// there are anonymous, over HTTP for loopback hosts unless it says `https://`.
@@ -140,6 +141,7 @@ impl AwsContext {
             acm: client!(aws_sdk_acm, &config, calls),
             route53: client!(aws_sdk_route53, &config, calls),
             app_autoscaling: client!(aws_sdk_applicationautoscaling, &config, calls),
+            autoscaling: client!(aws_sdk_autoscaling, &config, calls),
             oci_registry: std::env::var(OCI_REGISTRY_ENV)
                 .ok()
                 .filter(|v| !v.is_empty()),

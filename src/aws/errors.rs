@@ -37,6 +37,9 @@ const ALREADY_EXISTS: &[&str] = &[
     "DuplicateTargetGroupName",
     "DuplicateLoadBalancerName",
     "DuplicateListener",
+    // CreateAutoScalingGroup: the name is taken (by the first attempt's group).
+    "AlreadyExists",
+    "InvalidLaunchTemplateName.AlreadyExistsException",
 ];
 
 /// What AWS says while a new role or instance profile has not reached every service yet
@@ -129,7 +132,13 @@ where
 pub fn is_ec2_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.as_service_error()
         .and_then(|e| e.code())
-        .is_some_and(|c| c.ends_with(".NotFound") || c.ends_with("NotFound"))
+        .is_some_and(is_ec2_not_found_code)
+}
+
+/// [`is_ec2_not_found`] for a service error's code (launch templates answer
+/// `InvalidLaunchTemplateName.NotFoundException`).
+pub fn is_ec2_not_found_code(code: &str) -> bool {
+    code.ends_with("NotFound") || code.ends_with(".NotFoundException")
 }
 
 /// A request value the SDK's builder refused (a required field missing): our bug, reported

@@ -1,5 +1,7 @@
 //! `aws.instance`: one EC2 instance running `wxrun` as a systemd service (user data from
-//! `userdata/`). The AMI is the latest Amazon Linux 2023 for the architecture, resolved from
+//! `userdata/`). Stacks now run EC2 in an Auto Scaling group (`aws.autoscaling_group`); this
+//! kind stays so states made before can still be read, replaced create before destroy and
+//! swept. The AMI is the latest Amazon Linux 2023 for the architecture, resolved from
 //! AWS's public SSM parameter at create time (so a newer AMI never replaces a running
 //! instance). IMDSv2 is required. Instance type, architecture, subnet, instance profile and
 //! user data force a new instance (user data only runs on first boot); security groups,

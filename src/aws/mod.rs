@@ -6,6 +6,8 @@ pub mod acm_certificate;
 pub mod acm_certificate_validation;
 pub mod appautoscaling_policy;
 pub mod appautoscaling_target;
+pub mod autoscaling_group;
+pub mod autoscaling_policy;
 pub mod caller_identity;
 pub mod context;
 pub mod dynamodb_table;
@@ -25,6 +27,7 @@ pub mod internet_gateway;
 pub mod lambda_enis;
 pub mod lambda_function;
 pub mod lambda_permission;
+pub mod launch_template;
 pub mod lb;
 pub mod lb_listener;
 pub mod lb_target_attachment;
@@ -101,6 +104,9 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(appautoscaling_target::AppautoscalingTarget(ctx.clone()))
         .with(appautoscaling_policy::AppautoscalingPolicy(ctx.clone()))
         .with(instance::Ec2Instance(ctx.clone()))
+        .with(launch_template::Ec2LaunchTemplate(ctx.clone()))
+        .with(autoscaling_group::AutoscalingGroup(ctx.clone()))
+        .with(autoscaling_policy::AutoscalingPolicy(ctx.clone()))
         .with(ecr_repository::EcrRepository(ctx.clone()))
         .with(oci_image::OciImage(ctx))
 }

@@ -41,6 +41,18 @@ pub fn str<'a>(props: &'a Value, field: &str) -> Result<&'a str, crate::provider
     })
 }
 
+/// A kind's typed properties, read from the JSON view the graph, plan and state keep.
+pub trait Typed: serde::de::DeserializeOwned {
+    /// What they are the properties of, for errors (`"launch template"`).
+    const WHAT: &'static str;
+
+    fn from_value(p: &Value) -> Result<Self, crate::provider::ProviderError> {
+        serde_json::from_value(p.clone()).map_err(|e| {
+            crate::provider::ProviderError::Validation(format!("{} properties: {e}", Self::WHAT))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,12 @@ macro_rules! tagged {
 /// Deletion order: everything a kind depends on comes after it. Listeners, target
 /// registrations, Lambda permissions, S3 objects and OCI images go with their parents.
 pub const ORDER: &[Sweeper] = &[
+    // Deleting a group terminates its instances and deletes its scaling policies.
+    Sweeper {
+        kind: "aws.autoscaling_group",
+        arn_types: &["autoscaling:autoScalingGroup"],
+        find: |c, _| Box::pin(autoscaling_groups(c)),
+    },
     // Deregistering a target deletes its scaling policies with it.
     Sweeper {
         kind: "aws.appautoscaling_target",
@@ -67,6 +73,11 @@ pub const ORDER: &[Sweeper] = &[
         whole
     ),
     tagged!("aws.instance", "ec2:instance", after_slash),
+    Sweeper {
+        kind: "aws.launch_template",
+        arn_types: &["ec2:launch-template"],
+        find: |c, _| Box::pin(launch_templates(c)),
+    },
     tagged!("aws.ecs_cluster", "ecs:cluster", after_slash),
     tagged!("aws.ecs_task_definition", "ecs:task-definition", whole),
     Sweeper {
@@ -309,6 +320,16 @@ async fn dynamodb_tables(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> 
     Ok(names.into_iter().map(|n| (n, Value::Null)).collect())
 }
 
+async fn autoscaling_groups(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+    let groups = super::autoscaling_group::stack_groups(ctx, &ctx.stack).await?;
+    Ok(ids(&groups, |g| g.auto_scaling_group_name()))
+}
+
+async fn launch_templates(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError> {
+    let ids = super::launch_template::stack_templates(ctx, &ctx.stack).await?;
+    Ok(ids.into_iter().map(|i| (i, Value::Null)).collect())
+}
+
 fn stack_filter(ctx: &AwsContext) -> aws_sdk_ec2::types::Filter {
     aws_sdk_ec2::types::Filter::builder()
         .name(format!("tag:{STACK_TAG}"))
@@ -451,6 +472,10 @@ mod tests {
             ("aws.ecs_service", "aws.ecs_cluster"),
             ("aws.ecs_service", "aws.lb_target_group"),
             ("aws.lambda_function", "aws.security_group"),
+            ("aws.autoscaling_group", "aws.instance"),
+            ("aws.autoscaling_group", "aws.launch_template"),
+            ("aws.autoscaling_group", "aws.lb_target_group"),
+            ("aws.launch_template", "aws.iam_instance_profile"),
             ("aws.instance", "aws.subnet"),
             ("aws.efs_mount_target", "aws.efs_file_system"),
             ("aws.efs_mount_target", "aws.security_group"),

@@ -80,7 +80,8 @@ fn vertex(step: Step, address: &str) -> String {
 
 /// The apply graph: an `apply:` vertex per create/update/replace, a `delete:` vertex per
 /// delete/replace. Creates follow their dependencies; a delete waits for the deletes (or
-/// updates away) of everything that depended on the resource.
+/// updates away) of everything that depended on the resource, and a removed resource's
+/// delete for the creates and updates it does not block.
 pub fn apply_graph(plan: &Plan, state: &State) -> Result<Dag, crate::graph::Cycle> {
     let mut dag = Dag::default();
     let by_addr: BTreeMap<&str, &ResourceChange> = plan
@@ -129,8 +130,28 @@ pub fn apply_graph(plan: &Plan, state: &State) -> Result<Dag, crate::graph::Cycl
             }
         }
     }
+    create_before_destroy(&mut dag, plan);
     dag.topo_order()?;
     Ok(dag)
+}
+
+/// What the stack no longer wants is deleted after every create and update that does not
+/// have to wait for that delete, so a successor (an Auto Scaling group for bare instances)
+/// serves before what it replaces goes. An edge is added only where it closes no cycle.
+fn create_before_destroy(dag: &mut Dag, plan: &Plan) {
+    let applies: Vec<String> = dag
+        .vertices()
+        .filter(|v| v.starts_with("apply:"))
+        .cloned()
+        .collect();
+    for r in plan.resources.iter().filter(|r| r.action == Action::Delete) {
+        let delete = vertex(Step::Delete, &r.address);
+        for a in &applies {
+            if !dag.reaches(a, &delete) {
+                dag.add_edge(delete.clone(), a.clone());
+            }
+        }
+    }
 }
 
 /// The idempotency token for creating `address` under this plan: stable across a crash and

@@ -23,6 +23,18 @@ struct Cloud {
     fail_create: Mutex<Option<String>>,
     lose_create: Mutex<Option<String>>,
     next: Mutex<u32>,
+    /// id -> how many times it was updated in place.
+    updates: Mutex<BTreeMap<String, u32>>,
+}
+
+impl Cloud {
+    /// A `version` output that each in-place update moves on, as a launch template's does.
+    fn outputs(&self, id: &str) -> Outputs {
+        let n = self.updates.lock().unwrap().get(id).copied().unwrap_or(0);
+        let mut o = Outputs::new();
+        o.insert("version".into(), json!((n + 1).to_string()));
+        o
+    }
 }
 
 /// Whether a one-shot fault is set for `address` (and disarms it).
@@ -43,6 +55,9 @@ impl Resource for Kind {
     fn forces_replacement(&self, field: &str) -> bool {
         field == "cidr" || field == "parent"
     }
+    fn updates_output(&self, output: &str) -> bool {
+        self.name == "t.net" && output == "version"
+    }
     async fn read(&self, id: &str, _: &Value) -> Result<Option<Live>, ProviderError> {
         Ok(self
             .cloud
@@ -52,7 +67,7 @@ impl Resource for Kind {
             .get(id)
             .map(|(_, p)| Live {
                 props: p.clone(),
-                outputs: Outputs::new(),
+                outputs: self.cloud.outputs(id),
             }))
     }
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
@@ -78,8 +93,8 @@ impl Resource for Kind {
             return Err(ProviderError::Transient("answer lost".into()));
         }
         Ok(Created {
+            outputs: self.cloud.outputs(&id),
             id,
-            outputs: Outputs::new(),
         })
     }
     async fn update(
@@ -102,7 +117,15 @@ impl Resource for Kind {
         for f in changed {
             entry.1[f.as_str()] = new[f.as_str()].clone();
         }
-        Ok(Outputs::new())
+        drop(o);
+        *self
+            .cloud
+            .updates
+            .lock()
+            .unwrap()
+            .entry(id.into())
+            .or_default() += 1;
+        Ok(self.cloud.outputs(id))
     }
     async fn delete(&self, id: &str, _: &Value) -> Result<(), ProviderError> {
         if let Some((addr, _)) = self.cloud.objects.lock().unwrap().remove(id) {
@@ -347,6 +370,62 @@ async fn removed_resources_are_deleted_dependents_first() {
     assert_eq!(log.last().unwrap(), "delete t.net.main", "{log:?}");
     assert!(h.state().resources.is_empty());
     assert!(h.cloud.objects.lock().unwrap().is_empty());
+}
+
+/// Create before destroy: a removed resource goes only once what the stack now wants is
+/// there (bare instances after the Auto Scaling group that replaces them).
+#[tokio::test]
+async fn removed_resources_go_after_the_creates_they_do_not_block() {
+    let h = Harness::new();
+    h.apply(&graph("10.0.0.0/16", &["a", "b"])).await.unwrap();
+    h.log();
+    h.apply(&graph("10.0.0.0/16", &["a", "c"])).await.unwrap();
+    assert_eq!(h.log(), ["create t.sub.c", "delete t.sub.b"]);
+    // Replacing the parent still deletes its dependents first, the removed one included.
+    h.apply(&graph("10.1.0.0/16", &["d"])).await.unwrap();
+    let log = h.log();
+    let at = |e: &str| {
+        log.iter()
+            .position(|l| l == e)
+            .unwrap_or_else(|| panic!("{e}: {log:?}"))
+    };
+    assert!(at("delete t.sub.a") < at("delete t.net.main"), "{log:?}");
+    assert!(at("delete t.sub.c") < at("delete t.net.main"), "{log:?}");
+    assert!(at("create t.net.main") < at("create t.sub.d"), "{log:?}");
+    assert_eq!(h.state().resources.len(), 2);
+}
+
+/// A new launch template version: an update that gives an output a new value changes what
+/// refers to it too, known after apply, in the same run.
+#[tokio::test]
+async fn an_update_that_moves_an_output_carries_its_dependents_along() {
+    let h = Harness::new();
+    let g = |name: &str| {
+        let mut g = Graph::default();
+        let net = Node::new(
+            "t.net",
+            "main",
+            json!({"cidr": "10.0.0.0/16", "name": name}),
+        );
+        let sub = json!({"name": "a", "version": net.out("version")});
+        g.add(Node::new("t.sub", "a", sub)).unwrap();
+        g.add(net).unwrap();
+        g
+    };
+    h.apply(&g("one")).await.unwrap();
+    assert_eq!(h.state().resources["t.sub.a"].props["version"], json!("1"));
+    h.log();
+    let plan = h.apply(&g("two")).await.unwrap();
+    let sub = plan.get("t.sub.a").unwrap();
+    assert_eq!(sub.action, Action::Update);
+    assert!(
+        sub.changes
+            .iter()
+            .any(|c| c.field == "version" && c.after_unknown)
+    );
+    assert_eq!(h.log(), ["update t.net.main", "update t.sub.a"]);
+    assert_eq!(h.state().resources["t.sub.a"].props["version"], json!("2"));
+    assert!(!h.plan(&g("two")).await.has_changes());
 }
 
 #[tokio::test]

@@ -39,6 +39,23 @@ impl Dag {
         self.deps.get(v).into_iter().flatten()
     }
 
+    /// Whether `from` depends on `to`, directly or through others.
+    pub fn reaches(&self, from: &str, to: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from];
+        while let Some(v) = todo.pop() {
+            for d in self.deps(v) {
+                if d == to {
+                    return true;
+                }
+                if seen.insert(d.as_str()) {
+                    todo.push(d);
+                }
+            }
+        }
+        false
+    }
+
     pub fn vertices(&self) -> impl Iterator<Item = &String> {
         self.deps.keys()
     }

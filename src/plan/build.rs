@@ -64,6 +64,16 @@ pub fn build_with(
         let lookup = |r: &crate::graph::Ref| -> Option<Value> {
             match actions.get(&r.address) {
                 Some(Action::Create | Action::Replace) => None,
+                // An update that gives the output a new value (a new template version).
+                Some(Action::Update)
+                    if desired.nodes.get(&r.address).is_some_and(|n| {
+                        provider
+                            .resource(&n.kind)
+                            .is_some_and(|k| k.updates_output(&r.output))
+                    }) =>
+                {
+                    None
+                }
                 _ => state.output(&r.address, &r.output).cloned(),
             }
         };
@@ -123,7 +133,14 @@ pub fn build_with(
                 } else {
                     Action::Update
                 };
-                let reason = forced.then(|| "replacement requested with -replace".to_string());
+                let reason = if forced {
+                    Some("replacement requested with -replace".to_string())
+                } else if action == Action::Update {
+                    let fields: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+                    kind.update_reason(&fields)
+                } else {
+                    None
+                };
                 (action, changes, reason)
             }
         };

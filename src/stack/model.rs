@@ -261,6 +261,9 @@ pub struct ComputeSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ec2Spec {
+    /// Instances the Auto Scaling group runs: its min, max and desired capacity; with
+    /// `scaling`, the count it starts with (kept within the bounds), after which the
+    /// target-tracking policy owns it.
     #[serde(default = "num::<1>")]
     pub count: Spanned<u32>,
     #[serde(default = "default_instance_type")]
@@ -269,6 +272,16 @@ pub struct Ec2Spec {
     pub arch: Spanned<Arch>,
     #[serde(default = "num::<1>")]
     pub weight: Spanned<u32>,
+    #[serde(default)]
+    pub scaling: Option<Spanned<ScalingSpec>>,
+    /// Seconds a new instance takes to serve: the ELB health check grace period, and what
+    /// scaling and instance refreshes wait before counting it.
+    #[serde(default = "num::<120>")]
+    pub warmup: Spanned<u32>,
+    /// Share of the desired instances an instance refresh keeps in service, in percent; at
+    /// 100 replacements are launched and healthy before old instances stop.
+    #[serde(default = "num::<100>")]
+    pub min_healthy_percent: Spanned<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

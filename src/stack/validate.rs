@@ -611,7 +611,23 @@ fn check_compute(c: &mut Checker, s: &Stack) {
     if let Some(ec2) = &cm.ec2 {
         let e = &ec2.value;
         c.range(&e.count, "ec2.count", 1..=20);
+        c.range(&e.warmup, "ec2.warmup", 0..=7200);
+        c.range(&e.min_healthy_percent, "ec2.min_healthy_percent", 0..=100);
         weights.push(&e.weight);
+        if let Some(sc) = &e.scaling {
+            check_scaling(c, sc, "ec2.scaling");
+            // EC2 target tracking has no cooldowns: it waits out each instance's warmup.
+            for cooldown in [&sc.value.scale_in_cooldown, &sc.value.scale_out_cooldown]
+                .into_iter()
+                .flatten()
+            {
+                c.err(
+                    cooldown,
+                    "EC2 Auto Scaling target tracking takes no cooldowns",
+                    "remove it; new instances count after `ec2.warmup` seconds",
+                );
+            }
+        }
         check_instance_type(c, &e.instance_type, e.arch.value);
     }
     if let Some(f) = &cm.fargate {

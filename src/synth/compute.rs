@@ -1,7 +1,7 @@
 //! Compute and traffic: the ALB with one target group per configured primitive and a
 //! weighted listener, the Lambda function (+ invoke permission before its registration), the
-//! ECS Fargate cluster/task definition/service on the `wxrun` OCI image, and EC2 instances
-//! with user data from `userdata/`. Data-side resources (EFS, bucket, roles, log groups, the
+//! ECS Fargate cluster/task definition/service on the `wxrun` OCI image, and an EC2 Auto
+//! Scaling group launched from a template with user data from `userdata/`. Data-side resources (EFS, bucket, roles, log groups, the
 //! S3 endpoint) reach compute as references through [`Data`].
 
 use std::collections::BTreeMap;
@@ -15,7 +15,7 @@ use super::network::Network;
 use super::{Synth, SynthError};
 use crate::artifacts::Artifacts;
 use crate::graph::{GraphError, Node};
-use crate::stack::{Arch, LoadBalancerSpec, ScalingSpec};
+use crate::stack::{Arch, Ec2Spec, LoadBalancerSpec, ScalingSpec};
 
 /// Where every primitive mounts the EFS access point.
 pub const APP_DIR: &str = "/mnt/app";
@@ -445,37 +445,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
     }
 
     if let (Some(e), Some(tg)) = (&c.ec2, &ec2_tg) {
-        let e = &e.value;
-        let script = user_data(&stack, data, data.runtime(e.arch.value)?, rt_port)?;
-        let profile = need(&data.ec2_instance_profile_arn, "EC2 instance profile")?;
-        for i in 0..e.count.value {
-            let name = format!("ec2-{i}");
-            // With the gateway endpoint on the route tables the binary and releases stay on the
-            // AWS network, from public and private subnets alike.
-            let instance = s.add_after(
-                "aws.instance",
-                &name,
-                json!({
-                    "instance_type": e.instance_type.value,
-                    "arch": e.arch.value.as_str(),
-                    "subnet_ids": net.compute_subnet_ids,
-                    "subnet_index": i,
-                    "security_group_ids": [net.compute_sg],
-                    "instance_profile_arn": profile,
-                    "user_data": script,
-                    // IMDSv2 only; one hop, since nothing runs in containers on the host.
-                    "metadata": {"http_tokens": "required", "hop_limit": 1},
-                }),
-                true,
-                &compute_after(data, net, &[&data.s3_endpoint]),
-            )?;
-            s.add(
-                "aws.lb_target_attachment",
-                &name,
-                json!({"target_group_arn": tg.out("arn"), "target_id": instance.out("id"), "port": rt_port}),
-                false,
-            )?;
-        }
+        ec2_group(s, &e.value, data, net, &lb, tg, &forwarding, rt_port)?;
     }
 
     s.output("endpoint", json!(endpoint(&spec.load_balancer, &lb)));
@@ -509,9 +479,6 @@ fn compute_after<'a>(data: &'a Data, net: &'a Network, more: &[&'a str]) -> Vec<
     after
 }
 
-/// The listeners: one forwarding plain HTTP on `port`, or, with a certificate, one
-/// forwarding HTTPS on `https_port` and one redirecting `port` to it. Returns the forwarding
-/// listener's address.
 /// Application Auto Scaling for the Fargate service: a scalable target between the bounds
 /// and one target-tracking policy. The service's desired count is theirs from then on, so
 /// plan no longer compares it.
@@ -546,12 +513,90 @@ fn fargate_scaling(
         "scalable_dimension": DIMENSION,
     });
     tracking(&mut policy, sc, "ECSServiceAverageCPUUtilization", lb, tg)?;
+    let cooldown = |c: &Option<serde_saphyr::Spanned<u32>>| c.as_ref().map(|c| c.value);
+    policy["scale_in_cooldown"] = json!(cooldown(&sc.scale_in_cooldown));
+    policy["scale_out_cooldown"] = json!(cooldown(&sc.scale_out_cooldown));
     s.add("aws.appautoscaling_policy", "fargate", policy, false)?;
     Ok(())
 }
 
+/// EC2 through an Auto Scaling group: a launch template with everything an instance needs,
+/// the group across the compute subnets in the EC2 target group (after the listener that
+/// makes its health checks run), and with `scaling` a target-tracking policy that owns the
+/// desired count from then on. Without `scaling`, `count` is min, max and desired.
+#[allow(clippy::too_many_arguments)]
+fn ec2_group(
+    s: &mut Synth,
+    e: &Ec2Spec,
+    data: &Data,
+    net: &Network,
+    lb: &Node,
+    tg: &Node,
+    forwarding: &str,
+    rt_port: u16,
+) -> Result<(), SynthError> {
+    let stack = s.name().to_string();
+    let script = user_data(&stack, data, data.runtime(e.arch.value)?, rt_port)?;
+    // With the gateway endpoint on the route tables the binary and releases stay on the AWS
+    // network, from public and private subnets alike.
+    let template = s.add_after(
+        "aws.launch_template",
+        "ec2",
+        json!({
+            "name": format!("{stack}-ec2"),
+            "instance_type": e.instance_type.value,
+            "arch": e.arch.value.as_str(),
+            "security_group_ids": [net.compute_sg],
+            "instance_profile_arn": need(&data.ec2_instance_profile_arn, "EC2 instance profile")?,
+            "user_data": script,
+            // IMDSv2 only; one hop, since nothing runs in containers on the host.
+            "metadata": {"http_tokens": "required", "hop_limit": 1},
+        }),
+        true,
+        &compute_after(data, net, &[&data.s3_endpoint]),
+    )?;
+    let (min, max) = e
+        .scaling
+        .as_ref()
+        .map_or((e.count.value, e.count.value), |sc| {
+            (sc.value.min.value, sc.value.max.value)
+        });
+    let group = s.add_after(
+        "aws.autoscaling_group",
+        "ec2",
+        json!({
+            "name": format!("{stack}-ec2"),
+            "launch_template_id": template.out("id"),
+            "launch_template_version": template.out("version"),
+            "min_size": min,
+            "max_size": max,
+            "desired_capacity": e.count.value.max(min).min(max),
+            "subnet_ids": net.compute_subnet_ids,
+            "target_group_arns": [tg.out("arn")],
+            "health_check_grace_period": e.warmup.value,
+            "instance_warmup": e.warmup.value,
+            "min_healthy_percentage": e.min_healthy_percent.value,
+        }),
+        true,
+        &[forwarding],
+    )?;
+    let Some(sc) = &e.scaling else {
+        return Ok(());
+    };
+    if let Some(n) = s.graph.nodes.get_mut(&group.address) {
+        n.ignore_changes.insert("desired_capacity".into());
+    }
+    let mut policy = json!({
+        "group_name": group.out("name"),
+        "policy_name": format!("{stack}-ec2"),
+    });
+    tracking(&mut policy, &sc.value, "ASGAverageCPUUtilization", lb, tg)?;
+    s.add("aws.autoscaling_policy", "ec2", policy, false)?;
+    Ok(())
+}
+
 /// The target-tracking fields of a policy: the metric the stack chose (`cpu_metric` names
-/// CPU for the primitive) with its target value and cooldowns.
+/// CPU for the primitive) with its target value.
 fn tracking(
     policy: &mut Value,
     sc: &ScalingSpec,
@@ -569,17 +614,17 @@ fn tracking(
         ),
         (None, None) => return Err(SynthError::Missing("scaling metric")),
     };
-    let cooldown = |c: &Option<serde_saphyr::Spanned<u32>>| c.as_ref().map(|c| c.value);
     policy["metric"] = json!(metric);
-    // A float, as Application Auto Scaling reads it back, so plan compares like with like.
+    // A float, as Auto Scaling reads it back, so plan compares like with like.
     policy["target_value"] = json!(f64::from(target));
     policy["load_balancer_arn"] = lb_arn;
     policy["target_group_arn"] = tg_arn;
-    policy["scale_in_cooldown"] = json!(cooldown(&sc.scale_in_cooldown));
-    policy["scale_out_cooldown"] = json!(cooldown(&sc.scale_out_cooldown));
     Ok(())
 }
 
+/// The listeners: one forwarding plain HTTP on `port`, or, with a certificate, one
+/// forwarding HTTPS on `https_port` and one redirecting `port` to it. Returns the forwarding
+/// listener's address.
 fn listeners(s: &mut Synth, lb: &Node, forward: Vec<Value>) -> Result<String, SynthError> {
     let spec = s.stack.stack.load_balancer.clone();
     let http = |action: (&str, Value)| {
@@ -872,11 +917,7 @@ mod tests {
     #[test]
     fn primitives_reach_s3_as_the_graph_shows() {
         let g = graph(STACK);
-        for a in [
-            "aws.lambda_function.app",
-            "aws.instance.ec2-0",
-            "aws.instance.ec2-1",
-        ] {
+        for a in ["aws.lambda_function.app", "aws.launch_template.ec2"] {
             assert!(
                 g.nodes[a].depends_on().contains("aws.vpc_endpoint.s3"),
                 "{a}"
@@ -885,7 +926,7 @@ mod tests {
         // Nothing serves before the release exists and EFS is mountable in every subnet.
         for a in [
             "aws.lambda_function.app",
-            "aws.instance.ec2-0",
+            "aws.launch_template.ec2",
             "aws.ecs_service.app",
         ] {
             let deps = g.nodes[a].depends_on();
@@ -930,21 +971,85 @@ mod tests {
     }
 
     #[test]
-    fn instances_spread_over_subnets_with_one_attachment_each() {
+    fn ec2_runs_as_an_auto_scaling_group_launched_from_a_template() {
         let g = graph(STACK);
-        for i in 0..2 {
-            let p = &g.nodes[&format!("aws.instance.ec2-{i}")].props;
-            assert_eq!(p["subnet_index"], i);
-            assert_eq!(p["metadata"]["http_tokens"], "required");
-            let att = &g.nodes[&format!("aws.lb_target_attachment.ec2-{i}")].props;
-            assert_eq!(att["target_id"], format!("${{aws.instance.ec2-{i}.id}}"));
-        }
+        let lt = &g.nodes["aws.launch_template.ec2"].props;
+        assert_eq!(lt["name"], "demo-ec2");
+        assert_eq!(lt["metadata"]["http_tokens"], "required");
+        assert_eq!(
+            lt["instance_profile_arn"],
+            "${aws.iam_instance_profile.ec2.arn}"
+        );
+        assert_eq!(lt["tags"]["wxinfra:stack"], "demo");
+        let group = &g.nodes["aws.autoscaling_group.ec2"];
+        let p = &group.props;
+        assert_eq!(p["launch_template_id"], "${aws.launch_template.ec2.id}");
+        assert_eq!(
+            p["launch_template_version"],
+            "${aws.launch_template.ec2.version}"
+        );
+        // `count` is min, max and desired.
+        assert_eq!(
+            [&p["min_size"], &p["max_size"], &p["desired_capacity"]],
+            [&json!(2), &json!(2), &json!(2)]
+        );
+        assert_eq!(
+            p["subnet_ids"],
+            json!(["${aws.subnet.public-a.id}", "${aws.subnet.public-b.id}"])
+        );
+        assert_eq!(
+            p["target_group_arns"],
+            json!(["${aws.lb_target_group.ec2.arn}"])
+        );
+        assert_eq!(p["min_healthy_percentage"], 100);
+        assert_eq!(p["health_check_grace_period"], 120);
+        // The group waits for healthy instances, which needs the listener's health checks.
+        assert!(group.depends_on().contains("aws.lb_listener.main"));
+        assert!(group.ignore_changes.is_empty());
+        assert!(!g.nodes.contains_key("aws.autoscaling_policy.ec2"));
+        assert!(
+            !g.nodes
+                .keys()
+                .any(|a| a.starts_with("aws.instance.") || a.contains("attachment.ec2"))
+        );
+    }
+
+    #[test]
+    fn a_scaled_group_leaves_its_count_to_a_target_tracking_policy() {
+        let g = graph(&STACK.replace(
+            "    count: 2\n",
+            "    count: 9\n    warmup: 45\n    min_healthy_percent: 50\n    scaling:\n      min: 2\n      max: 4\n      cpu: 55\n",
+        ));
+        let group = &g.nodes["aws.autoscaling_group.ec2"];
+        let p = &group.props;
+        assert_eq!(
+            [&p["min_size"], &p["max_size"], &p["desired_capacity"]],
+            [&json!(2), &json!(4), &json!(4)],
+            "started within the bounds"
+        );
+        assert_eq!(
+            [&p["instance_warmup"], &p["min_healthy_percentage"]],
+            [&json!(45), &json!(50)]
+        );
+        assert!(group.ignore_changes.contains("desired_capacity"));
+        let policy = &g.nodes["aws.autoscaling_policy.ec2"].props;
+        assert_eq!(
+            policy,
+            &json!({
+                "group_name": "${aws.autoscaling_group.ec2.name}",
+                "policy_name": "demo-ec2",
+                "metric": "ASGAverageCPUUtilization",
+                "target_value": 55.0,
+                "load_balancer_arn": null,
+                "target_group_arn": null,
+            })
+        );
     }
 
     #[test]
     fn user_data_mounts_efs_verifies_the_binary_and_enables_the_unit() {
         let g = graph(STACK);
-        let ud = g.nodes["aws.instance.ec2-0"].props["user_data"]
+        let ud = g.nodes["aws.launch_template.ec2"].props["user_data"]
             .as_str()
             .unwrap()
             .to_string();
@@ -1083,7 +1188,10 @@ mod tests {
             g.nodes["aws.lambda_function.app"].props["subnet_ids"],
             private
         );
-        assert_eq!(g.nodes["aws.instance.ec2-0"].props["subnet_ids"], private);
+        assert_eq!(
+            g.nodes["aws.autoscaling_group.ec2"].props["subnet_ids"],
+            private
+        );
         let svc = &g.nodes["aws.ecs_service.app"].props;
         assert_eq!(
             (&svc["subnets"], &svc["assign_public_ip"]),
@@ -1114,7 +1222,7 @@ mod tests {
             );
             // Compute starts once its way out exists.
             for c in [
-                "aws.instance.ec2-0",
+                "aws.launch_template.ec2",
                 "aws.lambda_function.app",
                 "aws.ecs_service.app",
             ] {

@@ -175,6 +175,32 @@ fn fargate_scaling_mistakes_are_each_reported_where_they_are() {
 }
 
 #[test]
+fn ec2_scaling_and_refresh_mistakes_are_each_reported_where_they_are() {
+    let ec2 = |body: &str| {
+        fails(&GOOD.replace(
+            "  lambda:\n    memory: 512",
+            &format!("  ec2:\n    instance_type: t4g.small\n{body}"),
+        ))
+    };
+    let err = ec2("    scaling:\n      max: 3\n      cpu: 60\n      scale_in_cooldown: 30\n");
+    assert!(
+        err.contains("stack.yaml:11:26: EC2 Auto Scaling target tracking takes no cooldowns"),
+        "{err}"
+    );
+    assert!(err.contains("`ec2.warmup`"), "{err}");
+    let err = ec2("    scaling:\n      min: 5\n      max: 3\n      requests_per_target: 100\n");
+    assert!(
+        err.contains("stack.yaml:10:12: ec2.scaling.max 3 is below its min 5"),
+        "{err}"
+    );
+    let err = ec2("    min_healthy_percent: 120\n");
+    assert!(
+        err.contains("stack.yaml:8:26: ec2.min_healthy_percent 120 is out of range"),
+        "{err}"
+    );
+}
+
+#[test]
 fn lambda_memory_limits() {
     let err = fails(&GOOD.replace("memory: 512", "memory: 64"));
     assert!(err.contains("lambda.memory 64 is out of range"), "{err}");

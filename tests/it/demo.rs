@@ -285,29 +285,51 @@ fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
             .ends_with("/demo-ecs-task")
     );
 
-    // EC2: IMDSv2 only, the instance profile, the compute group, registered with its group;
-    // the user data verifies exactly the uploaded binary.
+    // EC2: an Auto Scaling group in the EC2 target group with ELB health checks, launched
+    // from a template with IMDSv2 only, the instance profile and the compute group; its
+    // target-tracking policy counts the group's requests; the user data verifies exactly the
+    // uploaded binary.
     let i = moto.boto(
-        "ec2 = client('ec2')\n\
-         f = [{'Name': 'tag:wxinfra:stack', 'Values': ['demo']}, {'Name': 'instance-state-name', 'Values': ['pending', 'running']}]\n\
-         i = [i for r in ec2.describe_instances(Filters=f)['Reservations'] for i in r['Instances']]\n\
-         assert len(i) == 1, i\n\
-         i = i[0]\n\
-         ud = ec2.describe_instance_attribute(InstanceId=i['InstanceId'], Attribute='userData')['UserData']['Value']\n\
+        "ec2 = client('ec2'); asg = client('autoscaling')\n\
+         g = asg.describe_auto_scaling_groups(AutoScalingGroupNames=['demo-ec2'])['AutoScalingGroups'][0]\n\
+         lt = g['LaunchTemplate']\n\
+         v = ec2.describe_launch_template_versions(LaunchTemplateId=lt['LaunchTemplateId'], Versions=[lt['Version']])['LaunchTemplateVersions'][0]['LaunchTemplateData']\n\
+         p = asg.describe_policies(AutoScalingGroupName='demo-ec2')['ScalingPolicies']\n\
          import base64\n\
-         print(json.dumps({'i': i, 'ud': base64.b64decode(ud).decode()}, default=str))",
+         print(json.dumps({'g': g, 'lt': v, 'policies': p, 'ud': base64.b64decode(v['UserData']).decode()}, default=str))",
     );
-    let inst = &i["i"];
-    assert_eq!(inst["InstanceType"], "t3.small");
-    assert_eq!(inst["MetadataOptions"]["HttpTokens"], "required");
+    let (group, lt) = (&i["g"], &i["lt"]);
+    assert_eq!(
+        [
+            &group["MinSize"],
+            &group["MaxSize"],
+            &group["DesiredCapacity"]
+        ],
+        [&json!(1), &json!(3), &json!(1)]
+    );
+    assert_eq!(group["HealthCheckType"], "ELB");
+    assert_eq!(group["TargetGroupARNs"].as_array().unwrap().len(), 1);
+    assert_eq!(lt["InstanceType"], "t3.small");
+    assert_eq!(lt["MetadataOptions"]["HttpTokens"], "required");
     assert!(
-        inst["IamInstanceProfile"]["Arn"]
+        lt["IamInstanceProfile"]["Arn"]
             .as_str()
             .unwrap()
             .ends_with(":instance-profile/wxinfra/demo/demo-ec2")
     );
-    assert_eq!(inst["SecurityGroups"][0]["GroupId"], sg("compute"));
-    assert_eq!(t["targets"]["demo-ec2"], json!([inst["InstanceId"]]));
+    assert_eq!(lt["SecurityGroupIds"], json!([sg("compute")]));
+    let policy = &i["policies"][0]["TargetTrackingConfiguration"];
+    assert_eq!(
+        policy["PredefinedMetricSpecification"]["PredefinedMetricType"],
+        "ALBRequestCountPerTarget"
+    );
+    assert_eq!(policy["TargetValue"], 1000.0);
+    let instances: Vec<&Value> = group["Instances"].as_array().unwrap().iter().collect();
+    assert_eq!(instances.len(), 1);
+    assert_eq!(
+        t["targets"]["demo-ec2"],
+        json!([instances[0]["InstanceId"]])
+    );
     let ud = i["ud"].as_str().unwrap();
     assert!(
         ud.contains(&format!("readonly BINARY_SHA256='{bin}'")),
@@ -357,12 +379,12 @@ fn demo_stack_applies_wired_converges_releases_and_destroys_clean() {
     apply(&ws);
     converged(&ws, "after the release");
 
-    // Destroy leaves nothing. 52: the 51 of the first apply plus the earlier release kept for rollback. The state
+    // Destroy leaves nothing. 53: the 52 of the first apply plus the earlier release kept for rollback. The state
     // knew everything, so the sweep after it finds nothing more.
     let r = ws.run(&["destroy", "-f", STACK, "--auto-approve"]).ok();
     assert!(
         r.stderr
-            .contains("Destroy complete! 52 destroyed, 0 more found by tags."),
+            .contains("Destroy complete! 53 destroyed, 0 more found by tags."),
         "{}",
         r.stderr
     );
@@ -405,8 +427,8 @@ fn demo_stack_edits_plan_exactly_and_drift_is_reported() {
     let edits: &[Edit] = &[
         (
             "listener weights",
-            "    arch: x86_64\n    weight: 1\n  fargate:",
-            "    arch: x86_64\n    weight: 4\n  fargate:",
+            "    weight: 1\n    # EC2 Auto Scaling",
+            "    weight: 4\n    # EC2 Auto Scaling",
             &[("aws.lb_listener.main", "update")],
         ),
         (
@@ -432,9 +454,10 @@ fn demo_stack_edits_plan_exactly_and_drift_is_reported() {
             "instance type",
             "instance_type: t3.small",
             "instance_type: t3.medium",
+            // A new template version, rolled out by an instance refresh.
             &[
-                ("aws.instance.ec2-0", "replace"),
-                ("aws.lb_target_attachment.ec2-0", "replace"),
+                ("aws.launch_template.ec2", "update"),
+                ("aws.autoscaling_group.ec2", "update"),
             ],
         ),
     ];
@@ -482,6 +505,8 @@ fn assert_nothing_left(moto: &Moto) {
            'functions': lam.list_functions()['Functions'],\n\
            'clusters': [c for c in ecs.describe_clusters(clusters=['demo'])['clusters'] if c['status'] != 'INACTIVE'],\n\
            'repos': ecr.describe_repositories()['repositories'], 'instances': live,\n\
+           'groups': client('autoscaling').describe_auto_scaling_groups()['AutoScalingGroups'],\n\
+           'templates': ec2.describe_launch_templates()['LaunchTemplates'],\n\
            'scalable_targets': client('application-autoscaling').describe_scalable_targets(ServiceNamespace='ecs')['ScalableTargets'],\n\
            'scaling_policies': client('application-autoscaling').describe_scaling_policies(ServiceNamespace='ecs')['ScalingPolicies']}, default=str))",
     );
@@ -506,7 +531,10 @@ const LIVE_COUNTS: &str = "ec2 = client('ec2'); elb = client('elbv2'); lam = cli
       'aws.route_table_association': sum(len([a for a in t['Associations'] if not a['Main']]) for t in rts),\n\
       'aws.security_group': len(ec2.describe_security_groups(Filters=f)['SecurityGroups']),\n\
       'aws.vpc_endpoint': len(ec2.describe_vpc_endpoints(Filters=f)['VpcEndpoints']),\n\
-      'aws.instance': len([i for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] != 'terminated']),\n\
+      'aws.instance': len([i for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] != 'terminated' and not any(t['Key'] == 'aws:autoscaling:groupName' for t in i.get('Tags', []))]),\n\
+      'aws.launch_template': len(ec2.describe_launch_templates(Filters=f)['LaunchTemplates']),\n\
+      'aws.autoscaling_group': len(client('autoscaling').describe_auto_scaling_groups()['AutoScalingGroups']),\n\
+      'aws.autoscaling_policy': len(client('autoscaling').describe_policies()['ScalingPolicies']),\n\
       'aws.lb': len(lbs),\n\
       'aws.lb_listener': sum(len(elb.describe_listeners(LoadBalancerArn=b['LoadBalancerArn'])['Listeners']) for b in lbs),\n\
       'aws.lb_target_group': len(elb.describe_target_groups()['TargetGroups']),\n\
@@ -554,7 +582,8 @@ fn demo_stack_applies_and_destroys_in_one_run_through_faults() {
             "CreateInternetGateway",
             "CreateRouteTable",
             "CreateSecurityGroup",
-            "RunInstances",
+            "CreateLaunchTemplate",
+            "CreateAutoScalingGroup",
             "CreateRole",
             "AddRoleToInstanceProfile",
             "CreateLoadBalancer",

@@ -7,6 +7,7 @@ mod cli_validate;
 mod compute;
 mod data;
 mod demo;
+mod ec2_autoscaling;
 mod fargate_scaling;
 mod interrupt;
 mod k8s;

@@ -348,7 +348,7 @@ fn each_key_value_label_gets_a_table_that_only_the_runtimes_may_use_and_are_told
         td.props["container"]["environment"]["WXRUN_RUNTIME_CONFIG"],
         config
     );
-    let ud = g.nodes["aws.instance.ec2-0"].props["user_data"]
+    let ud = g.nodes["aws.launch_template.ec2"].props["user_data"]
         .as_str()
         .unwrap();
     assert!(
