@@ -77,6 +77,13 @@ pub trait Resource: Send + Sync {
     /// Whether a change to this top-level property needs a new resource.
     fn forces_replacement(&self, field: &str) -> bool;
 
+    /// Whether a replacement changing `changed` fields may create the new resource before it
+    /// deletes the old one (AWS allows the two at once: a new task definition revision, an
+    /// object under a new key), so what uses it moves over first and nothing goes without.
+    fn create_before_destroy(&self, _changed: &[String]) -> bool {
+        false
+    }
+
     /// Whether an in-place update gives this output a new value (a launch template's version):
     /// plan then shows what refers to it as known after apply, so it is updated too.
     fn updates_output(&self, _output: &str) -> bool {
@@ -127,6 +134,24 @@ pub trait Resource: Send + Sync {
     ) -> Result<Created, ProviderError> {
         Ok(adopted)
     }
+}
+
+tokio::task_local! {
+    static PROGRESS: std::sync::Arc<dyn Fn(String) + Send + Sync>;
+}
+
+/// Reports how far a long call is (an instance refresh's share done), shown beside the
+/// resource while the engine runs it; nothing when no one listens.
+pub fn progress(message: String) {
+    let _ = PROGRESS.try_with(|report| report(message));
+}
+
+/// Runs `call` with `report` receiving what [`progress`] reports.
+pub async fn reporting<F: std::future::Future>(
+    report: std::sync::Arc<dyn Fn(String) + Send + Sync>,
+    call: F,
+) -> F::Output {
+    PROGRESS.scope(report, call).await
 }
 
 /// Finds the implementation of a kind.

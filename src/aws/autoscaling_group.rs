@@ -254,7 +254,7 @@ impl AutoscalingGroup {
                 return Ok(None);
             }
             let healthy = self.healthy_in_target_groups(p, &in_service).await?;
-            tracing::info!("{}: {healthy} of {want} instances serving", p.name);
+            crate::provider::progress(format!("{healthy} of {want} instances serving"));
             Ok((healthy >= want).then_some(g))
         })
         .await
@@ -308,7 +308,7 @@ impl AutoscalingGroup {
             let Some(r) = out.instance_refreshes().first() else {
                 return Ok(Some(()));
             };
-            tracing::info!("{}", refresh_progress(r));
+            crate::provider::progress(refresh_progress(r));
             refresh_outcome(r)
         })
         .await

@@ -218,6 +218,12 @@ impl Resource for EcsTaskDefinition {
         field != "tags"
     }
 
+    /// A new revision is registered before the old one is deregistered, once the service
+    /// runs the new one.
+    fn create_before_destroy(&self, _changed: &[String]) -> bool {
+        true
+    }
+
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
         let out = match self
             .0

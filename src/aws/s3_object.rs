@@ -49,6 +49,13 @@ impl Resource for S3Object {
         matches!(field, "bucket" | "key" | "sha256" | "content_type")
     }
 
+    /// Under a new key (artifact keys name their content) the new object is uploaded before
+    /// the old one goes, so what points at the old key (an instance launching, a function
+    /// being updated) never meets a missing object. Under the same key it cannot be.
+    fn create_before_destroy(&self, changed: &[String]) -> bool {
+        changed.iter().any(|f| f == "key" || f == "bucket")
+    }
+
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
         let (bucket, key) = split(id)?;
         let head = match self.0.s3.head_object().bucket(bucket).key(key).send().await {

@@ -79,6 +79,7 @@ impl Ui {
             ui: *self,
             bars: self.tty.then(MultiProgress::new),
             live: Mutex::new(BTreeMap::new()),
+            said: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -97,6 +98,8 @@ pub struct Progress {
     ui: Ui,
     bars: Option<MultiProgress>,
     live: Mutex<BTreeMap<String, ProgressBar>>,
+    /// The last progress line printed per resource (without a terminal).
+    said: Mutex<BTreeMap<String, String>>,
 }
 
 impl Progress {
@@ -172,6 +175,19 @@ impl Hooks for Progress {
             }
             Event::Skipped { address, action } => {
                 self.line(format!("{address}: not {} (skipped)", action.verb()))
+            }
+            Event::Progress { address, message } => {
+                match self.live.lock().expect("poisoned").get(&address) {
+                    Some(bar) => bar.set_message(format!("{address}: {message}")),
+                    None => {
+                        // Lines only when something moved, not at every poll.
+                        let mut said = self.said.lock().expect("poisoned");
+                        if said.get(&address) != Some(&message) {
+                            self.line(format!("{address}: {message}"));
+                            said.insert(address, message);
+                        }
+                    }
+                }
             }
             Event::Swept { kind, id } => self.line(format!(
                 "{kind} {id}: destroyed (found by its wxinfra tags; the state had lost it)"

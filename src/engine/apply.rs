@@ -15,7 +15,7 @@ use crate::graph::reference::resolve;
 use crate::graph::{Dag, Node, Outcome};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::provider::{CreateRequest, Created, Provider, ProviderError};
-use crate::state::{ResourceState, State, StateStore, Status};
+use crate::state::{Deposed, ResourceState, State, StateStore, Status};
 
 /// Looks for a create's own resource after an ambiguous failure: at once, then 1 s and 2 s
 /// later.
@@ -89,50 +89,76 @@ pub fn apply_graph(plan: &Plan, state: &State) -> Result<Dag, crate::graph::Cycl
         .iter()
         .map(|r| (r.address.as_str(), r))
         .collect();
-    let has = |step: Step, a: &str| {
-        by_addr.get(a).is_some_and(|r| {
-            matches!(
-                (step, r.action),
-                (
-                    Step::Apply,
-                    Action::Create | Action::Update | Action::Replace
-                ) | (Step::Delete, Action::Delete | Action::Replace)
-            )
-        })
+    let applies = |a: &str| {
+        by_addr
+            .get(a)
+            .is_some_and(|r| matches!(r.action, Action::Create | Action::Update | Action::Replace))
+    };
+    let deletes = |a: &str| by_addr.get(a).is_some_and(|r| r.deletes());
+    let deletes_current = |a: &str| by_addr.get(a).is_some_and(|r| r.deletes_current());
+    // What depended on `a` when last applied.
+    let dependents = |a: &str| -> Vec<&str> {
+        state
+            .resources
+            .iter()
+            .filter(|(_, xs)| xs.depends_on.contains(a))
+            .map(|(x, _)| x.as_str())
+            .collect()
     };
     for r in &plan.resources {
         let a = r.address.as_str();
-        if has(Step::Apply, a) {
+        if applies(a) {
             dag.add_vertex(vertex(Step::Apply, a));
-            for d in &r.depends_on {
-                if has(Step::Apply, d) {
-                    dag.add_edge(vertex(Step::Apply, a), vertex(Step::Apply, d));
-                }
+            for d in r.depends_on.iter().filter(|d| applies(d)) {
+                dag.add_edge(vertex(Step::Apply, a), vertex(Step::Apply, d));
             }
         }
-        if has(Step::Delete, a) {
-            dag.add_vertex(vertex(Step::Delete, a));
-            if has(Step::Apply, a) {
-                dag.add_edge(vertex(Step::Apply, a), vertex(Step::Delete, a));
+        if !deletes(a) {
+            continue;
+        }
+        dag.add_vertex(vertex(Step::Delete, a));
+        if !deletes_current(a) {
+            continue;
+        }
+        if applies(a) {
+            dag.add_edge(vertex(Step::Apply, a), vertex(Step::Delete, a));
+        }
+        for x in dependents(a) {
+            if deletes_current(x) {
+                dag.add_edge(vertex(Step::Delete, a), vertex(Step::Delete, x));
+            } else if applies(x) && !by_addr[x].depends_on.iter().any(|d| d == a) {
+                // x stops using a: update x first, then delete a.
+                dag.add_edge(vertex(Step::Delete, a), vertex(Step::Apply, x));
             }
-            for (x, xs) in &state.resources {
-                if !xs.depends_on.contains(a) {
-                    continue;
-                }
-                if has(Step::Delete, x) {
-                    dag.add_edge(vertex(Step::Delete, a), vertex(Step::Delete, x));
-                } else if has(Step::Apply, x)
-                    && !by_addr[x.as_str()].depends_on.iter().any(|d| d == a)
-                {
-                    // x stops using a: update x first, then delete a.
-                    dag.add_edge(vertex(Step::Delete, a), vertex(Step::Apply, x));
-                }
+        }
+    }
+    // Old objects go once their successors exist and what used them has moved over: edges
+    // that only order, added where they close no cycle.
+    for r in plan.resources.iter().filter(|r| deletes(&r.address)) {
+        let a = r.address.as_str();
+        let delete = vertex(Step::Delete, a);
+        if !deletes_current(a) && applies(a) {
+            soft_edge(&mut dag, &delete, &vertex(Step::Apply, a));
+        }
+        for x in dependents(a) {
+            if applies(x) && !deletes_current(a) {
+                soft_edge(&mut dag, &delete, &vertex(Step::Apply, x));
+            }
+            if deletes(x) && !(deletes_current(a) && deletes_current(x)) {
+                soft_edge(&mut dag, &delete, &vertex(Step::Delete, x));
             }
         }
     }
     create_before_destroy(&mut dag, plan);
     dag.topo_order()?;
     Ok(dag)
+}
+
+/// `from` after `to`, unless `to` already waits for `from`.
+fn soft_edge(dag: &mut Dag, from: &str, to: &str) {
+    if from != to && !dag.reaches(to, from) {
+        dag.add_edge(from, to);
+    }
 }
 
 /// What the stack no longer wants is deleted after every create and update that does not
@@ -147,9 +173,7 @@ fn create_before_destroy(dag: &mut Dag, plan: &Plan) {
     for r in plan.resources.iter().filter(|r| r.action == Action::Delete) {
         let delete = vertex(Step::Delete, &r.address);
         for a in &applies {
-            if !dag.reaches(a, &delete) {
-                dag.add_edge(delete.clone(), a.clone());
-            }
+            soft_edge(dag, &delete, a);
         }
     }
 }
@@ -271,18 +295,31 @@ impl Engine {
                         address: &address,
                         kind: &rc.kind,
                     };
-                    let result = match step {
-                        Step::Delete => ctx.delete(&stack).await.map(|()| None),
-                        Step::Apply => {
-                            let node = node.expect("apply steps exist only for desired nodes");
-                            if rc.action == Action::Update {
-                                ctx.update(&node, &rc).await
-                            } else {
-                                ctx.create(&stack, serial, &node).await
-                            }
-                            .map(Some)
-                        }
+                    let report: Arc<dyn Fn(String) + Send + Sync> = {
+                        let (hooks, address) = (hooks.clone(), address.clone());
+                        Arc::new(move |message| {
+                            hooks.event(Event::Progress {
+                                address: address.clone(),
+                                message,
+                            })
+                        })
                     };
+                    let result = crate::provider::reporting(report, async {
+                        match step {
+                            Step::Delete => ctx.delete(&stack, &rc).await.map(|()| None),
+                            Step::Apply => {
+                                let node = node.expect("apply steps exist only for desired nodes");
+                                if rc.action == Action::Update {
+                                    ctx.update(&node, &rc).await
+                                } else {
+                                    ctx.create(&stack, serial, &node, rc.create_before_destroy)
+                                        .await
+                                }
+                                .map(Some)
+                            }
+                        }
+                    })
+                    .await;
                     match result {
                         Ok(id) => {
                             hooks.event(Event::Finished {
@@ -483,11 +520,28 @@ impl StepCtx<'_> {
         Ok(None)
     }
 
-    async fn create(&self, stack: &str, serial: u64, node: &Node) -> Result<String, ProviderError> {
+    /// Creates the node's resource; with `depose`, the object the state has now becomes a
+    /// deposed one, deleted by this address's delete step once the new one is in use.
+    async fn create(
+        &self,
+        stack: &str,
+        serial: u64,
+        node: &Node,
+        depose: bool,
+    ) -> Result<String, ProviderError> {
         let kind = self.kind()?;
         let props = self.resolved(&node.props)?;
         let deps = node.depends_on();
         let prior = self.shared.get(self.address);
+        let old = prior
+            .as_ref()
+            .filter(|p| depose && p.status == Status::Created)
+            .and_then(|p| {
+                Some(Deposed {
+                    id: p.id.clone()?,
+                    props: p.props.clone(),
+                })
+            });
         // Resume: an interrupted create keeps its token so the provider can find what it made.
         let resuming = prior
             .as_ref()
@@ -497,6 +551,12 @@ impl StepCtx<'_> {
             .clone()
             .unwrap_or_else(|| idempotency_token(stack, self.address, serial));
         self.shared.checkpoint(|s| {
+            if let Some(old) = old {
+                s.deposed
+                    .entry(self.address.to_string())
+                    .or_default()
+                    .push(old);
+            }
             s.resources.insert(
                 self.address.to_string(),
                 ResourceState {
@@ -577,7 +637,40 @@ impl StepCtx<'_> {
         Ok(id)
     }
 
-    async fn delete(&self, stack: &str) -> Result<(), ProviderError> {
+    /// Deletes the old objects of create-before-destroy replacements, then, when the plan
+    /// says so, the resource itself.
+    async fn delete(&self, stack: &str, rc: &ResourceChange) -> Result<(), ProviderError> {
+        self.delete_deposed().await?;
+        if rc.deletes_current() {
+            self.delete_current(stack).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_deposed(&self) -> Result<(), ProviderError> {
+        let kind = self.kind()?;
+        let old = {
+            let s = self.shared.state.lock().expect("state mutex poisoned");
+            s.deposed.get(self.address).cloned().unwrap_or_default()
+        };
+        for d in old {
+            with_retry(self.retry, self.hooks, self.address, || {
+                kind.delete(&d.id, &d.props)
+            })
+            .await?;
+            self.shared.checkpoint(|s| {
+                if let Some(list) = s.deposed.get_mut(self.address) {
+                    list.retain(|o| o.id != d.id);
+                    if list.is_empty() {
+                        s.deposed.remove(self.address);
+                    }
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn delete_current(&self, stack: &str) -> Result<(), ProviderError> {
         let kind = self.kind()?;
         let Some(prior) = self.shared.get(self.address) else {
             return Ok(());

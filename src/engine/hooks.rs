@@ -27,6 +27,8 @@ pub enum Event {
     },
     /// Not run: a dependency failed or the run was interrupted.
     Skipped { address: String, action: Action },
+    /// How far a long provider call is (an instance refresh's share done).
+    Progress { address: String, message: String },
     /// A resource the state lost, found by its tags and deleted by `destroy`.
     Swept { kind: String, id: String },
 }

@@ -21,6 +21,7 @@ struct Cloud {
     objects: Mutex<BTreeMap<String, (String, Value)>>, // id -> (address, props)
     log: Mutex<Vec<String>>,
     fail_create: Mutex<Option<String>>,
+    fail_update: Mutex<Option<String>>,
     lose_create: Mutex<Option<String>>,
     next: Mutex<u32>,
     /// id -> how many times it was updated in place.
@@ -57,6 +58,9 @@ impl Resource for Kind {
     }
     fn updates_output(&self, output: &str) -> bool {
         self.name == "t.net" && output == "version"
+    }
+    fn create_before_destroy(&self, _changed: &[String]) -> bool {
+        self.name == "t.cbd"
     }
     async fn read(&self, id: &str, _: &Value) -> Result<Option<Live>, ProviderError> {
         Ok(self
@@ -108,6 +112,9 @@ impl Resource for Kind {
         let entry = o
             .get_mut(id)
             .ok_or(ProviderError::NotFound { what: id.into() })?;
+        if armed(&self.cloud.fail_update, &entry.0) {
+            return Err(ProviderError::Api("injected failure".into()));
+        }
         self.cloud
             .log
             .lock()
@@ -174,6 +181,10 @@ impl Harness {
                 })
                 .with(Kind {
                     name: "t.sub",
+                    cloud: cloud.clone(),
+                })
+                .with(Kind {
+                    name: "t.cbd",
                     cloud: cloud.clone(),
                 }),
         );
@@ -393,6 +404,60 @@ async fn removed_resources_go_after_the_creates_they_do_not_block() {
     assert!(at("delete t.sub.c") < at("delete t.net.main"), "{log:?}");
     assert!(at("create t.net.main") < at("create t.sub.d"), "{log:?}");
     assert_eq!(h.state().resources.len(), 2);
+}
+
+/// Create before destroy: a kind that allows two at once gets its new object first; what
+/// used the old one moves over, and only then does the old one go. A run that stops in
+/// between leaves the old object deposed in the state, and the next apply deletes it.
+#[tokio::test]
+async fn create_before_destroy_moves_dependents_first_and_a_stopped_run_leaves_it_deposed() {
+    let h = Harness::new();
+    let g = |cidr: &str| {
+        let mut g = Graph::default();
+        let td = Node::new("t.cbd", "td", json!({"cidr": cidr}));
+        g.add(Node::new("t.sub", "svc", json!({"name": td.out("id")})))
+            .unwrap();
+        g.add(td).unwrap();
+        g
+    };
+    h.apply(&g("1")).await.unwrap();
+    let first = h.state().resources["t.cbd.td"].id.clone().unwrap();
+    h.log();
+    let plan = h.apply(&g("2")).await.unwrap();
+    let td = plan.get("t.cbd.td").unwrap();
+    assert_eq!(
+        (td.action, td.create_before_destroy),
+        (Action::Replace, true)
+    );
+    assert_eq!(plan.get("t.sub.svc").unwrap().action, Action::Update);
+    assert_eq!(
+        h.log(),
+        ["create t.cbd.td", "update t.sub.svc", "delete t.cbd.td"]
+    );
+    let state = h.state();
+    assert!(state.deposed.is_empty());
+    assert!(!h.cloud.objects.lock().unwrap().contains_key(&first));
+    assert_eq!(
+        state.resources["t.sub.svc"].props["name"],
+        json!(state.resources["t.cbd.td"].id)
+    );
+
+    // The move fails: the new object exists and the old one stays, deposed.
+    *h.cloud.fail_update.lock().unwrap() = Some("t.sub.svc".into());
+    assert!(h.apply(&g("3")).await.is_err());
+    let deposed = h.state().deposed["t.cbd.td"].clone();
+    assert_eq!(deposed.len(), 1);
+    assert!(h.cloud.objects.lock().unwrap().contains_key(&deposed[0].id));
+    h.log();
+    let plan = h.apply(&g("3")).await.unwrap();
+    assert_eq!(
+        plan.get("t.cbd.td").unwrap().deposed,
+        [deposed[0].id.clone()]
+    );
+    assert_eq!(plan.summary.destroy, 1);
+    assert_eq!(h.log(), ["update t.sub.svc", "delete t.cbd.td"]);
+    assert!(h.state().deposed.is_empty());
+    assert!(!h.plan(&g("3")).await.has_changes());
 }
 
 /// A new launch template version: an update that gives an output a new value changes what

@@ -145,6 +145,9 @@ pub fn build_with(
             }
         };
         actions.insert(address.clone(), action);
+        let fields: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+        let create_before_destroy =
+            action == Action::Replace && kind.create_before_destroy(&fields);
         resources.push(ResourceChange {
             address: address.clone(),
             kind: node.kind.clone(),
@@ -153,6 +156,8 @@ pub fn build_with(
             changes,
             depends_on,
             reason,
+            create_before_destroy,
+            deposed: deposed(state, address),
         });
     }
 
@@ -175,6 +180,8 @@ pub fn build_with(
                 (_, Some(None)) => Some("already gone; only forgotten".into()),
                 _ => None,
             },
+            create_before_destroy: false,
+            deposed: deposed(state, a),
         })
         .collect();
     deletes.sort_by_key(|d| std::cmp::Reverse(depth_in_state(state, &d.address)));
@@ -192,6 +199,15 @@ pub fn build_with(
         drift: Vec::new(),
         refresh_only: false,
     })
+}
+
+/// Ids of the old objects a create-before-destroy replacement of `address` left.
+fn deposed(state: &State, address: &str) -> Vec<String> {
+    state
+        .deposed
+        .get(address)
+        .map(|d| d.iter().map(|o| o.id.clone()).collect())
+        .unwrap_or_default()
 }
 
 fn creation_fields(known: &serde_json::Map<String, Value>, unknown: &[String]) -> Vec<FieldChange> {

@@ -72,6 +72,27 @@ pub struct ResourceChange {
     /// Why, when the fields alone do not say (e.g. "deleted outside wxinfra").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A `replace` that creates the new resource first and deletes the old one once what
+    /// used it has moved over (`+/-`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_before_destroy: bool,
+    /// Ids of old objects an interrupted create-before-destroy replacement left, deleted
+    /// by this apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<String>,
+}
+
+impl ResourceChange {
+    /// Whether apply deletes anything for this resource: itself, or old objects.
+    pub fn deletes(&self) -> bool {
+        matches!(self.action, Action::Delete | Action::Replace) || !self.deposed.is_empty()
+    }
+
+    /// Whether apply deletes the object the state has now (not only deposed ones).
+    pub fn deletes_current(&self) -> bool {
+        self.action == Action::Delete
+            || (self.action == Action::Replace && !self.create_before_destroy)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,7 +128,10 @@ pub struct Plan {
 impl Plan {
     /// Something to do: a resource change, or (refresh-only) live values to record.
     pub fn has_changes(&self) -> bool {
-        self.resources.iter().any(|r| r.action != Action::NoOp) || !self.drift.is_empty()
+        self.resources
+            .iter()
+            .any(|r| r.action != Action::NoOp || !r.deposed.is_empty())
+            || !self.drift.is_empty()
     }
 
     pub fn get(&self, address: &str) -> Option<&ResourceChange> {
@@ -146,6 +170,7 @@ impl Summary {
                 Action::Delete => s.destroy += 1,
                 Action::NoOp => {}
             }
+            s.destroy += r.deposed.len();
         }
         s
     }

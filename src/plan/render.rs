@@ -92,7 +92,7 @@ fn changes(plan: &Plan, color: bool) -> String {
     let changed: Vec<_> = plan
         .resources
         .iter()
-        .filter(|r| r.action != Action::NoOp)
+        .filter(|r| r.action != Action::NoOp || !r.deposed.is_empty())
         .collect();
     if changed.is_empty() {
         out.push_str("No changes. The live infrastructure matches the stack.\n");
@@ -100,6 +100,18 @@ fn changes(plan: &Plan, color: bool) -> String {
     }
     out.push_str("wxinfra will perform the following actions:\n\n");
     for r in changed {
+        for d in &r.deposed {
+            let _ = writeln!(
+                out,
+                "  # {} (deposed {d}) will be destroyed — left by a create-before-destroy replacement\n{:>3} {} (deposed {d})\n",
+                r.address,
+                paint(Action::Delete, Action::Delete.symbol(), color),
+                r.address
+            );
+        }
+        if r.action == Action::NoOp {
+            continue;
+        }
         let id =
             r.id.as_deref()
                 .map(|i| format!(" ({i})"))
@@ -107,9 +119,17 @@ fn changes(plan: &Plan, color: bool) -> String {
         let verb = match r.action {
             Action::Create => "will be created",
             Action::Update => "will be updated in place",
+            Action::Replace if r.create_before_destroy => {
+                "must be replaced (the new one is created first)"
+            }
             Action::Replace => "must be replaced",
             Action::Delete => "will be destroyed",
-            Action::NoOp => unreachable!("filtered above"),
+            Action::NoOp => unreachable!("skipped above"),
+        };
+        let symbol = if r.create_before_destroy {
+            "+/-"
+        } else {
+            r.action.symbol()
         };
         let why = r
             .reason
@@ -117,12 +137,7 @@ fn changes(plan: &Plan, color: bool) -> String {
             .map(|w| format!(" — {w}"))
             .unwrap_or_default();
         let _ = writeln!(out, "  # {}{id} {verb}{why}", r.address);
-        let _ = writeln!(
-            out,
-            "{:>3} {}",
-            paint(r.action, r.action.symbol(), color),
-            r.address
-        );
+        let _ = writeln!(out, "{:>3} {}", paint(r.action, symbol, color), r.address);
         let width = r.changes.iter().map(|c| c.field.len()).max().unwrap_or(0);
         for c in &r.changes {
             field_line(&mut out, r.action, c, width, color);
@@ -179,6 +194,8 @@ mod tests {
                 ],
                 depends_on: vec!["aws.vpc.main".into()],
                 reason: None,
+                create_before_destroy: false,
+                deposed: vec![],
             },
             ResourceChange {
                 address: "aws.lb_listener.main".into(),
@@ -193,6 +210,8 @@ mod tests {
                 )],
                 depends_on: vec![],
                 reason: None,
+                create_before_destroy: false,
+                deposed: vec![],
             },
             ResourceChange {
                 address: "aws.instance.ec2-0".into(),
@@ -207,6 +226,30 @@ mod tests {
                 )],
                 depends_on: vec![],
                 reason: None,
+                create_before_destroy: false,
+                deposed: vec![],
+            },
+            ResourceChange {
+                address: "aws.ecs_task_definition.app".into(),
+                kind: "aws.ecs_task_definition".into(),
+                action: Action::Replace,
+                id: Some("td:1".into()),
+                changes: vec![change("cpu", Some(json!("256")), Some(json!("512")), true)],
+                depends_on: vec![],
+                reason: None,
+                create_before_destroy: true,
+                deposed: vec![],
+            },
+            ResourceChange {
+                address: "aws.s3_object.runtime".into(),
+                kind: "aws.s3_object".into(),
+                action: Action::NoOp,
+                id: Some("b/k2".into()),
+                changes: vec![],
+                depends_on: vec![],
+                reason: None,
+                create_before_destroy: false,
+                deposed: vec!["b/k1".into()],
             },
             ResourceChange {
                 address: "aws.vpc.old".into(),
@@ -216,6 +259,8 @@ mod tests {
                 changes: vec![],
                 depends_on: vec![],
                 reason: None,
+                create_before_destroy: false,
+                deposed: vec![],
             },
         ];
         let plan = crate::plan::test_plan(resources);
@@ -234,10 +279,17 @@ mod tests {
 -/+ aws.instance.ec2-0
       ~ instance_type = "t4g.small" -> "t4g.large"  # forces replacement
 
+  # aws.ecs_task_definition.app (td:1) must be replaced (the new one is created first)
++/- aws.ecs_task_definition.app
+      ~ cpu = "256" -> "512"  # forces replacement
+
+  # aws.s3_object.runtime (deposed b/k1) will be destroyed — left by a create-before-destroy replacement
+  - aws.s3_object.runtime (deposed b/k1)
+
   # aws.vpc.old (vpc-9) will be destroyed
   - aws.vpc.old
 
-Plan: 2 to add, 1 to change, 2 to destroy.
+Plan: 3 to add, 1 to change, 4 to destroy.
 "#;
         assert_eq!(render(&plan, false), expected);
     }

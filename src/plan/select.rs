@@ -95,6 +95,8 @@ mod tests {
             changes: vec![],
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             reason: None,
+            create_before_destroy: false,
+            deposed: vec![],
         }
     }
 

@@ -28,6 +28,19 @@ pub struct State {
     /// Bumped on every write; a saved plan made at another serial is stale.
     pub serial: u64,
     pub resources: BTreeMap<String, ResourceState>,
+    /// Per address, the old objects of create-before-destroy replacements not deleted yet.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deposed: BTreeMap<String, Vec<Deposed>>,
+}
+
+/// The old object of a create-before-destroy replacement (Terraform's "deposed" object):
+/// kept from the new one's create until its own delete, so a run that stops in between
+/// leaves it for the next apply to delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deposed {
+    pub id: String,
+    /// Properties as applied, which its kind's delete may need.
+    pub props: Value,
 }
 
 /// Where a resource is in its lifecycle, as far as wxinfra knows.
@@ -75,6 +88,7 @@ impl State {
             lineage: uuid::Uuid::new_v4().to_string(),
             serial: 0,
             resources: BTreeMap::new(),
+            deposed: BTreeMap::new(),
         }
     }
 

@@ -145,14 +145,18 @@ fn ec2_runs_as_a_group_and_a_new_instance_type_rolls_out_by_instance_refresh() {
         assert!(p.contains(line), "{line}:\n{p}");
     }
     assert!(!p.contains("-/+") && !p.contains("aws.instance"), "{p}");
+    let mut out = String::new();
     let fewest = fewest_healthy_during(
         &moto,
         "all(i['InstanceType'] == 't3.medium' for i in groups[0]['Instances']) and len(th) == 2",
-        || {
-            apply();
-        },
+        || out = apply().stderr,
     );
     assert!(fewest >= 2, "the target group fell to {fewest} healthy");
+    // Apply said how far the refresh was while it waited.
+    assert!(
+        out.contains("aws.autoscaling_group.ec2: instance refresh") && out.contains("% done"),
+        "{out}"
+    );
     let s = seen(&moto);
     assert_eq!(s["group"]["version"], "2", "{s}");
     assert_eq!(s["template"]["type"], "t3.medium", "{s}");

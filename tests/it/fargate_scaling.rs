@@ -42,6 +42,16 @@ fn seen(moto: &Moto) -> Value {
     )
 }
 
+/// The stack's active task definition revisions, and the one the service runs.
+fn revisions(moto: &Moto) -> Value {
+    moto.boto(
+        "ecs = client('ecs')\n\
+         rev = lambda status: ecs.list_task_definitions(familyPrefix='fs-app', status=status)['taskDefinitionArns']\n\
+         s = ecs.describe_services(cluster='fs', services=['app'])['services'][0]['taskDefinition']\n\
+         print(json.dumps({'active': rev('ACTIVE'), 'service': s}))",
+    )
+}
+
 /// What the scaler does between two applies.
 fn scale_out_of_band(moto: &Moto, count: u32) {
     moto.boto(&format!(
@@ -101,7 +111,21 @@ fn fargate_scales_between_bounds_and_its_count_is_left_to_the_scaler() {
     }
     assert!(!p.contains("-/+ aws.appautoscaling"), "{p}");
     assert!(!p.contains("desired_count"), "{p}");
-    apply(&stack(1024, REQUESTS));
+    // The new task definition revision is registered first and the old one deregistered
+    // only once the service runs the new one.
+    assert!(p.contains("+/- aws.ecs_task_definition.app"), "{p}");
+    let before = revisions(&moto);
+    let out = apply(&stack(1024, REQUESTS)).stderr;
+    let at = |line: &str| {
+        out.find(line)
+            .unwrap_or_else(|| panic!("{line} not in:\n{out}"))
+    };
+    assert!(at("aws.ecs_task_definition.app: created") < at("aws.ecs_service.app: updated"));
+    assert!(at("aws.ecs_service.app: updated") < at("aws.ecs_task_definition.app: destroyed"));
+    let after = revisions(&moto);
+    assert_eq!(after["active"].as_array().unwrap().len(), 1, "{after}");
+    assert_ne!(after["active"], before["active"], "{after}");
+    assert_eq!(after["service"], after["active"][0], "{after}");
     let s = seen(&moto);
     assert_eq!(s["targets"][0]["max"], 8, "{s}");
     let policy = &s["policies"][0];
