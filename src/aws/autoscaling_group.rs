@@ -24,8 +24,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{
-    AutoScalingGroup, Filter, InstanceRefresh, InstanceRefreshStatus, LaunchTemplateSpecification,
-    RefreshPreferences, RefreshStrategy, Tag,
+    Activity, AutoScalingGroup, Filter, InstanceRefresh, InstanceRefreshStatus,
+    LaunchTemplateSpecification, RefreshPreferences, RefreshStrategy, ScalingActivityStatusCode,
+    Tag,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -158,6 +159,19 @@ pub fn refresh_outcome(r: &InstanceRefresh) -> Result<Option<()>, ProviderError>
     }
 }
 
+/// The newest failed scaling activity (Auto Scaling lists the newest first), as its
+/// description and AWS's status message.
+pub fn last_failure(activities: &[Activity]) -> Option<String> {
+    let a = activities
+        .iter()
+        .find(|a| a.status_code() == Some(&ScalingActivityStatusCode::Failed))?;
+    Some(format!(
+        "{}: {}",
+        a.description().unwrap_or("an activity"),
+        a.status_message().unwrap_or("no message given")
+    ))
+}
+
 /// A line of a refresh's progress.
 pub fn refresh_progress(r: &InstanceRefresh) -> String {
     format!(
@@ -230,8 +244,36 @@ impl AutoscalingGroup {
             .count())
     }
 
-    /// Waits until `desired` instances are in service and healthy behind the load balancer.
+    /// Waits until `desired` instances are in service and healthy behind the load balancer;
+    /// a wait that runs out says why the group's last launch failed, when one did (Auto
+    /// Scaling retries failed launches, so a failure alone ends nothing).
     async fn serving(&self, p: &AutoscalingGroupProps) -> Result<AutoScalingGroup, ProviderError> {
+        match self.until_serving(p).await {
+            Err(ProviderError::Timeout { what, seconds }) => {
+                let activities = self
+                    .0
+                    .autoscaling
+                    .describe_scaling_activities()
+                    .auto_scaling_group_name(&p.name)
+                    .max_records(10)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Err(match last_failure(activities.activities()) {
+                    Some(why) => ProviderError::Api(format!(
+                        "timed out after {seconds}s waiting for {what}; the group's last failed activity: {why}"
+                    )),
+                    None => ProviderError::Timeout { what, seconds },
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn until_serving(
+        &self,
+        p: &AutoscalingGroupProps,
+    ) -> Result<AutoScalingGroup, ProviderError> {
         let what = format!(
             "{} instance(s) of {} to be in service and healthy",
             p.desired_capacity, p.name
@@ -713,6 +755,38 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_capacity_wait_names_the_newest_failed_launch() {
+        let activity = |id: &str, code: ScalingActivityStatusCode, message: &str| {
+            Activity::builder()
+                .activity_id(id)
+                .auto_scaling_group_name("s-ec2")
+                .cause("At 2026-12-01T20:00:00Z a user request created an AutoScalingGroup")
+                .description("Launching a new EC2 instance")
+                .start_time(aws_smithy_types::DateTime::from_secs(0))
+                .status_code(code)
+                .status_message(message)
+                .build()
+        };
+        let newest_first = [
+            activity("3", ScalingActivityStatusCode::InProgress, ""),
+            activity(
+                "2",
+                ScalingActivityStatusCode::Failed,
+                "Invalid IAM Instance Profile name. Launching EC2 instance failed.",
+            ),
+            activity("1", ScalingActivityStatusCode::Failed, "an older failure"),
+        ];
+        assert_eq!(
+            last_failure(&newest_first).as_deref(),
+            Some(
+                "Launching a new EC2 instance: Invalid IAM Instance Profile name. Launching EC2 instance failed."
+            )
+        );
+        let fine = [activity("1", ScalingActivityStatusCode::Successful, "")];
+        assert_eq!(last_failure(&fine), None);
     }
 
     #[test]
