@@ -34,6 +34,22 @@ pub fn ami_parameter(arch: &str) -> String {
     format!("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}")
 }
 
+/// The latest Amazon Linux 2023 AMI for `arch`, read from AWS's public SSM parameter.
+pub async fn latest_ami(ctx: &AwsContext, arch: &str) -> Result<String, ProviderError> {
+    let name = ami_parameter(arch);
+    let out = ctx
+        .ssm
+        .get_parameter()
+        .name(&name)
+        .send()
+        .await
+        .map_err(classify)?;
+    out.parameter()
+        .and_then(|p| p.value())
+        .map(str::to_string)
+        .ok_or_else(|| ProviderError::Api(format!("{name} has no value")))
+}
+
 /// The subnet the instance lands in: the `subnet_index`-th of `subnet_ids`, wrapping.
 pub fn subnet(p: &Value) -> Result<String, ProviderError> {
     let subnets = strings(p, "subnet_ids");
@@ -99,21 +115,6 @@ impl Ec2Instance {
             .and_then(|u| u.value())
             .and_then(|b| aws_smithy_types::base64::decode(b).ok())
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
-    }
-
-    async fn ami(&self, arch: &str) -> Result<String, ProviderError> {
-        let out = self
-            .0
-            .ssm
-            .get_parameter()
-            .name(ami_parameter(arch))
-            .send()
-            .await
-            .map_err(classify)?;
-        out.parameter()
-            .and_then(|p| p.value())
-            .map(str::to_string)
-            .ok_or_else(|| ProviderError::Api(format!("{} has no value", ami_parameter(arch))))
     }
 
     async fn running(&self, id: &str) -> Result<Instance, ProviderError> {
@@ -202,7 +203,7 @@ impl Resource for Ec2Instance {
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
         let p = req.props;
-        let ami = self.ami(str(p, "arch")?).await?;
+        let ami = latest_ami(&self.0, str(p, "arch")?).await?;
         let user_data = aws_smithy_types::base64::encode(str(p, "user_data")?);
         let call = self
             .0

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    Filter, LaunchTemplate, LaunchTemplateHttpTokensState,
+    LaunchTemplate, LaunchTemplateHttpTokensState,
     LaunchTemplateIamInstanceProfileSpecificationRequest,
     LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
     LaunchTemplateTagSpecificationRequest, LaunchTemplateVersion, RequestLaunchTemplateData,
@@ -27,7 +27,7 @@ use super::props::Typed;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 
 use super::errors::{accepted, classify, is_ec2_not_found, is_ec2_not_found_code};
-use super::instance::ami_parameter;
+use super::instance::latest_ami;
 use super::props::ordered_like;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -154,23 +154,6 @@ impl Ec2LaunchTemplate {
         }
     }
 
-    /// The AMI a new version takes: the latest Amazon Linux 2023 for the architecture.
-    async fn ami(&self, arch: &str) -> Result<String, ProviderError> {
-        let name = ami_parameter(arch);
-        let out = self
-            .0
-            .ssm
-            .get_parameter()
-            .name(&name)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.parameter()
-            .and_then(|p| p.value())
-            .map(str::to_string)
-            .ok_or_else(|| ProviderError::Api(format!("{name} has no value")))
-    }
-
     async fn current_outputs(&self, id: &str) -> Result<Outputs, ProviderError> {
         // Read after write: a template made moments ago may not be listed yet.
         let v = wait::until("launch template to be visible", VISIBLE, || self.latest(id)).await?;
@@ -242,7 +225,7 @@ impl Resource for Ec2LaunchTemplate {
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
         let p = LaunchTemplateProps::from_value(req.props)?;
-        let ami = self.ami(&p.arch).await?;
+        let ami = latest_ami(&self.0, &p.arch).await?;
         let out = self
             .0
             .ec2
@@ -275,7 +258,7 @@ impl Resource for Ec2LaunchTemplate {
     ) -> Result<Outputs, ProviderError> {
         let p = LaunchTemplateProps::from_value(new)?;
         if changed.iter().any(|f| f != "tags") {
-            let ami = self.ami(&p.arch).await?;
+            let ami = latest_ami(&self.0, &p.arch).await?;
             let out = self
                 .0
                 .ec2
@@ -353,12 +336,7 @@ pub async fn stack_templates(ctx: &AwsContext, stack: &str) -> Result<Vec<String
     let out = ctx
         .ec2
         .describe_launch_templates()
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{}", tags::STACK_TAG))
-                .values(stack)
-                .build(),
-        )
+        .filters(tags::ec2_stack_filter(stack))
         .send()
         .await
         .map_err(classify)?;

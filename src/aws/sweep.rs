@@ -331,10 +331,7 @@ async fn launch_templates(ctx: &AwsContext) -> Result<Vec<Found>, ProviderError>
 }
 
 fn stack_filter(ctx: &AwsContext) -> aws_sdk_ec2::types::Filter {
-    aws_sdk_ec2::types::Filter::builder()
-        .name(format!("tag:{STACK_TAG}"))
-        .values(&ctx.stack)
-        .build()
+    super::tags::ec2_stack_filter(&ctx.stack)
 }
 
 fn ids<T>(items: &[T], id: impl Fn(&T) -> Option<&str>) -> Vec<Found> {

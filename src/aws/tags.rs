@@ -61,13 +61,18 @@ pub fn from_ec2(tags: &[aws_sdk_ec2::types::Tag]) -> Value {
     Value::Object(m)
 }
 
+/// The EC2 filter that finds a stack's resources by its stack tag.
+pub fn ec2_stack_filter(stack: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(format!("tag:{STACK_TAG}"))
+        .values(stack)
+        .build()
+}
+
 /// EC2 filters that find a resource by its stack and address tags.
 pub fn ec2_address_filters(stack: &str, address: &str) -> Vec<aws_sdk_ec2::types::Filter> {
     vec![
-        aws_sdk_ec2::types::Filter::builder()
-            .name(format!("tag:{STACK_TAG}"))
-            .values(stack)
-            .build(),
+        ec2_stack_filter(stack),
         aws_sdk_ec2::types::Filter::builder()
             .name(format!("tag:{ADDRESS_TAG}"))
             .values(address)
