@@ -53,6 +53,12 @@ these, they only stop moto from reporting false differences or accepting what AW
    leaves it registered. moto drops `DefaultInstanceWarmup`; here the group keeps it. moto's
    CreateLaunchTemplateVersion keeps the user data unparsed, so launching from such a version
    answers a 500; here it is parsed as CreateLaunchTemplate parses it.
+10. Lambda aliases and provisioned concurrency. moto 5.2.5 has no provisioned concurrency;
+   here Put/Get/DeleteProvisionedConcurrencyConfig work on an alias or a published version,
+   IN_PROGRESS for a moment and then READY, and moving an alias that has it to another
+   version shifts as AWS does (see the section below). Permissions granted on an alias stay
+   with the alias, as in AWS; moto files them under the alias's current version. Version
+   numbers are never issued twice; moto reissues a deleted version's number.
 6. DescribeInstances' `client-token` filter ("The idempotency token you provided when you
    launched the instance", DescribeInstances in the EC2 API reference), which finds what a
    RunInstances whose answer was lost made. moto answers it with a 500 (NotImplementedError).
@@ -164,6 +170,9 @@ run with all of them on; switch one off to see what it catches):
   reserves 100 units of concurrency for all functions that don't explicitly reserve
   concurrency"). moto checks it only when MOTO_LAMBDA_CONCURRENCY_QUOTA is set; this rule
   sets it to the default quota unless it is.
+- MOTO_STRICT_LAMBDA_TARGET_PERMISSION: RegisterTargets on a Lambda target group refuses a
+  function (or alias) whose resource policy does not let elasticloadbalancing.amazonaws.com
+  invoke it from that target group, with ELB's AccessDenied (aws-cdk #4663, ansible #52253).
 - MOTO_STRICT_ACM: DNS validation as ACM does it. For ACM_RECORD_SECONDS after
   RequestCertificate, DescribeCertificate lists the domain without its validation
   ResourceRecord (terraform-provider-aws #9596, #9627). The certificate stays
@@ -186,13 +195,24 @@ import os
 import threading
 import time
 import uuid
+from urllib.parse import unquote
 
 import moto.ec2.responses.instances as ec2_instance_responses
 import moto.ec2.utils as ec2_utils
 from moto.core.responses import ActionResult
-from moto.awslambda.exceptions import InvalidParameterValueException
+import moto.awslambda.urls as lambda_urls
+from moto.awslambda.exceptions import (
+    GenericResourcNotFound,
+    InvalidParameterValueException,
+    LambdaClientError,
+    UnknownAliasException,
+    UnknownFunctionException,
+    UnknownPolicyException,
+)
+from moto.awslambda.policy import Policy as LambdaPolicy
+from moto.awslambda.responses import LambdaResponse
 from moto.acm.models import CertBundle, AWSCertificateManagerBackend, acm_backends
-from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction, LambdaStorage, lambda_backends
 from moto.core.exceptions import AWSError, JsonRESTError
 from moto.applicationautoscaling.models import (
     ApplicationAutoscalingBackend,
@@ -1783,6 +1803,312 @@ AutoScalingResponse.update_auto_scaling_group = _update_group_keeping_warmup
 AutoScalingResponse.start_instance_refresh = _start_instance_refresh
 AutoScalingResponse.describe_instance_refreshes = _describe_instance_refreshes
 AutoScalingResponse.cancel_instance_refresh = _cancel_instance_refresh
+
+
+
+# 10. Lambda aliases and provisioned concurrency.
+# moto 5.2.5 has no provisioned concurrency. Here PutProvisionedConcurrencyConfig,
+# GetProvisionedConcurrencyConfig and DeleteProvisionedConcurrencyConfig work on an alias or
+# a published version as the API reference describes them
+# (https://docs.aws.amazon.com/lambda/latest/api/API_PutProvisionedConcurrencyConfig.html):
+# IN_PROGRESS for PROVISIONING_SECONDS, then READY; $LATEST is refused. Moving an alias that
+# has provisioned concurrency to another version keeps the old version on the alias as an
+# additional version with all the weight until the new one's concurrency is allocated, and a
+# Put meanwhile answers "Alias with weights can not be used with Provisioned Concurrency"
+# (terraform-provider-aws #48116, hashicorp/terraform #24957). An alias has its own resource
+# policy in AWS ("you can grant permission on an alias": AddPermission's Qualifier); moto
+# resolves the alias to its version and stores the statement there, where it is lost when the
+# alias moves, and its RemovePermission ignores the Qualifier. Here alias statements live
+# with the alias. moto numbers a new version by how many versions remain, so once a version is
+# deleted it issues a number again; Lambda never reuses one ("Lambda increments the version
+# number", https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html).
+PROVISIONING_SECONDS = 2
+
+_provisioned = {}
+_alias_policies = {}
+_shifting = {}
+_highest_version = {}
+_lambda_lock = threading.Lock()
+
+
+class _ProvisionedConcurrencyNotFound(LambdaClientError):
+    code = 404
+
+    def __init__(self):
+        super().__init__(
+            "ProvisionedConcurrencyConfigNotFoundException",
+            "No Provisioned Concurrency Config found for this function",
+        )
+
+
+def _qualified(storage, name, qualifier):
+    """(function name, qualifier) of a name, `name:qualifier` or a function ARN."""
+    if name.startswith("arn:"):
+        _, fn, in_arn = storage.split_function_arn(name)
+        return fn, in_arn or qualifier
+    if ":" in name:
+        fn, q = name.split(":", 1)
+        return fn, q
+    return name, qualifier
+
+
+def _alias_named(storage, fn, qualifier):
+    if not qualifier:
+        return None
+    try:
+        return storage.get_alias(qualifier, fn)
+    except (UnknownAliasException, UnknownFunctionException):
+        return None
+
+
+def _settle_aliases():
+    """Clears the weights of aliases whose new version's concurrency is now allocated."""
+    now = time.monotonic()
+    with _lambda_lock:
+        for key, (alias, ready) in list(_shifting.items()):
+            if now >= ready:
+                alias.routing_config = None
+                del _shifting[key]
+
+
+def _key(storage, fn, qualifier):
+    return (storage.account_id, storage.region_name, fn, qualifier)
+
+
+def _alias_policy(backend, fn, alias, create=False):
+    key = _key(backend._lambdas, fn, alias)
+    with _lambda_lock:
+        if create and key not in _alias_policies:
+            _alias_policies[key] = LambdaPolicy(backend.get_function(fn))
+        return _alias_policies.get(key)
+
+
+_released_add_permission = LambdaBackend.add_permission
+_released_get_policy = LambdaBackend.get_policy
+_released_remove_permission_response = LambdaResponse.remove_permission
+_released_storage_get_alias = LambdaStorage.get_alias
+_released_storage_update_alias = LambdaStorage.update_alias
+_released_storage_delete_alias = LambdaStorage.delete_alias
+_released_publish_version = LambdaStorage.publish_version
+
+
+def _publish_version_never_reusing(self, name_or_arn, description=""):
+    name = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn).function_name
+    before = len(self._functions[name]["versions"])
+    fn = _released_publish_version(self, name_or_arn, description)
+    if fn is None:
+        return fn
+    key = (self.account_id, self.region_name, name)
+    with _lambda_lock:
+        highest = _highest_version.get(key, 0)
+        if len(self._functions[name]["versions"]) > before and int(fn.version) <= highest:
+            del self._arns[fn.function_arn]
+            fn.set_version(highest + 1)
+            self._arns[fn.function_arn] = fn
+        _highest_version[key] = max(highest, int(fn.version))
+    return fn
+
+
+def _add_permission_to_alias(self, function_name, qualifier, raw):
+    fn, q = _qualified(self._lambdas, function_name, qualifier)
+    if _alias_named(self._lambdas, fn, q) is None:
+        return _released_add_permission(self, function_name, qualifier, raw)
+    statement, _ = _alias_policy(self, fn, q, create=True).add_statement(raw, q)
+    return statement
+
+
+def _get_alias_policy(self, function_name, qualifier=None):
+    fn, q = _qualified(self._lambdas, function_name, qualifier)
+    if _alias_named(self._lambdas, fn, q) is None:
+        return _released_get_policy(self, function_name, qualifier)
+    policy = _alias_policy(self, fn, q)
+    if policy is None:
+        raise GenericResourcNotFound()
+    return policy.wire_format()
+
+
+def _remove_alias_permission(self):
+    path = self.path.split("?")[0]
+    function_name = unquote(path.split("/")[-3])
+    sid = path.split("/")[-1]
+    qualifier = self.querystring.get("Qualifier", [None])[0]
+    fn, q = _qualified(self.backend._lambdas, function_name, qualifier)
+    if _alias_named(self.backend._lambdas, fn, q) is None:
+        return _released_remove_permission_response(self)
+    policy = _alias_policy(self.backend, fn, q)
+    if policy is None:
+        raise UnknownPolicyException()
+    policy.del_statement(sid)
+    return 204, {"status": 204}, "{}"
+
+
+def _get_alias_settling(self, name, function_name):
+    _settle_aliases()
+    return _released_storage_get_alias(self, name, function_name)
+
+
+def _update_alias_shifting(self, name, function_name, function_version, description, routing_config):
+    alias = self.get_alias(name, function_name)
+    old = alias.function_version
+    out = _released_storage_update_alias(
+        self, name, function_name, function_version, description, routing_config
+    )
+    fn, _ = _qualified(self, alias.arn, None)
+    key = _key(self, fn, name)
+    with _lambda_lock:
+        config = _provisioned.get(key)
+        if config and function_version and function_version != old:
+            config["_ready"] = time.monotonic() + PROVISIONING_SECONDS
+            alias.routing_config = {"AdditionalVersionWeights": {old: 1.0}}
+            _shifting[key] = (alias, config["_ready"])
+    return out
+
+
+def _forget(storage, fn, alias=None):
+    """Drops what belongs to an alias (or, with none, to every alias of the function)."""
+    with _lambda_lock:
+        for table in (_provisioned, _alias_policies, _shifting):
+            for key in list(table):
+                if key[:3] == _key(storage, fn, None)[:3] and alias in (None, key[3]):
+                    del table[key]
+
+
+def _delete_alias_forgetting(self, name, function_name):
+    _released_storage_delete_alias(self, name, function_name)
+    _forget(self, _qualified(self, function_name, None)[0], name)
+
+
+def _delete_function_forgetting(self, function_name, qualifier=None):
+    _delete_function_releasing_enis(self, function_name, qualifier)
+    if qualifier is None:
+        fn = _qualified(self._lambdas, function_name, None)[0]
+        _forget(self._lambdas, fn)
+        with _lambda_lock:
+            _highest_version.pop(_key(self._lambdas, fn, None)[:3], None)
+
+
+def _provisioning_target(self):
+    """(function, qualifier, alias or None) of a provisioned concurrency call, checked."""
+    name = unquote(self.path.split("?")[0].rstrip("/").split("/")[-2])
+    qualifier = self.querystring.get("Qualifier", [None])[0]
+    storage = self.backend._lambdas
+    fn, q = _qualified(storage, name, qualifier)
+    self.backend.get_function(fn)
+    if not q or q == "$LATEST":
+        raise InvalidParameterValueException(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+        )
+    alias = _alias_named(storage, fn, q)
+    if alias is None and storage._get_version(fn, q) is None:
+        raise storage.construct_unknown_function_exception(fn, q)
+    return fn, q, alias
+
+
+def _provisioning_view(config):
+    ready = time.monotonic() >= config["_ready"]
+    n = config["Requested"]
+    return {
+        "RequestedProvisionedConcurrentExecutions": n,
+        "AvailableProvisionedConcurrentExecutions": n if ready else 0,
+        "AllocatedProvisionedConcurrentExecutions": n if ready else 0,
+        "Status": "READY" if ready else "IN_PROGRESS",
+        "LastModified": config["LastModified"],
+    }
+
+
+def _put_provisioned_concurrency_config(self):
+    _settle_aliases()
+    fn, q, alias = _provisioning_target(self)
+    if alias is not None and alias.routing_config:
+        raise InvalidParameterValueException(
+            "Alias with weights can not be used with Provisioned Concurrency"
+        )
+    config = {
+        "Requested": int(self.json_body["ProvisionedConcurrentExecutions"]),
+        "LastModified": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "_ready": time.monotonic() + PROVISIONING_SECONDS,
+    }
+    with _lambda_lock:
+        _provisioned[_key(self.backend._lambdas, fn, q)] = config
+    return 202, {"status": 202}, json.dumps(_provisioning_view(config))
+
+
+def _get_provisioned_concurrency_config(self):
+    fn, q, _ = _provisioning_target(self)
+    with _lambda_lock:
+        config = _provisioned.get(_key(self.backend._lambdas, fn, q))
+    if config is None:
+        raise _ProvisionedConcurrencyNotFound()
+    return 200, {"status": 200}, json.dumps(_provisioning_view(config))
+
+
+def _delete_provisioned_concurrency_config(self):
+    fn, q, _ = _provisioning_target(self)
+    with _lambda_lock:
+        if _provisioned.pop(_key(self.backend._lambdas, fn, q), None) is None:
+            # DeleteProvisionedConcurrencyConfig's errors have no ...ConfigNotFound.
+            raise GenericResourcNotFound()
+    return 204, {"status": 204}, ""
+
+
+lambda_urls.url_paths[
+    r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+] = LambdaResponse.dispatch
+LambdaBackend.add_permission = _add_permission_to_alias
+LambdaBackend.get_policy = _get_alias_policy
+LambdaBackend.delete_function = _delete_function_forgetting
+LambdaResponse.remove_permission = _remove_alias_permission
+LambdaResponse.put_provisioned_concurrency_config = _put_provisioned_concurrency_config
+LambdaResponse.get_provisioned_concurrency_config = _get_provisioned_concurrency_config
+LambdaResponse.delete_provisioned_concurrency_config = _delete_provisioned_concurrency_config
+LambdaStorage.get_alias = _get_alias_settling
+LambdaStorage.update_alias = _update_alias_shifting
+LambdaStorage.delete_alias = _delete_alias_forgetting
+LambdaStorage.publish_version = _publish_version_never_reusing
+
+
+# MOTO_STRICT_LAMBDA_TARGET_PERMISSION: ELB registers a function only if the function's
+# resource policy (its alias's, for an alias ARN) lets elasticloadbalancing.amazonaws.com
+# invoke it from that target group; otherwise RegisterTargets answers "AccessDenied:
+# elasticloadbalancing principal does not have permission to invoke <function> from target
+# group <arn>" (aws-cdk #4663, ansible #52253). moto registers anything.
+def _may_invoke(statement, target_group_arn):
+    principal = statement.get("Principal")
+    service = principal.get("Service") if isinstance(principal, dict) else principal
+    source = (statement.get("Condition") or {}).get("ArnLike", {}).get("AWS:SourceArn")
+    return (
+        statement.get("Effect", "Allow") == "Allow"
+        and service == "elasticloadbalancing.amazonaws.com"
+        and statement.get("Action") in ("lambda:InvokeFunction", "lambda:*")
+        and source in (None, target_group_arn)
+    )
+
+
+def _check_invoke_permission(target_group_arn, function_arn):
+    parts = function_arn.split(":")
+    region, account, name = parts[3], parts[4], parts[6]
+    qualifier = parts[7] if len(parts) > 7 else None
+    try:
+        policy = json.loads(lambda_backends[account][region].get_policy(name, qualifier))
+        statements = json.loads(policy["Policy"])["Statement"]
+    except LambdaClientError:
+        statements = []
+    if not any(_may_invoke(s, target_group_arn) for s in statements):
+        raise ELBClientError(
+            "AccessDenied",
+            f"elasticloadbalancing principal does not have permission to invoke {function_arn}"
+            f" from target group {target_group_arn}",
+        )
+
+
+def _register_checking_invoke_permission(self, targets):
+    if self.target_type == "lambda" and _strict("LAMBDA_TARGET_PERMISSION"):
+        for target in targets:
+            _check_invoke_permission(self.arn, target["Id"])
+    return _register_noting_time(self, targets)
+
+
+FakeTargetGroup.register = _register_checking_invoke_permission
 
 if __name__ == "__main__":
     main()

@@ -84,9 +84,10 @@ pub trait Resource: Send + Sync {
         false
     }
 
-    /// Whether an in-place update gives this output a new value (a launch template's version):
-    /// plan then shows what refers to it as known after apply, so it is updated too.
-    fn updates_output(&self, _output: &str) -> bool {
+    /// Whether an in-place update of `changed` fields gives this output a new value (a launch
+    /// template's version, a function's published version): plan then shows what refers to
+    /// it as known after apply, so it is updated too.
+    fn updates_output(&self, _output: &str, _changed: &[String]) -> bool {
         false
     }
 

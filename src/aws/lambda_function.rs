@@ -3,6 +3,11 @@
 //! access point mounted. Only the name forces a new function: configuration changes go
 //! through `UpdateFunctionConfiguration`, a new zip or architecture through
 //! `UpdateFunctionCode`, each waiting (bounded) for `LastUpdateStatus: Successful`.
+//!
+//! With `publish`, every create and every change of code or configuration publishes a
+//! version (`version` output) for an alias to point at; read reports `publish: false` while
+//! `$LATEST` differs from the newest version (an apply stopped between update and publish),
+//! so the next apply publishes it.
 
 use std::time::Duration;
 
@@ -37,6 +42,13 @@ const CONFIG_FIELDS: &[&str] = &[
     "file_system",
     "logging",
 ];
+
+/// Fields whose change makes a new version to publish.
+const VERSIONED_FIELDS: &[&str] = &["code", "architecture", "publish"];
+
+fn versioned(field: &str) -> bool {
+    CONFIG_FIELDS.contains(&field) || VERSIONED_FIELDS.contains(&field)
+}
 
 /// The parts of a create/update request built from the properties, as values (tested below).
 pub struct Request {
@@ -97,11 +109,58 @@ fn hex_sha256(b64: &str) -> Option<String> {
     aws_smithy_types::base64::decode(b64).ok().map(hex::encode)
 }
 
-fn outputs(c: &FunctionConfiguration) -> Outputs {
+fn outputs(c: &FunctionConfiguration, version: Option<&str>) -> Outputs {
     let mut o = Outputs::new();
     o.insert("arn".into(), json!(c.function_arn()));
     o.insert("name".into(), json!(c.function_name()));
+    if let Some(v) = version {
+        o.insert("version".into(), json!(v));
+    }
     o
+}
+
+/// What a configuration (of `$LATEST` or a version) says, as properties.
+fn config_props(c: &FunctionConfiguration, applied: &Value) -> Value {
+    // S3 bucket and key are not readable back; the code's hash is.
+    let sha = c.code_sha256().and_then(hex_sha256);
+    let code = if sha.is_some() && applied["code"]["sha256"].as_str() == sha.as_deref() {
+        applied["code"].clone()
+    } else {
+        json!({"sha256": sha})
+    };
+    let vpc = c.vpc_config();
+    let env = c
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|v| {
+            v.iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+        })
+        .unwrap_or_default();
+    json!({
+        "function_name": c.function_name(),
+        "runtime": c.runtime().map(|r| r.as_str()),
+        "handler": c.handler(),
+        "architecture": c.architectures().first().map(|a| a.as_str()),
+        "memory_size": c.memory_size(),
+        "timeout": c.timeout(),
+        "role": c.role(),
+        "code": code,
+        "subnet_ids": ordered_like(vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(), applied, "subnet_ids"),
+        "security_group_ids": ordered_like(vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(), applied, "security_group_ids"),
+        "file_system": c.file_system_configs().first().map(|fs| json!({"arn": fs.arn(), "mount_path": fs.local_mount_path()})),
+        "environment": env,
+        "logging": c.logging_config().map(|l| json!({"log_group": l.log_group(), "log_format": l.log_format().map(|f| f.as_str())})),
+    })
+}
+
+/// Whether `$LATEST` and a version hold the same code and configuration.
+fn same_version(latest: &Value, version: &Value) -> bool {
+    CONFIG_FIELDS
+        .iter()
+        .chain(&["code", "architecture"])
+        .all(|f| latest[f] == version[f])
 }
 
 impl LambdaFunction {
@@ -110,11 +169,22 @@ impl LambdaFunction {
         name: &str,
     ) -> Result<Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput>, ProviderError>
     {
+        self.get_qualified(name, None).await
+    }
+
+    /// The function (`None`), or one of its versions.
+    async fn get_qualified(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput>, ProviderError>
+    {
         match self
             .0
             .lambda
             .get_function()
             .function_name(name)
+            .set_qualifier(qualifier.map(str::to_string))
             .send()
             .await
         {
@@ -131,8 +201,18 @@ impl LambdaFunction {
 
     /// Waits until the function is Active and its last update (if any) succeeded.
     async fn settled(&self, name: &str) -> Result<FunctionConfiguration, ProviderError> {
+        self.settled_qualified(name, None).await
+    }
+
+    /// Waits until the function (`None`) or one of its versions is Active and its last update
+    /// (if any) succeeded.
+    async fn settled_qualified(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionConfiguration, ProviderError> {
         wait::until("Lambda function to settle", READY, || async {
-            let Some(f) = self.get(name).await? else {
+            let Some(f) = self.get_qualified(name, qualifier).await? else {
                 return Ok(None);
             };
             let Some(c) = f.configuration().cloned() else {
@@ -156,6 +236,64 @@ impl LambdaFunction {
             Ok((active && updated).then_some(c))
         })
         .await
+    }
+
+    /// The newest published version's number, if there is one.
+    async fn newest_version(&self, name: &str) -> Result<Option<String>, ProviderError> {
+        let mut pages = self
+            .0
+            .lambda
+            .list_versions_by_function()
+            .function_name(name)
+            .into_paginator()
+            .send();
+        let mut newest: Option<u64> = None;
+        while let Some(page) = pages.next().await {
+            for v in page.map_err(classify)?.versions() {
+                if let Some(n) = v.version().and_then(|v| v.parse::<u64>().ok()) {
+                    newest = newest.max(Some(n));
+                }
+            }
+        }
+        Ok(newest.map(|n| n.to_string()))
+    }
+
+    /// Publishes what `$LATEST` holds now (`c`) as a version, once it is Active; Lambda
+    /// answers with the newest version instead when nothing changed since it.
+    async fn publish(
+        &self,
+        name: &str,
+        c: &FunctionConfiguration,
+    ) -> Result<String, ProviderError> {
+        let out = self
+            .0
+            .lambda
+            .publish_version()
+            .function_name(name)
+            .set_code_sha256(c.code_sha256().map(str::to_string))
+            .send()
+            .await
+            .map_err(classify)?;
+        let version = out.version().unwrap_or_default().to_string();
+        self.settled_qualified(name, Some(&version)).await?;
+        Ok(version)
+    }
+
+    /// The version `outputs` reports: a new one when `publish` asks for it, else the newest.
+    async fn version(
+        &self,
+        name: &str,
+        props: &Value,
+        c: &FunctionConfiguration,
+        publish_now: bool,
+    ) -> Result<Option<String>, ProviderError> {
+        if props["publish"].as_bool() != Some(true) {
+            return Ok(None);
+        }
+        if publish_now {
+            return self.publish(name, c).await.map(Some);
+        }
+        self.newest_version(name).await
     }
 
     /// The function's reserved concurrency, if it has one.
@@ -204,6 +342,10 @@ impl Resource for LambdaFunction {
         "aws.lambda_function"
     }
 
+    fn updates_output(&self, output: &str, changed: &[String]) -> bool {
+        output == "version" && changed.iter().any(|f| versioned(f))
+    }
+
     fn forces_replacement(&self, field: &str) -> bool {
         // A function moved to other subnets or groups keeps its old network interfaces in use
         // until AWS moves it, and a replaced subnet or group is deleted before its dependents
@@ -219,43 +361,26 @@ impl Resource for LambdaFunction {
         let Some(c) = f.configuration() else {
             return Ok(None);
         };
-        // S3 bucket and key are not readable back; the code's hash is.
-        let sha = c.code_sha256().and_then(hex_sha256);
-        let code = if sha.is_some() && applied["code"]["sha256"].as_str() == sha.as_deref() {
-            applied["code"].clone()
-        } else {
-            json!({"sha256": sha})
-        };
-        let vpc = c.vpc_config();
-        let env = c
-            .environment()
-            .and_then(|e| e.variables())
-            .map(|v| {
-                v.iter()
-                    .map(|(k, v)| (k.clone(), json!(v)))
-                    .collect::<serde_json::Map<_, _>>()
-            })
-            .unwrap_or_default();
-        let props = json!({
-            "function_name": c.function_name(),
-            "runtime": c.runtime().map(|r| r.as_str()),
-            "handler": c.handler(),
-            "architecture": c.architectures().first().map(|a| a.as_str()),
-            "memory_size": c.memory_size(),
-            "timeout": c.timeout(),
-            "role": c.role(),
-            "code": code,
-            "subnet_ids": ordered_like(vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(), applied, "subnet_ids"),
-            "security_group_ids": ordered_like(vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(), applied, "security_group_ids"),
-            "file_system": c.file_system_configs().first().map(|fs| json!({"arn": fs.arn(), "mount_path": fs.local_mount_path()})),
-            "environment": env,
-            "logging": c.logging_config().map(|l| json!({"log_group": l.log_group(), "log_format": l.log_format().map(|f| f.as_str())})),
-            "reserved_concurrency": self.reserved(id).await?,
-            "tags": f.tags().map(tags::from_map).unwrap_or_else(|| json!({})),
-        });
+        let mut props = config_props(c, applied);
+        props["reserved_concurrency"] = json!(self.reserved(id).await?);
+        props["tags"] = f.tags().map(tags::from_map).unwrap_or_else(|| json!({}));
+        props["publish"] = json!(false);
+        let mut version = None;
+        if applied["publish"].as_bool() == Some(true) {
+            version = self.newest_version(id).await?;
+            let published = match &version {
+                Some(v) => self
+                    .get_qualified(id, Some(v))
+                    .await?
+                    .and_then(|f| f.configuration().map(|v| config_props(v, applied)))
+                    .is_some_and(|v| same_version(&props, &v)),
+                None => false,
+            };
+            props["publish"] = json!(published);
+        }
         Ok(Some(Live {
             props,
-            outputs: outputs(c),
+            outputs: outputs(c, version.as_deref()),
         }))
     }
 
@@ -302,9 +427,10 @@ impl Resource for LambdaFunction {
         }
         self.reserve(name, p).await?;
         let c = self.settled(name).await?;
+        let version = self.version(name, p, &c, true).await?;
         Ok(Created {
             id: name.to_string(),
-            outputs: outputs(&c),
+            outputs: outputs(&c, version.as_deref()),
         })
     }
 
@@ -379,7 +505,9 @@ impl Resource for LambdaFunction {
                 .await
                 .map_err(classify)?;
         }
-        Ok(outputs(&c))
+        let publish_now = changed.iter().any(|f| versioned(f));
+        let version = self.version(id, new, &c, publish_now).await?;
+        Ok(outputs(&c, version.as_deref()))
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
@@ -395,6 +523,22 @@ impl Resource for LambdaFunction {
         Ok(())
     }
 
+    /// An interrupted create may have stopped before its reservation or its publish; both
+    /// are safe to repeat (a publish with nothing new answers the newest version).
+    async fn resume_create(
+        &self,
+        adopted: Created,
+        props: &Value,
+    ) -> Result<Created, ProviderError> {
+        self.reserve(&adopted.id, props).await?;
+        let c = self.settled(&adopted.id).await?;
+        let version = self.version(&adopted.id, props, &c, true).await?;
+        Ok(Created {
+            outputs: outputs(&c, version.as_deref()),
+            ..adopted
+        })
+    }
+
     async fn find_orphan(
         &self,
         stack: &str,
@@ -408,9 +552,12 @@ impl Resource for LambdaFunction {
         let Some(f) = self.get(&arn).await? else {
             return Ok(None);
         };
-        Ok(f.configuration().map(|c| Created {
+        let Some(c) = f.configuration() else {
+            return Ok(None);
+        };
+        Ok(Some(Created {
             id: c.function_name().unwrap_or_default().to_string(),
-            outputs: outputs(c),
+            outputs: outputs(c, None),
         }))
     }
 }

@@ -1,7 +1,8 @@
 //! `aws.lambda_permission`: one statement in a function's resource policy — here, letting the
 //! load balancer (`elasticloadbalancing.amazonaws.com`, only from the Lambda target group)
-//! invoke the function. Its id is `<function>|<statement id>`; every field forces a new
-//! statement. It must exist before the function is registered as a target, which the graph
+//! invoke the function. Its id is `<function>|<statement id>`, or
+//! `<function>:<qualifier>|<statement id>` for a statement in an alias's own policy (what
+//! the load balancer needs when it invokes the alias); every field forces a new statement. It must exist before the function is registered as a target, which the graph
 //! orders (`aws.lb_target_attachment.lambda` runs after it).
 
 use async_trait::async_trait;
@@ -9,19 +10,27 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::str;
+use super::props::{id_pair, str};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct LambdaPermission(pub std::sync::Arc<AwsContext>);
 
-fn split(id: &str) -> Result<(&str, &str), ProviderError> {
-    id.split_once('|').ok_or_else(|| {
-        ProviderError::Validation(format!("`{id}` is not <function>|<statement id>"))
+/// (function, qualifier, statement id) of an id.
+fn split(id: &str) -> Result<(&str, Option<&str>, &str), ProviderError> {
+    let (target, sid) = id_pair(id, "<function>[:<qualifier>]|<statement id>")?;
+    Ok(match target.split_once(':') {
+        Some((function, qualifier)) => (function, Some(qualifier), sid),
+        None => (target, None, sid),
     })
 }
 
 /// The statement `sid` of a resource policy document, as the resource's properties.
-pub fn statement_props(policy: &str, function: &str, sid: &str) -> Option<Value> {
+pub fn statement_props(
+    policy: &str,
+    function: &str,
+    qualifier: Option<&str>,
+    sid: &str,
+) -> Option<Value> {
     let doc: Value = serde_json::from_str(policy).ok()?;
     let st = doc["Statement"]
         .as_array()?
@@ -36,6 +45,7 @@ pub fn statement_props(policy: &str, function: &str, sid: &str) -> Option<Value>
         .map(str::to_string);
     Some(json!({
         "function_name": function,
+        "qualifier": qualifier,
         "statement_id": sid,
         "action": st["Action"],
         "principal": principal,
@@ -54,12 +64,13 @@ impl Resource for LambdaPermission {
     }
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let (function, sid) = split(id)?;
+        let (function, qualifier, sid) = split(id)?;
         let out = match self
             .0
             .lambda
             .get_policy()
             .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
             .send()
             .await
         {
@@ -74,7 +85,7 @@ impl Resource for LambdaPermission {
         };
         Ok(out
             .policy()
-            .and_then(|p| statement_props(p, function, sid))
+            .and_then(|p| statement_props(p, function, qualifier, sid))
             .map(|props| Live {
                 props,
                 outputs: Outputs::new(),
@@ -84,12 +95,17 @@ impl Resource for LambdaPermission {
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
         let p = req.props;
         let (function, sid) = (str(p, "function_name")?, str(p, "statement_id")?);
-        let id = format!("{function}|{sid}");
+        let qualifier = p["qualifier"].as_str();
+        let id = match qualifier {
+            Some(q) => format!("{function}:{q}|{sid}"),
+            None => format!("{function}|{sid}"),
+        };
         let out = self
             .0
             .lambda
             .add_permission()
             .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
             .statement_id(sid)
             .action(str(p, "action")?)
             .principal(str(p, "principal")?)
@@ -136,12 +152,13 @@ impl Resource for LambdaPermission {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        let (function, sid) = split(id)?;
+        let (function, qualifier, sid) = split(id)?;
         match self
             .0
             .lambda
             .remove_permission()
             .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
             .statement_id(sid)
             .send()
             .await
@@ -178,10 +195,12 @@ mod tests {
             "Principal":{"Service":"elasticloadbalancing.amazonaws.com"},
             "Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:us-east-1:1:function:f",
             "Condition":{"ArnLike":{"AWS:SourceArn":"arn:tg"}}}]}"#;
-        let p = statement_props(policy, "f", "alb").unwrap();
+        let p = statement_props(policy, "f", None, "alb").unwrap();
         assert_eq!(p["principal"], "elasticloadbalancing.amazonaws.com");
         assert_eq!(p["source_arn"], "arn:tg");
         assert_eq!(p["action"], "lambda:InvokeFunction");
-        assert!(statement_props(policy, "f", "other").is_none());
+        assert!(statement_props(policy, "f", None, "other").is_none());
+        assert_eq!(split("f:live|alb").unwrap(), ("f", Some("live"), "alb"));
+        assert_eq!(split("f|alb").unwrap(), ("f", None, "alb"));
     }
 }

@@ -177,7 +177,7 @@ impl Resource for Ec2LaunchTemplate {
         field == "name"
     }
 
-    fn updates_output(&self, output: &str) -> bool {
+    fn updates_output(&self, output: &str, _changed: &[String]) -> bool {
         matches!(output, "version" | "image_id")
     }
 

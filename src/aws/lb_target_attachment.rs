@@ -14,14 +14,13 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::str;
+use super::props::{id_pair, str};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct LbTargetAttachment(pub std::sync::Arc<AwsContext>);
 
 fn split(id: &str) -> Result<(&str, &str), ProviderError> {
-    id.split_once('|')
-        .ok_or_else(|| ProviderError::Validation(format!("`{id}` is not <target group>|<target>")))
+    id_pair(id, "<target group>|<target>")
 }
 
 fn target(target_id: &str, port: Option<i64>) -> TargetDescription {

@@ -24,9 +24,11 @@ pub mod iam_instance_profile;
 pub mod iam_role;
 pub mod instance;
 pub mod internet_gateway;
+pub mod lambda_alias;
 pub mod lambda_enis;
 pub mod lambda_function;
 pub mod lambda_permission;
+pub mod lambda_provisioned_concurrency;
 pub mod launch_template;
 pub mod lb;
 pub mod lb_listener;
@@ -98,6 +100,8 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(lb_target_attachment::LbTargetAttachment(ctx.clone()))
         .with(lambda_function::LambdaFunction(ctx.clone()))
         .with(lambda_permission::LambdaPermission(ctx.clone()))
+        .with(lambda_alias::LambdaAlias(ctx.clone()))
+        .with(lambda_provisioned_concurrency::LambdaProvisionedConcurrency(ctx.clone()))
         .with(ecs_cluster::EcsCluster(ctx.clone()))
         .with(ecs_task_definition::EcsTaskDefinition(ctx.clone()))
         .with(ecs_service::EcsService(ctx.clone()))

@@ -41,6 +41,15 @@ pub fn str<'a>(props: &'a Value, field: &str) -> Result<&'a str, crate::provider
     })
 }
 
+/// The two halves of a `<a>|<b>` id; `shape` names them for the error (`<function>|<alias>`).
+pub fn id_pair<'a>(
+    id: &'a str,
+    shape: &str,
+) -> Result<(&'a str, &'a str), crate::provider::ProviderError> {
+    id.split_once('|')
+        .ok_or_else(|| crate::provider::ProviderError::Validation(format!("`{id}` is not {shape}")))
+}
+
 /// A kind's typed properties, read from the JSON view the graph, plan and state keep.
 pub trait Typed: serde::de::DeserializeOwned {
     /// What they are the properties of, for errors (`"launch template"`).

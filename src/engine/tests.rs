@@ -29,7 +29,8 @@ struct Cloud {
 }
 
 impl Cloud {
-    /// A `version` output that each in-place update moves on, as a launch template's does.
+    /// A `version` output that each in-place update of a versioned field moves on, as a
+    /// launch template's does.
     fn outputs(&self, id: &str) -> Outputs {
         let n = self.updates.lock().unwrap().get(id).copied().unwrap_or(0);
         let mut o = Outputs::new();
@@ -56,8 +57,9 @@ impl Resource for Kind {
     fn forces_replacement(&self, field: &str) -> bool {
         field == "cidr" || field == "parent"
     }
-    fn updates_output(&self, output: &str) -> bool {
-        self.name == "t.net" && output == "version"
+    fn updates_output(&self, output: &str, changed: &[String]) -> bool {
+        // Tags are not versioned (a function's publish, a template's version).
+        self.name == "t.net" && output == "version" && changed.iter().any(|f| f != "tags")
     }
     fn create_before_destroy(&self, _changed: &[String]) -> bool {
         self.name == "t.cbd"
@@ -125,13 +127,15 @@ impl Resource for Kind {
             entry.1[f.as_str()] = new[f.as_str()].clone();
         }
         drop(o);
-        *self
-            .cloud
-            .updates
-            .lock()
-            .unwrap()
-            .entry(id.into())
-            .or_default() += 1;
+        if self.updates_output("version", changed) {
+            *self
+                .cloud
+                .updates
+                .lock()
+                .unwrap()
+                .entry(id.into())
+                .or_default() += 1;
+        }
         Ok(self.cloud.outputs(id))
     }
     async fn delete(&self, id: &str, _: &Value) -> Result<(), ProviderError> {
@@ -491,6 +495,15 @@ async fn an_update_that_moves_an_output_carries_its_dependents_along() {
     assert_eq!(h.log(), ["update t.net.main", "update t.sub.a"]);
     assert_eq!(h.state().resources["t.sub.a"].props["version"], json!("2"));
     assert!(!h.plan(&g("two")).await.has_changes());
+
+    // An update of a field that makes no new version leaves the dependent alone.
+    let mut tagged = g("two");
+    tagged.nodes.get_mut("t.net.main").unwrap().props["tags"] = json!({"team": "web"});
+    let plan = h.apply(&tagged).await.unwrap();
+    assert_eq!(plan.get("t.net.main").unwrap().action, Action::Update);
+    assert_eq!(plan.get("t.sub.a").unwrap().action, Action::NoOp);
+    assert_eq!(h.log(), ["update t.net.main"]);
+    assert!(!h.plan(&tagged).await.has_changes());
 }
 
 #[tokio::test]

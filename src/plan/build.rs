@@ -53,6 +53,8 @@ pub fn build_with(
     let dag = desired.dag()?;
     let order = dag.topo_order().map_err(GraphError::from)?;
     let mut actions: BTreeMap<String, Action> = BTreeMap::new();
+    // The fields each in-place update changes, for `updates_output`.
+    let mut updated: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut resources = Vec::new();
 
     for address in &order {
@@ -69,7 +71,7 @@ pub fn build_with(
                     if desired.nodes.get(&r.address).is_some_and(|n| {
                         provider
                             .resource(&n.kind)
-                            .is_some_and(|k| k.updates_output(&r.output))
+                            .is_some_and(|k| k.updates_output(&r.output, &updated[&r.address]))
                     }) =>
                 {
                     None
@@ -146,6 +148,9 @@ pub fn build_with(
         };
         actions.insert(address.clone(), action);
         let fields: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+        if action == Action::Update {
+            updated.insert(address.clone(), fields.clone());
+        }
         let create_before_destroy =
             action == Action::Replace && kind.create_before_destroy(&fields);
         resources.push(ResourceChange {

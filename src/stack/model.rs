@@ -349,6 +349,11 @@ pub struct LambdaSpec {
     /// unreserved pool.
     #[serde(default)]
     pub reserved_concurrency: Option<Spanned<u32>>,
+    /// Execution environments kept initialised (provisioned concurrency) on a published
+    /// version behind the `live` alias, which the load balancer then invokes; none: every
+    /// environment starts on demand.
+    #[serde(default)]
+    pub provisioned_concurrency: Option<Spanned<u32>>,
 }
 
 /// The runtime every primitive runs.

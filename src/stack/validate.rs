@@ -17,6 +17,9 @@ pub const MAX_WEIGHT: u32 = 999;
 /// Upper bound of a scaling range: well inside ECS's 5,000 tasks per service, and a guard
 /// against a typo that would scale a bill.
 pub const MAX_SCALE: u32 = 1000;
+/// Upper bound of provisioned concurrency: the default account quota leaves 900 of its 1,000
+/// to reserve, and every environment is billed by the hour, so a typo costs.
+pub const MAX_PROVISIONED: u32 = 900;
 pub const LAMBDA_MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10240;
 pub const LAMBDA_TIMEOUT_S: std::ops::RangeInclusive<u32> = 1..=900;
 /// CloudWatch Logs accepts only these retention periods.
@@ -663,6 +666,23 @@ fn check_compute(c: &mut Checker, s: &Stack) {
         c.range(&l.memory, "lambda.memory", LAMBDA_MEMORY_MB);
         c.range(&l.timeout, "lambda.timeout", LAMBDA_TIMEOUT_S);
         weights.push(&l.weight);
+        if let Some(p) = &l.provisioned_concurrency {
+            c.range(p, "lambda.provisioned_concurrency", 1..=MAX_PROVISIONED);
+            if let Some(r) = l
+                .reserved_concurrency
+                .as_ref()
+                .filter(|r| p.value > r.value)
+            {
+                c.err(
+                    p,
+                    format!(
+                        "provisioned_concurrency {} is above the function's reserved_concurrency {}",
+                        p.value, r.value
+                    ),
+                    "Lambda cannot keep more environments ready than the function may run: lower it, or raise reserved_concurrency",
+                );
+            }
+        }
         if !LOG_RETENTION_DAYS.contains(&l.log_retention_days.value) {
             c.err(
                 &l.log_retention_days,

@@ -295,6 +295,8 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
                 "memory_size": l.memory.value,
                 "timeout": l.timeout.value,
                 "reserved_concurrency": l.reserved_concurrency.as_ref().map(|r| r.value),
+                // Provisioned concurrency runs on a published version behind an alias.
+                "publish": l.provisioned_concurrency.is_some(),
                 "role": need(&data.lambda_role_arn, "Lambda role")?,
                 "code": {
                     "s3_bucket": data.bucket,
@@ -314,11 +316,44 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
             true,
             &compute_after(data, net, &[&data.s3_endpoint]),
         )?;
+        // With provisioned concurrency the load balancer invokes the `live` alias, whose
+        // environments are warm, and is registered once they are.
+        let (target, qualifier, warm) = match &l.provisioned_concurrency {
+            Some(n) => {
+                let alias = s.add(
+                    "aws.lambda_alias",
+                    "live",
+                    json!({
+                        "function_name": f.out("name"),
+                        "name": "live",
+                        "function_version": f.out("version"),
+                    }),
+                    false,
+                )?;
+                let warm = s.add(
+                    "aws.lambda_provisioned_concurrency",
+                    "live",
+                    json!({
+                        "function_name": f.out("name"),
+                        "qualifier": alias.out("name"),
+                        "provisioned_concurrent_executions": n.value,
+                    }),
+                    false,
+                )?;
+                (
+                    alias.out("arn"),
+                    Some(alias.out("name")),
+                    vec![warm.address],
+                )
+            }
+            None => (f.out("arn"), None, Vec::new()),
+        };
         let permission = s.add(
             "aws.lambda_permission",
             "alb",
             json!({
                 "function_name": f.out("name"),
+                "qualifier": qualifier,
                 "statement_id": "alb",
                 "action": "lambda:InvokeFunction",
                 "principal": "elasticloadbalancing.amazonaws.com",
@@ -327,12 +362,15 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
             false,
         )?;
         // ELB refuses to register a function it may not invoke: permission first.
+        let after: Vec<&str> = std::iter::once(permission.address.as_str())
+            .chain(warm.iter().map(String::as_str))
+            .collect();
         s.add_after(
             "aws.lb_target_attachment",
             "lambda",
-            json!({"target_group_arn": tg.out("arn"), "target_id": f.out("arn"), "port": null}),
+            json!({"target_group_arn": tg.out("arn"), "target_id": target, "port": null}),
             false,
-            &[&permission.address],
+            &after,
         )?;
     }
 
@@ -816,6 +854,42 @@ mod tests {
         let perm = &g.nodes["aws.lambda_permission.alb"].props;
         assert_eq!(perm["principal"], "elasticloadbalancing.amazonaws.com");
         assert_eq!(perm["source_arn"], "${aws.lb_target_group.lambda.arn}");
+    }
+
+    #[test]
+    fn provisioned_concurrency_puts_the_load_balancer_on_a_warm_alias() {
+        let g = graph(STACK);
+        assert!(!g.nodes.contains_key("aws.lambda_alias.live"));
+        assert_eq!(g.nodes["aws.lambda_function.app"].props["publish"], false);
+        assert_eq!(
+            g.nodes["aws.lb_target_attachment.lambda"].props["target_id"],
+            "${aws.lambda_function.app.arn}"
+        );
+
+        let g = graph(&STACK.replace(
+            "    weight: 7\n",
+            "    weight: 7\n    provisioned_concurrency: 3\n",
+        ));
+        assert_eq!(g.nodes["aws.lambda_function.app"].props["publish"], true);
+        let alias = &g.nodes["aws.lambda_alias.live"].props;
+        assert_eq!(
+            alias["function_version"],
+            "${aws.lambda_function.app.version}"
+        );
+        let warm = &g.nodes["aws.lambda_provisioned_concurrency.live"].props;
+        assert_eq!(warm["qualifier"], "${aws.lambda_alias.live.name}");
+        assert_eq!(warm["provisioned_concurrent_executions"], 3);
+        // The permission is the alias's, and the alias is registered once it is warm.
+        let perm = &g.nodes["aws.lambda_permission.alb"].props;
+        assert_eq!(perm["qualifier"], "${aws.lambda_alias.live.name}");
+        let attach = &g.nodes["aws.lb_target_attachment.lambda"];
+        assert_eq!(attach.props["target_id"], "${aws.lambda_alias.live.arn}");
+        let deps = attach.depends_on();
+        assert!(
+            deps.contains("aws.lambda_permission.alb")
+                && deps.contains("aws.lambda_provisioned_concurrency.live"),
+            "{deps:?}"
+        );
     }
 
     #[test]

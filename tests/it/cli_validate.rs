@@ -201,6 +201,25 @@ fn ec2_scaling_and_refresh_mistakes_are_each_reported_where_they_are() {
 }
 
 #[test]
+fn provisioned_concurrency_above_the_reservation_is_reported_where_it_is() {
+    let err = fails(&GOOD.replace(
+        "memory: 512",
+        "memory: 512\n    reserved_concurrency: 5\n    provisioned_concurrency: 8",
+    ));
+    assert!(
+        err.contains(
+            "stack.yaml:9:30: provisioned_concurrency 8 is above the function's reserved_concurrency 5"
+        ),
+        "{err}"
+    );
+    let err = fails(&GOOD.replace("memory: 512", "memory: 512\n    provisioned_concurrency: 0"));
+    assert!(
+        err.contains("lambda.provisioned_concurrency 0 is out of range"),
+        "{err}"
+    );
+}
+
+#[test]
 fn lambda_memory_limits() {
     let err = fails(&GOOD.replace("memory: 512", "memory: 64"));
     assert!(err.contains("lambda.memory 64 is out of range"), "{err}");

@@ -441,6 +441,15 @@ async fn lambda_function_config_permission_and_target_registration() {
     let (tg_arn, _) = kinds
         .create("aws.lb_target_group", "aws.lb_target_group.lambda", &tg)
         .await;
+    // Before the permission, ELB refuses the function (MOTO_STRICT_LAMBDA_TARGET_PERMISSION).
+    let refused = moto.boto(&format!(
+        "try:\n\
+         \x20   client('elbv2').register_targets(TargetGroupArn='{tg_arn}', Targets=[{{'Id': '{fn_arn}'}}])\n\
+         \x20   print(json.dumps(None))\n\
+         except Exception as e:\n\
+         \x20   print(json.dumps(e.response['Error']['Code']))"
+    ));
+    assert_eq!(refused, json!("AccessDenied"));
     let perm = json!({
         "function_name": "t-app",
         "statement_id": "alb",
