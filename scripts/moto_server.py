@@ -135,7 +135,8 @@ run with all of them on; switch one off to see what it catches):
   TARGET_INITIAL_SECONDS before moto's own answer, as AWS's is until the health checks have
   passed (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html);
   and an ECS service with a load balancer registers its running tasks' addresses in the target
-  group, as ECS does (moto registers nothing, so the group stays empty). moto runs no health
+  group, as ECS does (moto registers nothing, so the group stays empty), and an UpdateService
+  with another target group moves them to it, as the new deployment does. moto runs no health
   check: after the window its answer, `healthy`, says only that the target is registered.
 - MOTO_STRICT_NAT_GATEWAY: a NAT gateway is `pending` for NAT_PENDING_SECONDS and `deleting`
   for NAT_DELETING_SECONDS (pending → available, deleting → deleted,
@@ -268,6 +269,7 @@ from moto.elbv2.exceptions import (
     DuplicateLoadBalancerName,
     DuplicateTargetGroupName,
     ELBClientError,
+    InvalidTargetError,
     ResourceInUseError,
 )
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeTargetGroup
@@ -1119,14 +1121,14 @@ def _task_addresses(ec2, service):
     return [str(network.network_address + 100 + i) for i in range(service.running_count)]
 
 
-def _service_targets(backend, service, register):
+def _service_targets(backend, service, register, load_balancers=None):
     if not _strict("TARGET_HEALTH"):
         return
     from moto.elbv2.models import elbv2_backends
 
     elb = elbv2_backends[backend.account_id][backend.region_name]
     addresses = _task_addresses(_ec2_of(backend), service)
-    for lb in service.load_balancers or []:
+    for lb in (service.load_balancers if load_balancers is None else load_balancers) or []:
         group = elb.target_groups.get(lb.get("targetGroupArn"))
         if group is None or not addresses:
             continue
@@ -1136,11 +1138,28 @@ def _service_targets(backend, service, register):
 
 _released_create_service_targets = EC2ContainerServiceBackend.create_service
 _released_delete_service_targets = EC2ContainerServiceBackend.delete_service
+_released_update_service_targets = EC2ContainerServiceBackend.update_service
 
 
 def _create_service_registering(self, *args, **kwargs):
     service = _released_create_service_targets(self, *args, **kwargs)
     _service_targets(self, service, register=True)
+    return service
+
+
+def _update_service_moving_targets(self, service_properties):
+    """A new load balancer: ECS's deployment registers its tasks in the new target group and
+    deregisters the old tasks from the old one as they stop (moto moves nothing)."""
+    cluster = service_properties.get("cluster", "default")
+    before = self._get_service(cluster, service_properties["service"].split("/")[-1])
+    old = copy.deepcopy(before.load_balancers or [])
+    service = _released_update_service_targets(self, service_properties)
+    if (service.load_balancers or []) != old:
+        _service_targets(self, service, register=True)
+        try:
+            _service_targets(self, service, register=False, load_balancers=old)
+        except InvalidTargetError:
+            pass
     return service
 
 
@@ -1154,6 +1173,7 @@ FakeTargetGroup.register = _register_noting_time
 FakeTargetGroup.health_for = _health_for
 EC2ContainerServiceBackend.create_service = _create_service_registering
 EC2ContainerServiceBackend.delete_service = _delete_service_deregistering
+EC2ContainerServiceBackend.update_service = _update_service_moving_targets
 
 
 # MOTO_STRICT_NAT_GATEWAY. Long enough that a create or delete that does not wait meets the

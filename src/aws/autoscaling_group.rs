@@ -291,7 +291,9 @@ impl AutoscalingGroup {
                 })
                 .filter_map(|i| i.instance_id().map(str::to_string))
                 .collect();
-            let want = usize::try_from(p.desired_capacity).unwrap_or(0);
+            // The group's own count: under a scaling policy it is the policy's, not the stack's.
+            let want =
+                usize::try_from(g.desired_capacity().unwrap_or(p.desired_capacity)).unwrap_or(0);
             if in_service.len() < want {
                 return Ok(None);
             }
@@ -383,40 +385,40 @@ impl AutoscalingGroup {
         Ok(())
     }
 
+    /// Attaches the target groups `new` adds (`attach`), or detaches those it drops, which
+    /// deregisters the instances from them.
     async fn move_target_groups(
         &self,
         old: &AutoscalingGroupProps,
         new: &AutoscalingGroupProps,
+        attach: bool,
     ) -> Result<(), ProviderError> {
-        let added: Vec<String> = (new.target_group_arns.iter())
-            .filter(|a| !old.target_group_arns.contains(a))
+        let (from, to) = if attach { (new, old) } else { (old, new) };
+        let arns: Vec<String> = (from.target_group_arns.iter())
+            .filter(|a| !to.target_group_arns.contains(a))
             .cloned()
             .collect();
-        let gone: Vec<String> = (old.target_group_arns.iter())
-            .filter(|a| !new.target_group_arns.contains(a))
-            .cloned()
-            .collect();
-        if !added.is_empty() {
-            self.0
-                .autoscaling
-                .attach_load_balancer_target_groups()
+        if arns.is_empty() {
+            return Ok(());
+        }
+        let asg = &self.0.autoscaling;
+        if attach {
+            asg.attach_load_balancer_target_groups()
                 .auto_scaling_group_name(&new.name)
-                .set_target_group_arns(Some(added))
+                .set_target_group_arns(Some(arns))
                 .send()
                 .await
-                .map_err(classify)?;
-        }
-        if !gone.is_empty() {
-            self.0
-                .autoscaling
-                .detach_load_balancer_target_groups()
+                .map(drop)
+                .map_err(classify)
+        } else {
+            asg.detach_load_balancer_target_groups()
                 .auto_scaling_group_name(&new.name)
-                .set_target_group_arns(Some(gone))
+                .set_target_group_arns(Some(arns))
                 .send()
                 .await
-                .map_err(classify)?;
+                .map(drop)
+                .map_err(classify)
         }
-        Ok(())
     }
 
     async fn retag(
@@ -573,14 +575,21 @@ impl Resource for AutoscalingGroup {
         if changed.iter().any(|f| group_fields.contains(&f.as_str())) {
             self.update_group(&new, changed).await?;
         }
-        if changed.iter().any(|f| f == "target_group_arns") {
-            self.move_target_groups(&old, &new).await?;
+        // A replaced target group: the instances join the new one and serve there before
+        // they leave the old one (and any refresh has run by then).
+        let moved = changed.iter().any(|f| f == "target_group_arns");
+        if moved {
+            self.move_target_groups(&old, &new, true).await?;
         }
         if changed.iter().any(|f| f == "tags") {
             self.retag(&old, &new).await?;
         }
         if self.update_reason(changed).is_some() {
             self.refresh(&new).await?;
+        }
+        if moved {
+            self.serving(&new).await?;
+            self.move_target_groups(&old, &new, false).await?;
         }
         Ok(outputs(&self.existing(id).await?))
     }

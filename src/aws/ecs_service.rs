@@ -1,6 +1,7 @@
 //! `aws.ecs_service`: the Fargate service behind the `ip` target group. Desired count, task
-//! definition revision, network configuration and deployment settings change in place
-//! (`UpdateService`); name, cluster, launch type and load balancer force a new service.
+//! definition revision, network configuration, deployment settings and the load balancer
+//! (a new target group: ECS rolls new tasks into it while the old ones keep serving) change
+//! in place (`UpdateService`); name, cluster and launch type force a new service.
 //! Create and update return once the service is steady (its tasks run), not merely ACTIVE.
 //!
 //! Delete follows the order AWS requires: scale to 0, delete, then wait (bounded) until the
@@ -22,6 +23,16 @@ use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct EcsService(pub std::sync::Arc<AwsContext>);
+
+/// The target group, container and port the service registers its tasks with.
+fn load_balancer(p: &Value) -> Result<LoadBalancer, ProviderError> {
+    let lb = &p["load_balancer"];
+    Ok(LoadBalancer::builder()
+        .target_group_arn(str(lb, "target_group_arn")?)
+        .container_name(str(lb, "container_name")?)
+        .set_container_port(lb["container_port"].as_i64().map(|n| n as i32))
+        .build())
+}
 
 /// The `services-stable` waiter's own default bound: tasks pull the image, start and pass
 /// their health checks.
@@ -143,10 +154,7 @@ impl Resource for EcsService {
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
-        matches!(
-            field,
-            "service_name" | "cluster" | "launch_type" | "load_balancer"
-        )
+        matches!(field, "service_name" | "cluster" | "launch_type")
     }
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
@@ -189,7 +197,6 @@ impl Resource for EcsService {
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
         let p = req.props;
         let cluster = str(p, "cluster")?;
-        let lb = &p["load_balancer"];
         let call = self
             .0
             .ecs
@@ -201,13 +208,7 @@ impl Resource for EcsService {
             .launch_type(LaunchType::from(str(p, "launch_type")?))
             .set_platform_version(p["platform_version"].as_str().map(str::to_string))
             .network_configuration(network(p)?)
-            .load_balancers(
-                LoadBalancer::builder()
-                    .target_group_arn(str(lb, "target_group_arn")?)
-                    .container_name(str(lb, "container_name")?)
-                    .set_container_port(lb["container_port"].as_i64().map(|n| n as i32))
-                    .build(),
-            )
+            .load_balancers(load_balancer(p)?)
             .set_deployment_configuration(deployment(p))
             .set_health_check_grace_period_seconds(
                 p["health_check_grace_period_seconds"]
@@ -260,6 +261,13 @@ impl Resource for EcsService {
                 )
                 .set_platform_version(new["platform_version"].as_str().map(str::to_string))
                 .network_configuration(network(new)?)
+                .set_load_balancers(
+                    changed
+                        .iter()
+                        .any(|f| f == "load_balancer")
+                        .then(|| load_balancer(new).map(|l| vec![l]))
+                        .transpose()?,
+                )
                 .set_deployment_configuration(deployment(new))
                 .set_health_check_grace_period_seconds(
                     new["health_check_grace_period_seconds"]

@@ -63,6 +63,13 @@ impl Resource for LambdaPermission {
         true
     }
 
+    /// A statement under another id (or in another policy) can sit beside the old one.
+    fn create_before_destroy(&self, changed: &[String]) -> bool {
+        changed
+            .iter()
+            .any(|f| matches!(f.as_str(), "statement_id" | "qualifier" | "function_name"))
+    }
+
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
         let (function, qualifier, sid) = split(id)?;
         let out = match self

@@ -40,6 +40,12 @@ impl Resource for LbTargetAttachment {
         true
     }
 
+    /// A registration in a new target group is made before the old group's goes; a new
+    /// target in the same group (a Lambda group takes one function) only after.
+    fn create_before_destroy(&self, changed: &[String]) -> bool {
+        changed.iter().any(|f| f == "target_group_arn")
+    }
+
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
         let (tg, target_id) = split(id)?;
         let port = applied["port"].as_i64();

@@ -1,7 +1,13 @@
 //! `aws.lb_target_group`: one target group per compute primitive (`instance` for EC2, `ip` for
-//! Fargate, `lambda` for Lambda). Name, target type, protocol, port and VPC force a new group;
-//! the health check, Lambda's multi-value headers, the deregistration delay and tags change
-//! in place.
+//! Fargate, `lambda` for Lambda). Name prefix, target type, protocol, port and VPC force a new
+//! group; the health check, Lambda's multi-value headers, the deregistration delay and tags
+//! change in place.
+//!
+//! A group is named `<name_prefix>-<suffix>`, the suffix taken from the create's token, so a
+//! replacement is made before its predecessor goes (create before destroy): the listener, the
+//! Auto Scaling group, the ECS service and the Lambda registration move to the new group while
+//! the old one still serves, and the old one is deleted last. Groups made before the prefix
+//! existed are named exactly their prefix and are kept as they are.
 
 use std::time::Duration;
 
@@ -44,6 +50,38 @@ fn health_check(tg: &TargetGroup) -> Value {
         "unhealthy_threshold": tg.unhealthy_threshold_count(),
         "matcher": tg.matcher().and_then(|m| m.http_code()),
     })
+}
+
+/// Characters of a group name's suffix: 3 base-36 digits of the token fit the 32-character
+/// limit after the longest prefix (`<20-character stack>-fargate`).
+const SUFFIX_LEN: usize = 3;
+
+/// The group name a create with `token` makes.
+fn name(prefix: &str, token: &str) -> String {
+    let mut n = u64::from_str_radix(&token[..token.len().min(12)], 16).unwrap_or(0);
+    let suffix: String = (0..SUFFIX_LEN)
+        .map(|_| {
+            let d = (n % 36) as u32;
+            n /= 36;
+            char::from_digit(d, 36).unwrap_or('0')
+        })
+        .collect();
+    format!("{prefix}-{suffix}")
+}
+
+/// The `name_prefix` a live group reads as: the applied prefix when its name carries it, and
+/// for a group named before prefixes (or by hand) its whole name.
+fn prefix_of(live_name: &str, applied: &Value) -> String {
+    match applied["name_prefix"].as_str() {
+        Some(p)
+            if live_name
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.len() == SUFFIX_LEN + 1 && rest.starts_with('-')) =>
+        {
+            p.to_string()
+        }
+        _ => live_name.to_string(),
+    }
 }
 
 fn int(v: &Value, k: &str) -> Option<i32> {
@@ -116,11 +154,16 @@ impl Resource for LbTargetGroup {
     fn forces_replacement(&self, field: &str) -> bool {
         matches!(
             field,
-            "name" | "target_type" | "protocol" | "port" | "vpc_id"
+            "name_prefix" | "target_type" | "protocol" | "port" | "vpc_id"
         )
     }
 
-    async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
+    /// Each group has its own name (see the module comment), so two can exist at once.
+    fn create_before_destroy(&self, _changed: &[String]) -> bool {
+        true
+    }
+
+    async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
         let Some(tg) = self.describe(id).await? else {
             return Ok(None);
         };
@@ -149,7 +192,7 @@ impl Resource for LbTargetGroup {
             attr(DEREGISTRATION_DELAY).and_then(|v| v.parse::<u64>().ok())
         };
         let props = json!({
-            "name": tg.target_group_name(),
+            "name_prefix": prefix_of(tg.target_group_name().unwrap_or_default(), applied),
             "target_type": tg.target_type().map(|t| t.as_str()),
             // A Lambda target group has no protocol, port or VPC.
             "protocol": if lambda { None } else { tg.protocol().map(|p| p.as_str()) },
@@ -173,7 +216,7 @@ impl Resource for LbTargetGroup {
             .0
             .elb
             .create_target_group()
-            .name(str(p, "name")?)
+            .name(name(str(p, "name_prefix")?, req.token))
             .target_type(TargetTypeEnum::from(str(p, "target_type")?))
             .set_protocol(p["protocol"].as_str().map(ProtocolEnum::from))
             .set_port(int(p, "port"))
@@ -267,25 +310,71 @@ impl Resource for LbTargetGroup {
         .await
     }
 
+    /// The group of this address whose name carries this create's token (its predecessor
+    /// may still be there, tagged with the same address).
     async fn find_orphan(
         &self,
         stack: &str,
         address: &str,
-        _token: &str,
+        token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let Some(arn) = tags::find_arn(
+        let arns = tags::find_arns(
             &self.0.tagging,
             "elasticloadbalancing:targetgroup",
             stack,
             address,
         )
-        .await?
-        else {
-            return Ok(None);
-        };
-        Ok(self.describe(&arn).await?.map(|tg| Created {
-            id: arn,
-            outputs: outputs(&tg),
-        }))
+        .await?;
+        let suffix = name("", token);
+        for arn in arns {
+            if let Some(tg) = self.describe(&arn).await?
+                && tg.target_group_name().is_some_and(|n| n.ends_with(&suffix))
+            {
+                return Ok(Some(Created {
+                    id: arn,
+                    outputs: outputs(&tg),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_a_suffix_from_the_token_within_elbs_limit() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let longest = name("abcdefghijklmnopqrst-fargate", token);
+        assert_eq!(longest.len(), 32, "{longest}");
+        assert_eq!(name("demo-ec2", token), name("demo-ec2", token));
+        assert_ne!(
+            name("demo-ec2", token),
+            name("demo-ec2", "fedcba9876543210fedcba9876543210")
+        );
+        assert!(name("demo-ec2", token).starts_with("demo-ec2-"));
+        assert!(
+            name("", token)
+                .chars()
+                .skip(1)
+                .all(|c| c.is_ascii_alphanumeric())
+        );
+    }
+
+    #[test]
+    fn a_group_reads_as_its_prefix_and_an_older_one_as_its_name() {
+        let applied = json!({"name_prefix": "demo-ec2"});
+        let made = name("demo-ec2", "00ff00ff00ff00ff00ff00ff00ff00ff");
+        assert_eq!(prefix_of(&made, &applied), "demo-ec2");
+        // Named before prefixes: its name is the prefix synth now asks for, so no change.
+        assert_eq!(
+            prefix_of("demo-ec2", &json!({"name": "demo-ec2"})),
+            "demo-ec2"
+        );
+        assert_eq!(prefix_of("demo-ec2", &applied), "demo-ec2");
+        // Another prefix is a real difference.
+        assert_eq!(prefix_of("other-ec2-abc", &applied), "other-ec2-abc");
     }
 }

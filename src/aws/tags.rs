@@ -273,6 +273,20 @@ pub async fn find_arn(
     stack: &str,
     address: &str,
 ) -> Result<Option<String>, crate::provider::ProviderError> {
+    Ok(find_arns(tagging, resource_type, stack, address)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// Every resource of `resource_type` tagged with this stack and address (a replacement made
+/// before its predecessor is deleted shares the address with it).
+pub async fn find_arns(
+    tagging: &aws_sdk_resourcegroupstagging::Client,
+    resource_type: &str,
+    stack: &str,
+    address: &str,
+) -> Result<Vec<String>, crate::provider::ProviderError> {
     use aws_sdk_resourcegroupstagging::types::TagFilter;
     let out = tagging
         .get_resources()
@@ -290,5 +304,6 @@ pub async fn find_arn(
     Ok(out
         .resource_tag_mapping_list()
         .iter()
-        .find_map(|r| r.resource_arn().map(str::to_string)))
+        .filter_map(|r| r.resource_arn().map(str::to_string))
+        .collect())
 }

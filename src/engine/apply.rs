@@ -490,6 +490,14 @@ impl StepCtx<'_> {
         .await
     }
 
+    /// `found`, unless it is an object this address deposed: a replacement made before its
+    /// predecessor is deleted shares its address (and tags), and is never that predecessor.
+    fn not_deposed(&self, found: Option<Created>) -> Option<Created> {
+        let s = self.shared.state.lock().expect("state mutex poisoned");
+        let deposed = s.deposed.get(self.address);
+        found.filter(|f| !deposed.is_some_and(|d| d.iter().any(|o| o.id == f.id)))
+    }
+
     /// What an earlier create of this address made, if anything. A throttled call was never
     /// carried out, so one look settles it; after a server error or a conflict the resource
     /// may exist while listings do not show it yet (eventual consistency), so look again
@@ -513,6 +521,7 @@ impl StepCtx<'_> {
                 kind.find_orphan(req.stack, req.address, req.token)
             })
             .await?;
+            let found = self.not_deposed(found);
             if found.is_some() {
                 return Ok(found);
             }
@@ -573,10 +582,11 @@ impl StepCtx<'_> {
         })?;
         let adopted = match resuming {
             Some(_) => {
-                with_retry(self.retry, self.hooks, self.address, || {
+                let found = with_retry(self.retry, self.hooks, self.address, || {
                     kind.find_orphan(stack, self.address, &token)
                 })
-                .await?
+                .await?;
+                self.not_deposed(found)
             }
             None => None,
         };

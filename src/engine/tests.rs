@@ -464,6 +464,69 @@ async fn create_before_destroy_moves_dependents_first_and_a_stopped_run_leaves_i
     assert!(!h.plan(&g("3")).await.has_changes());
 }
 
+/// A dependency replaced delete first takes its dependents' old objects with it (they are
+/// deleted before it), so a dependent that could be made first is replaced delete first too.
+#[tokio::test]
+async fn a_dependency_replaced_delete_first_makes_its_dependent_delete_first() {
+    let h = Harness::new();
+    let g = |cidr: &str| {
+        let mut g = Graph::default();
+        let net = Node::new("t.net", "main", json!({"cidr": cidr}));
+        g.add(Node::new(
+            "t.cbd",
+            "td",
+            json!({"cidr": cidr, "net": net.out("id")}),
+        ))
+        .unwrap();
+        g.add(net).unwrap();
+        g
+    };
+    h.apply(&g("1")).await.unwrap();
+    h.log();
+    let plan = h.apply(&g("2")).await.unwrap();
+    let td = plan.get("t.cbd.td").unwrap();
+    assert_eq!(
+        (td.action, td.create_before_destroy),
+        (Action::Replace, false)
+    );
+    assert_eq!(
+        h.log(),
+        [
+            "delete t.cbd.td",
+            "delete t.net.main",
+            "create t.net.main",
+            "create t.cbd.td"
+        ]
+    );
+    assert!(h.state().deposed.is_empty());
+    assert!(!h.plan(&g("2")).await.has_changes());
+}
+
+/// A create-before-destroy replacement that failed before it made anything is resumed by a
+/// create, never by adopting the deposed object that carries the same address.
+#[tokio::test]
+async fn a_resumed_replacement_never_adopts_the_object_it_deposed() {
+    let h = Harness::new();
+    let g = |cidr: &str| {
+        let mut g = Graph::default();
+        g.add(Node::new("t.cbd", "td", json!({"cidr": cidr})))
+            .unwrap();
+        g
+    };
+    h.apply(&g("1")).await.unwrap();
+    let first = h.state().resources["t.cbd.td"].id.clone().unwrap();
+    *h.cloud.fail_create.lock().unwrap() = Some("t.cbd.td".into());
+    assert!(h.apply(&g("2")).await.is_err());
+    assert_eq!(h.state().deposed["t.cbd.td"][0].id, first);
+
+    h.apply(&g("2")).await.unwrap();
+    let current = h.state().resources["t.cbd.td"].id.clone().unwrap();
+    assert_ne!(current, first);
+    let objects = h.cloud.objects.lock().unwrap().clone();
+    assert!(objects.contains_key(&current) && !objects.contains_key(&first));
+    assert!(h.state().deposed.is_empty());
+}
+
 /// A new launch template version: an update that gives an output a new value changes what
 /// refers to it too, known after apply, in the same run.
 #[tokio::test]

@@ -55,6 +55,8 @@ pub fn build_with(
     let mut actions: BTreeMap<String, Action> = BTreeMap::new();
     // The fields each in-place update changes, for `updates_output`.
     let mut updated: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Replacements that delete first.
+    let mut delete_first: BTreeSet<String> = BTreeSet::new();
     let mut resources = Vec::new();
 
     for address in &order {
@@ -151,8 +153,14 @@ pub fn build_with(
         if action == Action::Update {
             updated.insert(address.clone(), fields.clone());
         }
-        let create_before_destroy =
-            action == Action::Replace && kind.create_before_destroy(&fields);
+        // A dependency replaced delete first has every dependent deleted before it goes, so
+        // a dependent's replacement cannot keep its old object until after its new one.
+        let create_before_destroy = action == Action::Replace
+            && kind.create_before_destroy(&fields)
+            && !depends_on.iter().any(|d| delete_first.contains(d));
+        if action == Action::Replace && !create_before_destroy {
+            delete_first.insert(address.clone());
+        }
         resources.push(ResourceChange {
             address: address.clone(),
             kind: node.kind.clone(),

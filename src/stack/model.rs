@@ -266,8 +266,9 @@ pub struct Ec2Spec {
     /// target-tracking policy owns it.
     #[serde(default = "num::<1>")]
     pub count: Spanned<u32>,
-    #[serde(default = "default_instance_type")]
-    pub instance_type: Spanned<String>,
+    /// None: the default of the architecture (see [`Ec2Spec::instance_type`]).
+    #[serde(default)]
+    pub instance_type: Option<Spanned<String>>,
     #[serde(default = "default_arch")]
     pub arch: Spanned<Arch>,
     #[serde(default = "num::<1>")]
@@ -420,6 +421,13 @@ fn default_ssl_policy() -> Spanned<String> {
 fn default_throughput() -> Spanned<String> {
     unspanned("elastic".into())
 }
-fn default_instance_type() -> Spanned<String> {
-    unspanned("t4g.small".into())
+impl Ec2Spec {
+    /// The instance type: the stack's, or a small burstable one of the architecture.
+    pub fn instance_type(&self) -> &str {
+        match (&self.instance_type, self.arch.value) {
+            (Some(t), _) => &t.value,
+            (None, Arch::Arm64) => "t4g.small",
+            (None, Arch::X86_64) => "t3.small",
+        }
+    }
 }

@@ -631,7 +631,9 @@ fn check_compute(c: &mut Checker, s: &Stack) {
                 );
             }
         }
-        check_instance_type(c, &e.instance_type, e.arch.value);
+        if let Some(t) = &e.instance_type {
+            check_instance_type(c, t, e.arch.value);
+        }
     }
     if let Some(f) = &cm.fargate {
         let f = &f.value;

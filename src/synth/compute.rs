@@ -244,7 +244,7 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
             "aws.lb_target_group",
             name,
             json!({
-                "name": format!("{stack}-{name}"),
+                "name_prefix": format!("{stack}-{name}"),
                 "target_type": target_type,
                 "protocol": if lambda { Value::Null } else { json!("HTTP") },
                 "port": if lambda { Value::Null } else { json!(rt_port) },
@@ -354,7 +354,9 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
             json!({
                 "function_name": f.out("name"),
                 "qualifier": qualifier,
-                "statement_id": "alb",
+                // One statement per target group, so a new group's is added before the old
+                // one's goes.
+                "statement_id": tg.out("name"),
                 "action": "lambda:InvokeFunction",
                 "principal": "elasticloadbalancing.amazonaws.com",
                 "source_arn": tg.out("arn"),
@@ -582,7 +584,7 @@ fn ec2_group(
         "ec2",
         json!({
             "name": format!("{stack}-ec2"),
-            "instance_type": e.instance_type.value,
+            "instance_type": e.instance_type(),
             "arch": e.arch.value.as_str(),
             "security_group_ids": [net.compute_sg],
             "instance_profile_arn": need(&data.ec2_instance_profile_arn, "EC2 instance profile")?,
@@ -770,10 +772,14 @@ mod tests {
         load_balancer:\n  port: 8000\n\
         compute:\n  ec2:\n    count: 2\n    weight: 3\n  fargate:\n    weight: 0\n  lambda:\n    weight: 7\n";
 
-    fn graph(yaml: &str) -> crate::graph::Graph {
+    fn loaded(yaml: &str) -> crate::stack::load::LoadedStack {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("spin.toml"), "spin_manifest_version = 2\n").unwrap();
-        let loaded = parse(&dir.path().join("stack.yaml"), yaml).unwrap();
+        parse(&dir.path().join("stack.yaml"), yaml).unwrap()
+    }
+
+    fn graph(yaml: &str) -> crate::graph::Graph {
+        let loaded = loaded(yaml);
         let release = "1".repeat(64);
         crate::synth::aws(&loaded, &crate::synth::testing::artifacts(&release, &[])).unwrap()
     }
@@ -854,6 +860,22 @@ mod tests {
         let perm = &g.nodes["aws.lambda_permission.alb"].props;
         assert_eq!(perm["principal"], "elasticloadbalancing.amazonaws.com");
         assert_eq!(perm["source_arn"], "${aws.lb_target_group.lambda.arn}");
+    }
+
+    #[test]
+    fn the_default_instance_type_follows_the_architecture() {
+        let ty = |arch: &str| {
+            let yaml = STACK.replace("count: 2\n", &format!("count: 2\n    arch: {arch}\n"));
+            let loaded = loaded(&yaml);
+            let ec2 = loaded.stack.compute.ec2.as_ref().unwrap();
+            ec2.value.instance_type().to_string()
+        };
+        assert_eq!(ty("arm64"), "t4g.small");
+        assert_eq!(ty("x86_64"), "t3.small");
+        assert_eq!(
+            graph(STACK).nodes["aws.launch_template.ec2"].props["instance_type"],
+            "t4g.small"
+        );
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub(crate) fn assert_reads_back(desired: &Value, live: &Value, except: &[&str]) 
 pub(crate) fn tg_props(name: &str, target_type: &str, vpc: &str) -> Value {
     let lambda = target_type == "lambda";
     json!({
-        "name": format!("t-{name}"),
+        "name_prefix": format!("t-{name}"),
         "target_type": target_type,
         "protocol": if lambda { Value::Null } else { json!("HTTP") },
         "port": if lambda { Value::Null } else { json!(8080) },

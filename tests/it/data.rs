@@ -4,7 +4,7 @@
 //! scoped IAM roles and log groups — asserted with boto3; then an app-only release, and a
 //! destroy that leaves nothing behind.
 
-use crate::support::{LocalRegistry, Moto, Workspace, static_wxrun};
+use crate::support::{LocalRegistry, Moto, Workspace};
 use serde_json::Value;
 
 const STACK: &str = "version: 1
@@ -37,11 +37,7 @@ compute:
 ";
 
 fn workspace(moto: &Moto, reg: &LocalRegistry) -> Workspace {
-    let ws = Workspace::with_moto(moto)
-        .with_app()
-        .with_env("WXINFRA_OCI_REGISTRY", reg.host.clone());
-    std::fs::create_dir_all(ws.path().join("bin")).unwrap();
-    std::os::unix::fs::symlink(static_wxrun(), ws.path().join("bin/wxrun-x86_64")).unwrap();
+    let ws = Workspace::with_moto(moto).with_static_runtime(reg);
     ws.write("stack.yaml", STACK);
     ws
 }

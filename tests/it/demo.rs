@@ -87,7 +87,7 @@ const TRAFFIC: &str = "elb = client('elbv2')\n\
     assert len(lbs) == 1, lbs\n\
     lb = lbs[0]\n\
     ls = elb.describe_listeners(LoadBalancerArn=lb['LoadBalancerArn'])['Listeners']\n\
-    tgs = {t['TargetGroupName']: t for t in elb.describe_target_groups()['TargetGroups']}\n\
+    tgs = {t['TargetGroupName'].rsplit('-', 1)[0]: t for t in elb.describe_target_groups()['TargetGroups']}\n\
     targets = {n: [d['Target']['Id'] for d in elb.describe_target_health(TargetGroupArn=t['TargetGroupArn'])['TargetHealthDescriptions']] for n, t in tgs.items()}\n\
     attrs = {n: {a['Key']: a['Value'] for a in elb.describe_target_group_attributes(TargetGroupArn=t['TargetGroupArn'])['Attributes']} for n, t in tgs.items()}\n\
     print(json.dumps({'lb': lb, 'listeners': ls, 'tgs': tgs, 'targets': targets, 'attrs': attrs}, default=str))";
@@ -473,7 +473,7 @@ fn demo_stack_edits_plan_exactly_and_drift_is_reported() {
     let live = moto.boto(
         "elb = client('elbv2'); lam = client('lambda'); ecs = client('ecs'); ec2 = client('ec2')\n\
          l = elb.describe_listeners(LoadBalancerArn=elb.describe_load_balancers()['LoadBalancers'][0]['LoadBalancerArn'])['Listeners'][0]\n\
-         tgs = {t['TargetGroupArn']: t['TargetGroupName'] for t in elb.describe_target_groups()['TargetGroups']}\n\
+         tgs = {t['TargetGroupArn']: t['TargetGroupName'].rsplit('-', 1)[0] for t in elb.describe_target_groups()['TargetGroups']}\n\
          f = [{'Name': 'tag:wxinfra:stack', 'Values': ['demo']}, {'Name': 'instance-state-name', 'Values': ['pending', 'running']}]\n\
          print(json.dumps({'weights': {tgs[g['TargetGroupArn']]: g['Weight'] for g in l['DefaultActions'][0]['ForwardConfig']['TargetGroups']},\n\
            'memory': lam.get_function_configuration(FunctionName='demo-app')['MemorySize'],\n\

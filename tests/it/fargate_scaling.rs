@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::support::{LocalRegistry, Moto, Workspace, static_wxrun};
+use crate::support::{LocalRegistry, Moto, Workspace};
 
 fn stack(memory: u32, scaling: &str) -> String {
     format!(
@@ -63,11 +63,7 @@ fn scale_out_of_band(moto: &Moto, count: u32) {
 fn fargate_scales_between_bounds_and_its_count_is_left_to_the_scaler() {
     let moto = Moto::start();
     let reg = LocalRegistry::start();
-    let ws = Workspace::with_moto(&moto)
-        .with_app()
-        .with_env("WXINFRA_OCI_REGISTRY", reg.host.clone());
-    std::fs::create_dir_all(ws.path().join("bin")).unwrap();
-    std::os::unix::fs::symlink(static_wxrun(), ws.path().join("bin/wxrun-x86_64")).unwrap();
+    let ws = Workspace::with_moto(&moto).with_static_runtime(&reg);
     let apply = |yaml: &str| {
         ws.write("stack.yaml", yaml);
         ws.run(&["apply", "-f", "stack.yaml", "--auto-approve"])

@@ -20,4 +20,5 @@ mod oci;
 mod publish;
 mod state_s3;
 mod strict;
+mod target_group_replacement;
 mod user_data;

@@ -59,6 +59,18 @@ impl Workspace {
         self
     }
 
+    /// A workspace whose stacks run the real static x86_64 `wxrun` (`runtime.binary:
+    /// bin/wxrun-{arch}`) and push their Fargate image to `registry`.
+    pub fn with_static_runtime(self, registry: &super::LocalRegistry) -> Self {
+        let ws = self
+            .with_app()
+            .with_env("WXINFRA_OCI_REGISTRY", registry.host.clone());
+        std::fs::create_dir_all(ws.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink(super::static_wxrun(), ws.path().join("bin/wxrun-x86_64"))
+            .unwrap();
+        ws
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
