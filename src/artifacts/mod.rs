@@ -20,6 +20,9 @@ use crate::state::State;
 pub const DIR: &str = ".wxinfra/artifacts";
 /// Default runtime binary, relative to the current directory; `{arch}` is substituted.
 pub const DEFAULT_RUNTIME: &str = "runtime-image/dist/wxrun-{arch}";
+/// Address of the release pointer node, whose props carry the release history that
+/// [`retained`] reads back from the state.
+pub const RELEASE: &str = "aws.release.app";
 /// Object key of the stack's current-release pointer (read by `wxrun --source s3://bucket/releases`).
 pub const CURRENT_KEY: &str = "releases/current";
 /// Releases kept in the bucket: the current one plus this many minus one before it, so a
@@ -233,7 +236,7 @@ pub fn bundle_key(id: &str) -> String {
 /// Earlier releases to keep, newest first: the one `aws.release.app` points at now and the
 /// ones it kept, minus `current`, cut to `KEEP_RELEASES - 1`.
 pub fn retained(state: &State, current: &str) -> Vec<String> {
-    let Some(r) = state.resources.get(crate::synth::data::RELEASE) else {
+    let Some(r) = state.resources.get(RELEASE) else {
         return Vec::new();
     };
     let mut ids: Vec<String> = Vec::new();

@@ -117,9 +117,7 @@ fn release_history_keeps_a_bounded_window() {
         token: None,
         ignore_changes: Default::default(),
     };
-    state
-        .resources
-        .insert(crate::synth::data::RELEASE.into(), mk("c", &["b", "a"]));
+    state.resources.insert(RELEASE.into(), mk("c", &["b", "a"]));
     // A new release: the current one and one more are kept (KEEP_RELEASES = 3 in all).
     assert_eq!(retained(&state, "d"), ["c", "b"]);
     // Re-planning the same release changes nothing.

@@ -1,29 +1,12 @@
 //! Reading a stack file from disk into the typed model, with file:line:col errors.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_saphyr::Location;
 
 use super::diag::{StackDiagnostic, StackErrors};
-use super::model::Stack;
+use super::model::{LoadedStack, Stack};
 use super::validate;
-
-/// A parsed and validated stack, with where it came from.
-#[derive(Debug, Clone)]
-pub struct LoadedStack {
-    pub stack: Stack,
-    /// The stack file itself.
-    pub path: PathBuf,
-    /// Directory that relative paths in the file are resolved against.
-    pub dir: PathBuf,
-}
-
-impl LoadedStack {
-    /// Resolves a path written in the stack file.
-    pub fn resolve(&self, relative: &str) -> PathBuf {
-        self.dir.join(relative)
-    }
-}
 
 /// Loads, parses and validates a stack file. Pure: reads the file (and checks that the
 /// files it names exist), never touches the network.

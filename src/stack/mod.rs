@@ -8,5 +8,5 @@ pub mod model;
 pub mod validate;
 
 pub use diag::{StackDiagnostic, StackErrors};
-pub use load::{LoadedStack, load, parse};
+pub use load::{load, parse};
 pub use model::*;

@@ -1,5 +1,7 @@
 //! The typed model of a stack file (v1). Pure data: loading lives in `load`, checks in `validate`.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -35,6 +37,23 @@ pub struct Stack {
     /// Where the state lives (default: a local file); see docs/state.md.
     #[serde(default)]
     pub state: Option<StateSpec>,
+}
+
+/// A parsed and validated stack, with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedStack {
+    pub stack: Stack,
+    /// The stack file itself.
+    pub path: PathBuf,
+    /// Directory that relative paths in the file are resolved against.
+    pub dir: PathBuf,
+}
+
+impl LoadedStack {
+    /// Resolves a path written in the stack file.
+    pub fn resolve(&self, relative: &str) -> PathBuf {
+        self.dir.join(relative)
+    }
 }
 
 /// Which store keeps the state.

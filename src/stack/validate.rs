@@ -7,8 +7,9 @@ use ipnet::Ipv4Net;
 use serde_saphyr::Spanned;
 
 use super::diag::StackDiagnostic;
-use super::load::LoadedStack;
-use super::model::{Arch, BackendKind, ScalingSpec, Stack, StateSpec, SubnetPlacement, VpcMode};
+use super::model::{
+    Arch, BackendKind, LoadedStack, ScalingSpec, Stack, StateSpec, SubnetPlacement, VpcMode,
+};
 
 /// Longest stack name: it prefixes names such as `<name>-fargate` target groups (32 chars).
 pub const MAX_NAME_LEN: usize = 20;

@@ -13,8 +13,6 @@ use crate::aws::policy::document;
 use crate::graph::{GraphError, Node, refs_in};
 use crate::stack::VpcMode;
 
-/// Address of the release pointer (its props carry the release history, see `artifacts`).
-pub const RELEASE: &str = "aws.release.app";
 /// POSIX owner of the access point root and user of every client.
 pub const APP_UID: i64 = 1000;
 /// Retention of the EC2 and Fargate log groups (Lambda's comes from the stack).
@@ -100,6 +98,60 @@ pub fn bundle_name(release_id: &str) -> String {
 pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data, GraphError> {
     let stack = s.name().to_string();
     let identity = s.add("aws.caller_identity", "current", json!({}), false)?;
+    let (file_system, mount_targets, access_point) = efs(s, net)?;
+    let bucket = s.add(
+        "aws.s3_bucket",
+        "artifacts",
+        json!({
+            "block_public_access": true,
+            "encryption": "AES256",
+            "enforce_tls": true,
+        }),
+        true,
+    )?;
+    let objects = objects(s, &bucket, artifacts)?;
+    let s3_endpoint = s3_endpoint(s, net, &identity, &bucket)?;
+    let log_groups = log_groups(s, &stack)?;
+    let kv_tables = kv_tables(s, &stack, artifacts)?;
+    let tables: Vec<Value> = kv_tables.iter().map(|(_, t)| json!(t.out("arn"))).collect();
+    let roles = roles(
+        s,
+        &stack,
+        &identity,
+        &Granted {
+            file_system: &file_system,
+            access_point: &access_point,
+            bucket: &bucket,
+            kv_tables: &tables,
+        },
+        &log_groups,
+    )?;
+    let Objects {
+        runtime,
+        lambda_zip,
+        bundle,
+        release,
+    } = objects;
+    Ok(Data {
+        identity,
+        file_system,
+        mount_targets,
+        access_point,
+        bucket,
+        runtime,
+        lambda_zip,
+        bundle,
+        release,
+        s3_endpoint,
+        roles,
+        log_groups,
+        kv_tables,
+    })
+}
+
+/// The encrypted file system (TLS only), a mount target per subnet and the app's access
+/// point, whose root the runtime's POSIX user owns.
+fn efs(s: &mut Synth, net: &Network) -> Result<(Node, Vec<Node>, Node), GraphError> {
     let efs = &s.stack.stack.efs;
     let file_system = s.add(
         "aws.efs_file_system",
@@ -141,17 +193,20 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
         }),
         true,
     )?;
+    Ok((file_system, mount_targets, access_point))
+}
 
-    let bucket = s.add(
-        "aws.s3_bucket",
-        "artifacts",
-        json!({
-            "block_public_access": true,
-            "encryption": "AES256",
-            "enforce_tls": true,
-        }),
-        true,
-    )?;
+/// The artifact objects a release needs, and the release pointer.
+struct Objects {
+    runtime: Vec<(&'static str, Node)>,
+    lambda_zip: Option<Node>,
+    bundle: Node,
+    release: Node,
+}
+
+/// The runtime binaries, the Lambda package, this release's bundle and the earlier ones kept
+/// for rollback, in the bucket, and the `current` pointer to this release.
+fn objects(s: &mut Synth, bucket: &Node, artifacts: &Artifacts) -> Result<Objects, GraphError> {
     let object = |s: &mut Synth, name: &str, a: &Artifact, content_type: &str| {
         s.add(
             "aws.s3_object",
@@ -203,10 +258,24 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
         }),
         false,
     )?;
+    Ok(Objects {
+        runtime,
+        lambda_zip,
+        bundle,
+        release,
+    })
+}
 
-    let arn = |n: &Node| n.out("arn");
-    let bucket_arn = arn(&bucket);
-    let s3_endpoint = s.add(
+/// The S3 gateway endpoint on the route tables, whose policy admits the artifact bucket and
+/// the AWS-owned buckets compute needs.
+fn s3_endpoint(
+    s: &mut Synth,
+    net: &Network,
+    identity: &Node,
+    bucket: &Node,
+) -> Result<Node, GraphError> {
+    let bucket_arn = bucket.out("arn");
+    s.add(
         "aws.vpc_endpoint",
         "s3",
         json!({
@@ -237,10 +306,16 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
             ]),
         }),
         true,
-    )?;
+    )
+}
 
-    let log_groups = log_groups(s, &stack)?;
-    let kv_tables = artifacts
+/// A DynamoDB table per key-value store label the app uses.
+fn kv_tables(
+    s: &mut Synth,
+    stack: &str,
+    artifacts: &Artifacts,
+) -> Result<Vec<(String, Node)>, GraphError> {
+    artifacts
         .kv_labels
         .iter()
         .map(|label| {
@@ -257,36 +332,7 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
             )?;
             Ok((label.clone(), t))
         })
-        .collect::<Result<Vec<_>, GraphError>>()?;
-    let tables: Vec<Value> = kv_tables.iter().map(|(_, t)| json!(t.out("arn"))).collect();
-    let roles = roles(
-        s,
-        &stack,
-        &identity,
-        &Granted {
-            file_system: &file_system,
-            access_point: &access_point,
-            bucket: &bucket,
-            kv_tables: &tables,
-        },
-        &log_groups,
-    )?;
-
-    Ok(Data {
-        identity,
-        file_system,
-        mount_targets,
-        access_point,
-        bucket,
-        runtime,
-        lambda_zip,
-        bundle,
-        release,
-        s3_endpoint,
-        roles,
-        log_groups,
-        kv_tables,
-    })
+        .collect()
 }
 
 /// What the runtime roles grant access to.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::artifacts::RELEASE;
 use crate::graph::Graph;
 use crate::stack::LoadedStack;
 use crate::synth::testing::artifacts;
