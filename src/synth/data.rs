@@ -418,6 +418,119 @@ fn trust(service: &str, identity: Option<&Node>) -> Value {
     document(vec![st])
 }
 
+/// What every runtime role grants: EFS through the access point, reading the artifact
+/// prefixes it needs, and the app's key-value tables (exactly the calls wxrun's `aws_dynamo`
+/// store makes, on exactly these tables).
+fn runtime_statements(granted: &Granted, prefixes: &[&str]) -> Vec<Value> {
+    let bucket_arn = granted.bucket.out("arn");
+    let mut st = vec![
+        json!({
+            "Sid": "EfsThroughAccessPoint",
+            "Effect": "Allow",
+            "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+            "Resource": granted.file_system.out("arn"),
+            "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": granted.access_point.out("arn")}},
+        }),
+        json!({
+            "Sid": "ReadArtifacts",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": prefixes.iter().map(|p| format!("{bucket_arn}/{p}/*")).collect::<Vec<_>>(),
+        }),
+        json!({
+            "Sid": "ListArtifacts",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": prefixes.iter().map(|p| format!("{p}/*")).collect::<Vec<_>>()}},
+        }),
+    ];
+    if !granted.kv_tables.is_empty() {
+        st.push(json!({
+            "Sid": "KeyValueTables",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+            "Resource": granted.kv_tables,
+        }));
+    }
+    st
+}
+
+fn write_logs(g: &Node) -> Value {
+    json!({
+        "Sid": "WriteLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": format!("{}:*", g.out("arn")),
+    })
+}
+
+/// ECS pulling the runtime image from the stack's repository and shipping the task's logs.
+fn ecs_execution_statements(stack: &str, identity: &Node, g: &Node) -> Vec<Value> {
+    let repo = format!(
+        "arn:{}:ecr:{}:{}:repository/{stack}-runtime",
+        identity.out("partition"),
+        identity.out("region"),
+        identity.out("account_id")
+    );
+    vec![
+        // GetAuthorizationToken is account-wide: IAM offers no resource to scope it to.
+        json!({"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}),
+        json!({
+            "Sid": "EcrPull",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            "Resource": repo,
+        }),
+        write_logs(g),
+    ]
+}
+
+fn lambda_statements(granted: &Granted, g: &Node) -> Vec<Value> {
+    let mut st = runtime_statements(granted, &["releases"]);
+    st.push(write_logs(g));
+    // What AWSLambdaVPCAccessExecutionRole grants: a function in a VPC needs ENIs, and
+    // these EC2 actions take no resource ARN Lambda could know beforehand (Describe*
+    // support none; the ENIs are created by the service with ids unknown in advance).
+    st.push(json!({
+        "Sid": "VpcNetworkInterfaces",
+        "Effect": "Allow",
+        "Action": [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        ],
+        "Resource": "*",
+    }));
+    st
+}
+
+/// A role under the stack's IAM path with one inline policy.
+fn role(
+    s: &mut Synth,
+    name: &str,
+    what: &str,
+    trust: Value,
+    statements: Vec<Value>,
+) -> Result<Node, GraphError> {
+    let stack = s.name().to_string();
+    s.add(
+        "aws.iam_role",
+        name,
+        json!({
+            "name": format!("{stack}-{name}"),
+            "path": format!("/wxinfra/{stack}/"),
+            "description": format!("wxinfra {stack}: {what}"),
+            "assume_role_policy": trust,
+            "policies": {"wxinfra": document(statements)},
+        }),
+        true,
+    )
+}
+
 fn roles(
     s: &mut Synth,
     stack: &str,
@@ -425,145 +538,47 @@ fn roles(
     granted: &Granted,
     logs: &LogGroups,
 ) -> Result<Roles, GraphError> {
-    let bucket_arn = granted.bucket.out("arn");
-    let efs = json!({
-        "Sid": "EfsThroughAccessPoint",
-        "Effect": "Allow",
-        "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-        "Resource": granted.file_system.out("arn"),
-        "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": granted.access_point.out("arn")}},
-    });
-    // Every runtime reads and writes the app's key-value stores: exactly the calls wxrun's
-    // `aws_dynamo` store makes, on exactly these tables.
-    let shared = |mut st: Vec<Value>| {
-        st.insert(0, efs.clone());
-        if !granted.kv_tables.is_empty() {
-            st.push(json!({
-                "Sid": "KeyValueTables",
-                "Effect": "Allow",
-                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
-                "Resource": granted.kv_tables,
-            }));
-        }
-        st
-    };
-    let read = |prefixes: &[&str]| {
-        vec![
-            json!({
-                "Sid": "ReadArtifacts",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": prefixes.iter().map(|p| format!("{bucket_arn}/{p}/*")).collect::<Vec<_>>(),
-            }),
-            json!({
-                "Sid": "ListArtifacts",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": prefixes.iter().map(|p| format!("{p}/*")).collect::<Vec<_>>()}},
-            }),
-        ]
-    };
-    let write_logs = |g: &Node| {
-        json!({
-            "Sid": "WriteLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": format!("{}:*", g.out("arn")),
-        })
-    };
-    let path = format!("/wxinfra/{stack}/");
-    let role = |s: &mut Synth, name: &str, what: &str, trust: Value, statements: Vec<Value>| {
-        s.add(
-            "aws.iam_role",
-            name,
-            json!({
-                "name": format!("{stack}-{name}"),
-                "path": path,
-                "description": format!("wxinfra {stack}: {what}"),
-                "assume_role_policy": trust,
-                "policies": {"wxinfra": document(statements)},
-            }),
-            true,
-        )
-    };
     let c = s.stack.stack.compute.clone();
     let mut roles = Roles::default();
-
     if c.ec2.is_some() {
         let r = role(
             s,
             "ec2",
             "EC2 instances running wxrun",
             trust("ec2.amazonaws.com", None),
-            shared(read(&["releases", "runtime"])),
+            runtime_statements(granted, &["releases", "runtime"]),
         )?;
         roles.ec2_instance_profile = Some(s.add(
             "aws.iam_instance_profile",
             "ec2",
-            json!({"name": format!("{stack}-ec2"), "path": path, "role": r.out("name")}),
+            json!({"name": format!("{stack}-ec2"), "path": format!("/wxinfra/{stack}/"), "role": r.out("name")}),
             true,
         )?);
         roles.ec2 = Some(r);
     }
     if let (Some(g), Some(_)) = (&logs.fargate, &c.fargate) {
-        let repo = format!(
-            "arn:{}:ecr:{}:{}:repository/{stack}-runtime",
-            identity.out("partition"),
-            identity.out("region"),
-            identity.out("account_id")
-        );
-        let st = vec![
-            // GetAuthorizationToken is account-wide: IAM offers no resource to scope it to.
-            json!({"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}),
-            json!({
-                "Sid": "EcrPull",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-                "Resource": repo,
-            }),
-            write_logs(g),
-        ];
         roles.ecs_execution = Some(role(
             s,
             "ecs-execution",
             "ECS pulls the runtime image and ships logs",
             trust("ecs-tasks.amazonaws.com", Some(identity)),
-            st,
+            ecs_execution_statements(stack, identity, g),
         )?);
         roles.ecs_task = Some(role(
             s,
             "ecs-task",
             "Fargate tasks running wxrun",
             trust("ecs-tasks.amazonaws.com", Some(identity)),
-            shared(read(&["releases"])),
+            runtime_statements(granted, &["releases"]),
         )?);
     }
     if let Some(g) = &logs.lambda {
-        let mut st = shared(read(&["releases"]));
-        st.push(write_logs(g));
-        // What AWSLambdaVPCAccessExecutionRole grants: a function in a VPC needs ENIs, and
-        // these EC2 actions take no resource ARN Lambda could know beforehand (Describe*
-        // support none; the ENIs are created by the service with ids unknown in advance).
-        st.push(json!({
-            "Sid": "VpcNetworkInterfaces",
-            "Effect": "Allow",
-            "Action": [
-                "ec2:CreateNetworkInterface",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeSubnets",
-                "ec2:DeleteNetworkInterface",
-                "ec2:AssignPrivateIpAddresses",
-                "ec2:UnassignPrivateIpAddresses",
-            ],
-            "Resource": "*",
-        }));
         roles.lambda = Some(role(
             s,
             "lambda",
             "the Lambda function running wxrun",
             trust("lambda.amazonaws.com", None),
-            st,
+            lambda_statements(granted, g),
         )?);
     }
     Ok(roles)

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::Synth;
-use crate::graph::GraphError;
+use crate::graph::{GraphError, Node};
 use crate::stack::validate::{private_subnet_cidrs, subnet_cidrs};
 use crate::stack::{SubnetPlacement, VpcMode};
 
@@ -253,117 +253,58 @@ fn security_groups(
         "efs",
         "wxinfra: EFS mount targets, reachable only from compute",
     )?;
+    client_rules(s, &alb)?;
 
-    let lb_port = s.stack.stack.load_balancer.port.value;
     let rt_port = s.stack.stack.runtime.port.value;
-    let rule = |dir: &str, sg: &str, port: u16, peer: Value, description: &str| {
-        let mut r = json!({
-            "security_group_id": sg,
-            "direction": dir,
-            "ip_protocol": "tcp",
-            "from_port": port,
-            "to_port": port,
-            "description": description,
-        });
-        r.as_object_mut()
-            .expect("object")
-            .extend(peer.as_object().expect("object").clone());
-        r
-    };
-    let cidrs: Vec<String> = s
-        .stack
-        .stack
-        .network
-        .ingress_cidrs
-        .iter()
-        .map(|c| c.value.clone())
-        .collect();
-    let lb = &s.stack.stack.load_balancer;
-    let mut listeners = vec![("alb-in", lb_port, "clients to the listener")];
-    if lb.https() {
-        listeners.push((
-            "alb-in-https",
-            lb.https_port.value,
-            "clients to the HTTPS listener",
-        ));
-    }
-    for (i, cidr) in cidrs.iter().enumerate() {
-        for (name, port, description) in &listeners {
-            s.add(
-                "aws.security_group_rule",
-                &format!("{name}-{i}"),
-                rule(
-                    "ingress",
-                    &alb.out("id"),
-                    *port,
-                    json!({"cidr_ipv4": cidr}),
-                    description,
-                ),
-                true,
-            )?;
-        }
-    }
-    s.add(
-        "aws.security_group_rule",
-        "alb-to-compute",
-        rule(
+    let (alb_id, compute_id, efs_id) = (alb.out("id"), compute.out("id"), efs.out("id"));
+    let group_peer = |id: &str| json!({"referenced_group_id": id});
+    let rules = [
+        (
+            "alb-to-compute",
             "egress",
-            &alb.out("id"),
+            &alb_id,
             rt_port,
-            json!({"referenced_group_id": compute.out("id")}),
+            group_peer(&compute_id),
             "load balancer to runtime",
         ),
-        true,
-    )?;
-    s.add(
-        "aws.security_group_rule",
-        "compute-from-alb",
-        rule(
+        (
+            "compute-from-alb",
             "ingress",
-            &compute.out("id"),
+            &compute_id,
             rt_port,
-            json!({"referenced_group_id": alb.out("id")}),
+            group_peer(&alb_id),
             "runtime from load balancer",
         ),
-        true,
-    )?;
-    s.add(
-        "aws.security_group_rule",
-        "compute-to-efs",
-        rule(
+        (
+            "compute-to-efs",
             "egress",
-            &compute.out("id"),
+            &compute_id,
             NFS_PORT,
-            json!({"referenced_group_id": efs.out("id")}),
+            group_peer(&efs_id),
             "runtime to EFS (NFS over TLS)",
         ),
-        true,
-    )?;
-    // The runtime fetches releases from S3 and pulls images/ships logs over HTTPS.
-    s.add(
-        "aws.security_group_rule",
-        "compute-to-https",
-        rule(
+        // The runtime fetches releases from S3 and pulls images/ships logs over HTTPS.
+        (
+            "compute-to-https",
             "egress",
-            &compute.out("id"),
+            &compute_id,
             443,
             json!({"cidr_ipv4": "0.0.0.0/0"}),
             "runtime to AWS APIs over HTTPS",
         ),
-        true,
-    )?;
-    s.add(
-        "aws.security_group_rule",
-        "efs-from-compute",
-        rule(
+        (
+            "efs-from-compute",
             "ingress",
-            &efs.out("id"),
+            &efs_id,
             NFS_PORT,
-            json!({"referenced_group_id": compute.out("id")}),
+            group_peer(&compute_id),
             "EFS from runtime",
         ),
-        true,
-    )?;
+    ];
+    for (name, direction, sg, port, peer, description) in rules {
+        let props = rule(direction, sg, port, peer, description);
+        s.add("aws.security_group_rule", name, props, true)?;
+    }
 
     Ok(Network {
         vpc_id,
@@ -377,4 +318,54 @@ fn security_groups(
         compute_public: true,
         compute_ready: Vec::new(),
     })
+}
+
+/// A TCP rule of `sg` to or from `peer` (a CIDR or a group) on one port.
+fn rule(direction: &str, sg: &str, port: u16, peer: Value, description: &str) -> Value {
+    let mut r = json!({
+        "security_group_id": sg,
+        "direction": direction,
+        "ip_protocol": "tcp",
+        "from_port": port,
+        "to_port": port,
+        "description": description,
+    });
+    r.as_object_mut()
+        .expect("object")
+        .extend(peer.as_object().expect("object").clone());
+    r
+}
+
+/// The load balancer's ingress from each listed CIDR to each listener port.
+fn client_rules(s: &mut Synth, alb: &Node) -> Result<(), GraphError> {
+    let lb = s.stack.stack.load_balancer.clone();
+    let cidrs: Vec<String> = (s.stack.stack.network.ingress_cidrs.iter())
+        .map(|c| c.value.clone())
+        .collect();
+    let mut listeners = vec![("alb-in", lb.port.value, "clients to the listener")];
+    if lb.https() {
+        listeners.push((
+            "alb-in-https",
+            lb.https_port.value,
+            "clients to the HTTPS listener",
+        ));
+    }
+    for (i, cidr) in cidrs.iter().enumerate() {
+        for (name, port, description) in &listeners {
+            let props = rule(
+                "ingress",
+                &alb.out("id"),
+                *port,
+                json!({"cidr_ipv4": cidr}),
+                description,
+            );
+            s.add(
+                "aws.security_group_rule",
+                &format!("{name}-{i}"),
+                props,
+                true,
+            )?;
+        }
+    }
+    Ok(())
 }
