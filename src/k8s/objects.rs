@@ -22,6 +22,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use super::{Ctx, to_value};
+use crate::stack::kubernetes::ReleaseSpec;
 
 /// The path wxrun (like Spin) answers 200 on once an app is loaded, 503 before and while draining.
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
@@ -39,7 +40,7 @@ const RUNTIME_CONFIG_DIR: &str = "/etc/wxrun";
 /// Where an `oci://` source's pull secret is mounted; wxrun reads it as `$DOCKER_CONFIG`.
 const DOCKER_CONFIG_DIR: &str = "/var/run/secrets/wxrun/registry";
 
-fn size_of(release: &crate::stack::kubernetes::ReleaseSpec) -> String {
+fn size_of(release: &ReleaseSpec) -> String {
     release
         .volume_size
         .as_ref()
@@ -64,6 +65,71 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
         .release
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("`mode: deployment` needs `release.source`"))?;
+    // An oci:// source's credentials (a dockerconfigjson Secret) and the app's runtime config.
+    let pull_secret = release.pull_secret.as_ref().map(|s| s.value.clone());
+    let runtime_config = (ctx.k.runtime_config_secret.as_ref()).map(|s| s.value.clone());
+    let env = runtime_env(
+        ctx,
+        release,
+        pull_secret.is_some(),
+        runtime_config.is_some(),
+    );
+    let container = container(ctx, release, env, &pull_secret, &runtime_config)?;
+    let volumes = volumes(release, &pull_secret, &runtime_config);
+    let pod = PodSpec {
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            fs_group: Some(RUN_AS),
+            seccomp_profile: Some(runtime_default()),
+            ..Default::default()
+        }),
+        containers: vec![container],
+        volumes: Some(volumes),
+        // The same registry often holds the runtime image: kubelet may use the secret too.
+        image_pull_secrets: pull_secret.map(|name| vec![LocalObjectReference { name }]),
+        ..Default::default()
+    };
+    Ok(to_value(&Deployment {
+        metadata: ctx.meta(&ctx.name, "runtime"),
+        spec: Some(DeploymentSpec {
+            replicas: Some(ctx.k.replicas()),
+            revision_history_limit: Some(5),
+            selector: LabelSelector {
+                match_labels: Some(ctx.selector()),
+                ..Default::default()
+            },
+            // Never below the desired count during a rollout: no failed requests.
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(IntOrString::Int(1)),
+                    max_unavailable: Some(IntOrString::Int(0)),
+                }),
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(ctx.labels("runtime")),
+                    ..Default::default()
+                }),
+                spec: Some(pod),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}
+
+/// The runtime's environment in the pod.
+fn runtime_env(
+    ctx: &Ctx,
+    release: &ReleaseSpec,
+    pull_secret: bool,
+    runtime_config: bool,
+) -> Vec<EnvVar> {
     let port = ctx.runtime_port();
     let mut env = vec![
         env_var("WXRUN_PRIMITIVE", "k8s"),
@@ -87,24 +153,31 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
         env.push(env_var("AWS_ENDPOINT_URL", &e.value));
     }
     // An oci:// source's credentials: the dockerconfigjson Secret as wxrun's Docker config.
-    let pull_secret = release.pull_secret.as_ref().map(|s| s.value.clone());
-    if pull_secret.is_some() {
+    if pull_secret {
         env.push(env_var("DOCKER_CONFIG", DOCKER_CONFIG_DIR));
     }
     if release.plain_http.as_ref().is_some_and(|p| p.value) {
         env.push(env_var("WXRUN_PLAIN_HTTP", "true"));
     }
-    let runtime_config = ctx
-        .k
-        .runtime_config_secret
-        .as_ref()
-        .map(|s| s.value.clone());
-    if runtime_config.is_some() {
+    if runtime_config {
         env.push(env_var(
             "WXRUN_RUNTIME_CONFIG_FILE",
             &format!("{RUNTIME_CONFIG_DIR}/{RUNTIME_CONFIG_KEY}"),
         ));
     }
+    env
+}
+
+/// The `wxrun` container: non-root, read-only root, no capabilities, probed on its health
+/// endpoint.
+fn container(
+    ctx: &Ctx,
+    release: &ReleaseSpec,
+    env: Vec<EnvVar>,
+    pull_secret: &Option<String>,
+    runtime_config: &Option<String>,
+) -> anyhow::Result<Container> {
+    let port = ctx.runtime_port();
     let env_from = release.credentials_secret.as_ref().map(|s| {
         vec![EnvFromSource {
             secret_ref: Some(SecretEnvSource {
@@ -125,7 +198,7 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
         failure_threshold: Some(failures),
         ..Default::default()
     };
-    let container = Container {
+    Ok(Container {
         name: "wxrun".into(),
         image: Some(
             ctx.runtime_image
@@ -181,7 +254,15 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
             .collect(),
         ),
         ..Default::default()
-    };
+    })
+}
+
+/// The app's scratch volumes, and the secrets the container mounts.
+fn volumes(
+    release: &ReleaseSpec,
+    pull_secret: &Option<String>,
+    runtime_config: &Option<String>,
+) -> Vec<Volume> {
     let mut volumes = vec![
         empty_dir("app", Some(size_of(release))),
         empty_dir("tmp", Some("64Mi".into())),
@@ -189,13 +270,13 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
     for (volume, secret, key, path) in [
         (
             "registry-auth",
-            &pull_secret,
+            pull_secret,
             ".dockerconfigjson",
             "config.json",
         ),
         (
             "runtime-config",
-            &runtime_config,
+            runtime_config,
             RUNTIME_CONFIG_KEY,
             RUNTIME_CONFIG_KEY,
         ),
@@ -215,51 +296,7 @@ pub fn deployment(ctx: &Ctx) -> anyhow::Result<Value> {
             ..Default::default()
         });
     }
-    let pod = PodSpec {
-        automount_service_account_token: Some(false),
-        enable_service_links: Some(false),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(RUN_AS),
-            run_as_group: Some(RUN_AS),
-            fs_group: Some(RUN_AS),
-            seccomp_profile: Some(runtime_default()),
-            ..Default::default()
-        }),
-        containers: vec![container],
-        volumes: Some(volumes),
-        // The same registry often holds the runtime image: kubelet may use the secret too.
-        image_pull_secrets: pull_secret.map(|name| vec![LocalObjectReference { name }]),
-        ..Default::default()
-    };
-    Ok(to_value(&Deployment {
-        metadata: ctx.meta(&ctx.name, "runtime"),
-        spec: Some(DeploymentSpec {
-            replicas: Some(ctx.k.replicas()),
-            revision_history_limit: Some(5),
-            selector: LabelSelector {
-                match_labels: Some(ctx.selector()),
-                ..Default::default()
-            },
-            // Never below the desired count during a rollout: no failed requests.
-            strategy: Some(DeploymentStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDeployment {
-                    max_surge: Some(IntOrString::Int(1)),
-                    max_unavailable: Some(IntOrString::Int(0)),
-                }),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(ctx.labels("runtime")),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    }))
+    volumes
 }
 
 pub fn service(ctx: &Ctx) -> Value {
