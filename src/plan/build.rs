@@ -99,53 +99,8 @@ pub fn build_with(
                 Some("it no longer exists (deleted outside wxinfra)".to_string()),
             ),
             (Some(rs), Some(live)) => {
-                let mut changes = Vec::new();
-                let known = known
-                    .iter()
-                    .filter(|(f, _)| !node.ignore_changes.contains(*f));
-                let unknown = unknown.iter().filter(|f| !node.ignore_changes.contains(*f));
-                for (field, want) in known {
-                    let have = live.props.get(field);
-                    if have != Some(want) {
-                        changes.push(FieldChange {
-                            field: field.clone(),
-                            before: have.cloned(),
-                            after: Some(want.clone()),
-                            after_unknown: false,
-                            forces_replacement: kind.forces_replacement(field),
-                        });
-                    }
-                }
-                for field in unknown {
-                    changes.push(FieldChange {
-                        field: field.clone(),
-                        before: live.props.get(field).cloned(),
-                        after: None,
-                        after_unknown: true,
-                        forces_replacement: kind.forces_replacement(field),
-                    });
-                }
                 let forced = replace.contains(address);
-                let action = if forced {
-                    Action::Replace
-                } else if changes.is_empty() {
-                    Action::NoOp
-                } else if changes.iter().any(|c| c.forces_replacement)
-                    || rs.status == Status::Deleting
-                {
-                    Action::Replace
-                } else {
-                    Action::Update
-                };
-                let reason = if forced {
-                    Some("replacement requested with -replace".to_string())
-                } else if action == Action::Update {
-                    let fields: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
-                    kind.update_reason(&fields)
-                } else {
-                    None
-                };
-                (action, changes, reason)
+                compare(kind, node, rs, &live, (&known, &unknown), forced)
             }
         };
         actions.insert(address.clone(), action);
@@ -174,7 +129,80 @@ pub fn build_with(
         });
     }
 
-    // What state has and the stack no longer wants: delete, dependents first.
+    resources.extend(removals(desired, state, live));
+
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION.to_string(),
+        stack: state.stack.clone(),
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        summary: Summary::of(&resources),
+        resources,
+        desired: desired.clone(),
+        targets: Vec::new(),
+        drift: Vec::new(),
+        refresh_only: false,
+    })
+}
+
+/// An existing resource's change: each declared field against its live value (fields the
+/// node ignores left out), and what that makes of it.
+fn compare(
+    kind: &dyn crate::provider::Resource,
+    node: &crate::graph::Node,
+    rs: &crate::state::ResourceState,
+    live: &Live,
+    (known, unknown): (&serde_json::Map<String, Value>, &[String]),
+    forced: bool,
+) -> (Action, Vec<FieldChange>, Option<String>) {
+    let mut changes = Vec::new();
+    let known = known
+        .iter()
+        .filter(|(f, _)| !node.ignore_changes.contains(*f));
+    let unknown = unknown.iter().filter(|f| !node.ignore_changes.contains(*f));
+    for (field, want) in known {
+        let have = live.props.get(field);
+        if have != Some(want) {
+            changes.push(FieldChange {
+                field: field.clone(),
+                before: have.cloned(),
+                after: Some(want.clone()),
+                after_unknown: false,
+                forces_replacement: kind.forces_replacement(field),
+            });
+        }
+    }
+    for field in unknown {
+        changes.push(FieldChange {
+            field: field.clone(),
+            before: live.props.get(field).cloned(),
+            after: None,
+            after_unknown: true,
+            forces_replacement: kind.forces_replacement(field),
+        });
+    }
+    let action = if forced {
+        Action::Replace
+    } else if changes.is_empty() {
+        Action::NoOp
+    } else if changes.iter().any(|c| c.forces_replacement) || rs.status == Status::Deleting {
+        Action::Replace
+    } else {
+        Action::Update
+    };
+    let reason = if forced {
+        Some("replacement requested with -replace".to_string())
+    } else if action == Action::Update {
+        let fields: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+        kind.update_reason(&fields)
+    } else {
+        None
+    };
+    (action, changes, reason)
+}
+
+/// What state has and the stack no longer wants: deletes, dependents first.
+fn removals(desired: &Graph, state: &State, live: &Refreshed) -> Vec<ResourceChange> {
     let mut deletes: Vec<ResourceChange> = state
         .resources
         .iter()
@@ -198,20 +226,7 @@ pub fn build_with(
         })
         .collect();
     deletes.sort_by_key(|d| std::cmp::Reverse(depth_in_state(state, &d.address)));
-    resources.extend(deletes);
-
-    Ok(Plan {
-        format_version: PLAN_FORMAT_VERSION.to_string(),
-        stack: state.stack.clone(),
-        lineage: state.lineage.clone(),
-        serial: state.serial,
-        summary: Summary::of(&resources),
-        resources,
-        desired: desired.clone(),
-        targets: Vec::new(),
-        drift: Vec::new(),
-        refresh_only: false,
-    })
+    deletes
 }
 
 /// Ids of the old objects a create-before-destroy replacement of `address` left.
