@@ -18,7 +18,10 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_attempts: 6,
+            // Under sustained throttling the SDK's own retries stop once its retry quota (a
+            // token bucket) is spent, so these are the ones left; Terraform's AWS provider
+            // allows 25. Ten attempts with a 20 s cap wait at most about a minute.
+            max_attempts: 10,
             base: Duration::from_millis(250),
             cap: Duration::from_secs(20),
         }
