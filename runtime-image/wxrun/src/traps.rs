@@ -93,7 +93,11 @@ pub struct Unsupported {
 
 /// Whether wxrun's linker provides the import called `name`.
 pub fn is_provided(name: &str) -> bool {
-    if crate::variables::INTERFACES.contains(&name) || crate::hosts::INTERFACES.contains(&name) {
+    let ours = crate::variables::INTERFACES.iter();
+    if ours
+        .chain(crate::hosts::INTERFACES.iter())
+        .any(|ours| *ours == name || resolves_to(name, ours))
+    {
         return true;
     }
     let Some((path, version)) = name.split_once('@') else {
@@ -112,6 +116,22 @@ pub fn is_provided(name: &str) -> bool {
     PROVIDED
         .iter()
         .any(|(p, interfaces, s)| *p == package && *s == series && interfaces.contains(&interface))
+}
+
+/// Whether the linker's semver rule resolves import `wanted` to our `ours`:
+/// the same interface and major version (1 or later), and ours at least as
+/// new (a `spin:postgres/postgres@4.1.0` import gets 4.2.0).
+fn resolves_to(wanted: &str, ours: &str) -> bool {
+    let version = |name: &str| -> Option<(String, [u64; 3])> {
+        let (path, v) = name.split_once('@')?;
+        let mut parts = v.split('.').map(|n| n.parse::<u64>().ok());
+        let numbers = [parts.next()??, parts.next()??, parts.next()??];
+        Some((path.to_string(), numbers))
+    };
+    match (version(wanted), version(ours)) {
+        (Some((p, w)), Some((q, o))) => p == q && w[0] >= 1 && w[0] == o[0] && o >= w,
+        _ => false,
+    }
 }
 
 /// Lists the imports of `component` that wxrun does not implement.
@@ -244,5 +264,15 @@ mod tests {
         assert!(is_provided("wasi:keyvalue/atomics@0.2.0-draft2"));
         assert!(!is_provided("wasi:io/streams@0.20.0"));
         assert!(!is_provided("wasi:clocks/timezone@0.2.6"));
+    }
+
+    #[test]
+    fn a_spin_import_resolves_to_a_later_minor_version_as_the_linker_does() {
+        assert!(is_provided("spin:key-value/key-value@3.0.0"));
+        assert!(is_provided("spin:postgres/postgres@4.1.0"));
+        assert!(is_provided("spin:sqlite/sqlite@3.1.0"));
+        assert!(!is_provided("spin:sqlite/sqlite@3.2.0"));
+        assert!(!is_provided("spin:postgres/postgres@5.0.0"));
+        assert!(!is_provided("spin:postgres/postgres@4.1.0-rc1"));
     }
 }

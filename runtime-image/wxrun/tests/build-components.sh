@@ -11,6 +11,7 @@
 #                                                    Spin's http-rust template)
 #   tests/components/http-rust/http-rust-wasip2.wasm the same source, WASI 0.2
 #   tests/components/spin-hosts/spin-hosts.wasm      WASI 0.2 (Rust, spin-sdk 5.2: Spin host interfaces)
+#   tests/components/spin4-hosts/spin4-hosts.wasm    WASI 0.3 (Rust, spin-sdk 7: Spin 4's async ones)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -42,4 +43,5 @@ build probe-p2 wasm32-wasip2 "$here/components/probe-p2/probe-p2.wasm"
 build http-rust wasm32-wasip1 "$here/components/http-rust/http-rust-wasip1.wasm"
 build http-rust wasm32-wasip2 "$here/components/http-rust/http-rust-wasip2.wasm"
 build spin-hosts wasm32-wasip2 "$here/components/spin-hosts/spin-hosts.wasm"
+build spin4-hosts wasm32-wasip2 "$here/components/spin4-hosts/spin4-hosts.wasm"
 echo "components built"

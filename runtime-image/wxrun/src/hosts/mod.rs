@@ -15,27 +15,42 @@ pub mod rdbms;
 pub mod redis;
 pub mod sqlite;
 
+use crate::engine::Host;
 use crate::runtime_config::RuntimeConfig;
+use futures::future::BoxFuture;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
-use wasmtime::component::{Linker, LinkerInstance, Resource, ResourceType};
+use std::task::{Context, Poll};
+use wasmtime::StoreContextMut;
+use wasmtime::component::{
+    Accessor, ComponentNamedList, ComponentType, Destination, FutureReader, Lift, Linker,
+    LinkerInstance, Lower, Resource, ResourceType, StreamProducer, StreamReader, StreamResult,
+    VecBuffer,
+};
 
 /// Interfaces implemented here (exact names, as the Spin SDKs import them).
-pub const INTERFACES: [&str; 13] = [
+pub const INTERFACES: [&str; 19] = [
     key_value::V2,
+    key_value::V3,
     key_value::wasi::STORE,
     key_value::wasi::BATCH,
     key_value::atomics::ATOMICS,
     sqlite::V2,
     sqlite::V3,
+    sqlite::V3_1,
     redis::V2,
+    redis::V3,
     mqtt::V2,
+    mqtt::V3,
     rdbms::TYPES_V2,
     postgres::V2,
     postgres::V3,
     postgres::V4,
+    postgres::V4_2,
     mysql::V2,
+    mysql::V3,
 ];
 
 /// The process's key-value stores and SQLite databases, from the runtime
@@ -113,7 +128,7 @@ impl HostState {
 /// key-value `store` or `bucket`): dropping one frees its table entry and its
 /// place in the `count` of open ones.
 pub fn counted_resource<R: Send + 'static>(
-    inst: &mut LinkerInstance<'_, crate::engine::Host>,
+    inst: &mut LinkerInstance<'_, Host>,
     name: &str,
     count: fn(&mut HostState) -> &mut usize,
 ) -> wasmtime::Result<()> {
@@ -125,8 +140,136 @@ pub fn counted_resource<R: Send + 'static>(
     })
 }
 
+/// How an interface version declares a function: a plain `func` (Spin 2 and
+/// 3), which holds the store for the whole call, or an `async func` (Spin 4),
+/// which reaches the store only between awaits. Wasmtime refuses a host
+/// function of the other kind, so each version is linked in its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Async,
+}
+
+/// The request's host state as a function body sees it, whichever its style.
+pub trait HostAccess: Send {
+    fn with_host(&mut self, f: &mut dyn FnMut(&mut Host));
+}
+
+impl HostAccess for StoreContextMut<'_, Host> {
+    fn with_host(&mut self, f: &mut dyn FnMut(&mut Host)) {
+        f(self.data_mut())
+    }
+}
+
+impl HostAccess for &Accessor<Host> {
+    fn with_host(&mut self, f: &mut dyn FnMut(&mut Host)) {
+        self.with(|mut access| f(access.data_mut()))
+    }
+}
+
+impl dyn HostAccess + '_ {
+    /// Runs `f` on the host state (never across an await).
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut Host) -> R) -> R {
+        let (mut f, mut out) = (Some(f), None);
+        self.with_host(&mut |host| out = f.take().map(|f| f(host)));
+        out.expect("with_host calls its function once")
+    }
+}
+
+/// A host function's body, shared by both styles.
+pub type Body<P, R> = for<'a> fn(&'a mut dyn HostAccess, P) -> BoxFuture<'a, wasmtime::Result<R>>;
+
+/// Defines `name` in `inst` as `body`, in `style`.
+pub fn define<P, R>(
+    inst: &mut LinkerInstance<'_, Host>,
+    style: Style,
+    name: &str,
+    body: Body<P, R>,
+) -> wasmtime::Result<()>
+where
+    P: ComponentNamedList + Lift + Send + Sync + 'static,
+    R: ComponentNamedList + Lower + Send + Sync + 'static,
+{
+    match style {
+        Style::Plain => inst.func_wrap_async(name, move |mut store, params: P| {
+            Box::new(async move { body(&mut store, params).await })
+        }),
+        Style::Async => {
+            inst.func_wrap_concurrent(name, move |accessor: &Accessor<Host>, params: P| {
+                Box::pin(async move {
+                    let mut access = accessor;
+                    body(&mut access, params).await
+                })
+            })
+        }
+    }
+}
+
+/// A `stream<T>` and the `future<result<_, E>>` that says how it ended.
+pub type Streamed<T, E> = (StreamReader<T>, FutureReader<Result<(), E>>);
+
+/// What an `async func` answers for a list it streams: the items, and the
+/// future that says how the listing ended (Spin 4's `stream<T>` plus
+/// `future<result<_, error>>`). The host has every item before the call
+/// returns; the guest reads them at its own pace.
+pub fn streamed<T, E>(
+    accessor: &Accessor<Host>,
+    items: Vec<T>,
+    end: Result<(), E>,
+) -> wasmtime::Result<Streamed<T, E>>
+where
+    T: ComponentType + Lift + Lower + Send + Sync + Unpin + 'static,
+    E: ComponentType + Lift + Lower + Send + Sync + 'static,
+{
+    accessor.with(|mut access| {
+        let stream = StreamReader::new(&mut access, items)?;
+        let end = FutureReader::new(
+            &mut access,
+            std::future::ready(wasmtime::Result::<_>::Ok(end)),
+        )?;
+        Ok((stream, end))
+    })
+}
+
+/// A `stream<T>` fed by a channel, for items the host gets one by one (rows
+/// as a server sends them); the stream ends when the sender is dropped.
+pub struct Channel<T>(pub tokio::sync::mpsc::Receiver<T>);
+
+impl<T: Send + Sync + 'static, D> StreamProducer<D> for Channel<T> {
+    type Item = T;
+    type Buffer = VecBuffer<T>;
+
+    fn poll_produce<'a>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut store: StoreContextMut<'a, D>,
+        mut destination: Destination<'a, T, VecBuffer<T>>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let room = destination.remaining(&mut store).unwrap_or(STREAM_BATCH);
+        // A zero-length read asks whether items are ready: say yes, the next
+        // read waits for them.
+        if room == 0 {
+            return Poll::Ready(Ok(StreamResult::Completed));
+        }
+        let mut items = Vec::new();
+        match self.get_mut().0.poll_recv_many(cx, &mut items, room) {
+            Poll::Ready(0) => Poll::Ready(Ok(StreamResult::Dropped)),
+            Poll::Ready(_) => {
+                destination.set_buffer(items.into());
+                Poll::Ready(Ok(StreamResult::Completed))
+            }
+            Poll::Pending if finish => Poll::Ready(Ok(StreamResult::Cancelled)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Items handed to the guest at once when its read does not say how many.
+const STREAM_BATCH: usize = 32;
+
 /// Links every interface of this module into `linker`.
-pub fn add_to_linker(linker: &mut Linker<crate::engine::Host>) -> wasmtime::Result<()> {
+pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     key_value::add_to_linker(linker)?;
     sqlite::add_to_linker(linker)?;
     redis::add_to_linker(linker)?;

@@ -1,4 +1,5 @@
-//! Outbound MQTT, `fermyon:spin/mqtt@2.0.0`: a guest opens a connection by
+//! Outbound MQTT, `fermyon:spin/mqtt@2.0.0` and Spin 4's
+//! `spin:mqtt/mqtt@3.0.0`: a guest opens a connection by
 //! address (`mqtt://host:1883?client_id=...`, `mqtts://` for TLS) and
 //! publishes; `publish` returns once the broker has the message at the
 //! requested QoS (sent, PUBACK or PUBCOMP), as in Spin. An address
@@ -6,14 +7,16 @@
 //! 1883) is Spin's `invalid-address`.
 
 use crate::engine::Host;
+use crate::hosts::{Style, define};
 use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing, QoS};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::StoreContextMut;
 use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
 
 /// The Spin 2 outbound MQTT interface.
 pub const V2: &str = "fermyon:spin/mqtt@2.0.0";
+/// Spin 4's: the same functions as `async func`s.
+pub const V3: &str = "spin:mqtt/mqtt@3.0.0";
 
 /// Connections a guest may have open at once.
 const MAX_OPEN_CONNECTIONS: usize = 256;
@@ -55,13 +58,12 @@ pub struct OpenMqtt {
 }
 
 fn open(
-    store: &mut StoreContextMut<'_, Host>,
+    host: &mut Host,
     address: String,
     username: String,
     password: String,
     keep_alive_secs: u64,
 ) -> wasmtime::Result<Result<Resource<OpenMqtt>, Error>> {
-    let host = store.data_mut();
     if !host.hosts.grants.allowed.allows_url(&address, "mqtt") {
         tracing::warn!(%address, "outbound mqtt denied by allowed_outbound_hosts");
         return Ok(Err(Error::InvalidAddress));
@@ -113,25 +115,36 @@ async fn publish(
     }
 }
 
-/// Links `fermyon:spin/mqtt@2.0.0`.
+/// Links `fermyon:spin/mqtt@2.0.0` and Spin 4's `spin:mqtt/mqtt@3.0.0` (the
+/// same functions as `async func`s).
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
-    let mut inst = linker.instance(V2)?;
-    super::counted_resource::<OpenMqtt>(&mut inst, "connection", |h| &mut h.open_mqtt)?;
-    inst.func_wrap(
-        "[static]connection.open",
-        |mut store, (address, username, password, keep_alive): (String, String, String, u64)| {
-            Ok((open(&mut store, address, username, password, keep_alive)?,))
-        },
-    )?;
-    inst.func_wrap_async(
-        "[method]connection.publish",
-        |store, (res, topic, payload, qos): (Resource<OpenMqtt>, String, Vec<u8>, Qos)| {
-            Box::new(async move {
-                let conn = store.data().table.get(&res)?;
-                let (client, events) = (conn.client.clone(), conn.events.clone());
-                Ok((publish(client, events, topic, payload, qos).await,))
-            })
-        },
-    )?;
+    for (name, style) in [(V2, Style::Plain), (V3, Style::Async)] {
+        let mut inst = linker.instance(name)?;
+        super::counted_resource::<OpenMqtt>(&mut inst, "connection", |h| &mut h.open_mqtt)?;
+        define(
+            &mut inst,
+            style,
+            "[static]connection.open",
+            |h, (address, username, password, keep_alive): (String, String, String, u64)| {
+                Box::pin(async move {
+                    Ok((h.with(|host| open(host, address, username, password, keep_alive))?,))
+                })
+            },
+        )?;
+        define(
+            &mut inst,
+            style,
+            "[method]connection.publish",
+            |h, (res, topic, payload, qos): (Resource<OpenMqtt>, String, Vec<u8>, Qos)| {
+                Box::pin(async move {
+                    let (client, events) = h.with(|host| {
+                        let conn = host.table.get(&res)?;
+                        wasmtime::Result::<_>::Ok((conn.client.clone(), conn.events.clone()))
+                    })?;
+                    Ok((publish(client, events, topic, payload, qos).await,))
+                })
+            },
+        )?;
+    }
     Ok(())
 }

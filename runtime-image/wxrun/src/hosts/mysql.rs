@@ -1,4 +1,5 @@
-//! Outbound MySQL, `fermyon:spin/mysql@2.0.0` (Spin 3 has no later one): a
+//! Outbound MySQL, `fermyon:spin/mysql@2.0.0` and Spin 4's
+//! `spin:mysql/mysql@3.0.0` (the same values, rows as a stream): a
 //! guest opens a connection by URL (`mysql://user:pw@db:3306/app`); an
 //! address `allowed_outbound_hosts` does not allow (`mysql` scheme, default
 //! port 3306) fails with Spin's `connection-failed("address <url> is not
@@ -11,17 +12,19 @@
 
 use crate::engine::Host;
 use crate::hosts::rdbms::{Error, PoolCache, v2};
+use crate::hosts::{HostAccess, Style, define, streamed};
 use futures::TryStreamExt;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::{FromValue, Queryable};
 use mysql_async::{Conn, OptsBuilder, Params, SslOpts, Value};
 use std::sync::Arc;
 use tokio::sync::Mutex;
-use wasmtime::StoreContextMut;
-use wasmtime::component::{Linker, Resource};
+use wasmtime::component::{Accessor, Linker, LinkerInstance, Resource};
 
 /// The Spin 2 MySQL interface (`rdbms-types` values).
 pub const V2: &str = "fermyon:spin/mysql@2.0.0";
+/// Spin 4's: the same types as `async func`s, rows as a stream.
+pub const V3: &str = "spin:mysql/mysql@3.0.0";
 
 /// Connections a guest may have open at once (Spin's table capacity).
 const MAX_OPEN_CONNECTIONS: usize = 1024;
@@ -57,32 +60,40 @@ fn new_pool(address: &str) -> Result<mysql_async::Pool, String> {
 }
 
 async fn open(
-    store: &mut StoreContextMut<'_, Host>,
+    h: &mut dyn HostAccess,
     address: String,
 ) -> wasmtime::Result<Result<Resource<OpenMysql>, Error>> {
-    let hosts = &store.data().hosts;
-    if !hosts.grants.allowed.allows_url(&address, "mysql") {
-        tracing::warn!("outbound mysql denied by allowed_outbound_hosts");
-        return Ok(Err(Error::ConnectionFailed(format!(
-            "address {address} is not permitted"
-        ))));
-    }
-    if hosts.open_mysql >= MAX_OPEN_CONNECTIONS {
-        return Ok(Err(Error::ConnectionFailed("too many connections".into())));
-    }
-    let pool = match hosts.grants.mysql.get(&address, new_pool) {
+    let pool = h.with(|host| {
+        let hosts = &host.hosts;
+        if !hosts.grants.allowed.allows_url(&address, "mysql") {
+            tracing::warn!("outbound mysql denied by allowed_outbound_hosts");
+            return Err(Error::ConnectionFailed(format!(
+                "address {address} is not permitted"
+            )));
+        }
+        if hosts.open_mysql >= MAX_OPEN_CONNECTIONS {
+            return Err(Error::ConnectionFailed("too many connections".into()));
+        }
+        hosts
+            .grants
+            .mysql
+            .get(&address, new_pool)
+            .map_err(Error::ConnectionFailed)
+    });
+    let pool = match pool {
         Ok(p) => p,
-        Err(e) => return Ok(Err(Error::ConnectionFailed(e))),
+        Err(e) => return Ok(Err(e)),
     };
     let conn = match pool.get_conn().await {
         Ok(c) => c,
         Err(e) => return Ok(Err(Error::ConnectionFailed(format!("{e:?}")))),
     };
-    let host = store.data_mut();
-    host.hosts.open_mysql += 1;
-    Ok(Ok(host
-        .table
-        .push(OpenMysql(Arc::new(Mutex::new(conn))))?))
+    h.with(|host| {
+        host.hosts.open_mysql += 1;
+        Ok(Ok(host
+            .table
+            .push(OpenMysql(Arc::new(Mutex::new(conn))))?))
+    })
 }
 
 fn params(values: Vec<v2::ParameterValue>) -> Params {
@@ -218,37 +229,68 @@ async fn query(
 /// The parameters of a statement, as the guest sends them.
 type GuestParams = Vec<v2::ParameterValue>;
 
-fn conn(
-    store: &StoreContextMut<'_, Host>,
-    res: &Resource<OpenMysql>,
-) -> wasmtime::Result<Arc<Mutex<Conn>>> {
-    Ok(store.data().table.get(res)?.0.clone())
+fn conn(host: &Host, res: &Resource<OpenMysql>) -> wasmtime::Result<Arc<Mutex<Conn>>> {
+    Ok(host.table.get(res)?.0.clone())
 }
 
-/// Links `fermyon:spin/mysql@2.0.0`.
-pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
-    let mut inst = linker.instance(V2)?;
+/// Links `connection`, its `open` and its `execute` in `style`.
+fn link<'a>(
+    linker: &'a mut Linker<Host>,
+    name: &str,
+    style: Style,
+) -> wasmtime::Result<LinkerInstance<'a, Host>> {
+    let mut inst = linker.instance(name)?;
     super::counted_resource::<OpenMysql>(&mut inst, "connection", |h| &mut h.open_mysql)?;
-    inst.func_wrap_async(
+    define(
+        &mut inst,
+        style,
         "[static]connection.open",
-        |mut store, (address,): (String,)| {
-            Box::new(async move { open(&mut store, address).await.map(|opened| (opened,)) })
+        |h, (address,): (String,)| Box::pin(async move { Ok((open(h, address).await?,)) }),
+    )?;
+    define(
+        &mut inst,
+        style,
+        "[method]connection.execute",
+        |h, (res, statement, values): (Resource<OpenMysql>, String, GuestParams)| {
+            Box::pin(async move {
+                let conn = h.with(|host| conn(host, &res))?;
+                Ok((execute(conn, statement, values).await,))
+            })
         },
     )?;
-    // `[method]connection.execute` and `.query`: the async functions above.
-    macro_rules! method {
-        ($name:literal, $run:ident) => {
-            inst.func_wrap_async(
-                concat!("[method]connection.", $name),
-                |store, (res, statement, values): (Resource<OpenMysql>, String, GuestParams)| {
-                    Box::new(
-                        async move { Ok(($run(conn(&store, &res)?, statement, values).await,)) },
-                    )
-                },
-            )?
-        };
-    }
-    method!("execute", execute);
-    method!("query", query);
+    Ok(inst)
+}
+
+/// Links `fermyon:spin/mysql@2.0.0` and Spin 4's `spin:mysql/mysql@3.0.0`.
+pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    let mut v2 = link(linker, V2, Style::Plain)?;
+    define(
+        &mut v2,
+        Style::Plain,
+        "[method]connection.query",
+        |h, (res, statement, values): (Resource<OpenMysql>, String, GuestParams)| {
+            Box::pin(async move {
+                let conn = h.with(|host| conn(host, &res))?;
+                Ok((query(conn, statement, values).await,))
+            })
+        },
+    )?;
+    // 3.0.0 answers the columns, the rows as a stream and how they ended.
+    let mut v3 = link(linker, V3, Style::Async)?;
+    v3.func_wrap_concurrent(
+        "[method]connection.query",
+        |accessor: &Accessor<Host>,
+         (res, statement, values): (Resource<OpenMysql>, String, GuestParams)| {
+            Box::pin(async move {
+                let conn = accessor.with(|mut a| conn(a.data_mut(), &res))?;
+                let set = match query(conn, statement, values).await {
+                    Ok(set) => set,
+                    Err(e) => return Ok((Err(e),)),
+                };
+                let (rows, end) = streamed(accessor, set.rows, Ok::<_, Error>(()))?;
+                Ok((Ok((set.columns, rows, end)),))
+            })
+        },
+    )?;
     Ok(())
 }

@@ -1,16 +1,19 @@
-//! Outbound Redis, `fermyon:spin/redis@2.0.0`: a guest opens a connection by
+//! Outbound Redis, `fermyon:spin/redis@2.0.0` and Spin 4's
+//! `spin:redis/redis@3.0.0`: a guest opens a connection by
 //! address (`redis://host:port`); an address `allowed_outbound_hosts` does not
 //! allow (`redis://` scheme, default port 6379) is Spin's `invalid-address`.
 //! Owns the guest-facing functions and the result conversion.
 
 use crate::engine::Host;
+use crate::hosts::{HostAccess, Style, define};
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
-use wasmtime::StoreContextMut;
 use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
 
 /// The Spin 2 outbound Redis interface.
 pub const V2: &str = "fermyon:spin/redis@2.0.0";
+/// Spin 4's: the same functions as `async func`s.
+pub const V3: &str = "spin:redis/redis@3.0.0";
 
 /// Connections a guest may have open at once.
 const MAX_OPEN_CONNECTIONS: usize = 256;
@@ -68,35 +71,35 @@ fn typed(e: redis::RedisError) -> Error {
 }
 
 async fn open(
-    store: &mut StoreContextMut<'_, Host>,
+    h: &mut dyn HostAccess,
     address: String,
 ) -> wasmtime::Result<Result<Resource<OpenRedis>, Error>> {
-    let host = store.data_mut();
-    if !host.hosts.grants.allowed.allows_url(&address, "redis") {
-        tracing::warn!(%address, "outbound redis denied by allowed_outbound_hosts");
-        return Ok(Err(Error::InvalidAddress));
-    }
-    if host.hosts.open_redis >= MAX_OPEN_CONNECTIONS {
-        return Ok(Err(Error::TooManyConnections));
-    }
-    let client = match redis::Client::open(address.as_str()) {
+    let client = h.with(|host| {
+        if !host.hosts.grants.allowed.allows_url(&address, "redis") {
+            tracing::warn!(%address, "outbound redis denied by allowed_outbound_hosts");
+            return Err(Error::InvalidAddress);
+        }
+        if host.hosts.open_redis >= MAX_OPEN_CONNECTIONS {
+            return Err(Error::TooManyConnections);
+        }
+        redis::Client::open(address.as_str()).map_err(|_| Error::InvalidAddress)
+    });
+    let client = match client {
         Ok(c) => c,
-        Err(_) => return Ok(Err(Error::InvalidAddress)),
+        Err(e) => return Ok(Err(e)),
     };
     let conn = match client.get_multiplexed_async_connection().await {
         Ok(c) => c,
         Err(e) => return Ok(Err(Error::Other(e.to_string()))),
     };
-    let host = store.data_mut();
-    host.hosts.open_redis += 1;
-    Ok(Ok(host.table.push(OpenRedis(conn))?))
+    h.with(|host| {
+        host.hosts.open_redis += 1;
+        Ok(Ok(host.table.push(OpenRedis(conn))?))
+    })
 }
 
-fn conn(
-    store: &StoreContextMut<'_, Host>,
-    res: &Resource<OpenRedis>,
-) -> wasmtime::Result<MultiplexedConnection> {
-    Ok(store.data().table.get(res)?.0.clone())
+fn conn(host: &Host, res: &Resource<OpenRedis>) -> wasmtime::Result<MultiplexedConnection> {
+    Ok(host.table.get(res)?.0.clone())
 }
 
 /// Flattens a reply into Spin's result list (arrays and sets element-wise).
@@ -139,13 +142,15 @@ async fn execute(
 
 /// Defines `[method]connection.<name>` as an async call on the connection.
 macro_rules! method {
-    ($inst:expr, $name:literal, ($($arg:ident: $ty:ty),*), |$c:ident| $body:expr) => {
-        $inst.func_wrap_async(
+    ($inst:expr, $style:expr, $name:literal, ($($arg:ident: $ty:ty),*), |$c:ident| $body:expr) => {
+        define(
+            &mut $inst,
+            $style,
             concat!("[method]connection.", $name),
-            |store, (res, $($arg,)*): (Resource<OpenRedis>, $($ty,)*)| {
-                Box::new(async move {
+            |h, (res, $($arg,)*): (Resource<OpenRedis>, $($ty,)*)| {
+                Box::pin(async move {
                     #[allow(unused_mut)]
-                    let mut $c = conn(&store, &res)?;
+                    let mut $c = h.with(|host| conn(host, &res))?;
                     Ok(($body.await,))
                 })
             },
@@ -153,42 +158,45 @@ macro_rules! method {
     };
 }
 
-/// Links `fermyon:spin/redis@2.0.0`.
+/// Links `fermyon:spin/redis@2.0.0` and Spin 4's `spin:redis/redis@3.0.0`
+/// (the same functions as `async func`s).
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
-    let mut inst = linker.instance(V2)?;
-    super::counted_resource::<OpenRedis>(&mut inst, "connection", |h| &mut h.open_redis)?;
-    inst.func_wrap_async(
-        "[static]connection.open",
-        |mut store, (address,): (String,)| {
-            Box::new(async move { Ok((open(&mut store, address).await?,)) })
-        },
-    )?;
-    method!(inst, "publish", (channel: String, payload: Vec<u8>), |c| async move {
-        c.publish::<_, _, ()>(channel, payload).await.map_err(other)
-    });
-    method!(inst, "get", (key: String), |c| async move {
-        c.get::<_, Option<Vec<u8>>>(key).await.map_err(other)
-    });
-    method!(inst, "set", (key: String, value: Vec<u8>), |c| async move {
-        c.set::<_, _, ()>(key, value).await.map_err(other)
-    });
-    method!(inst, "incr", (key: String), |c| async move {
-        c.incr::<_, _, i64>(key, 1).await.map_err(other)
-    });
-    method!(inst, "del", (keys: Vec<String>), |c| async move {
-        c.del::<_, u32>(keys).await.map_err(other)
-    });
-    method!(inst, "sadd", (key: String, values: Vec<String>), |c| async move {
-        c.sadd::<_, _, u32>(key, values).await.map_err(typed)
-    });
-    method!(inst, "smembers", (key: String), |c| async move {
-        c.smembers::<_, Vec<String>>(key).await.map_err(other)
-    });
-    method!(inst, "srem", (key: String, values: Vec<String>), |c| async move {
-        c.srem::<_, _, u32>(key, values).await.map_err(other)
-    });
-    method!(inst, "execute", (command: String, args: Vec<RedisParameter>), |c| {
-        execute(c, command, args)
-    });
+    for (name, style) in [(V2, Style::Plain), (V3, Style::Async)] {
+        let mut inst = linker.instance(name)?;
+        super::counted_resource::<OpenRedis>(&mut inst, "connection", |h| &mut h.open_redis)?;
+        define(
+            &mut inst,
+            style,
+            "[static]connection.open",
+            |h, (address,): (String,)| Box::pin(async move { Ok((open(h, address).await?,)) }),
+        )?;
+        method!(inst, style, "publish", (channel: String, payload: Vec<u8>), |c| async move {
+            c.publish::<_, _, ()>(channel, payload).await.map_err(other)
+        });
+        method!(inst, style, "get", (key: String), |c| async move {
+            c.get::<_, Option<Vec<u8>>>(key).await.map_err(other)
+        });
+        method!(inst, style, "set", (key: String, value: Vec<u8>), |c| async move {
+            c.set::<_, _, ()>(key, value).await.map_err(other)
+        });
+        method!(inst, style, "incr", (key: String), |c| async move {
+            c.incr::<_, _, i64>(key, 1).await.map_err(other)
+        });
+        method!(inst, style, "del", (keys: Vec<String>), |c| async move {
+            c.del::<_, u32>(keys).await.map_err(other)
+        });
+        method!(inst, style, "sadd", (key: String, values: Vec<String>), |c| async move {
+            c.sadd::<_, _, u32>(key, values).await.map_err(typed)
+        });
+        method!(inst, style, "smembers", (key: String), |c| async move {
+            c.smembers::<_, Vec<String>>(key).await.map_err(other)
+        });
+        method!(inst, style, "srem", (key: String, values: Vec<String>), |c| async move {
+            c.srem::<_, _, u32>(key, values).await.map_err(other)
+        });
+        method!(inst, style, "execute", (command: String, args: Vec<RedisParameter>), |c| {
+            execute(c, command, args)
+        });
+    }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Spin SQLite: `fermyon:spin/sqlite@2.0.0` and `spin:sqlite/sqlite@3.0.0`
+//! Spin SQLite: `fermyon:spin/sqlite@2.0.0`, `spin:sqlite/sqlite@3.0.0` and
+//! Spin 4's `@3.1.0`
 //! on local database files. `default` is `<state dir>/sqlite_db.db` (in
 //! memory without a state dir) unless the runtime config's
 //! `[sqlite_database.<label>]` says otherwise; a label missing from the
@@ -7,18 +8,21 @@
 //! functions and the value conversions.
 
 use crate::engine::Host;
+use crate::hosts::{HostAccess, Style, define, streamed};
 use crate::runtime_config::{RuntimeConfig, SqliteDatabase};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
+use wasmtime::Result;
+use wasmtime::component::{Accessor, ComponentType, Lift, Linker, LinkerInstance, Lower, Resource};
 
 /// The Spin 2 SQLite interface.
 pub const V2: &str = "fermyon:spin/sqlite@2.0.0";
 /// The Spin 3 SQLite interface (adds `changes` and `last-insert-rowid`).
 pub const V3: &str = "spin:sqlite/sqlite@3.0.0";
+/// Spin 4's: 3.0.0 plus an `async func` twin of each call.
+pub const V3_1: &str = "spin:sqlite/sqlite@3.1.0";
 
 /// The file Spin keeps the `default` database in, under the state directory.
 pub const DEFAULT_DATABASE_FILE: &str = "sqlite_db.db";
@@ -123,37 +127,42 @@ fn connect(path: Option<PathBuf>) -> Result<rusqlite::Connection, Error> {
 }
 
 async fn open(
-    store: &mut StoreContextMut<'_, Host>,
+    h: &mut dyn HostAccess,
     label: String,
 ) -> wasmtime::Result<Result<Resource<OpenDatabase>, Error>> {
-    let host = store.data_mut();
-    if !host.hosts.grants.sqlite.contains(&label) {
-        return Ok(Err(Error::AccessDenied));
-    }
-    let Some(path) = host.hosts.grants.databases.0.get(&label).cloned() else {
-        return Ok(Err(Error::NoSuchDatabase));
+    let path = h.with(|host| {
+        if !host.hosts.grants.sqlite.contains(&label) {
+            return Err(Error::AccessDenied);
+        }
+        let Some(path) = host.hosts.grants.databases.0.get(&label).cloned() else {
+            return Err(Error::NoSuchDatabase);
+        };
+        if host.hosts.open_databases >= MAX_OPEN_CONNECTIONS {
+            return Err(Error::Io("too many connections opened".into()));
+        }
+        Ok(path)
+    });
+    let path = match path {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
     };
-    if host.hosts.open_databases >= MAX_OPEN_CONNECTIONS {
-        return Ok(Err(Error::Io("too many connections opened".into())));
-    }
     let conn = match tokio::task::spawn_blocking(move || connect(path)).await? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
-    let host = store.data_mut();
-    host.hosts.open_databases += 1;
-    Ok(Ok(host
-        .table
-        .push(OpenDatabase(Arc::new(Mutex::new(conn))))?))
+    h.with(|host| {
+        host.hosts.open_databases += 1;
+        Ok(Ok(host
+            .table
+            .push(OpenDatabase(Arc::new(Mutex::new(conn))))?))
+    })
 }
 
 fn connection(
-    store: &StoreContextMut<'_, Host>,
+    host: &Host,
     res: &Resource<OpenDatabase>,
 ) -> Result<Arc<Mutex<rusqlite::Connection>>, Error> {
-    store
-        .data()
-        .table
+    host.table
         .get(res)
         .map(|db| db.0.clone())
         .map_err(|_| Error::InvalidConnection)
@@ -206,51 +215,93 @@ async fn execute(
     .await?)
 }
 
-/// Links both SQLite interfaces.
-pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
-    for name in [V2, V3] {
+/// Defines `[static]connection.open<suffix>` in `style`.
+fn define_open(inst: &mut LinkerInstance<'_, Host>, style: Style, suffix: &str) -> Result<()> {
+    define(
+        inst,
+        style,
+        &format!("[static]connection.open{suffix}"),
+        |h, (label,): (String,)| Box::pin(async move { Ok((open(h, label).await?,)) }),
+    )
+}
+
+/// Defines 3.0.0's `changes` and `last-insert-rowid` (`<name><suffix>`) in `style`.
+fn define_counts(inst: &mut LinkerInstance<'_, Host>, style: Style, suffix: &str) -> Result<()> {
+    fn locked<R>(
+        h: &mut dyn HostAccess,
+        res: &Resource<OpenDatabase>,
+        f: impl FnOnce(&rusqlite::Connection) -> R,
+    ) -> Result<R> {
+        let conn = h.with(|host| host.table.get(res).map(|db| db.0.clone()))?;
+        Ok(f(&conn.lock().unwrap_or_else(|e| e.into_inner())))
+    }
+    define(
+        inst,
+        style,
+        &format!("[method]connection.changes{suffix}"),
+        |h, (res,): (Resource<OpenDatabase>,)| {
+            Box::pin(async move { Ok((locked(h, &res, |c| c.changes())?,)) })
+        },
+    )?;
+    define(
+        inst,
+        style,
+        &format!("[method]connection.last-insert-rowid{suffix}"),
+        |h, (res,): (Resource<OpenDatabase>,)| {
+            Box::pin(async move { Ok((locked(h, &res, |c| c.last_insert_rowid())?,)) })
+        },
+    )
+}
+
+/// Links the Spin 2, 3.0 and 3.1 SQLite interfaces; 3.1 adds an `async func`
+/// twin of each call, whose `execute-async` streams the rows.
+pub fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
+    for name in [V2, V3, V3_1] {
         let mut inst = linker.instance(name)?;
         super::counted_resource::<OpenDatabase>(&mut inst, "connection", |h| {
             &mut h.open_databases
         })?;
-        inst.func_wrap_async(
-            "[static]connection.open",
-            |mut store, (label,): (String,)| {
-                Box::new(async move { Ok((open(&mut store, label).await?,)) })
-            },
-        )?;
-        inst.func_wrap_async(
+        define_open(&mut inst, Style::Plain, "")?;
+        define(
+            &mut inst,
+            Style::Plain,
             "[method]connection.execute",
-            |store, (res, sql, params): (Resource<OpenDatabase>, String, Vec<Value>)| {
-                Box::new(async move {
-                    Ok((match connection(&store, &res) {
+            |h, (res, sql, params): (Resource<OpenDatabase>, String, Vec<Value>)| {
+                Box::pin(async move {
+                    Ok((match h.with(|host| connection(host, &res)) {
                         Ok(conn) => execute(conn, sql, params).await?,
                         Err(e) => Err(e),
                     },))
                 })
             },
         )?;
-        if name == V3 {
-            inst.func_wrap(
-                "[method]connection.changes",
-                |store, (res,): (Resource<OpenDatabase>,)| {
-                    let conn = store.data().table.get(&res)?.0.clone();
-                    let n = conn.lock().unwrap_or_else(|e| e.into_inner()).changes();
-                    Ok((n,))
-                },
-            )?;
-            inst.func_wrap(
-                "[method]connection.last-insert-rowid",
-                |store, (res,): (Resource<OpenDatabase>,)| {
-                    let conn = store.data().table.get(&res)?.0.clone();
-                    let id = conn
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .last_insert_rowid();
-                    Ok((id,))
-                },
-            )?;
+        if name == V2 {
+            continue;
         }
+        define_counts(&mut inst, Style::Plain, "")?;
+        if name == V3 {
+            continue;
+        }
+        define_open(&mut inst, Style::Async, "-async")?;
+        define_counts(&mut inst, Style::Async, "-async")?;
+        inst.func_wrap_concurrent(
+            "[method]connection.execute-async",
+            |accessor: &Accessor<Host>,
+             (res, sql, params): (Resource<OpenDatabase>, String, Vec<Value>)| {
+                Box::pin(async move {
+                    let result = match accessor.with(|mut a| connection(a.data_mut(), &res)) {
+                        Ok(conn) => execute(conn, sql, params).await?,
+                        Err(e) => Err(e),
+                    };
+                    let result = match result {
+                        Ok(r) => r,
+                        Err(e) => return Ok((Err(e),)),
+                    };
+                    let (rows, end) = streamed(accessor, result.rows, Ok::<_, Error>(()))?;
+                    Ok((Ok((result.columns, rows, end)),))
+                })
+            },
+        )?;
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Outbound MQTT (`fermyon:spin/mqtt@2.0.0`) from a spin-sdk guest to a real
+//! Outbound MQTT (`fermyon:spin/mqtt@2.0.0`, Spin 4's `spin:mqtt@3.0.0`) from
+//! spin-sdk guests to a real
 //! mosquitto broker at each QoS, received by a subscriber of the test's own;
 //! addresses `allowed_outbound_hosts` does not allow are `invalid-address`.
 
@@ -15,7 +16,7 @@ async fn publishes_reach_a_subscriber_and_denied_brokers_are_invalid_address() {
         r#"allowed_outbound_hosts = ["mqtt://127.0.0.1:{}"]"#,
         broker.port
     );
-    let manifest = spin_hosts_app(
+    let manifest = both_sdks_app(
         tmp.path(),
         &[
             ("allowed", &allowed),
@@ -42,33 +43,38 @@ async fn publishes_reach_a_subscriber_and_denied_brokers_are_invalid_address() {
     });
     assert_eq!(rx.recv().await.unwrap(), None, "subscription acknowledged");
 
-    for qos in ["0", "1", "2"] {
-        let r = send(
-            http::Method::POST,
-            &server.url(&format!(
-                "/allowed/mqtt/127.0.0.1:{}/{qos}/wxrun/q{qos}",
-                broker.port
-            )),
-            Bytes::from(format!("hello {qos}")),
-        )
-        .await
-        .unwrap();
-        assert_eq!(r.body, "ok:published", "{}", server.logs());
-        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+    // Spin 2's `fermyon:spin/mqtt@2.0.0`, then Spin 4's async `spin:mqtt@3.0.0`.
+    for c in ["allowed", "allowed4"] {
+        for qos in ["0", "1", "2"] {
+            let r = send(
+                http::Method::POST,
+                &server.url(&format!(
+                    "/{c}/mqtt/127.0.0.1:{}/{qos}/wxrun/{c}/q{qos}",
+                    broker.port
+                )),
+                Bytes::from(format!("hello {qos}")),
+            )
             .await
-            .expect("no message arrived")
             .unwrap();
-        assert_eq!(
-            got,
-            Some((format!("wxrun/q{qos}"), format!("hello {qos}").into_bytes()))
-        );
+            assert_eq!(r.body, "ok:published", "{}", server.logs());
+            let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("no message arrived")
+                .unwrap();
+            assert_eq!(
+                got,
+                Some((
+                    format!("wxrun/{c}/q{qos}"),
+                    format!("hello {qos}").into_bytes()
+                ))
+            );
+        }
     }
 
-    let r = server
-        .get(&format!(
-            "/denied/mqtt/127.0.0.1:{}/1/wxrun/no",
-            broker.port
-        ))
-        .await;
-    assert_eq!(r.body, "err:invalid-address");
+    for c in ["denied", "denied4"] {
+        let r = server
+            .get(&format!("/{c}/mqtt/127.0.0.1:{}/1/wxrun/no", broker.port))
+            .await;
+        assert_eq!(r.body, "err:invalid-address");
+    }
 }

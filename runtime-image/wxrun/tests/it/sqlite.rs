@@ -1,4 +1,4 @@
-//! Spin SQLite 2.0.0 and 3.0.0 from a spin-sdk guest: Spin's default
+//! Spin SQLite 2.0.0, 3.0.0 and Spin 4's 3.1.0 from spin-sdk guests: Spin's default
 //! database file with no runtime config, a `[sqlite_database.<label>]` file,
 //! and Spin's error values for ungranted labels and failing statements.
 
@@ -20,7 +20,7 @@ async fn default_and_configured_databases_with_spins_error_values() {
             other_db.display()
         ),
     );
-    let manifest = spin_hosts_app(
+    let manifest = both_sdks_app(
         tmp.path(),
         &[
             ("granted", r#"sqlite_databases = ["default", "other"]"#),
@@ -77,12 +77,57 @@ async fn default_and_configured_databases_with_spins_error_values() {
         "{r}"
     );
 
+    // Spin 4's `spin:sqlite@3.1.0` (`open-async`, `execute-async` with its
+    // row stream, the async counts) on the same file.
+    assert_eq!(
+        sqlite(
+            &server,
+            "/granted4/sql/v3/default",
+            "SELECT id, name, score, note FROM t",
+            ""
+        )
+        .await,
+        "ok:id,name,score,note|1,'ada',1.5,NULL|changes=0|rowid=0"
+    );
+    assert_eq!(
+        sqlite(&server, "/granted4/sql/v3/default", insert, "t:bob,i:2,t:x").await,
+        "ok:||changes=1|rowid=2"
+    );
+    let count = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300) \
+        SELECT x FROM c";
+    let numbers: Vec<String> = (1..=300).map(|i| i.to_string()).collect();
+    assert_eq!(
+        sqlite(&server, "/granted4/sql/v3/default", count, "").await,
+        format!("ok:x|{}|changes=0|rowid=0", numbers.join(";"))
+    );
+    assert_eq!(
+        sqlite(&server, "/none4/sql/v3/default", "SELECT 1", "").await,
+        "err:access-denied"
+    );
+    assert_eq!(
+        sqlite(&server, "/granted4/sql/v3/nope", "SELECT 1", "").await,
+        "err:access-denied"
+    );
+    let r = sqlite(&server, "/granted4/sql/v3/default", &attach, "").await;
+    assert!(
+        r.starts_with("err:io(") && r.contains("not authorized"),
+        "{r}"
+    );
+    let r = sqlite(
+        &server,
+        "/granted4/sql/v3/default",
+        "SELECT nope FROM t",
+        "",
+    )
+    .await;
+    assert!(r.starts_with("err:io(no such column: nope"), "{r}");
+
     // Spin's default database file, beside the app.
     let db = rusqlite::Connection::open(tmp.path().join(".spin/sqlite_db.db")).unwrap();
     let name: String = db
-        .query_row("SELECT name FROM t", [], |r| r.get(0))
+        .query_row("SELECT name FROM t WHERE id = 2", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(name, "ada");
+    assert_eq!(name, "bob");
 }
 
 #[tokio::test(flavor = "multi_thread")]

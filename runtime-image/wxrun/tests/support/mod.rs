@@ -69,6 +69,10 @@ pub fn spin_hosts_wasm() -> PathBuf {
     component("runtime-image/wxrun/tests/components/spin-hosts/spin-hosts.wasm")
 }
 
+pub fn spin4_hosts_wasm() -> PathBuf {
+    component("runtime-image/wxrun/tests/components/spin4-hosts/spin4-hosts.wasm")
+}
+
 /// An AOT cache shared by all tests, filled once (by `wxrun check`) with
 /// both test components: compiling CPython is slow, so only one test does it.
 pub fn shared_cache() -> PathBuf {
@@ -270,19 +274,36 @@ pub async fn send_with_headers(
 /// `/<name>/...`, with `lines` (`allowed_outbound_hosts = [...]`, ...) in
 /// its component table.
 pub fn spin_hosts_app(dir: &Path, components: &[(&str, &str)]) -> PathBuf {
-    let wasm = spin_hosts_wasm();
-    let mut toml = String::from("spin_manifest_version = 2\n");
-    for (name, lines) in components {
-        toml += &format!("[[trigger.http]]\nroute = \"/{name}/...\"\ncomponent = \"{name}\"\n");
-        toml += &format!(
-            "[component.{name}]\nsource = \"{}\"\n{lines}\n",
-            wasm.display()
-        );
-    }
-    write_manifest(dir, &toml)
+    write_manifest(dir, &guests_toml(components, &[spin_hosts_wasm()]))
 }
 
-/// A wxrun serving the app of a database client test: `allowed` may reach
+/// `spin_hosts_app` with each component twice: `<name>` built with spin-sdk 5
+/// (Spin 2 and 3 interfaces) and `<name>4` with spin-sdk 7 (Spin 4's async
+/// ones), the same grants for both; their shared routes answer alike.
+pub fn both_sdks_app(dir: &Path, components: &[(&str, &str)]) -> PathBuf {
+    let wasms = [spin_hosts_wasm(), spin4_hosts_wasm()];
+    write_manifest(dir, &guests_toml(components, &wasms))
+}
+
+/// The manifest of `components`, one per guest in `wasms` (`<name>`, then
+/// `<name>4`).
+fn guests_toml(components: &[(&str, &str)], wasms: &[PathBuf]) -> String {
+    let mut toml = String::from("spin_manifest_version = 2\n");
+    for (name, lines) in components {
+        for (wasm, suffix) in wasms.iter().zip(["", "4"]) {
+            let name = format!("{name}{suffix}");
+            toml += &format!("[[trigger.http]]\nroute = \"/{name}/...\"\ncomponent = \"{name}\"\n");
+            toml += &format!(
+                "[component.{name}]\nsource = \"{}\"\n{lines}\n",
+                wasm.display()
+            );
+        }
+    }
+    toml
+}
+
+/// A wxrun serving the app of a database client test (both SDKs' guests,
+/// `both_sdks_app`): `allowed` may reach
 /// `<scheme>://127.0.0.1` at `port` and at the returned port, where nothing
 /// listens; `denied` names the same server by host name, or its address at
 /// the scheme's default port. Also the app's directory, to keep.
@@ -298,7 +319,7 @@ pub async fn client_server(scheme: &str, port: u16) -> (Server, u16, tempfile::T
         format!("{scheme}://127.0.0.1"),
     ]);
     let tmp = tempfile::tempdir().unwrap();
-    let manifest = spin_hosts_app(tmp.path(), &[("allowed", &allowed), ("denied", &denied)]);
+    let manifest = both_sdks_app(tmp.path(), &[("allowed", &allowed), ("denied", &denied)]);
     let server = Server::start(&["--from", manifest.to_str().unwrap()], &[]).await;
     (server, closed, tmp)
 }

@@ -108,7 +108,7 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     inst.func_wrap(
         "[static]cas.new",
         |mut store, (bucket, key): (Resource<OpenStore>, String)| {
-            let b = backend(&store, &bucket)?;
+            let b = backend(store.data(), &bucket)?;
             let cas = store.data_mut().table.push(new_cas(b, key))?;
             Ok((Ok::<_, Error>(cas),))
         },
@@ -131,7 +131,7 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
         "increment",
         |store, (bucket, key, delta): (Resource<OpenStore>, String, i64)| {
             Box::new(async move {
-                Ok((backend(&store, &bucket)?
+                Ok((backend(store.data(), &bucket)?
                     .increment(key, delta)
                     .await
                     .map_err(Error::from),))

@@ -1,4 +1,5 @@
-//! Spin key-value: `fermyon:spin/key-value@2.0.0` on the stores of the
+//! Spin key-value: `fermyon:spin/key-value@2.0.0` and Spin 4's
+//! `spin:key-value/key-value@3.0.0` on the stores of the
 //! runtime config (`spin` SQLite file, `redis`, `aws_dynamo`), with Spin's
 //! permission model: a label missing from the component's `key_value_stores`
 //! opens as `access-denied`, a granted label with no store stops the app at
@@ -13,14 +14,16 @@ mod sqlite;
 pub mod wasi;
 
 use crate::engine::Host;
+use crate::hosts::{Style, define, streamed};
 use crate::runtime_config::{KeyValueStore, RuntimeConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker, LinkerInstance, Lower, Resource};
+use wasmtime::component::{Accessor, ComponentType, Lift, Linker, LinkerInstance, Lower, Resource};
 
 /// The Spin 2 key-value interface.
 pub const V2: &str = "fermyon:spin/key-value@2.0.0";
+/// Spin 4's: the same calls as `async func`s, the keys as a stream.
+pub const V3: &str = "spin:key-value/key-value@3.0.0";
 
 /// The file Spin keeps the `default` store in, under the state directory.
 pub const DEFAULT_STORE_FILE: &str = "sqlite_key_value.db";
@@ -172,11 +175,8 @@ fn open(host: &mut Host, label: &str) -> wasmtime::Result<Result<Resource<OpenSt
     Ok(Ok(host.table.push(OpenStore { backend })?))
 }
 
-fn backend(
-    store: &StoreContextMut<'_, Host>,
-    res: &Resource<OpenStore>,
-) -> wasmtime::Result<Backend> {
-    Ok(store.data().table.get(res)?.backend.clone())
+fn backend(host: &Host, res: &Resource<OpenStore>) -> wasmtime::Result<Backend> {
+    Ok(host.table.get(res)?.backend.clone())
 }
 
 /// Defines the resource for a store the guest opens (a Spin `store` or a WASI `bucket`).
@@ -184,43 +184,83 @@ fn store_resource(inst: &mut LinkerInstance<'_, Host>, name: &str) -> wasmtime::
     crate::hosts::counted_resource::<OpenStore>(inst, name, |h| &mut h.open_stores)
 }
 
-/// Links `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue`.
+/// Links `store` and the functions both Spin key-value versions share, in `style`.
+fn link_store<'a>(
+    linker: &'a mut Linker<Host>,
+    name: &str,
+    style: Style,
+) -> wasmtime::Result<LinkerInstance<'a, Host>> {
+    let mut inst = linker.instance(name)?;
+    store_resource(&mut inst, "store")?;
+    define(
+        &mut inst,
+        style,
+        "[static]store.open",
+        |h, (label,): (String,)| Box::pin(async move { Ok((h.with(|host| open(host, &label))?,)) }),
+    )?;
+    define(
+        &mut inst,
+        style,
+        "[method]store.get",
+        |h, (res, key): (Resource<OpenStore>, String)| {
+            Box::pin(async move { Ok((h.with(|host| backend(host, &res))?.get(key).await,)) })
+        },
+    )?;
+    define(
+        &mut inst,
+        style,
+        "[method]store.set",
+        |h, (res, key, value): (Resource<OpenStore>, String, Vec<u8>)| {
+            Box::pin(
+                async move { Ok((h.with(|host| backend(host, &res))?.set(key, value).await,)) },
+            )
+        },
+    )?;
+    define(
+        &mut inst,
+        style,
+        "[method]store.delete",
+        |h, (res, key): (Resource<OpenStore>, String)| {
+            Box::pin(async move { Ok((h.with(|host| backend(host, &res))?.delete(key).await,)) })
+        },
+    )?;
+    define(
+        &mut inst,
+        style,
+        "[method]store.exists",
+        |h, (res, key): (Resource<OpenStore>, String)| {
+            Box::pin(async move { Ok((h.with(|host| backend(host, &res))?.exists(key).await,)) })
+        },
+    )?;
+    Ok(inst)
+}
+
+/// Links both Spin key-value versions and `wasi:keyvalue`.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     wasi::add_to_linker(linker)?;
     atomics::add_to_linker(linker)?;
-    let mut inst = linker.instance(V2)?;
-    store_resource(&mut inst, "store")?;
-    inst.func_wrap("[static]store.open", |mut store, (label,): (String,)| {
-        Ok((open(store.data_mut(), &label)?,))
-    })?;
-    inst.func_wrap_async(
-        "[method]store.get",
-        |store, (res, key): (Resource<OpenStore>, String)| {
-            Box::new(async move { Ok((backend(&store, &res)?.get(key).await,)) })
-        },
-    )?;
-    inst.func_wrap_async(
-        "[method]store.set",
-        |store, (res, key, value): (Resource<OpenStore>, String, Vec<u8>)| {
-            Box::new(async move { Ok((backend(&store, &res)?.set(key, value).await,)) })
-        },
-    )?;
-    inst.func_wrap_async(
-        "[method]store.delete",
-        |store, (res, key): (Resource<OpenStore>, String)| {
-            Box::new(async move { Ok((backend(&store, &res)?.delete(key).await,)) })
-        },
-    )?;
-    inst.func_wrap_async(
-        "[method]store.exists",
-        |store, (res, key): (Resource<OpenStore>, String)| {
-            Box::new(async move { Ok((backend(&store, &res)?.exists(key).await,)) })
-        },
-    )?;
-    inst.func_wrap_async(
+    let mut v2 = link_store(linker, V2, Style::Plain)?;
+    define(
+        &mut v2,
+        Style::Plain,
         "[method]store.get-keys",
-        |store, (res,): (Resource<OpenStore>,)| {
-            Box::new(async move { Ok((backend(&store, &res)?.keys().await,)) })
+        |h, (res,): (Resource<OpenStore>,)| {
+            Box::pin(async move { Ok((h.with(|host| backend(host, &res))?.keys().await,)) })
+        },
+    )?;
+    // Spin 4 streams the keys, and says in a future how the listing ended.
+    let mut v3 = link_store(linker, V3, Style::Async)?;
+    v3.func_wrap_concurrent(
+        "[method]store.get-keys",
+        |accessor: &Accessor<Host>, (res,): (Resource<OpenStore>,)| {
+            Box::pin(async move {
+                let store = accessor.with(|mut a| backend(a.data_mut(), &res))?;
+                let (keys, end) = match store.keys().await {
+                    Ok(keys) => (keys, Ok(())),
+                    Err(e) => (Vec::new(), Err(e)),
+                };
+                Ok((streamed(accessor, keys, end)?,))
+            })
         },
     )?;
     Ok(())

@@ -86,16 +86,19 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     inst.func_wrap_async(
         "[method]bucket.get",
         |store, (res, key): (Resource<OpenStore>, String)| {
-            Box::new(
-                async move { Ok((backend(&store, &res)?.get(key).await.map_err(Error::from),)) },
-            )
+            Box::new(async move {
+                Ok((backend(store.data(), &res)?
+                    .get(key)
+                    .await
+                    .map_err(Error::from),))
+            })
         },
     )?;
     inst.func_wrap_async(
         "[method]bucket.set",
         |store, (res, key, value): (Resource<OpenStore>, String, Vec<u8>)| {
             Box::new(async move {
-                Ok((backend(&store, &res)?
+                Ok((backend(store.data(), &res)?
                     .set(key, value)
                     .await
                     .map_err(Error::from),))
@@ -106,7 +109,7 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
         "[method]bucket.delete",
         |store, (res, key): (Resource<OpenStore>, String)| {
             Box::new(async move {
-                Ok((backend(&store, &res)?
+                Ok((backend(store.data(), &res)?
                     .delete(key)
                     .await
                     .map_err(Error::from),))
@@ -117,7 +120,7 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
         "[method]bucket.exists",
         |store, (res, key): (Resource<OpenStore>, String)| {
             Box::new(async move {
-                Ok((backend(&store, &res)?
+                Ok((backend(store.data(), &res)?
                     .exists(key)
                     .await
                     .map_err(Error::from),))
@@ -127,7 +130,7 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     inst.func_wrap_async(
         "[method]bucket.list-keys",
         |store, (res, cursor): (Resource<OpenStore>, Option<String>)| {
-            Box::new(async move { Ok((backend(&store, &res)?.list_keys(cursor).await,)) })
+            Box::new(async move { Ok((backend(store.data(), &res)?.list_keys(cursor).await,)) })
         },
     )?;
 
@@ -135,19 +138,19 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     batch.func_wrap_async(
         "get-many",
         |store, (res, keys): (Resource<OpenStore>, Vec<String>)| {
-            Box::new(async move { Ok((backend(&store, &res)?.get_many(keys).await,)) })
+            Box::new(async move { Ok((backend(store.data(), &res)?.get_many(keys).await,)) })
         },
     )?;
     batch.func_wrap_async(
         "set-many",
         |store, (res, pairs): (Resource<OpenStore>, Vec<(String, Vec<u8>)>)| {
-            Box::new(async move { Ok((backend(&store, &res)?.set_many(pairs).await,)) })
+            Box::new(async move { Ok((backend(store.data(), &res)?.set_many(pairs).await,)) })
         },
     )?;
     batch.func_wrap_async(
         "delete-many",
         |store, (res, keys): (Resource<OpenStore>, Vec<String>)| {
-            Box::new(async move { Ok((backend(&store, &res)?.delete_many(keys).await,)) })
+            Box::new(async move { Ok((backend(store.data(), &res)?.delete_many(keys).await,)) })
         },
     )?;
     Ok(())

@@ -1,5 +1,5 @@
-//! Outbound PostgreSQL as Spin 3 links it: `fermyon:spin/postgres@2.0.0`,
-//! `spin:postgres/postgres@3.0.0` and `@4.0.0`. A guest opens a connection
+//! Outbound PostgreSQL as Spin 3 and 4 link it: `fermyon:spin/postgres@2.0.0`,
+//! `spin:postgres/postgres@3.0.0`, `@4.0.0` and `@4.2.0`. A guest opens a connection
 //! by connection string (`host=db user=app` or `postgres://app@db/app`);
 //! every host (and `hostaddr`) in it must be allowed by
 //! `allowed_outbound_hosts` under the `postgres` scheme (default port 5432),
@@ -7,8 +7,8 @@
 //! postgres://db:5432 is not permitted")`. Connections come from a pool per
 //! connection string shared by the process; `sslmode=disable` is plain TCP,
 //! anything else TLS (rustls with aws-lc-rs, the system's and webpki's
-//! roots). All three versions run in the 4.0.0 types; owns the guest-facing
-//! functions.
+//! roots, and 4.1.0's `set-ca-root`). Every version runs in the 4.0.0
+//! types; owns the guest-facing functions.
 
 /// `postgres_types!(narrowed | widest, [cases after the dates], ...)`: the
 /// 3.0.0 and 4.0.0 types, `rdbms_types!` with no unsigned integers and
@@ -36,14 +36,19 @@ pub mod v4;
 use crate::allowed_hosts::AllowedHosts;
 use crate::engine::Host;
 use crate::hosts::rdbms;
+use crate::hosts::{Channel, HostAccess, Style, define};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures::TryStreamExt;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use std::sync::Arc;
 use tokio_postgres::NoTls;
 use tokio_postgres::config::{Host as PgHost, SslMode};
 use tokio_postgres::types::ToSql;
-use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource};
+use wasmtime::component::{
+    Accessor, ComponentType, FutureReader, Lift, Linker, LinkerInstance, Lower, Resource,
+    ResourceType, StreamReader,
+};
 
 /// The Spin 2 PostgreSQL interface (`rdbms-types` values).
 pub const V2: &str = "fermyon:spin/postgres@2.0.0";
@@ -51,6 +56,9 @@ pub const V2: &str = "fermyon:spin/postgres@2.0.0";
 pub const V3: &str = "spin:postgres/postgres@3.0.0";
 /// Spin 3.4's: uuid, json, decimal, ranges, arrays, intervals, server errors.
 pub const V4: &str = "spin:postgres/postgres@4.0.0";
+/// Spin 4's: 4.0.0, a connection builder with a CA root (4.1.0) and
+/// `async func` twins streaming the rows (4.2.0).
+pub const V4_2: &str = "spin:postgres/postgres@4.2.0";
 
 /// Connections a guest may have open at once (Spin's table capacity).
 const MAX_OPEN_CONNECTIONS: usize = 1024;
@@ -110,12 +118,9 @@ fn check_address(allowed: &AllowedHosts, address: &str) -> Result<(), String> {
 }
 
 /// TLS as the process's rustls with the aws-lc-rs provider, trusting the
-/// system's roots and webpki's.
-fn tls_config() -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+/// system's roots, webpki's and the guest's `ca_root` (PEM).
+fn tls_config(ca_root: Option<&str>) -> Result<rustls::ClientConfig, String> {
+    let roots = root_store(ca_root)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -124,7 +129,32 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
         .with_no_client_auth())
 }
 
-fn new_pool(address: &str) -> Result<Pool, String> {
+fn root_store(ca_root: Option<&str>) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(pem) = ca_root {
+        let (added, _) = roots.add_parsable_certificates(pem_certificates(pem)?);
+        if added == 0 {
+            return Err("invalid root certificate: not a CA certificate".into());
+        }
+    }
+    Ok(roots)
+}
+
+/// The certificates in `pem`; none is Spin's `invalid root certificate`.
+fn pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("invalid root certificate: {e}"))?;
+    if certs.is_empty() {
+        return Err("invalid root certificate: no certificate in the PEM text".into());
+    }
+    Ok(certs)
+}
+
+fn new_pool(address: &str, ca_root: Option<&str>) -> Result<Pool, String> {
     let config: tokio_postgres::Config = address.parse().map_err(|e| format!("{e:?}"))?;
     let manager_config = ManagerConfig {
         recycling_method: RecyclingMethod::Clean,
@@ -132,7 +162,7 @@ fn new_pool(address: &str) -> Result<Pool, String> {
     let manager = if config.get_ssl_mode() == SslMode::Disable {
         Manager::from_config(config, NoTls, manager_config)
     } else {
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config()?);
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(ca_root)?);
         Manager::from_config(config, tls, manager_config)
     };
     Pool::builder(manager)
@@ -142,18 +172,31 @@ fn new_pool(address: &str) -> Result<Pool, String> {
 }
 
 async fn open(
-    store: &mut StoreContextMut<'_, Host>,
+    h: &mut dyn HostAccess,
     address: String,
+    ca_root: Option<String>,
 ) -> wasmtime::Result<Result<Resource<OpenPostgres>, v4::Error>> {
-    let hosts = &store.data().hosts;
-    if let Err(e) = check_address(&hosts.grants.allowed, &address) {
-        tracing::warn!(error = %e, "outbound postgres denied");
-        return Ok(Err(connection_failed(e)));
-    }
-    if hosts.open_postgres >= MAX_OPEN_CONNECTIONS {
-        return Ok(Err(connection_failed("too many connections")));
-    }
-    let pool = match hosts.grants.postgres.get(&address, new_pool) {
+    let pool = h.with(|host| {
+        let hosts = &host.hosts;
+        if let Err(e) = check_address(&hosts.grants.allowed, &address) {
+            tracing::warn!(error = %e, "outbound postgres denied");
+            return Err(e);
+        }
+        if hosts.open_postgres >= MAX_OPEN_CONNECTIONS {
+            return Err("too many connections".into());
+        }
+        // A pool per address and root: a connection trusting one CA is not
+        // handed to a guest that named another.
+        let key = match &ca_root {
+            Some(pem) => format!("{address}\n{pem}"),
+            None => address.clone(),
+        };
+        hosts
+            .grants
+            .postgres
+            .get(&key, |_| new_pool(&address, ca_root.as_deref()))
+    });
+    let pool = match pool {
         Ok(p) => p,
         Err(e) => return Ok(Err(connection_failed(e))),
     };
@@ -161,9 +204,10 @@ async fn open(
         Ok(c) => c,
         Err(e) => return Ok(Err(connection_failed(format!("{e:?}")))),
     };
-    let host = store.data_mut();
-    host.hosts.open_postgres += 1;
-    Ok(Ok(host.table.push(OpenPostgres(Arc::new(client)))?))
+    h.with(|host| {
+        host.hosts.open_postgres += 1;
+        Ok(Ok(host.table.push(OpenPostgres(Arc::new(client)))?))
+    })
 }
 
 /// The server's report on a failed statement, as 4.0.0 carries it.
@@ -311,11 +355,8 @@ macro_rules! older {
 older!(Postgres2, rdbms::v2);
 older!(Postgres3, v3);
 
-fn client(
-    store: &StoreContextMut<'_, Host>,
-    res: &Resource<OpenPostgres>,
-) -> wasmtime::Result<Arc<Object>> {
-    Ok(store.data().table.get(res)?.0.clone())
+fn client(host: &Host, res: &Resource<OpenPostgres>) -> wasmtime::Result<Arc<Object>> {
+    Ok(host.table.get(res)?.0.clone())
 }
 
 /// Widens `params` to 4.0.0, runs `run` with them and answers in `V`'s
@@ -334,20 +375,23 @@ where
     Ok(run(params).await?)
 }
 
-/// Defines `[method]connection.<name>` for version `$v`: `$run` (`execute`
-/// or `query`) on the widened parameters, its result shown by `$out`.
+/// Defines `[method]connection.<name>` for version `$v` in `$style`:
+/// `$run` (`execute` or `query`) on the widened parameters, its result shown
+/// by `$out`.
 macro_rules! method {
-    ($inst:ident, $v:ty, $name:literal, $run:ident, $out:expr) => {
-        $inst.func_wrap_async(
-            concat!("[method]connection.", $name),
-            |store,
+    ($inst:ident, $style:expr, $v:ty, $name:expr, $run:ident, $out:expr) => {
+        define(
+            &mut $inst,
+            $style,
+            $name,
+            |h,
              (res, statement, params): (
                 Resource<OpenPostgres>,
                 String,
                 Vec<<$v as Version>::Param>,
             )| {
-                Box::new(async move {
-                    let client = client(&store, &res)?;
+                Box::pin(async move {
+                    let client = h.with(|host| client(host, &res))?;
                     let done = widened::<$v, _, _>(params, |p| $run(client, statement, p)).await;
                     Ok((done.map($out),))
                 })
@@ -356,29 +400,200 @@ macro_rules! method {
     };
 }
 
-/// Links interface `name` with version `V`'s types.
-fn link<V: Version>(linker: &mut Linker<Host>, name: &str) -> wasmtime::Result<()> {
+/// Links interface `name` with version `V`'s types: `connection`, `open`,
+/// `execute` and `query`.
+fn link<'a, V: Version>(
+    linker: &'a mut Linker<Host>,
+    name: &str,
+) -> wasmtime::Result<LinkerInstance<'a, Host>> {
     let mut inst = linker.instance(name)?;
     super::counted_resource::<OpenPostgres>(&mut inst, "connection", |h| &mut h.open_postgres)?;
-    inst.func_wrap_async(
-        "[static]connection.open",
-        |mut store, (address,): (String,)| {
-            Box::new(async move {
-                let opened = open(&mut store, address).await?;
-                Ok((opened.map_err(V::Error::from),))
+    define_open::<V>(&mut inst, Style::Plain, "[static]connection.open")?;
+    method!(
+        inst,
+        Style::Plain,
+        V,
+        "[method]connection.execute",
+        execute,
+        std::convert::identity
+    );
+    method!(
+        inst,
+        Style::Plain,
+        V,
+        "[method]connection.query",
+        query,
+        V::RowSet::from
+    );
+    Ok(inst)
+}
+
+fn define_open<V: Version>(
+    inst: &mut LinkerInstance<'_, Host>,
+    style: Style,
+    name: &str,
+) -> wasmtime::Result<()> {
+    define(inst, style, name, |h, (address,): (String,)| {
+        Box::pin(async move {
+            let opened = open(h, address, None).await?;
+            Ok((opened.map_err(V::Error::from),))
+        })
+    })
+}
+
+/// A `connection-builder` (4.1.0): an address and the root the guest trusts.
+pub struct Builder {
+    address: String,
+    ca_root: Option<String>,
+}
+
+/// Links 4.2.0: 4.0.0, `connection-builder`, and an `async func` twin of
+/// each call whose `query-async` streams the rows as the server sends them.
+fn link_4_2(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    let mut inst = link::<Postgres4>(linker, V4_2)?;
+    define_open::<Postgres4>(&mut inst, Style::Async, "[static]connection.open-async")?;
+    method!(
+        inst,
+        Style::Async,
+        Postgres4,
+        "[method]connection.execute-async",
+        execute,
+        std::convert::identity
+    );
+    inst.func_wrap_concurrent(
+        "[method]connection.query-async",
+        |accessor: &Accessor<Host>,
+         (res, statement, params): (Resource<OpenPostgres>, String, Vec<v4::ParameterValue>)| {
+            Box::pin(async move {
+                let client = accessor.with(|mut a| client(a.data_mut(), &res))?;
+                let (columns, rows, end) = match query_stream(client, statement, params).await {
+                    Ok(started) => started,
+                    Err(e) => return Ok((Err(e),)),
+                };
+                let (rows, end) = accessor.with(|mut a| {
+                    wasmtime::Result::<_>::Ok((
+                        StreamReader::new(&mut a, Channel(rows))?,
+                        FutureReader::new(&mut a, end)?,
+                    ))
+                })?;
+                Ok((Ok((columns, rows, end)),))
             })
         },
     )?;
-    method!(inst, V, "execute", execute, std::convert::identity);
-    method!(inst, V, "query", query, V::RowSet::from);
+    inst.resource(
+        "connection-builder",
+        ResourceType::host::<Builder>(),
+        |mut store, rep| {
+            store
+                .data_mut()
+                .table
+                .delete(Resource::<Builder>::new_own(rep))?;
+            Ok(())
+        },
+    )?;
+    inst.func_wrap(
+        "[constructor]connection-builder",
+        |mut store, (address,): (String,)| {
+            let builder = Builder {
+                address,
+                ca_root: None,
+            };
+            Ok((store.data_mut().table.push(builder)?,))
+        },
+    )?;
+    inst.func_wrap(
+        "[method]connection-builder.set-ca-root",
+        |mut store, (res, pem): (Resource<Builder>, String)| {
+            if let Err(e) = pem_certificates(&pem) {
+                return Ok((Err(v4::Error::Other(e)),));
+            }
+            store.data_mut().table.get_mut(&res)?.ca_root = Some(pem);
+            Ok((Ok(()),))
+        },
+    )?;
+    for (name, style) in [
+        ("[method]connection-builder.build", Style::Plain),
+        ("[method]connection-builder.build-async", Style::Async),
+    ] {
+        define(&mut inst, style, name, |h, (res,): (Resource<Builder>,)| {
+            Box::pin(async move {
+                let (address, ca_root) = h.with(|host| {
+                    let b = host.table.get(&res)?;
+                    wasmtime::Result::<_>::Ok((b.address.clone(), b.ca_root.clone()))
+                })?;
+                Ok((open(h, address, ca_root).await?,))
+            })
+        })?;
+    }
     Ok(())
 }
 
-/// Links the three PostgreSQL interfaces.
+/// Starts `statement` and answers its columns at once; the rows follow on
+/// the channel as the server sends them (at most `STREAM_AHEAD` waiting for
+/// the guest), then how the query ended.
+async fn query_stream(
+    client: Arc<Object>,
+    statement: String,
+    values: Vec<v4::ParameterValue>,
+) -> Result<
+    (
+        Vec<v4::Column>,
+        tokio::sync::mpsc::Receiver<Vec<v4::DbValue>>,
+        tokio::sync::oneshot::Receiver<Result<(), v4::Error>>,
+    ),
+    v4::Error,
+> {
+    let params = params(&values).map_err(v4::Error::BadParameter)?;
+    let prepared = client.prepare(&statement).await.map_err(query_failed)?;
+    let columns = prepared
+        .columns()
+        .iter()
+        .map(|c| v4::Column {
+            name: c.name().to_string(),
+            data_type: convert::data_type(c.type_()),
+        })
+        .collect();
+    let rows = client
+        .query_raw(&prepared, params)
+        .await
+        .map_err(query_failed)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(STREAM_AHEAD);
+    let (end_tx, end_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let failed = |m: String| v4::Error::QueryFailed(v4::QueryError::Text(m));
+        futures::pin_mut!(rows);
+        let end = loop {
+            let row = match rows.try_next().await {
+                Ok(Some(row)) => row,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(query_failed(e)),
+            };
+            let values = (0..row.len())
+                .map(|i| convert::value(&row, i))
+                .collect::<Result<Vec<_>, _>>();
+            let values = match values {
+                Ok(values) => values,
+                Err(e) => break Err(failed(e.to_string())),
+            };
+            if tx.send(values).await.is_err() {
+                // The guest dropped the stream: stop reading.
+                break Ok(());
+            }
+        };
+        let _ = end_tx.send(end);
+    });
+    Ok((columns, rx, end_rx))
+}
+
+/// Rows waiting in the host for the guest to read them.
+const STREAM_AHEAD: usize = 64;
+
+/// Links the PostgreSQL interfaces.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     link::<Postgres2>(linker, V2)?;
     link::<Postgres3>(linker, V3)?;
-    link::<Postgres4>(linker, V4)
+    link::<Postgres4>(linker, V4)?;
+    link_4_2(linker)
 }
 
 #[cfg(test)]
@@ -388,6 +603,35 @@ mod tests {
     fn allowed(rules: &[&str]) -> AllowedHosts {
         let rules: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
         AllowedHosts::parse(&rules, &Default::default()).unwrap()
+    }
+
+    /// A self-signed root (`openssl req -x509`, P-256), for `set-ca-root`.
+    const ROOT: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBjDCCATGgAwIBAgIUSY0NLOyfPhyRvueso3QYYWfVOL4wCgYIKoZIzj0EAwIw\n\
+GjEYMBYGA1UEAwwPd3hydW4tdGVzdC1yb290MCAXDTI2MTIwMjAxMTYzN1oYDzIx\n\
+MjYxMTA4MDExNjM3WjAaMRgwFgYDVQQDDA93eHJ1bi10ZXN0LXJvb3QwWTATBgcq\n\
+hkjOPQIBBggqhkjOPQMBBwNCAARyeKAOzYxstrUPyDS8SCZ0j+qvOFtuZB68JGBq\n\
+Us/k1zYo7JnXWe6X+PUPjuC2lHUofCmNvOzI8IQodEr3tjXjo1MwUTAdBgNVHQ4E\n\
+FgQUqgbwzWcuDuOUxhJd8tYlpew50TwwHwYDVR0jBBgwFoAUqgbwzWcuDuOUxhJd\n\
+8tYlpew50TwwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAnnKq\n\
+PWqjzFlqZVn0HuOIuprEAlJ6nYpmov8oKdQk2h0CIQD5Hgq9p5f2VubzKkIh3Acw\n\
+nOsqFyA77kZC9CHtssxlEA==\n\
+-----END CERTIFICATE-----\n\
+";
+
+    #[test]
+    fn a_ca_root_must_hold_a_pem_certificate_and_joins_the_trusted_roots() {
+        assert_eq!(pem_certificates(ROOT).unwrap().len(), 1);
+        let two = format!("{ROOT}{ROOT}");
+        assert_eq!(pem_certificates(&two).unwrap().len(), 2);
+        for bad in ["", "not a certificate", "-----BEGIN CERTIFICATE-----\nAAAA"] {
+            let e = pem_certificates(bad).unwrap_err();
+            assert!(e.starts_with("invalid root certificate: "), "{bad:?}: {e}");
+        }
+        let base = root_store(None).unwrap().len();
+        assert_eq!(root_store(Some(ROOT)).unwrap().len(), base + 1);
+        assert!(new_pool("host=db sslmode=require", Some(ROOT)).is_ok());
     }
 
     #[test]

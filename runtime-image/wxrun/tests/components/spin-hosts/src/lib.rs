@@ -28,6 +28,10 @@
 //!                            `name:type,..|value,..;..` in the SDK's Debug forms
 //!   /mysql/<execute|query>   fermyon:spin/mysql@2.0.0, the same way
 
+#[path = "../../shared/text.rs"]
+mod text;
+use text::{kinds, show};
+
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 use std::io::Write;
@@ -143,7 +147,10 @@ fn wasi_kv(label: &str, op: &str, key: &str, body: Vec<u8>) -> Result<String, St
         }
         "getmany" => {
             let got = batch::get_many(&bucket, &keys).map_err(fail)?;
-            let pairs: Vec<String> = got.into_iter().map(|(k, v)| format!("{k}={}", text(v))).collect();
+            let pairs: Vec<String> = got
+                .into_iter()
+                .map(|(k, v)| format!("{k}={}", text(v)))
+                .collect();
             Ok(pairs.join(","))
         }
         "setmany" => {
@@ -152,14 +159,20 @@ fn wasi_kv(label: &str, op: &str, key: &str, body: Vec<u8>) -> Result<String, St
                 .filter_map(|p| p.split_once('='))
                 .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
                 .collect();
-            batch::set_many(&bucket, &pairs).map(|()| "set".into()).map_err(fail)
+            batch::set_many(&bucket, &pairs)
+                .map(|()| "set".into())
+                .map_err(fail)
         }
         "deletemany" => batch::delete_many(&bucket, &keys)
             .map(|()| "deleted".into())
             .map_err(fail),
         "incr" => {
-            let delta: i64 = String::from_utf8_lossy(&body).parse().map_err(|_| "delta".to_string())?;
-            atomics::increment(&bucket, key, delta).map(|n| n.to_string()).map_err(fail)
+            let delta: i64 = String::from_utf8_lossy(&body)
+                .parse()
+                .map_err(|_| "delta".to_string())?;
+            atomics::increment(&bucket, key, delta)
+                .map(|n| n.to_string())
+                .map_err(fail)
         }
         // Read, then swap in the body: `swapped:<what was read>`.
         "cas" => {
@@ -199,7 +212,9 @@ fn config(key: &str) -> Result<String, String> {
         let pairs: Vec<String> = all.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         return Ok(pairs.join(","));
     }
-    Ok(store::get(key).map_err(fail)?.unwrap_or_else(|| "none".into()))
+    Ok(store::get(key)
+        .map_err(fail)?
+        .unwrap_or_else(|| "none".into()))
 }
 
 fn kv(label: &str, op: &str, key: &str, body: Vec<u8>) -> Result<String, String> {
@@ -383,33 +398,6 @@ fn header(req: &Request, name: &str) -> String {
         .and_then(|v| v.as_str())
         .unwrap_or_default()
         .to_string()
-}
-
-/// `kind:text` parameters as pairs (`n` alone is NULL).
-fn kinds(params: &[String]) -> Vec<(String, String)> {
-    params
-        .iter()
-        .map(|p| match p.split_once(':') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (p.clone(), String::new()),
-        })
-        .collect()
-}
-
-/// A value, type or error in the SDK's Debug form without type prefixes
-/// (`Int32(7)`, `Str`, `ConnectionFailed("...")`).
-fn show(x: &impl std::fmt::Debug) -> String {
-    let mut s = format!("{x:?}");
-    for prefix in [
-        "DbValue::",
-        "DbDataType::",
-        "QueryError::",
-        "RangeBoundKind::",
-        "Error::",
-    ] {
-        s = s.replace(prefix, "");
-    }
-    s
 }
 
 /// The parameters every relational module has, as module `$m`'s type:
