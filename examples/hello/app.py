@@ -2,9 +2,10 @@
 
 Paths under /hello/: `echo` answers with the request body; `kv` opens Spin's
 default key-value store, which this component may not use (its manifest grants
-no store), and answers 403 with the error value Spin returns; `llm` calls Spin's
-LLM interface (which wxrun does not implement: the call traps); `loop` and
-`alloc` exceed wxrun's time and memory limits; anything else is greeted.
+no store), and answers 403 with the error value Spin returns; `llm` asks Spin's
+LLM interface for a model the manifest does not grant (`ai_models`), with the
+same 403; `loop` and `alloc` exceed wxrun's time and memory limits; anything
+else is greeted.
 """
 
 import os
@@ -29,8 +30,10 @@ class IncomingHandler(http.IncomingHandler):
             except Err as e:
                 return Response(403, {"content-type": "text/plain"}, bytes(repr(e.value), "utf-8"))
         elif path.endswith("/llm"):
-            llm.infer("llama2-chat", "hi")
-            body = b"unreachable"
+            try:
+                body = bytes(llm.infer("llama2-chat", "hi").text, "utf-8")
+            except Err as e:
+                return Response(403, {"content-type": "text/plain"}, bytes(repr(e.value), "utf-8"))
         elif path.endswith("/loop"):
             while True:
                 pass

@@ -133,6 +133,8 @@ impl App {
                     databases: res.databases.clone(),
                     postgres: res.postgres.clone(),
                     mysql: res.mysql.clone(),
+                    ai_models: std::sync::Arc::new(decl.ai_models.iter().cloned().collect()),
+                    llm: res.llm.clone(),
                     allowed,
                 },
                 limits: opts.limits,

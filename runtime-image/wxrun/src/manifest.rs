@@ -82,6 +82,8 @@ pub struct ComponentDecl {
     pub key_value_stores: Vec<String>,
     /// Labels of the SQLite databases the component may open.
     pub sqlite_databases: Vec<String>,
+    /// Models the component may use through Spin's LLM interface.
+    pub ai_models: Vec<String>,
 }
 
 /// A directory of the app exposed read-only to the guest.
@@ -138,6 +140,8 @@ struct RawComponent {
     key_value_stores: Vec<String>,
     #[serde(default)]
     sqlite_databases: Vec<String>,
+    #[serde(default)]
+    ai_models: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -278,6 +282,7 @@ fn component(id: &str, c: RawComponent, dir: &Path) -> Result<ComponentDecl, Man
         variables: c.variables,
         key_value_stores: c.key_value_stores,
         sqlite_databases: c.sqlite_databases,
+        ai_models: c.ai_models,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Spin's runtime-config file (`--runtime-config-file`), read as Spin reads
 //! it: `state_dir`, `[key_value_store.<label>]` and `[sqlite_database.<label>]`
-//! tables with a `type` and that type's options. Relative store paths are
+//! tables and `[llm_compute]`, each with a `type` and that type's options. Relative store paths are
 //! relative to the file's directory, database paths to the working directory
 //! (as in Spin). Owns the file format, not the stores.
 
@@ -52,6 +52,36 @@ pub enum SqliteDatabase {
     Spin { path: Option<PathBuf> },
 }
 
+/// `[llm_compute]`: where Spin's LLM interface sends its calls.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LlmCompute {
+    /// Spin's local engine (wxrun carries none).
+    Spin,
+    /// An inference server over HTTP, with a bearer token.
+    RemoteHttp {
+        #[serde(deserialize_with = "absolute_url")]
+        url: url::Url,
+        auth_token: String,
+        #[serde(default)]
+        api_type: LlmApi,
+    },
+}
+
+fn absolute_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<url::Url, D::Error> {
+    let text = String::deserialize(d)?;
+    url::Url::parse(&text).map_err(|e| serde::de::Error::custom(format!("url {text:?}: {e}")))
+}
+
+/// The remote engine's API: Spin's own (`/infer`, `/embed`) or OpenAI's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmApi {
+    #[default]
+    Default,
+    OpenAi,
+}
+
 /// The parts of Spin's runtime config that wxrun uses. Any other top-level
 /// key is an error, as in Spin (which rejects keys it does not use).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -63,6 +93,7 @@ pub struct RuntimeConfig {
     pub key_value_store: BTreeMap<String, KeyValueStore>,
     #[serde(default)]
     pub sqlite_database: BTreeMap<String, SqliteDatabase>,
+    pub llm_compute: Option<LlmCompute>,
 }
 
 impl RuntimeConfig {
@@ -175,8 +206,16 @@ path = "/abs/app.db"
             base,
         );
         assert!(e.unwrap_err().contains("port"));
-        let e = RuntimeConfig::parse("[llm_compute]\ntype = \"spin\"\n", base);
-        assert!(e.unwrap_err().contains("llm_compute"));
+        let c = RuntimeConfig::parse("[llm_compute]\ntype = \"spin\"\n", base).unwrap();
+        assert_eq!(c.llm_compute, Some(LlmCompute::Spin));
+        let remote = "[llm_compute]\ntype = \"remote_http\"\nurl = \"https://ai.example\"\n";
+        let e = RuntimeConfig::parse(remote, base);
+        assert!(e.unwrap_err().contains("auth_token"));
+        let e = RuntimeConfig::parse(
+            &format!("{remote}auth_token = \"t\"\napi_type = \"x\"\n"),
+            base,
+        );
+        assert!(e.unwrap_err().contains("open_ai"));
         let c = RuntimeConfig::parse("state_dir = \"\"\n", base).unwrap();
         assert_eq!(c.state_dir(Some("/app/.spin".into())), None);
     }

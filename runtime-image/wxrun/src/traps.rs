@@ -258,7 +258,8 @@ mod tests {
         assert!(!is_provided("wasi:http/types@0.2.0-rc-2023-11-10"));
         assert!(!is_provided("wasi:http/types@0.3.0-rc-2025-09-16"));
         assert!(is_provided("fermyon:spin/key-value@2.0.0"));
-        assert!(!is_provided("fermyon:spin/llm@2.0.0"));
+        assert!(is_provided("fermyon:spin/llm@2.0.0"));
+        assert!(!is_provided("fermyon:spin/llm"));
         assert!(is_provided("wasi:keyvalue/store@0.2.0-draft2"));
         assert!(is_provided("wasi:config/store@0.2.0-draft-2024-09-27"));
         assert!(is_provided("wasi:keyvalue/atomics@0.2.0-draft2"));

@@ -8,6 +8,7 @@
 //! per-request state the host functions use.
 
 pub mod key_value;
+pub mod llm;
 pub mod mqtt;
 pub mod mysql;
 pub mod postgres;
@@ -31,7 +32,7 @@ use wasmtime::component::{
 };
 
 /// Interfaces implemented here (exact names, as the Spin SDKs import them).
-pub const INTERFACES: [&str; 19] = [
+pub const INTERFACES: [&str; 20] = [
     key_value::V2,
     key_value::V3,
     key_value::wasi::STORE,
@@ -51,6 +52,7 @@ pub const INTERFACES: [&str; 19] = [
     postgres::V4_2,
     mysql::V2,
     mysql::V3,
+    llm::V2,
 ];
 
 /// The process's key-value stores and SQLite databases, from the runtime
@@ -62,6 +64,7 @@ pub struct Resources {
     pub databases: Arc<sqlite::Databases>,
     pub postgres: Arc<postgres::Pools>,
     pub mysql: Arc<mysql::Pools>,
+    pub llm: Arc<llm::Engine>,
 }
 
 impl Resources {
@@ -74,6 +77,7 @@ impl Resources {
             stores: Arc::new(key_value::Stores::new(config, state_dir)?),
             postgres: Arc::default(),
             mysql: Arc::default(),
+            llm: Arc::new(llm::Engine::new(config.llm_compute.as_ref())),
         })
     }
 }
@@ -89,6 +93,9 @@ pub struct Grants {
     pub databases: Arc<sqlite::Databases>,
     pub postgres: Arc<postgres::Pools>,
     pub mysql: Arc<mysql::Pools>,
+    /// Models in the component's `ai_models`.
+    pub ai_models: Arc<BTreeSet<String>>,
+    pub llm: Arc<llm::Engine>,
     /// The component's `allowed_outbound_hosts`, for the database clients.
     pub allowed: Arc<crate::allowed_hosts::AllowedHosts>,
 }
@@ -277,5 +284,6 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     // Types only: nothing to define, but the import must resolve.
     linker.instance(rdbms::TYPES_V2)?;
     postgres::add_to_linker(linker)?;
-    mysql::add_to_linker(linker)
+    mysql::add_to_linker(linker)?;
+    llm::add_to_linker(linker)
 }

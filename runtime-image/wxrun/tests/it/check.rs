@@ -9,9 +9,10 @@ fn check_lists_unsupported_imports_as_json() {
     let manifest = write_manifest(
         tmp.path(),
         &format!(
-            "spin_manifest_version = 2\n[application]\nname = \"c\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"hello\"\n[[trigger.http]]\nroute = \"/p3\"\ncomponent = \"probe\"\n[component.hello]\nsource = \"{}\"\n[component.probe]\nsource = \"{}\"\n",
+            "spin_manifest_version = 2\n[application]\nname = \"c\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"hello\"\n[[trigger.http]]\nroute = \"/p3\"\ncomponent = \"probe\"\n[[trigger.http]]\nroute = \"/hosts/...\"\ncomponent = \"hosts\"\n[component.hello]\nsource = \"{}\"\n[component.probe]\nsource = \"{}\"\n[component.hosts]\nsource = \"{}\"\n",
             hello_wasm().display(),
-            probe_p3_wasm().display()
+            probe_p3_wasm().display(),
+            spin_hosts_wasm().display()
         ),
     );
     let out = wxrun()
@@ -36,9 +37,8 @@ fn check_lists_unsupported_imports_as_json() {
         .iter()
         .map(|u| u["import"].as_str().unwrap())
         .collect();
-    assert!(imports.contains(&"fermyon:spin/llm@2.0.0"), "{imports:?}");
     // Every Spin interface wxrun implements (key-value, SQLite, Redis,
-    // MQTT, PostgreSQL, MySQL and their types) is linked, not reported.
+    // MQTT, PostgreSQL, MySQL, LLM and their types) is linked, not reported.
     for provided in wxrun::hosts::INTERFACES {
         assert!(!imports.contains(&provided), "{provided}: {imports:?}");
     }
@@ -50,9 +50,15 @@ fn check_lists_unsupported_imports_as_json() {
         !imports.contains(&"fermyon:spin/variables@2.0.0"),
         "{imports:?}"
     );
-    assert_eq!(components[1]["id"], "probe");
-    assert_eq!(components[1]["generation"], "wasi-0.3");
-    assert_eq!(components[1]["unsupported"], serde_json::json!([]));
+    let probe = components.iter().find(|c| c["id"] == "probe").unwrap();
+    assert_eq!(probe["generation"], "wasi-0.3");
+    assert_eq!(probe["unsupported"], serde_json::json!([]));
+    // What is not implemented is listed with its functions.
+    let hosts = components.iter().find(|c| c["id"] == "hosts").unwrap();
+    assert_eq!(
+        hosts["unsupported"],
+        serde_json::json!([{"import": "wxrun:test/absent@1.0.0", "functions": ["ping"]}])
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod dynamo;
 mod key_value;
 mod lambda;
 mod limits;
+mod llm;
 mod mqtt;
 mod mysql;
 mod oci_releases;

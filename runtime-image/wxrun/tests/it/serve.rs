@@ -117,8 +117,9 @@ async fn unsupported_import_traps_naming_it_and_request_body_reaches_guest() {
     let manifest = write_manifest(
         tmp.path(),
         &format!(
-            "spin_manifest_version = 2\n[variables]\ngreeting = {{ default = \"x\" }}\n[[trigger.http]]\nroute = \"/hello/...\"\ncomponent = \"hello\"\n[component.hello]\nsource = \"{}\"\n[component.hello.variables]\ngreeting = \"{{{{ greeting }}}}\"\n",
-            hello_wasm().display()
+            "spin_manifest_version = 2\n[variables]\ngreeting = {{ default = \"x\" }}\n[[trigger.http]]\nroute = \"/hello/...\"\ncomponent = \"hello\"\n[component.hello]\nsource = \"{}\"\n[component.hello.variables]\ngreeting = \"{{{{ greeting }}}}\"\n[[trigger.http]]\nroute = \"/hosts/...\"\ncomponent = \"hosts\"\n[component.hosts]\nsource = \"{}\"\n",
+            hello_wasm().display(),
+            spin_hosts_wasm().display()
         ),
     );
     let cache = shared_cache();
@@ -148,11 +149,19 @@ async fn unsupported_import_traps_naming_it_and_request_body_reaches_guest() {
     assert_eq!(r.status, 403, "{r:?}");
     assert!(r.body.contains("AccessDenied"), "{r:?}");
 
+    // So is a model the manifest does not grant (`ai_models`).
     let r = server.get("/hello/llm").await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(
+        r.body.contains("does not have access to use 'llama2-chat'"),
+        "{r:?}"
+    );
+    // An import wxrun does not implement traps, naming it.
+    let r = server.get("/hosts/absent").await;
     assert_eq!(r.status, 500, "{r:?}");
     let logs = server.logs();
     assert!(
-        logs.contains("wxrun does not implement import `fermyon:spin/llm@2.0.0#infer`"),
+        logs.contains("wxrun does not implement import `wxrun:test/absent@1.0.0#ping`"),
         "{logs}"
     );
     // The server keeps serving after a trap.

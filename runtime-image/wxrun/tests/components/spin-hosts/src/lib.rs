@@ -3,6 +3,11 @@
 //! assert the exact error value a guest sees.
 //!
 //! Routes (`spin-path-info`, the part after the component's route):
+//!   /llm/<model>/<op>        fermyon:spin/llm@2.0.0: infer (body: prompt), tuned
+//!                            (the same with max-tokens 7, temperature 0.25), embed
+//!                            (body: one text per line); `text|prompt|generated` or
+//!                            `embeddings|prompt`
+//!   /absent                  `wxrun:test/absent@1.0.0#ping`, which no runtime implements
 //!   /tcp/<addr>              TCP connect (wasi:sockets) and write "ping"
 //!   /udp/<addr>              UDP send of "ping"
 //!   /lookup/<name>           name lookup (wasi:sockets/ip-name-lookup)
@@ -71,6 +76,8 @@ fn handle(req: Request) -> Response {
             &String::from_utf8_lossy(&body),
             &kinds(&params(&req)),
         ),
+        ["llm", model, op] => llm(model, op, &body),
+        ["absent"] => Ok(absent::wxrun::test::absent::ping().to_string()),
         ["tcp", addr] => tcp(addr),
         ["udp", addr] => udp(addr),
         ["lookup", name] => lookup(name),
@@ -81,6 +88,47 @@ fn handle(req: Request) -> Response {
         Err(e) => format!("err:{e}"),
     };
     Response::new(200, text)
+}
+
+/// An interface no runtime implements, for the tests of wxrun's traps.
+mod absent {
+    spin_sdk::wit_bindgen::generate!({
+        inline: "package wxrun:test@1.0.0;\ninterface absent { ping: func() -> u32; }\nworld w { import absent; }",
+        runtime_path: "spin_sdk::wit_bindgen::rt",
+    });
+}
+
+fn llm(name: &str, op: &str, body: &[u8]) -> Result<String, String> {
+    use spin_sdk::llm::{self, EmbeddingModel, InferencingModel, InferencingParams};
+    let text = String::from_utf8_lossy(body).into_owned();
+    let model = InferencingModel::Other(name);
+    let inferred = match op {
+        "infer" => llm::infer(model, &text),
+        "tuned" => {
+            let params = InferencingParams {
+                max_tokens: 7,
+                temperature: 0.25,
+                ..Default::default()
+            };
+            llm::infer_with_options(model, &text, params)
+        }
+        "embed" => {
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let done = llm::generate_embeddings(EmbeddingModel::Other(name), &lines)
+                .map_err(|e| show(&e))?;
+            return Ok(format!(
+                "{:?}|{}",
+                done.embeddings, done.usage.prompt_token_count
+            ));
+        }
+        other => return Err(format!("unknown op {other}")),
+    };
+    let done = inferred.map_err(|e| show(&e))?;
+    let usage = done.usage;
+    Ok(format!(
+        "{}|{}|{}",
+        done.text, usage.prompt_token_count, usage.generated_token_count
+    ))
 }
 
 fn tcp(addr: &str) -> Result<String, String> {
