@@ -33,8 +33,8 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::Typed;
 use super::props::ordered_like;
+use super::props::{Typed, Val};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -60,8 +60,9 @@ pub struct AutoscalingGroupProps {
     pub max_size: i32,
     /// Instances wanted now; a scaling policy moves it between the bounds.
     pub desired_capacity: i32,
-    /// Subnets the instances are spread across (`VPCZoneIdentifier`).
-    pub subnet_ids: Vec<String>,
+    /// Subnets the instances are spread across (`VPCZoneIdentifier`); a looked-up VPC's
+    /// are a reference until apply.
+    pub subnet_ids: Val<Vec<String>>,
     /// Target groups every in-service instance is registered in.
     pub target_group_arns: Vec<String>,
     /// Seconds after launch before a failing ELB health check replaces an instance.
@@ -76,10 +77,16 @@ pub struct AutoscalingGroupProps {
 }
 
 impl Typed for AutoscalingGroupProps {
+    const KIND: &'static str = "aws.autoscaling_group";
     const WHAT: &'static str = "Auto Scaling group";
 }
 
 impl AutoscalingGroupProps {
+    /// The subnets as the API takes them: comma-separated.
+    fn zones(&self) -> Result<String, ProviderError> {
+        Ok(self.subnet_ids.known("subnet_ids")?.join(","))
+    }
+
     fn template(&self) -> LaunchTemplateSpecification {
         LaunchTemplateSpecification::builder()
             .launch_template_id(&self.launch_template_id)
@@ -374,7 +381,7 @@ impl AutoscalingGroup {
             .set_max_size(has("max_size").then_some(p.max_size))
             // Only when the stack changed it: with scaling on, the count is the policy's.
             .set_desired_capacity(has("desired_capacity").then_some(p.desired_capacity))
-            .set_vpc_zone_identifier(has("subnet_ids").then(|| p.subnet_ids.join(",")))
+            .set_vpc_zone_identifier(has("subnet_ids").then_some(p.zones()?))
             .set_health_check_grace_period(
                 has("health_check_grace_period").then_some(p.health_check_grace_period),
             )
@@ -520,7 +527,7 @@ impl Resource for AutoscalingGroup {
             .min_size(p.min_size)
             .max_size(p.max_size)
             .desired_capacity(p.desired_capacity)
-            .vpc_zone_identifier(p.subnet_ids.join(","))
+            .vpc_zone_identifier(p.zones()?)
             .set_target_group_arns(Some(p.target_group_arns.clone()))
             .health_check_type("ELB")
             .health_check_grace_period(p.health_check_grace_period)
@@ -807,7 +814,7 @@ mod tests {
             min_size: 1,
             max_size: 1,
             desired_capacity: 1,
-            subnet_ids: vec!["subnet-1".into()],
+            subnet_ids: Val::Known(vec!["subnet-1".into()]),
             target_group_arns: vec![],
             health_check_grace_period: 120,
             instance_warmup: 120,

@@ -39,6 +39,7 @@ pub struct AutoscalingPolicyProps {
 }
 
 impl Typed for AutoscalingPolicyProps {
+    const KIND: &'static str = "aws.autoscaling_policy";
     const WHAT: &'static str = "scaling policy";
 }
 

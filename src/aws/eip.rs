@@ -4,14 +4,25 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, code, is_ec2_not_found};
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct Eip(pub std::sync::Arc<AwsContext>);
+
+/// The address's properties: none but its tags (always in the VPC domain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EipProps {}
+
+impl Typed for EipProps {
+    const KIND: &'static str = "aws.eip";
+    const WHAT: &'static str = "Elastic IP";
+}
 
 /// How long a release waits for the NAT gateway that held the address to let it go: AWS
 /// deletes a NAT gateway in about a minute, and refuses the release until then.
@@ -44,7 +55,7 @@ impl Eip {
 #[async_trait]
 impl Resource for Eip {
     fn kind(&self) -> &'static str {
-        "aws.eip"
+        EipProps::KIND
     }
 
     fn forces_replacement(&self, _field: &str) -> bool {

@@ -3,14 +3,28 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, code, is_ec2_not_found};
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct InternetGateway(pub std::sync::Arc<AwsContext>);
+
+/// The gateway's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InternetGatewayProps {
+    /// The VPC the gateway is attached to (one gateway per VPC).
+    pub vpc_id: String,
+}
+
+impl Typed for InternetGatewayProps {
+    const KIND: &'static str = "aws.internet_gateway";
+    const WHAT: &'static str = "internet gateway";
+}
 
 impl InternetGateway {
     async fn describe(
@@ -66,7 +80,7 @@ impl InternetGateway {
 #[async_trait]
 impl Resource for InternetGateway {
     fn kind(&self) -> &'static str {
-        "aws.internet_gateway"
+        InternetGatewayProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -101,7 +115,7 @@ impl Resource for InternetGateway {
             .and_then(|g| g.internet_gateway_id())
             .ok_or_else(|| ProviderError::Api("CreateInternetGateway returned no id".into()))?
             .to_string();
-        self.attach(&id, req.props["vpc_id"].as_str().unwrap_or_default())
+        self.attach(&id, &InternetGatewayProps::from_value(req.props)?.vpc_id)
             .await?;
         Ok(Created {
             id,
@@ -157,8 +171,11 @@ impl Resource for InternetGateway {
         props: &Value,
     ) -> Result<Created, ProviderError> {
         // The crash may have come between create and attach.
-        self.attach(&adopted.id, props["vpc_id"].as_str().unwrap_or_default())
-            .await?;
+        self.attach(
+            &adopted.id,
+            &InternetGatewayProps::from_value(props)?.vpc_id,
+        )
+        .await?;
         Ok(adopted)
     }
 

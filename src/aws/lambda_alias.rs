@@ -40,6 +40,7 @@ pub struct LambdaAliasProps {
 }
 
 impl Typed for LambdaAliasProps {
+    const KIND: &'static str = "aws.lambda_alias";
     const WHAT: &'static str = "Lambda alias";
 }
 

@@ -38,6 +38,7 @@ pub struct ProvisionedConcurrencyProps {
 }
 
 impl Typed for ProvisionedConcurrencyProps {
+    const KIND: &'static str = "aws.lambda_provisioned_concurrency";
     const WHAT: &'static str = "provisioned concurrency";
 }
 

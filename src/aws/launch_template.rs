@@ -68,6 +68,7 @@ pub struct Metadata {
 }
 
 impl Typed for LaunchTemplateProps {
+    const KIND: &'static str = "aws.launch_template";
     const WHAT: &'static str = "launch template";
 }
 

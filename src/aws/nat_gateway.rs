@@ -7,15 +7,30 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway as Gateway, NatGatewayState, ResourceType};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, is_ec2_not_found};
-use super::props::str;
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct NatGateway(pub std::sync::Arc<AwsContext>);
+
+/// The gateway's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NatGatewayProps {
+    /// The public subnet the gateway sits in.
+    pub subnet_id: String,
+    /// The Elastic IP (`eipalloc-…`) its traffic leaves from.
+    pub allocation_id: String,
+}
+
+impl Typed for NatGatewayProps {
+    const KIND: &'static str = "aws.nat_gateway";
+    const WHAT: &'static str = "NAT gateway";
+}
 
 /// Terraform's bounds (aws_nat_gateway: create 10 minutes, delete 30); AWS takes one to two
 /// minutes for either.
@@ -80,7 +95,7 @@ impl NatGateway {
 #[async_trait]
 impl Resource for NatGateway {
     fn kind(&self) -> &'static str {
-        "aws.nat_gateway"
+        NatGatewayProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -106,16 +121,16 @@ impl Resource for NatGateway {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
+        let p = NatGatewayProps::from_value(req.props)?;
         // The client token makes a resent create return the first one's gateway.
         let out = self
             .0
             .ec2
             .create_nat_gateway()
-            .subnet_id(str(p, "subnet_id")?)
-            .allocation_id(str(p, "allocation_id")?)
+            .subnet_id(p.subnet_id)
+            .allocation_id(p.allocation_id)
             .client_token(req.token)
-            .tag_specifications(tags::ec2_spec(ResourceType::Natgateway, p))
+            .tag_specifications(tags::ec2_spec(ResourceType::Natgateway, req.props))
             .send()
             .await
             .map_err(classify)?;

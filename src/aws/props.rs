@@ -50,8 +50,11 @@ pub fn id_pair<'a>(
         .ok_or_else(|| crate::provider::ProviderError::Validation(format!("`{id}` is not {shape}")))
 }
 
-/// A kind's typed properties, read from the JSON view the graph, plan and state keep.
-pub trait Typed: serde::de::DeserializeOwned {
+/// A kind's typed properties: synth builds them, the graph, plan and state keep their JSON
+/// view, and the kind reads them back from it.
+pub trait Typed: serde::Serialize + serde::de::DeserializeOwned {
+    /// The kind they belong to (`"aws.launch_template"`).
+    const KIND: &'static str;
     /// What they are the properties of, for errors (`"launch template"`).
     const WHAT: &'static str;
 
@@ -59,6 +62,28 @@ pub trait Typed: serde::de::DeserializeOwned {
         serde_json::from_value(p.clone()).map_err(|e| {
             crate::provider::ProviderError::Validation(format!("{} properties: {e}", Self::WHAT))
         })
+    }
+}
+
+/// A property synth may know only as a reference to another resource's output (a
+/// whole-string `${…}`, e.g. a looked-up VPC's route table ids), which apply resolves to the
+/// value itself.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Val<T> {
+    Known(T),
+    Ref(String),
+}
+
+impl<T> Val<T> {
+    /// The value, once apply has resolved it.
+    pub fn known(&self, field: &str) -> Result<&T, crate::provider::ProviderError> {
+        match self {
+            Val::Known(v) => Ok(v),
+            Val::Ref(r) => Err(crate::provider::ProviderError::Validation(format!(
+                "property `{field}` is still the reference {r}"
+            ))),
+        }
     }
 }
 

@@ -7,44 +7,73 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, code, is_ec2_not_found};
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct RouteTable(pub std::sync::Arc<AwsContext>);
 
-/// Where a route sends its traffic: the one target field of a route, and its id.
-type Target = (&'static str, String);
+/// The table's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteTableProps {
+    /// The VPC the table belongs to.
+    pub vpc_id: String,
+    /// The routes the stack manages in it.
+    pub routes: Vec<Route>,
+}
 
-/// The target fields a declared route may use.
-const TARGETS: [&str; 2] = ["gateway_id", "nat_gateway_id"];
+impl Typed for RouteTableProps {
+    const KIND: &'static str = "aws.route_table";
+    const WHAT: &'static str = "route table";
+}
 
-/// destination CIDR → target, as declared in a `routes` property.
+/// One declared route: traffic for a destination range goes to one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    /// The IPv4 range the route matches (`0.0.0.0/0` for the way out).
+    pub destination_cidr_block: String,
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+/// Where a route sends its traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// An internet gateway (`igw-…`).
+    GatewayId(String),
+    /// A NAT gateway (`nat-…`).
+    NatGatewayId(String),
+}
+
+/// destination CIDR → target, as declared in `props`: none before a table's first create,
+/// and a route read back with a target no stack declares (a null gateway) is not ours.
 fn declared(props: &Value) -> BTreeMap<String, Target> {
-    props["routes"]
-        .as_array()
+    let routes = props.get("routes").and_then(Value::as_array);
+    routes
         .into_iter()
         .flatten()
-        .filter_map(|r| {
-            let field = TARGETS.into_iter().find(|f| r[*f].is_string())?;
-            Some((
-                r["destination_cidr_block"].as_str()?.to_string(),
-                (field, r[field].as_str().unwrap_or_default().to_string()),
-            ))
-        })
+        .filter_map(|r| serde_json::from_value::<Route>(r.clone()).ok())
+        .map(|r| (r.destination_cidr_block, r.target))
         .collect()
 }
 
-/// A route list in the property's shape, sorted by destination.
+/// A route list in the property's shape, sorted by destination; a target no stack declares
+/// reads as a null gateway.
 fn routes_value(routes: &BTreeMap<String, Option<Target>>) -> Value {
     Value::Array(
         routes
             .iter()
             .map(|(d, t)| match t {
-                Some((field, id)) => json!({"destination_cidr_block": d, *field: id}),
+                Some(target) => json!(Route {
+                    destination_cidr_block: d.clone(),
+                    target: target.clone(),
+                }),
                 None => json!({"destination_cidr_block": d, "gateway_id": null}),
             })
             .collect(),
@@ -54,10 +83,9 @@ fn routes_value(routes: &BTreeMap<String, Option<Target>>) -> Value {
 /// Points a CreateRoute or ReplaceRoute at `target`.
 macro_rules! to_target {
     ($call:expr, $target:expr) => {{
-        let (field, id) = $target;
-        match *field {
-            "nat_gateway_id" => $call.nat_gateway_id(id),
-            _ => $call.gateway_id(id),
+        match $target {
+            Target::NatGatewayId(id) => $call.nat_gateway_id(id),
+            Target::GatewayId(id) => $call.gateway_id(id),
         }
     }};
 }
@@ -102,8 +130,8 @@ impl RouteTable {
             .filter(|r| r.gateway_id() != Some("local"))
             .filter_map(|r| {
                 let target = match (r.gateway_id(), r.nat_gateway_id()) {
-                    (Some(g), _) => Some(("gateway_id", g.to_string())),
-                    (None, Some(n)) => Some(("nat_gateway_id", n.to_string())),
+                    (Some(g), _) => Some(Target::GatewayId(g.to_string())),
+                    (None, Some(n)) => Some(Target::NatGatewayId(n.to_string())),
                     (None, None) => None,
                 };
                 Some((r.destination_cidr_block()?.to_string(), target))
@@ -169,7 +197,7 @@ impl RouteTable {
 #[async_trait]
 impl Resource for RouteTable {
     fn kind(&self) -> &'static str {
-        "aws.route_table"
+        RouteTableProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -201,7 +229,7 @@ impl Resource for RouteTable {
             .0
             .ec2
             .create_route_table()
-            .vpc_id(req.props["vpc_id"].as_str().unwrap_or_default())
+            .vpc_id(RouteTableProps::from_value(req.props)?.vpc_id)
             .tag_specifications(tags::ec2_spec(ResourceType::RouteTable, req.props))
             .customize()
             .config_override(super::context::ec2_send_once())
@@ -292,7 +320,7 @@ mod tests {
             {"destination_cidr_block": "10.1.0.0/16", "gateway_id": "igw-2"},
         ]});
         let d = declared(&props);
-        assert_eq!(d["0.0.0.0/0"], ("gateway_id", "igw-1".to_string()));
+        assert_eq!(d["0.0.0.0/0"], Target::GatewayId("igw-1".to_string()));
         assert_eq!(d.len(), 2);
         assert!(declared(&Value::Null).is_empty());
     }
@@ -302,17 +330,19 @@ mod tests {
         let mut live = BTreeMap::new();
         live.insert(
             "0.0.0.0/0".to_string(),
-            Some(("gateway_id", "igw-1".to_string())),
+            Some(Target::GatewayId("igw-1".to_string())),
         );
         live.insert(
             "10.9.0.0/16".to_string(),
-            Some(("nat_gateway_id", "nat-1".to_string())),
+            Some(Target::NatGatewayId("nat-1".to_string())),
         );
+        live.insert("10.8.0.0/16".to_string(), None);
         let props = json!({"routes": routes_value(&live)});
         assert_eq!(
             props["routes"],
             json!([
                 {"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"},
+                {"destination_cidr_block": "10.8.0.0/16", "gateway_id": null},
                 {"destination_cidr_block": "10.9.0.0/16", "nat_gateway_id": "nat-1"},
             ])
         );

@@ -5,16 +5,32 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, is_ec2_not_found};
+use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct RouteTableAssociation(pub std::sync::Arc<AwsContext>);
 
-const KIND: &str = "aws.route_table_association";
+/// The association's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteTableAssociationProps {
+    /// The route table the subnet's traffic follows.
+    pub route_table_id: String,
+    /// The subnet (at most one explicit association each).
+    pub subnet_id: String,
+}
+
+impl Typed for RouteTableAssociationProps {
+    const KIND: &'static str = "aws.route_table_association";
+    const WHAT: &'static str = "route table association";
+}
+
+const KIND: &str = RouteTableAssociationProps::KIND;
 
 impl RouteTableAssociation {
     /// The id of the explicit (non-main) association of `subnet`.
@@ -78,10 +94,8 @@ impl Resource for RouteTableAssociation {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let (rt, subnet) = (
-            req.props["route_table_id"].as_str().unwrap_or_default(),
-            req.props["subnet_id"].as_str().unwrap_or_default(),
-        );
+        let p = RouteTableAssociationProps::from_value(req.props)?;
+        let (rt, subnet) = (p.route_table_id.as_str(), p.subnet_id.as_str());
         let out = self
             .0
             .ec2

@@ -7,14 +7,34 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, code, is_ec2_not_found};
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct SecurityGroup(pub std::sync::Arc<AwsContext>);
+
+/// The group's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupProps {
+    /// The VPC the group belongs to.
+    pub vpc_id: String,
+    /// The group's name, unique in the VPC (`<stack>-<role>`).
+    pub group_name: String,
+    /// What the group is for (EC2 keeps it; it cannot change).
+    pub description: String,
+    /// Whether EC2's allow-all egress rule stays: never, the stack's rules are the only ones.
+    pub default_egress: bool,
+}
+
+impl Typed for SecurityGroupProps {
+    const KIND: &'static str = "aws.security_group";
+    const WHAT: &'static str = "security group";
+}
 
 /// EC2's default egress rule of a new group: all protocols to `cidr` (`0.0.0.0/0` always,
 /// `::/0` too when the VPC has IPv6).
@@ -84,7 +104,7 @@ impl SecurityGroup {
 #[async_trait]
 impl Resource for SecurityGroup {
     fn kind(&self) -> &'static str {
-        "aws.security_group"
+        SecurityGroupProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -120,13 +140,14 @@ impl Resource for SecurityGroup {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = SecurityGroupProps::from_value(req.props)?;
         let out = self
             .0
             .ec2
             .create_security_group()
-            .vpc_id(req.props["vpc_id"].as_str().unwrap_or_default())
-            .group_name(req.props["group_name"].as_str().unwrap_or_default())
-            .description(req.props["description"].as_str().unwrap_or_default())
+            .vpc_id(p.vpc_id)
+            .group_name(p.group_name)
+            .description(p.description)
             .tag_specifications(tags::ec2_spec(ResourceType::SecurityGroup, req.props))
             .send()
             .await

@@ -7,45 +7,92 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, ResourceType, SecurityGroupRuleDescription, UserIdGroupPair,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, is_ec2_not_found};
+use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct SecurityGroupRule(pub std::sync::Arc<AwsContext>);
 
-fn egress(props: &Value) -> bool {
-    props["direction"].as_str() == Some("egress")
+/// The rule's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupRuleProps {
+    /// The group the rule belongs to.
+    pub security_group_id: String,
+    /// Whether the rule admits traffic into the group or lets it out.
+    pub direction: Direction,
+    /// `tcp`, `udp`, `icmp` or `-1` (all).
+    pub ip_protocol: String,
+    /// First port of the range (`-1` with protocol `-1`).
+    pub from_port: i32,
+    /// Last port of the range.
+    pub to_port: i32,
+    /// What the rule is for; the only part EC2 changes in place.
+    pub description: String,
+    /// Where the traffic comes from or goes to.
+    #[serde(flatten)]
+    pub peer: Peer,
 }
 
-fn port(props: &Value, key: &str) -> i32 {
-    props[key].as_i64().unwrap_or(-1) as i32
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// The other end of a rule: an IPv4 range or a security group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Peer {
+    CidrIpv4(String),
+    ReferencedGroupId(String),
+}
+
+impl Typed for SecurityGroupRuleProps {
+    const KIND: &'static str = "aws.security_group_rule";
+    const WHAT: &'static str = "security group rule";
+}
+
+/// What revoking a rule needs: its group and direction (also all the sweep knows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleOf {
+    pub security_group_id: String,
+    pub direction: Direction,
+}
+
+impl RuleOf {
+    fn of(props: &Value) -> Result<RuleOf, ProviderError> {
+        serde_json::from_value(props.clone())
+            .map_err(|e| ProviderError::Validation(format!("security group rule properties: {e}")))
+    }
 }
 
 /// The one permission a rule's properties describe.
-fn permission(props: &Value) -> IpPermission {
-    let description = props["description"].as_str().map(str::to_string);
-    let mut p = IpPermission::builder()
-        .ip_protocol(props["ip_protocol"].as_str().unwrap_or("tcp"))
-        .from_port(port(props, "from_port"))
-        .to_port(port(props, "to_port"));
-    if let Some(cidr) = props["cidr_ipv4"].as_str() {
-        p = p.ip_ranges(
+fn permission(props: &SecurityGroupRuleProps) -> IpPermission {
+    let description = Some(props.description.clone());
+    let p = IpPermission::builder()
+        .ip_protocol(&props.ip_protocol)
+        .from_port(props.from_port)
+        .to_port(props.to_port);
+    let p = match &props.peer {
+        Peer::CidrIpv4(cidr) => p.ip_ranges(
             IpRange::builder()
                 .cidr_ip(cidr)
                 .set_description(description)
                 .build(),
-        );
-    } else if let Some(group) = props["referenced_group_id"].as_str() {
-        p = p.user_id_group_pairs(
+        ),
+        Peer::ReferencedGroupId(group) => p.user_id_group_pairs(
             UserIdGroupPair::builder()
                 .group_id(group)
                 .set_description(description)
                 .build(),
-        );
-    }
+        ),
+    };
     p.build()
 }
 
@@ -113,7 +160,7 @@ impl SecurityGroupRule {
 #[async_trait]
 impl Resource for SecurityGroupRule {
     fn kind(&self) -> &'static str {
-        "aws.security_group_rule"
+        SecurityGroupRuleProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -149,14 +196,15 @@ impl Resource for SecurityGroupRule {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let group = req.props["security_group_id"].as_str().unwrap_or_default();
+        let p = SecurityGroupRuleProps::from_value(req.props)?;
+        let group = p.security_group_id.as_str();
         let spec = tags::ec2_spec(ResourceType::SecurityGroupRule, req.props);
-        let rules = if egress(req.props) {
+        let rules = if p.direction == Direction::Egress {
             self.0
                 .ec2
                 .authorize_security_group_egress()
                 .group_id(group)
-                .ip_permissions(permission(req.props))
+                .ip_permissions(permission(&p))
                 .tag_specifications(spec)
                 .send()
                 .await
@@ -167,7 +215,7 @@ impl Resource for SecurityGroupRule {
                 .ec2
                 .authorize_security_group_ingress()
                 .group_id(group)
-                .ip_permissions(permission(req.props))
+                .ip_permissions(permission(&p))
                 .tag_specifications(spec)
                 .send()
                 .await
@@ -194,12 +242,13 @@ impl Resource for SecurityGroupRule {
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         if changed.iter().any(|f| f == "description") {
-            let group = new["security_group_id"].as_str().unwrap_or_default();
+            let p = SecurityGroupRuleProps::from_value(new)?;
+            let group = p.security_group_id.as_str();
             let d = SecurityGroupRuleDescription::builder()
                 .security_group_rule_id(id)
-                .description(new["description"].as_str().unwrap_or_default())
+                .description(&p.description)
                 .build();
-            if egress(new) {
+            if p.direction == Direction::Egress {
                 self.0
                     .ec2
                     .update_security_group_rule_descriptions_egress()
@@ -226,9 +275,10 @@ impl Resource for SecurityGroupRule {
     }
 
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
-        let group = applied["security_group_id"].as_str().unwrap_or_default();
+        let rule = RuleOf::of(applied)?;
+        let group = rule.security_group_id.as_str();
         // The rule or its whole group being gone already is success.
-        if egress(applied) {
+        if rule.direction == Direction::Egress {
             match self
                 .0
                 .ec2
@@ -286,9 +336,14 @@ impl Resource for SecurityGroupRule {
 
 /// Rule properties as the sweep needs them to revoke a rule it found by tag.
 pub fn sweep_props(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Value {
-    json!({
-        "security_group_id": r.group_id(),
-        "direction": if r.is_egress() == Some(true) { "egress" } else { "ingress" },
+    let direction = if r.is_egress() == Some(true) {
+        Direction::Egress
+    } else {
+        Direction::Ingress
+    };
+    json!(RuleOf {
+        security_group_id: r.group_id().unwrap_or_default().to_string(),
+        direction,
     })
 }
 
@@ -298,17 +353,23 @@ mod tests {
 
     #[test]
     fn permission_targets_a_cidr_or_a_group() {
-        let p = permission(&json!({
-            "ip_protocol": "tcp", "from_port": 80, "to_port": 80,
-            "cidr_ipv4": "10.0.0.0/8", "description": "d",
-        }));
+        let props = |peer: Value| {
+            let mut p = json!({
+                "security_group_id": "sg-0", "direction": "ingress", "ip_protocol": "tcp",
+                "from_port": 2049, "to_port": 2049, "description": "d",
+            });
+            p.as_object_mut()
+                .unwrap()
+                .extend(peer.as_object().unwrap().clone());
+            SecurityGroupRuleProps::from_value(&p).unwrap()
+        };
+        let p = permission(&props(
+            json!({"cidr_ipv4": "10.0.0.0/8", "tags": {"a": "b"}}),
+        ));
         assert_eq!(p.ip_ranges()[0].cidr_ip(), Some("10.0.0.0/8"));
         assert_eq!(p.ip_ranges()[0].description(), Some("d"));
         assert!(p.user_id_group_pairs().is_empty());
-        let p = permission(&json!({
-            "ip_protocol": "tcp", "from_port": 2049, "to_port": 2049,
-            "referenced_group_id": "sg-1",
-        }));
+        let p = permission(&props(json!({"referenced_group_id": "sg-1"})));
         assert_eq!(p.user_id_group_pairs()[0].group_id(), Some("sg-1"));
         assert_eq!(p.from_port(), Some(2049));
     }

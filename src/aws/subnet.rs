@@ -6,16 +6,37 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, SubnetState};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, is_ec2_not_found};
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct Subnet(pub std::sync::Arc<AwsContext>);
 
 const READY: Duration = Duration::from_secs(120);
+
+/// The subnet's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubnetProps {
+    /// The VPC the subnet is in.
+    pub vpc_id: String,
+    /// The subnet's IPv4 range, inside the VPC's.
+    pub cidr_block: String,
+    /// Which availability zone: the i-th available zone of the region in name order, so
+    /// synth picks zones without asking AWS.
+    pub az_index: usize,
+    /// Whether instances launched here get a public IPv4 address.
+    pub map_public_ip_on_launch: bool,
+}
+
+impl Typed for SubnetProps {
+    const KIND: &'static str = "aws.subnet";
+    const WHAT: &'static str = "subnet";
+}
 
 impl Subnet {
     /// The subnet once it is available; right after its create it may not be describable
@@ -64,16 +85,12 @@ impl Subnet {
         Ok(names)
     }
 
-    async fn set_public_ip(&self, id: &str, props: &Value) -> Result<(), ProviderError> {
+    async fn set_public_ip(&self, id: &str, on: bool) -> Result<(), ProviderError> {
         self.0
             .ec2
             .modify_subnet_attribute()
             .subnet_id(id)
-            .map_public_ip_on_launch(
-                AttributeBooleanValue::builder()
-                    .value(props["map_public_ip_on_launch"].as_bool().unwrap_or(false))
-                    .build(),
-            )
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
             .send()
             .await
             .map_err(classify)?;
@@ -84,11 +101,11 @@ impl Subnet {
     async fn finish(
         &self,
         s: &aws_sdk_ec2::types::Subnet,
-        props: &Value,
+        p: &SubnetProps,
     ) -> Result<(), ProviderError> {
-        let want = props["map_public_ip_on_launch"].as_bool().unwrap_or(false);
+        let want = p.map_public_ip_on_launch;
         if s.map_public_ip_on_launch().unwrap_or(false) != want {
-            self.set_public_ip(s.subnet_id().unwrap_or_default(), props)
+            self.set_public_ip(s.subnet_id().unwrap_or_default(), want)
                 .await?;
         }
         Ok(())
@@ -105,7 +122,7 @@ impl Subnet {
 #[async_trait]
 impl Resource for Subnet {
     fn kind(&self) -> &'static str {
-        "aws.subnet"
+        SubnetProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -139,8 +156,9 @@ impl Resource for Subnet {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = SubnetProps::from_value(req.props)?;
         let zones = self.zones().await?;
-        let index = req.props["az_index"].as_u64().unwrap_or(0) as usize;
+        let index = p.az_index;
         let az = zones.get(index).ok_or_else(|| {
             ProviderError::Validation(format!(
                 "the stack asks for {} availability zones but region {} has {} available ({})",
@@ -154,8 +172,8 @@ impl Resource for Subnet {
             .0
             .ec2
             .create_subnet()
-            .vpc_id(req.props["vpc_id"].as_str().unwrap_or_default())
-            .cidr_block(req.props["cidr_block"].as_str().unwrap_or_default())
+            .vpc_id(&p.vpc_id)
+            .cidr_block(&p.cidr_block)
             .availability_zone(az)
             .tag_specifications(tags::ec2_spec(ResourceType::Subnet, req.props))
             .send()
@@ -167,7 +185,7 @@ impl Resource for Subnet {
             .ok_or_else(|| ProviderError::Api("CreateSubnet returned no id".into()))?
             .to_string();
         let subnet = self.available(&id).await?;
-        self.finish(&subnet, req.props).await?;
+        self.finish(&subnet, &p).await?;
         Ok(Created {
             outputs: Self::outputs(&subnet),
             id,
@@ -181,7 +199,8 @@ impl Resource for Subnet {
     ) -> Result<Created, ProviderError> {
         // The crash (or a lost answer) may have come between create and the attribute call.
         let subnet = self.available(&adopted.id).await?;
-        self.finish(&subnet, props).await?;
+        self.finish(&subnet, &SubnetProps::from_value(props)?)
+            .await?;
         Ok(adopted)
     }
 
@@ -193,7 +212,8 @@ impl Resource for Subnet {
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         if changed.iter().any(|f| f == "map_public_ip_on_launch") {
-            self.set_public_ip(id, new).await?;
+            let on = SubnetProps::from_value(new)?.map_public_ip_on_launch;
+            self.set_public_ip(id, on).await?;
         }
         if changed.iter().any(|f| f == "tags") {
             tags::ec2_update(&self.0.ec2, id, old, new).await?;

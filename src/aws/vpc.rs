@@ -5,31 +5,46 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, is_ec2_not_found};
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct Vpc(pub std::sync::Arc<AwsContext>);
+
+/// The VPC's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VpcProps {
+    /// The VPC's IPv4 range (`10.42.0.0/16`); its subnets are carved from it.
+    pub cidr_block: String,
+    /// Whether the Amazon-provided DNS server (the `.2` address) answers in the VPC.
+    pub enable_dns_support: bool,
+    /// Whether instances get public DNS host names (needed for EFS mount names).
+    pub enable_dns_hostnames: bool,
+}
+
+impl Typed for VpcProps {
+    const KIND: &'static str = "aws.vpc";
+    const WHAT: &'static str = "VPC";
+}
 
 /// A new VPC takes seconds to become available; a minute is generous.
 const READY: Duration = Duration::from_secs(120);
 
 impl Vpc {
     async fn set_dns(&self, id: &str, props: &Value) -> Result<(), ProviderError> {
+        let p = VpcProps::from_value(props)?;
         // EC2 takes one attribute per call.
-        let flag = |k: &str| {
-            AttributeBooleanValue::builder()
-                .value(props[k].as_bool().unwrap_or(true))
-                .build()
-        };
+        let flag = |on: bool| AttributeBooleanValue::builder().value(on).build();
         self.0
             .ec2
             .modify_vpc_attribute()
             .vpc_id(id)
-            .enable_dns_support(flag("enable_dns_support"))
+            .enable_dns_support(flag(p.enable_dns_support))
             .send()
             .await
             .map_err(classify)?;
@@ -37,7 +52,7 @@ impl Vpc {
             .ec2
             .modify_vpc_attribute()
             .vpc_id(id)
-            .enable_dns_hostnames(flag("enable_dns_hostnames"))
+            .enable_dns_hostnames(flag(p.enable_dns_hostnames))
             .send()
             .await
             .map_err(classify)?;
@@ -65,7 +80,7 @@ impl Vpc {
 #[async_trait]
 impl Resource for Vpc {
     fn kind(&self) -> &'static str {
-        "aws.vpc"
+        VpcProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -94,11 +109,12 @@ impl Resource for Vpc {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
+        let p = VpcProps::from_value(req.props)?;
         let out = self
             .0
             .ec2
             .create_vpc()
-            .cidr_block(req.props["cidr_block"].as_str().unwrap_or_default())
+            .cidr_block(p.cidr_block)
             .tag_specifications(tags::ec2_spec(ResourceType::Vpc, req.props))
             .customize()
             .config_override(super::context::ec2_send_once())

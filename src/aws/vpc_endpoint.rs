@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint as Described, VpcEndpointType};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found, prop};
+use super::errors::{classify, is_ec2_not_found};
+use super::props::{Typed, Val};
 use super::{policy, tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -19,16 +21,32 @@ pub struct VpcEndpoint(pub std::sync::Arc<AwsContext>);
 
 const READY: Duration = Duration::from_secs(300);
 
-fn sorted(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(str::to_string))
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+/// The endpoint's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VpcEndpointProps {
+    /// The VPC the endpoint serves.
+    pub vpc_id: String,
+    /// The AWS service (`com.amazonaws.<region>.s3`).
+    pub service_name: String,
+    /// Route tables that get the service's prefix-list route: the stack's, or a looked-up
+    /// VPC's (a reference until apply).
+    pub route_table_ids: Val<Vec<String>>,
+    /// The endpoint policy: which buckets requests through it may reach.
+    pub policy: Value,
+}
+
+impl Typed for VpcEndpointProps {
+    const KIND: &'static str = "aws.vpc_endpoint";
+    const WHAT: &'static str = "VPC endpoint";
+}
+
+impl VpcEndpointProps {
+    fn route_tables(&self) -> Result<Vec<String>, ProviderError> {
+        let mut out = self.route_table_ids.known("route_table_ids")?.clone();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
 }
 
 /// The endpoint's state, lowercased: EC2 reports VPC endpoint states in lowercase
@@ -63,7 +81,7 @@ impl VpcEndpoint {
 #[async_trait]
 impl Resource for VpcEndpoint {
     fn kind(&self) -> &'static str {
-        "aws.vpc_endpoint"
+        VpcEndpointProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -95,18 +113,18 @@ impl Resource for VpcEndpoint {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
+        let p = VpcEndpointProps::from_value(req.props)?;
         let out = self
             .0
             .ec2
             .create_vpc_endpoint()
             .vpc_endpoint_type(VpcEndpointType::Gateway)
-            .vpc_id(prop(p, "vpc_id")?)
-            .service_name(prop(p, "service_name")?)
-            .set_route_table_ids(Some(sorted(&p["route_table_ids"])))
-            .policy_document(p["policy"].to_string())
+            .set_route_table_ids(Some(p.route_tables()?))
+            .vpc_id(p.vpc_id)
+            .service_name(p.service_name)
+            .policy_document(p.policy.to_string())
             .client_token(req.token)
-            .tag_specifications(tags::ec2_spec(ResourceType::VpcEndpoint, p))
+            .tag_specifications(tags::ec2_spec(ResourceType::VpcEndpoint, req.props))
             .send()
             .await
             .map_err(classify)?;
@@ -136,13 +154,14 @@ impl Resource for VpcEndpoint {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
+        let (was, want) = (
+            VpcEndpointProps::from_value(old)?,
+            VpcEndpointProps::from_value(new)?,
+        );
         let mut call = self.0.ec2.modify_vpc_endpoint().vpc_endpoint_id(id);
         let mut modify = false;
         if changed.iter().any(|f| f == "route_table_ids") {
-            let (was, want) = (
-                sorted(&old["route_table_ids"]),
-                sorted(&new["route_table_ids"]),
-            );
+            let (was, want) = (was.route_tables()?, want.route_tables()?);
             let add: Vec<String> = want.iter().filter(|r| !was.contains(r)).cloned().collect();
             let remove: Vec<String> = was.iter().filter(|r| !want.contains(r)).cloned().collect();
             call = call
@@ -151,7 +170,7 @@ impl Resource for VpcEndpoint {
             modify = true;
         }
         if changed.iter().any(|f| f == "policy") {
-            call = call.policy_document(new["policy"].to_string());
+            call = call.policy_document(want.policy.to_string());
             modify = true;
         }
         if modify {

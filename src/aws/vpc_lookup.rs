@@ -6,13 +6,33 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, is_ec2_not_found};
+use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct VpcLookup(pub std::sync::Arc<AwsContext>);
+
+/// What to look up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VpcLookupProps {
+    /// The region's default VPC, with its default-for-AZ subnets.
+    pub default: bool,
+    /// Otherwise this VPC (`vpc-…`)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    /// ...with these of its subnets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnet_ids: Vec<String>,
+}
+
+impl Typed for VpcLookupProps {
+    const KIND: &'static str = "aws.vpc_lookup";
+    const WHAT: &'static str = "VPC lookup";
+}
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -151,25 +171,19 @@ impl VpcLookup {
         }))
     }
 
-    async fn lookup(&self, props: &Value) -> Result<Option<Found>, ProviderError> {
-        if props["default"].as_bool() == Some(true) {
+    async fn lookup(&self, p: &VpcLookupProps) -> Result<Option<Found>, ProviderError> {
+        if p.default {
             return self.default_vpc().await;
         }
-        let vpc_id = props["vpc_id"].as_str().unwrap_or_default();
-        let subnets: Vec<String> = props["subnet_ids"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect();
-        self.existing(vpc_id, &subnets).await
+        let vpc_id = p.vpc_id.as_deref().unwrap_or_default();
+        self.existing(vpc_id, &p.subnet_ids).await
     }
 }
 
 #[async_trait]
 impl Resource for VpcLookup {
     fn kind(&self) -> &'static str {
-        "aws.vpc_lookup"
+        VpcLookupProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -177,14 +191,15 @@ impl Resource for VpcLookup {
     }
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let Some(found) = self.lookup(applied).await? else {
+        let p = VpcLookupProps::from_value(applied)?;
+        let Some(found) = self.lookup(&p).await? else {
             return Ok(None);
         };
         // A different default VPC (deleted and recreated) is a different resource.
         if found.vpc_id != id {
             return Ok(None);
         }
-        let props = if applied["default"].as_bool() == Some(true) {
+        let props = if p.default {
             json!({"default": true})
         } else {
             json!({"default": false, "vpc_id": found.vpc_id, "subnet_ids": found.subnet_ids})
@@ -196,8 +211,9 @@ impl Resource for VpcLookup {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let found = self.lookup(req.props).await?.ok_or_else(|| {
-            if req.props["default"].as_bool() == Some(true) {
+        let p = VpcLookupProps::from_value(req.props)?;
+        let found = self.lookup(&p).await?.ok_or_else(|| {
+            if p.default {
                 ProviderError::Validation(format!(
                     "region {} has no default VPC; use `network.vpc: new` or name one with `vpc: existing`",
                     self.0.region
@@ -205,7 +221,7 @@ impl Resource for VpcLookup {
             } else {
                 ProviderError::Validation(format!(
                     "VPC {} does not exist in region {}",
-                    req.props["vpc_id"].as_str().unwrap_or_default(),
+                    p.vpc_id.as_deref().unwrap_or_default(),
                     self.0.region
                 ))
             }
@@ -224,7 +240,7 @@ impl Resource for VpcLookup {
         _changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         let found = self
-            .lookup(new)
+            .lookup(&VpcLookupProps::from_value(new)?)
             .await?
             .ok_or_else(|| ProviderError::NotFound {
                 what: "the looked-up VPC".into(),

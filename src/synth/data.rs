@@ -10,6 +10,8 @@ use super::Synth;
 use super::network::Network;
 use crate::artifacts::{Artifact, Artifacts, CURRENT_KEY};
 use crate::aws::policy::document;
+use crate::aws::props::Val;
+use crate::aws::vpc_endpoint::VpcEndpointProps;
 use crate::graph::{GraphError, Node, refs_in};
 use crate::stack::VpcMode;
 
@@ -275,38 +277,34 @@ fn s3_endpoint(
     bucket: &Node,
 ) -> Result<Node, GraphError> {
     let bucket_arn = bucket.out("arn");
-    s.add(
-        "aws.vpc_endpoint",
-        "s3",
-        json!({
-            "vpc_id": net.vpc_id,
-            "service_name": format!("com.amazonaws.{}.s3", identity.out("region")),
-            "route_table_ids": net.route_table_ids,
-            "policy": document(vec![
-                json!({
-                    "Sid": "ArtifactBucket",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": ["s3:GetObject", "s3:ListBucket"],
-                    "Resource": [bucket_arn, format!("{bucket_arn}/*")],
-                }),
-                // Every S3 request from these subnets now goes through the endpoint, so the
-                // AWS-owned buckets compute needs stay reachable: Amazon Linux 2023 packages
-                // (EC2 user data) and ECR image layers (Fargate pulls).
-                json!({
-                    "Sid": "AwsOwnedBuckets",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": [
-                        format!("arn:aws:s3:::al2023-repos-{}-de612dc2/*", identity.out("region")),
-                        format!("arn:aws:s3:::prod-{}-starport-layer-bucket/*", identity.out("region")),
-                    ],
-                }),
-            ]),
-        }),
-        true,
-    )
+    let endpoint = VpcEndpointProps {
+        vpc_id: net.vpc_id.clone(),
+        service_name: format!("com.amazonaws.{}.s3", identity.out("region")),
+        route_table_ids: net.route_table_ids.clone(),
+        policy: document(vec![
+            json!({
+                "Sid": "ArtifactBucket",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [bucket_arn, format!("{bucket_arn}/*")],
+            }),
+            // Every S3 request from these subnets now goes through the endpoint, so the
+            // AWS-owned buckets compute needs stay reachable: Amazon Linux 2023 packages
+            // (EC2 user data) and ECR image layers (Fargate pulls).
+            json!({
+                "Sid": "AwsOwnedBuckets",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": [
+                    format!("arn:aws:s3:::al2023-repos-{}-de612dc2/*", identity.out("region")),
+                    format!("arn:aws:s3:::prod-{}-starport-layer-bucket/*", identity.out("region")),
+                ],
+            }),
+        ]),
+    };
+    s.add_typed("s3", &endpoint, true)
 }
 
 /// A DynamoDB table per key-value store label the app uses.
@@ -349,23 +347,24 @@ struct Granted<'a> {
 /// subnets as the stack uses.
 fn subnets(s: &Synth, net: &Network) -> Vec<(String, Value)> {
     match &net.compute_subnet_ids {
-        Value::Array(ids) => ids
+        Val::Known(ids) => ids
             .iter()
             .map(|id| {
-                let name = refs_in(id)
+                let id = Value::String(id.clone());
+                let name = refs_in(&id)
                     .first()
                     .and_then(|r| r.address.rsplit('.').next().map(str::to_string))
                     .unwrap_or_else(|| id.as_str().unwrap_or_default().to_string());
-                (name, id.clone())
+                (name, id)
             })
             .collect(),
-        list => {
+        Val::Ref(list) => {
             let n = &s.stack.stack.network;
             let count = match n.vpc.value {
                 VpcMode::Existing => n.subnet_ids.len(),
                 _ => n.availability_zones.value as usize,
             };
-            let r = refs_in(list);
+            let r = refs_in(&Value::String(list.clone()));
             let (address, output) = r
                 .first()
                 .map(|r| (r.address.clone(), r.output.clone()))

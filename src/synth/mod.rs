@@ -81,6 +81,29 @@ impl<'a> Synth<'a> {
         Ok(node)
     }
 
+    /// A resource of `P`'s kind with typed properties (references as `${…}` strings or
+    /// [`crate::aws::props::Val::Ref`]).
+    pub fn add_typed<P: crate::aws::props::Typed>(
+        &mut self,
+        name: &str,
+        props: &P,
+        taggable: bool,
+    ) -> Result<Node, GraphError> {
+        self.add_typed_after(name, props, taggable, &[])
+    }
+
+    /// [`Synth::add_typed`], ordered after `after`.
+    pub fn add_typed_after<P: crate::aws::props::Typed>(
+        &mut self,
+        name: &str,
+        props: &P,
+        taggable: bool,
+        after: &[&str],
+    ) -> Result<Node, GraphError> {
+        let props = serde_json::to_value(props).expect("typed properties serialize");
+        self.add_after(P::KIND, name, props, taggable, after)
+    }
+
     /// A stack output (printed by `apply` and `output`): a value that may hold references.
     pub fn output(&mut self, name: &str, value: Value) {
         self.graph.outputs.insert(name.to_string(), value);

@@ -1,12 +1,13 @@
 //! EC2: an Auto Scaling group launched from a template whose user data
 //! (`userdata/user-data.sh.j2`) installs and starts the runtime.
 
-use minijinja::{Environment, UndefinedBehavior, context};
-use serde_json::json;
-
-use super::{Data, Runtime, Shared, Synth, SynthError, need, tracking};
+use super::{Data, Runtime, Shared, Synth, SynthError, Tracking, need};
+use crate::aws::autoscaling_group::AutoscalingGroupProps;
+use crate::aws::autoscaling_policy::AutoscalingPolicyProps;
+use crate::aws::launch_template::{LaunchTemplateProps, Metadata};
 use crate::graph::Node;
 use crate::stack::Ec2Spec;
+use minijinja::{Environment, UndefinedBehavior, context};
 
 /// EC2 through an Auto Scaling group: a launch template with everything an instance needs,
 /// the group across the compute subnets in the EC2 target group (after the listener that
@@ -17,66 +18,66 @@ pub(super) fn synth(s: &mut Synth, at: &Shared, e: &Ec2Spec, tg: &Node) -> Resul
     let script = user_data(&stack, at.data, at.data.runtime(e.arch.value)?, at.port)?;
     // With the gateway endpoint on the route tables the binary and releases stay on the AWS
     // network, from public and private subnets alike.
-    let template = s.add_after(
-        "aws.launch_template",
-        "ec2",
-        json!({
-            "name": format!("{stack}-ec2"),
-            "instance_type": e.instance_type(),
-            "arch": e.arch.value.as_str(),
-            "security_group_ids": [at.net.compute_sg],
-            "instance_profile_arn": need(&at.data.ec2_instance_profile_arn, "EC2 instance profile")?,
-            "user_data": script,
-            // IMDSv2 only; one hop, since nothing runs in containers on the host.
-            "metadata": {"http_tokens": "required", "hop_limit": 1},
-        }),
-        true,
-        &at.after(&[&at.data.s3_endpoint]),
-    )?;
+    let template = LaunchTemplateProps {
+        name: format!("{stack}-ec2"),
+        instance_type: e.instance_type().to_string(),
+        arch: e.arch.value.as_str().to_string(),
+        security_group_ids: vec![at.net.compute_sg.clone()],
+        instance_profile_arn: need(&at.data.ec2_instance_profile_arn, "EC2 instance profile")?
+            .to_string(),
+        user_data: script,
+        // IMDSv2 only; one hop, since nothing runs in containers on the host.
+        metadata: Metadata {
+            http_tokens: "required".into(),
+            hop_limit: 1,
+        },
+        tags: Default::default(),
+    };
+    let after = at.after(&[&at.data.s3_endpoint]);
+    let template = s.add_typed_after("ec2", &template, true, &after)?;
     let (min, max) = e
         .scaling
         .as_ref()
         .map_or((e.count.value, e.count.value), |sc| {
             (sc.value.min.value, sc.value.max.value)
         });
-    let group = s.add_after(
-        "aws.autoscaling_group",
-        "ec2",
-        json!({
-            "name": format!("{stack}-ec2"),
-            "launch_template_id": template.out("id"),
-            "launch_template_version": template.out("version"),
-            "min_size": min,
-            "max_size": max,
-            "desired_capacity": e.count.value.max(min).min(max),
-            "subnet_ids": at.net.compute_subnet_ids,
-            "target_group_arns": [tg.out("arn")],
-            "health_check_grace_period": e.warmup.value,
-            "instance_warmup": e.warmup.value,
-            "min_healthy_percentage": e.min_healthy_percent.value,
-        }),
-        true,
-        &[at.forwarding],
-    )?;
+    let group = AutoscalingGroupProps {
+        name: format!("{stack}-ec2"),
+        launch_template_id: template.out("id"),
+        launch_template_version: template.out("version"),
+        min_size: int(min),
+        max_size: int(max),
+        desired_capacity: int(e.count.value.max(min).min(max)),
+        subnet_ids: at.net.compute_subnet_ids.clone(),
+        target_group_arns: vec![tg.out("arn")],
+        health_check_grace_period: int(e.warmup.value),
+        instance_warmup: int(e.warmup.value),
+        min_healthy_percentage: int(e.min_healthy_percent.value),
+        tags: Default::default(),
+    };
+    let group = s.add_typed_after("ec2", &group, true, &[at.forwarding])?;
     let Some(sc) = &e.scaling else {
         return Ok(());
     };
     if let Some(n) = s.graph.nodes.get_mut(&group.address) {
         n.ignore_changes.insert("desired_capacity".into());
     }
-    let mut policy = json!({
-        "group_name": group.out("name"),
-        "policy_name": format!("{stack}-ec2"),
-    });
-    tracking(
-        &mut policy,
-        &sc.value,
-        "ASGAverageCPUUtilization",
-        at.lb,
-        tg,
-    )?;
-    s.add("aws.autoscaling_policy", "ec2", policy, false)?;
+    let t = Tracking::of(&sc.value, "ASGAverageCPUUtilization", at.lb, tg)?;
+    let policy = AutoscalingPolicyProps {
+        group_name: group.out("name"),
+        policy_name: format!("{stack}-ec2"),
+        metric: t.metric,
+        target_value: t.target_value,
+        load_balancer_arn: t.load_balancer_arn,
+        target_group_arn: t.target_group_arn,
+    };
+    s.add_typed("ec2", &policy, false)?;
     Ok(())
+}
+
+/// A count the stack bounds (validate) as an API integer.
+fn int(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// EC2 user data: the script of `userdata/user-data.sh.j2` with the systemd unit of

@@ -5,6 +5,8 @@
 use serde_json::json;
 
 use super::{APP_DIR, Shared, Synth, SynthError, need, runtime_env};
+use crate::aws::lambda_alias::LambdaAliasProps;
+use crate::aws::lambda_provisioned_concurrency::ProvisionedConcurrencyProps;
 use crate::graph::Node;
 use crate::stack::LambdaSpec;
 
@@ -65,26 +67,19 @@ fn function(s: &mut Synth, at: &Shared, l: &LambdaSpec) -> Result<Node, SynthErr
 fn registration(s: &mut Synth, l: &LambdaSpec, f: &Node, tg: &Node) -> Result<(), SynthError> {
     let (target, qualifier, warm) = match &l.provisioned_concurrency {
         Some(n) => {
-            let alias = s.add(
-                "aws.lambda_alias",
-                "live",
-                json!({
-                    "function_name": f.out("name"),
-                    "name": "live",
-                    "function_version": f.out("version"),
-                }),
-                false,
-            )?;
-            let warm = s.add(
-                "aws.lambda_provisioned_concurrency",
-                "live",
-                json!({
-                    "function_name": f.out("name"),
-                    "qualifier": alias.out("name"),
-                    "provisioned_concurrent_executions": n.value,
-                }),
-                false,
-            )?;
+            let alias = LambdaAliasProps {
+                function_name: f.out("name"),
+                name: "live".into(),
+                function_version: f.out("version"),
+            };
+            let alias = s.add_typed("live", &alias, false)?;
+            let warm = ProvisionedConcurrencyProps {
+                function_name: f.out("name"),
+                qualifier: alias.out("name"),
+                // Validate bounds it by Lambda's maximum (900).
+                provisioned_concurrent_executions: n.value as i32,
+            };
+            let warm = s.add_typed("live", &warm, false)?;
             (
                 alias.out("arn"),
                 Some(alias.out("name")),

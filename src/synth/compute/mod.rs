@@ -223,20 +223,41 @@ fn tracking(
     lb: &Node,
     tg: &Node,
 ) -> Result<(), SynthError> {
-    let (metric, target, lb_arn, tg_arn) = match (&sc.cpu, &sc.requests_per_target) {
-        (Some(cpu), _) => (cpu_metric, cpu.value, Value::Null, Value::Null),
-        (None, Some(r)) => (
-            "ALBRequestCountPerTarget",
-            r.value,
-            json!(lb.out("arn")),
-            json!(tg.out("arn")),
-        ),
-        (None, None) => return Err(SynthError::Missing("scaling metric")),
-    };
-    policy["metric"] = json!(metric);
-    // A float, as Auto Scaling reads it back, so plan compares like with like.
-    policy["target_value"] = json!(f64::from(target));
-    policy["load_balancer_arn"] = lb_arn;
-    policy["target_group_arn"] = tg_arn;
+    let t = Tracking::of(sc, cpu_metric, lb, tg)?;
+    policy["metric"] = json!(t.metric);
+    policy["target_value"] = json!(t.target_value);
+    policy["load_balancer_arn"] = json!(t.load_balancer_arn);
+    policy["target_group_arn"] = json!(t.target_group_arn);
     Ok(())
+}
+
+/// What a target-tracking policy holds: the metric, its value, and for request counts the
+/// load balancer and target group they are counted at.
+struct Tracking {
+    metric: String,
+    /// A float, as Auto Scaling reads it back, so plan compares like with like.
+    target_value: f64,
+    load_balancer_arn: Option<String>,
+    target_group_arn: Option<String>,
+}
+
+impl Tracking {
+    fn of(sc: &ScalingSpec, cpu_metric: &str, lb: &Node, tg: &Node) -> Result<Self, SynthError> {
+        let (metric, target, arns) = match (&sc.cpu, &sc.requests_per_target) {
+            (Some(cpu), _) => (cpu_metric, cpu.value, None),
+            (None, Some(r)) => (
+                "ALBRequestCountPerTarget",
+                r.value,
+                Some((lb.out("arn"), tg.out("arn"))),
+            ),
+            (None, None) => return Err(SynthError::Missing("scaling metric")),
+        };
+        let (load_balancer_arn, target_group_arn) = arns.unzip();
+        Ok(Tracking {
+            metric: metric.into(),
+            target_value: f64::from(target),
+            load_balancer_arn,
+            target_group_arn,
+        })
+    }
 }
