@@ -3,12 +3,23 @@
 //! S3 endpoint's service name) are resolved at apply time. Creates and deletes nothing.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
+use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct CallerIdentity(pub std::sync::Arc<AwsContext>);
+
+/// Nothing to set: the identity is the credentials'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallerIdentityProps {}
+
+impl Typed for CallerIdentityProps {
+    const KIND: &'static str = "aws.caller_identity";
+    const WHAT: &'static str = "caller identity";
+}
 
 /// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
 pub fn partition(region: &str) -> &'static str {
@@ -39,7 +50,7 @@ impl CallerIdentity {
 #[async_trait]
 impl Resource for CallerIdentity {
     fn kind(&self) -> &'static str {
-        "aws.caller_identity"
+        CallerIdentityProps::KIND
     }
 
     fn forces_replacement(&self, _field: &str) -> bool {

@@ -12,10 +12,12 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, SseSpecification, SseStatus,
     TableDescription, TableStatus, Tag,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify, prop};
+use super::errors::{accepted, classify};
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -33,14 +35,32 @@ fn outputs(t: &TableDescription) -> Outputs {
     m
 }
 
-fn billing(props: &Value) -> BillingMode {
-    BillingMode::from(props["billing_mode"].as_str().unwrap_or("PAY_PER_REQUEST"))
+/// The table's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DynamodbTableProps {
+    /// The table's name, unique in the account and region.
+    pub name: String,
+    /// The string partition key attribute ([`HASH_KEY`], Spin's layout).
+    pub hash_key: String,
+    /// `PAY_PER_REQUEST` (on demand) or `PROVISIONED`.
+    pub billing_mode: String,
+    /// Server-side encryption with the AWS-managed KMS key, rather than DynamoDB's own.
+    pub encrypted: bool,
 }
 
-fn sse(props: &Value) -> SseSpecification {
-    SseSpecification::builder()
-        .enabled(props["encrypted"].as_bool().unwrap_or(true))
-        .build()
+impl Typed for DynamodbTableProps {
+    const KIND: &'static str = "aws.dynamodb_table";
+    const WHAT: &'static str = "DynamoDB table";
+}
+
+impl DynamodbTableProps {
+    fn billing(&self) -> BillingMode {
+        BillingMode::from(self.billing_mode.as_str())
+    }
+
+    fn sse(&self) -> SseSpecification {
+        SseSpecification::builder().enabled(self.encrypted).build()
+    }
 }
 
 async fn describe(ctx: &AwsContext, name: &str) -> Result<Option<TableDescription>, ProviderError> {
@@ -120,7 +140,7 @@ fn dynamo_tags(props: &Value) -> Vec<Tag> {
 #[async_trait]
 impl Resource for DynamodbTable {
     fn kind(&self) -> &'static str {
-        "aws.dynamodb_table"
+        DynamodbTableProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -160,9 +180,8 @@ impl Resource for DynamodbTable {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let name = prop(p, "name")?;
-        let key = prop(p, "hash_key")?;
+        let p = DynamodbTableProps::from_value(req.props)?;
+        let (name, key) = (p.name.as_str(), p.hash_key.as_str());
         let sent = self
             .0
             .dynamodb
@@ -182,9 +201,9 @@ impl Resource for DynamodbTable {
                     .build()
                     .map_err(super::errors::built)?,
             )
-            .billing_mode(billing(p))
-            .sse_specification(sse(p))
-            .set_tags(Some(dynamo_tags(p)))
+            .billing_mode(p.billing())
+            .sse_specification(p.sse())
+            .set_tags(Some(dynamo_tags(req.props)))
             .send()
             .await;
         if let Err(e) = sent {
@@ -217,6 +236,7 @@ impl Resource for DynamodbTable {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
+        let want = DynamodbTableProps::from_value(new)?;
         let t = self.wait_active(id).await?;
         let arn = t.table_arn().unwrap_or_default().to_string();
         // One UpdateTable per setting: DynamoDB refuses a second change while one is applied.
@@ -229,8 +249,8 @@ impl Resource for DynamodbTable {
             }
             let call = self.0.dynamodb.update_table().table_name(id);
             let call = match setting {
-                Setting::Billing => call.billing_mode(billing(new)),
-                Setting::Encryption => call.sse_specification(sse(new)),
+                Setting::Billing => call.billing_mode(want.billing()),
+                Setting::Encryption => call.sse_specification(want.sse()),
             };
             call.send().await.map_err(classify)?;
             self.wait_active(id).await?;

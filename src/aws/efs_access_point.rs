@@ -9,17 +9,51 @@ use async_trait::async_trait;
 use aws_sdk_efs::types::{
     AccessPointDescription, CreationInfo, LifeCycleState, PosixUser, RootDirectory,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::efs_file_system::efs_tags;
-use super::errors::{accepted, built, classify, prop};
+use super::errors::{accepted, built, classify};
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct EfsAccessPoint(pub std::sync::Arc<AwsContext>);
 
 const READY: Duration = Duration::from_secs(120);
+
+/// The access point's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EfsAccessPointProps {
+    /// The file system it opens.
+    pub file_system_id: String,
+    /// The directory clients see as `/`, created as described when missing.
+    pub root_directory: RootDir,
+    /// The POSIX identity every client acts as, whatever it claims.
+    pub posix_user: Posix,
+}
+
+/// The root directory: its path and how EFS creates it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RootDir {
+    pub path: String,
+    pub owner_uid: i64,
+    pub owner_gid: i64,
+    /// Octal mode (`0755`).
+    pub permissions: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Posix {
+    pub uid: i64,
+    pub gid: i64,
+}
+
+impl Typed for EfsAccessPointProps {
+    const KIND: &'static str = "aws.efs_access_point";
+    const WHAT: &'static str = "EFS access point";
+}
 
 fn outputs(ap: &AccessPointDescription) -> Outputs {
     let mut o = Outputs::new();
@@ -62,7 +96,7 @@ impl EfsAccessPoint {
 #[async_trait]
 impl Resource for EfsAccessPoint {
     fn kind(&self) -> &'static str {
-        "aws.efs_access_point"
+        EfsAccessPointProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -97,26 +131,22 @@ impl Resource for EfsAccessPoint {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let root = &p["root_directory"];
-        let num = |v: &Value, f: &str| {
-            v[f].as_i64()
-                .ok_or_else(|| ProviderError::Validation(format!("property `{f}` is missing")))
-        };
+        let p = EfsAccessPointProps::from_value(req.props)?;
+        let root = &p.root_directory;
         let out = self
             .0
             .efs
             .create_access_point()
             .client_token(req.token)
-            .file_system_id(prop(p, "file_system_id")?)
+            .file_system_id(&p.file_system_id)
             .root_directory(
                 RootDirectory::builder()
-                    .path(prop(root, "path")?)
+                    .path(&root.path)
                     .creation_info(
                         CreationInfo::builder()
-                            .owner_uid(num(root, "owner_uid")?)
-                            .owner_gid(num(root, "owner_gid")?)
-                            .permissions(prop(root, "permissions")?)
+                            .owner_uid(root.owner_uid)
+                            .owner_gid(root.owner_gid)
+                            .permissions(&root.permissions)
                             .build()
                             .map_err(built)?,
                     )
@@ -124,12 +154,12 @@ impl Resource for EfsAccessPoint {
             )
             .posix_user(
                 PosixUser::builder()
-                    .uid(num(&p["posix_user"], "uid")?)
-                    .gid(num(&p["posix_user"], "gid")?)
+                    .uid(p.posix_user.uid)
+                    .gid(p.posix_user.gid)
                     .build()
                     .map_err(built)?,
             )
-            .set_tags(Some(efs_tags(p)?))
+            .set_tags(Some(efs_tags(req.props)?))
             .send()
             .await
             .map_err(classify)?;

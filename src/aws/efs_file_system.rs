@@ -10,14 +10,36 @@ use async_trait::async_trait;
 use aws_sdk_efs::types::{
     LifeCycleState, LifecyclePolicy, PerformanceMode, Tag, ThroughputMode, TransitionToIaRules,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, built, classify, prop};
+use super::errors::{accepted, built, classify};
+use super::props::Typed;
 use super::{policy, tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct EfsFileSystem(pub std::sync::Arc<AwsContext>);
+
+/// The file system's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EfsFileSystemProps {
+    /// Encryption at rest (with the AWS-managed key).
+    pub encrypted: bool,
+    /// `generalPurpose` or `maxIO`.
+    pub performance_mode: String,
+    /// `elastic`, `bursting` or `provisioned`.
+    pub throughput_mode: String,
+    /// Days without access before a file moves to Infrequent Access (0: never).
+    pub transition_to_ia_days: u32,
+    /// Whether the file system policy refuses NFS clients that do not use TLS.
+    pub enforce_tls: bool,
+}
+
+impl Typed for EfsFileSystemProps {
+    const KIND: &'static str = "aws.efs_file_system";
+    const WHAT: &'static str = "EFS file system";
+}
 
 /// A new file system is usable within seconds; deletion can take a minute.
 const READY: Duration = Duration::from_secs(300);
@@ -89,8 +111,7 @@ impl EfsFileSystem {
         }
     }
 
-    async fn set_lifecycle(&self, id: &str, props: &Value) -> Result<(), ProviderError> {
-        let days = props["transition_to_ia_days"].as_u64().unwrap_or(0) as u32;
+    async fn set_lifecycle(&self, id: &str, days: u32) -> Result<(), ProviderError> {
         let policies = ia_rule(days)
             .map(|r| {
                 vec![
@@ -113,8 +134,13 @@ impl EfsFileSystem {
 
     /// Encryption in transit, enforced: any NFS client not using TLS is refused. Mounts must
     /// use `tls,iam` (the roles' identity policies grant ClientMount/ClientWrite).
-    async fn set_policy(&self, id: &str, arn: &str, props: &Value) -> Result<(), ProviderError> {
-        if props["enforce_tls"].as_bool().unwrap_or(true) {
+    async fn set_policy(
+        &self,
+        id: &str,
+        arn: &str,
+        enforce_tls: bool,
+    ) -> Result<(), ProviderError> {
+        if enforce_tls {
             let doc = policy::document(vec![policy::deny_insecure_transport(json!(arn))]);
             self.0
                 .efs
@@ -158,7 +184,7 @@ impl EfsFileSystem {
 #[async_trait]
 impl Resource for EfsFileSystem {
     fn kind(&self) -> &'static str {
-        "aws.efs_file_system"
+        EfsFileSystemProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -216,16 +242,16 @@ impl Resource for EfsFileSystem {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
+        let p = EfsFileSystemProps::from_value(req.props)?;
         let sent = self
             .0
             .efs
             .create_file_system()
             .creation_token(req.token)
-            .encrypted(p["encrypted"].as_bool().unwrap_or(true))
-            .performance_mode(PerformanceMode::from(prop(p, "performance_mode")?))
-            .throughput_mode(ThroughputMode::from(prop(p, "throughput_mode")?))
-            .set_tags(Some(efs_tags(p)?))
+            .encrypted(p.encrypted)
+            .performance_mode(PerformanceMode::from(p.performance_mode.as_str()))
+            .throughput_mode(ThroughputMode::from(p.throughput_mode.as_str()))
+            .set_tags(Some(efs_tags(req.props)?))
             .send()
             .await;
         let id = match sent {
@@ -243,8 +269,8 @@ impl Resource for EfsFileSystem {
             Err(e) => return Err(classify(e)),
         };
         let arn = self.wait_available(&id).await?;
-        self.set_lifecycle(&id, p).await?;
-        self.set_policy(&id, &arn, p).await?;
+        self.set_lifecycle(&id, p.transition_to_ia_days).await?;
+        self.set_policy(&id, &arn, p.enforce_tls).await?;
         Ok(Created {
             id,
             outputs: outputs(&arn),
@@ -259,6 +285,7 @@ impl Resource for EfsFileSystem {
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         let arn = self.wait_available(id).await?;
+        let want = EfsFileSystemProps::from_value(new)?;
         for field in changed {
             match field.as_str() {
                 "throughput_mode" => {
@@ -266,13 +293,15 @@ impl Resource for EfsFileSystem {
                         .efs
                         .update_file_system()
                         .file_system_id(id)
-                        .throughput_mode(ThroughputMode::from(prop(new, "throughput_mode")?))
+                        .throughput_mode(ThroughputMode::from(want.throughput_mode.as_str()))
                         .send()
                         .await
                         .map_err(classify)?;
                 }
-                "transition_to_ia_days" => self.set_lifecycle(id, new).await?,
-                "enforce_tls" => self.set_policy(id, &arn, new).await?,
+                "transition_to_ia_days" => {
+                    self.set_lifecycle(id, want.transition_to_ia_days).await?
+                }
+                "enforce_tls" => self.set_policy(id, &arn, want.enforce_tls).await?,
                 "tags" => {
                     self.0
                         .efs

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify, prop};
+use super::errors::{accepted, classify};
+use super::props::Typed;
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -20,13 +22,24 @@ pub struct EfsMountTarget(pub std::sync::Arc<AwsContext>);
 /// Mount targets take about a minute to become available and as long to go away.
 const READY: Duration = Duration::from_secs(600);
 
-fn strings(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(str::to_string))
-        .collect();
+/// The mount target's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EfsMountTargetProps {
+    /// The file system it serves.
+    pub file_system_id: String,
+    /// The subnet its network interface sits in (one mount target per subnet).
+    pub subnet_id: String,
+    /// Security groups of its network interface: who may reach NFS.
+    pub security_groups: Vec<String>,
+}
+
+impl Typed for EfsMountTargetProps {
+    const KIND: &'static str = "aws.efs_mount_target";
+    const WHAT: &'static str = "EFS mount target";
+}
+
+fn sorted(groups: &[String]) -> Vec<String> {
+    let mut out = groups.to_vec();
     out.sort();
     out
 }
@@ -92,7 +105,7 @@ impl EfsMountTarget {
 #[async_trait]
 impl Resource for EfsMountTarget {
     fn kind(&self) -> &'static str {
-        "aws.efs_mount_target"
+        EfsMountTargetProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -114,7 +127,7 @@ impl Resource for EfsMountTarget {
         let props = json!({
             "file_system_id": mt.file_system_id(),
             "subnet_id": mt.subnet_id(),
-            "security_groups": strings(&json!(sgs.security_groups())),
+            "security_groups": sorted(sgs.security_groups()),
         });
         Ok(Some(Live {
             props,
@@ -123,17 +136,15 @@ impl Resource for EfsMountTarget {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let (fs, subnet) = (
-            prop(req.props, "file_system_id")?,
-            prop(req.props, "subnet_id")?,
-        );
+        let p = EfsMountTargetProps::from_value(req.props)?;
+        let (fs, subnet) = (p.file_system_id.as_str(), p.subnet_id.as_str());
         let sent = self
             .0
             .efs
             .create_mount_target()
             .file_system_id(fs)
             .subnet_id(subnet)
-            .set_security_groups(Some(strings(&req.props["security_groups"])))
+            .set_security_groups(Some(sorted(&p.security_groups)))
             .send()
             .await;
         let id = match sent {
@@ -168,7 +179,9 @@ impl Resource for EfsMountTarget {
                 .efs
                 .modify_mount_target_security_groups()
                 .mount_target_id(id)
-                .set_security_groups(Some(strings(&new["security_groups"])))
+                .set_security_groups(Some(sorted(
+                    &EfsMountTargetProps::from_value(new)?.security_groups,
+                )))
                 .send()
                 .await
                 .map_err(classify)?;

@@ -4,12 +4,28 @@
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as Described;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify, prop};
+use super::errors::{accepted, classify};
+use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The log group's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogGroupProps {
+    /// The group's name (`/wxinfra/<stack>/<primitive>`).
+    pub name: String,
+    /// Days CloudWatch Logs keeps events; none keeps them forever.
+    pub retention_days: Option<i32>,
+}
+
+impl Typed for LogGroupProps {
+    const KIND: &'static str = "aws.log_group";
+    const WHAT: &'static str = "log group";
+}
 
 pub struct LogGroup(pub std::sync::Arc<AwsContext>);
 
@@ -78,14 +94,14 @@ impl LogGroup {
         ))
     }
 
-    async fn set_retention(&self, name: &str, props: &Value) -> Result<(), ProviderError> {
-        match props["retention_days"].as_i64() {
+    async fn set_retention(&self, name: &str, days: Option<i32>) -> Result<(), ProviderError> {
+        match days {
             Some(days) => {
                 self.0
                     .logs
                     .put_retention_policy()
                     .log_group_name(name)
-                    .retention_in_days(days as i32)
+                    .retention_in_days(days)
                     .send()
                     .await
                     .map_err(classify)?;
@@ -115,7 +131,7 @@ impl LogGroup {
 #[async_trait]
 impl Resource for LogGroup {
     fn kind(&self) -> &'static str {
-        "aws.log_group"
+        LogGroupProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -138,7 +154,8 @@ impl Resource for LogGroup {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let name = prop(req.props, "name")?;
+        let p = LogGroupProps::from_value(req.props)?;
+        let name = p.name.as_str();
         if !valid_name(name) {
             return Err(ProviderError::Validation(format!(
                 "`{name}` is not a valid log group name"
@@ -168,7 +185,7 @@ impl Resource for LogGroup {
             }
             Err(e) => return Err(classify(e)),
         }
-        self.set_retention(name, req.props).await?;
+        self.set_retention(name, p.retention_days).await?;
         let g = self.require(name).await?;
         Ok(Created {
             id: name.to_string(),
@@ -185,7 +202,8 @@ impl Resource for LogGroup {
     ) -> Result<Outputs, ProviderError> {
         let g = self.require(id).await?;
         if changed.iter().any(|f| f == "retention_days") {
-            self.set_retention(id, new).await?;
+            let days = LogGroupProps::from_value(new)?.retention_days;
+            self.set_retention(id, days).await?;
         }
         if changed.iter().any(|f| f == "tags") {
             self.0

@@ -13,15 +13,33 @@ use aws_sdk_s3::types::{
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::caller_identity::partition;
 use super::context::AwsContext;
-use super::errors::{built, classify, code, is_404, prop};
+use super::errors::{built, classify, code, is_404};
+use super::props::Typed;
 use super::{policy, tags};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct S3Bucket(pub std::sync::Arc<AwsContext>);
+
+/// The bucket's properties (its name comes from the create's token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct S3BucketProps {
+    /// Whether all four public-access blocks are on.
+    pub block_public_access: bool,
+    /// Default encryption: `AES256` (S3-managed keys) or `aws:kms`.
+    pub encryption: String,
+    /// Whether the bucket policy refuses requests not made over TLS.
+    pub enforce_tls: bool,
+}
+
+impl Typed for S3BucketProps {
+    const KIND: &'static str = "aws.s3_bucket";
+    const WHAT: &'static str = "S3 bucket";
+}
 
 /// S3's limit on bucket names.
 pub const MAX_NAME: usize = 63;
@@ -86,11 +104,12 @@ impl S3Bucket {
         props: &Value,
         fields: &[&str],
     ) -> Result<(), ProviderError> {
+        let p = S3BucketProps::from_value(props)?;
         let s3 = &self.0.s3;
         for field in fields {
             match *field {
                 "block_public_access" => {
-                    let on = props[*field].as_bool().unwrap_or(true);
+                    let on = p.block_public_access;
                     s3.put_public_access_block()
                         .bucket(name)
                         .public_access_block_configuration(
@@ -109,10 +128,7 @@ impl S3Bucket {
                     let rule = ServerSideEncryptionRule::builder()
                         .apply_server_side_encryption_by_default(
                             ServerSideEncryptionByDefault::builder()
-                                .sse_algorithm(ServerSideEncryption::from(prop(
-                                    props,
-                                    "encryption",
-                                )?))
+                                .sse_algorithm(ServerSideEncryption::from(p.encryption.as_str()))
                                 .build()
                                 .map_err(built)?,
                         )
@@ -130,7 +146,7 @@ impl S3Bucket {
                         .map_err(classify)?;
                 }
                 "enforce_tls" => {
-                    if props[*field].as_bool().unwrap_or(true) {
+                    if p.enforce_tls {
                         let arn = self.arn(name);
                         let doc = policy::document(vec![policy::deny_insecure_transport(json!([
                             arn,
@@ -258,7 +274,7 @@ const FIELDS: &[&str] = &["block_public_access", "encryption", "enforce_tls", "t
 #[async_trait]
 impl Resource for S3Bucket {
     fn kind(&self) -> &'static str {
-        "aws.s3_bucket"
+        S3BucketProps::KIND
     }
 
     fn forces_replacement(&self, _field: &str) -> bool {

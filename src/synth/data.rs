@@ -9,8 +9,15 @@ use serde_json::{Value, json};
 use super::Synth;
 use super::network::Network;
 use crate::artifacts::{Artifact, Artifacts, CURRENT_KEY};
+use crate::aws::caller_identity::CallerIdentityProps;
+use crate::aws::dynamodb_table::{DynamodbTableProps, HASH_KEY};
+use crate::aws::efs_access_point::{EfsAccessPointProps, Posix, RootDir};
+use crate::aws::efs_file_system::EfsFileSystemProps;
+use crate::aws::efs_mount_target::EfsMountTargetProps;
+use crate::aws::log_group::LogGroupProps;
 use crate::aws::policy::document;
 use crate::aws::props::Val;
+use crate::aws::s3_bucket::S3BucketProps;
 use crate::aws::vpc_endpoint::VpcEndpointProps;
 use crate::graph::{GraphError, Node, refs_in};
 use crate::stack::VpcMode;
@@ -99,18 +106,14 @@ pub fn bundle_name(release_id: &str) -> String {
 
 pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data, GraphError> {
     let stack = s.name().to_string();
-    let identity = s.add("aws.caller_identity", "current", json!({}), false)?;
+    let identity = s.add_typed("current", &CallerIdentityProps {}, false)?;
     let (file_system, mount_targets, access_point) = efs(s, net)?;
-    let bucket = s.add(
-        "aws.s3_bucket",
-        "artifacts",
-        json!({
-            "block_public_access": true,
-            "encryption": "AES256",
-            "enforce_tls": true,
-        }),
-        true,
-    )?;
+    let bucket = S3BucketProps {
+        block_public_access: true,
+        encryption: "AES256".into(),
+        enforce_tls: true,
+    };
+    let bucket = s.add_typed("artifacts", &bucket, true)?;
     let objects = objects(s, &bucket, artifacts)?;
     let s3_endpoint = s3_endpoint(s, net, &identity, &bucket)?;
     let log_groups = log_groups(s, &stack)?;
@@ -155,46 +158,37 @@ pub fn synth(s: &mut Synth, net: &Network, artifacts: &Artifacts) -> Result<Data
 /// point, whose root the runtime's POSIX user owns.
 fn efs(s: &mut Synth, net: &Network) -> Result<(Node, Vec<Node>, Node), GraphError> {
     let efs = &s.stack.stack.efs;
-    let file_system = s.add(
-        "aws.efs_file_system",
-        "app",
-        json!({
-            "encrypted": true,
-            "performance_mode": "generalPurpose",
-            "throughput_mode": efs.throughput_mode.value,
-            "transition_to_ia_days": efs.transition_to_ia_days.value,
-            "enforce_tls": true,
-        }),
-        true,
-    )?;
+    let file_system = EfsFileSystemProps {
+        encrypted: true,
+        performance_mode: "generalPurpose".into(),
+        throughput_mode: efs.throughput_mode.value.clone(),
+        transition_to_ia_days: efs.transition_to_ia_days.value,
+        enforce_tls: true,
+    };
+    let file_system = s.add_typed("app", &file_system, true)?;
     let mut mount_targets = Vec::new();
-    for (name, subnet) in subnets(s, net) {
-        mount_targets.push(s.add(
-            "aws.efs_mount_target",
-            &name,
-            json!({
-                "file_system_id": file_system.out("id"),
-                "subnet_id": subnet,
-                "security_groups": [net.efs_sg],
-            }),
-            false,
-        )?);
+    for (name, subnet_id) in subnets(s, net) {
+        let target = EfsMountTargetProps {
+            file_system_id: file_system.out("id"),
+            subnet_id,
+            security_groups: vec![net.efs_sg.clone()],
+        };
+        mount_targets.push(s.add_typed(&name, &target, false)?);
     }
-    let access_point = s.add(
-        "aws.efs_access_point",
-        "app",
-        json!({
-            "file_system_id": file_system.out("id"),
-            "root_directory": {
-                "path": "/app",
-                "owner_uid": APP_UID,
-                "owner_gid": APP_UID,
-                "permissions": "0755",
-            },
-            "posix_user": {"uid": APP_UID, "gid": APP_UID},
-        }),
-        true,
-    )?;
+    let access_point = EfsAccessPointProps {
+        file_system_id: file_system.out("id"),
+        root_directory: RootDir {
+            path: "/app".into(),
+            owner_uid: APP_UID,
+            owner_gid: APP_UID,
+            permissions: "0755".into(),
+        },
+        posix_user: Posix {
+            uid: APP_UID,
+            gid: APP_UID,
+        },
+    };
+    let access_point = s.add_typed("app", &access_point, true)?;
     Ok((file_system, mount_targets, access_point))
 }
 
@@ -317,17 +311,13 @@ fn kv_tables(
         .kv_labels
         .iter()
         .map(|label| {
-            let t = s.add(
-                "aws.dynamodb_table",
-                &format!("kv-{label}"),
-                json!({
-                    "name": format!("{stack}-kv-{label}"),
-                    "hash_key": crate::aws::dynamodb_table::HASH_KEY,
-                    "billing_mode": "PAY_PER_REQUEST",
-                    "encrypted": true,
-                }),
-                true,
-            )?;
+            let table = DynamodbTableProps {
+                name: format!("{stack}-kv-{label}"),
+                hash_key: HASH_KEY.into(),
+                billing_mode: "PAY_PER_REQUEST".into(),
+                encrypted: true,
+            };
+            let t = s.add_typed(&format!("kv-{label}"), &table, true)?;
             Ok((label.clone(), t))
         })
         .collect()
@@ -345,17 +335,16 @@ struct Granted<'a> {
 /// (mount target name, subnet id reference) per subnet. A new VPC's subnets are named
 /// nodes; a looked-up VPC gives one list, indexed here (`subnet_ids.0`, ...) for as many
 /// subnets as the stack uses.
-fn subnets(s: &Synth, net: &Network) -> Vec<(String, Value)> {
+fn subnets(s: &Synth, net: &Network) -> Vec<(String, String)> {
     match &net.compute_subnet_ids {
         Val::Known(ids) => ids
             .iter()
             .map(|id| {
-                let id = Value::String(id.clone());
-                let name = refs_in(&id)
+                let name = refs_in(&Value::String(id.clone()))
                     .first()
                     .and_then(|r| r.address.rsplit('.').next().map(str::to_string))
-                    .unwrap_or_else(|| id.as_str().unwrap_or_default().to_string());
-                (name, id)
+                    .unwrap_or_else(|| id.clone());
+                (name, id.clone())
             })
             .collect(),
         Val::Ref(list) => {
@@ -374,7 +363,7 @@ fn subnets(s: &Synth, net: &Network) -> Vec<(String, Value)> {
                 .map(|i| {
                     (
                         format!("{base}-{i}"),
-                        json!(format!("${{{address}.{output}.{i}}}")),
+                        format!("${{{address}.{output}.{i}}}"),
                     )
                 })
                 .collect()
@@ -385,12 +374,12 @@ fn subnets(s: &Synth, net: &Network) -> Vec<(String, Value)> {
 fn log_groups(s: &mut Synth, stack: &str) -> Result<LogGroups, GraphError> {
     let c = s.stack.stack.compute.clone();
     let group = |s: &mut Synth, name: &str, days: u32| {
-        s.add(
-            "aws.log_group",
-            name,
-            json!({"name": format!("/wxinfra/{stack}/{name}"), "retention_days": days}),
-            true,
-        )
+        let group = LogGroupProps {
+            name: format!("/wxinfra/{stack}/{name}"),
+            // Validate keeps it to CloudWatch's values (at most 3653).
+            retention_days: Some(days as i32),
+        };
+        s.add_typed(name, &group, true)
     };
     Ok(LogGroups {
         fargate: c
