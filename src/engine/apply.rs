@@ -247,102 +247,132 @@ impl Engine {
             });
         }
         let dag = apply_graph(plan, &state)?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            store: self.store.clone(),
-        });
-        let changes: Arc<BTreeMap<String, ResourceChange>> = Arc::new(
-            plan.resources
+        let walk = Arc::new(Walk {
+            shared: Shared {
+                state: Mutex::new(state),
+                store: self.store.clone(),
+            },
+            changes: plan
+                .resources
                 .iter()
                 .map(|r| (r.address.clone(), r.clone()))
                 .collect(),
-        );
-        let desired = Arc::new(plan.desired.clone());
-        let (stack, serial) = (plan.stack.clone(), plan.serial);
-
+            desired: plan.desired.clone(),
+            stack: plan.stack.clone(),
+            serial: plan.serial,
+            provider: self.provider.clone(),
+            hooks: self.hooks.clone(),
+            retry: self.retry,
+        });
         let outcomes = dag
             .walk(self.parallelism, self.stop.clone(), |v| {
-                let (step, address) = match v.split_once(':') {
-                    Some(("delete", a)) => (Step::Delete, a.to_string()),
-                    Some((_, a)) => (Step::Apply, a.to_string()),
-                    None => unreachable!("apply graph vertices are step:address"),
-                };
-                let rc = changes[&address].clone();
-                let node = desired.nodes.get(&address).cloned();
-                let (shared, provider, hooks, retry) = (
-                    shared.clone(),
-                    self.provider.clone(),
-                    self.hooks.clone(),
-                    self.retry,
-                );
-                let stack = stack.clone();
-                async move {
-                    let shown = if step == Step::Delete {
-                        Action::Delete
-                    } else {
-                        rc.action
-                    };
-                    hooks.event(Event::Started {
-                        address: address.clone(),
-                        action: shown,
-                    });
-                    let started = Instant::now();
-                    let ctx = StepCtx {
-                        shared: &shared,
-                        provider: provider.as_ref(),
-                        hooks: hooks.as_ref(),
-                        retry: &retry,
-                        address: &address,
-                        kind: &rc.kind,
-                    };
-                    let report: Arc<dyn Fn(String) + Send + Sync> = {
-                        let (hooks, address) = (hooks.clone(), address.clone());
-                        Arc::new(move |message| {
-                            hooks.event(Event::Progress {
-                                address: address.clone(),
-                                message,
-                            })
-                        })
-                    };
-                    let result = crate::provider::reporting(report, async {
-                        match step {
-                            Step::Delete => ctx.delete(&stack, &rc).await.map(|()| None),
-                            Step::Apply => {
-                                let node = node.expect("apply steps exist only for desired nodes");
-                                if rc.action == Action::Update {
-                                    ctx.update(&node, &rc).await
-                                } else {
-                                    ctx.create(&stack, serial, &node, rc.create_before_destroy)
-                                        .await
-                                }
-                                .map(Some)
-                            }
-                        }
-                    })
-                    .await;
-                    match result {
-                        Ok(id) => {
-                            hooks.event(Event::Finished {
-                                address,
-                                action: shown,
-                                id,
-                                elapsed: started.elapsed(),
-                            });
-                            Ok(())
-                        }
-                        Err(e) => {
-                            hooks.event(Event::Failed {
-                                address: address.clone(),
-                                action: shown,
-                                error: format!("{e:#}"),
-                            });
-                            Err((address, format!("{e:#}")))
-                        }
-                    }
-                }
+                let walk = walk.clone();
+                async move { walk.step(&v).await }
             })
             .await?;
+        let report = walk.tally(outcomes)?;
+        walk.shared.follow_ignore_changes(&walk.desired)?;
+        Ok(report)
+    }
+}
 
+/// What every step of one apply reads: the plan's changes and desired graph, the state being
+/// checkpointed, and the engine's provider, hooks and retry policy.
+struct Walk {
+    shared: Shared,
+    changes: BTreeMap<String, ResourceChange>,
+    desired: crate::graph::Graph,
+    stack: String,
+    serial: u64,
+    provider: Arc<dyn Provider>,
+    hooks: Arc<dyn Hooks>,
+    retry: RetryPolicy,
+}
+
+impl Walk {
+    /// Runs one apply-graph vertex (`apply:<address>` or `delete:<address>`), reporting its
+    /// start, progress and end to the hooks.
+    async fn step(&self, vertex: &str) -> Result<(), (String, String)> {
+        let (step, address) = match vertex.split_once(':') {
+            Some(("delete", a)) => (Step::Delete, a),
+            Some((_, a)) => (Step::Apply, a),
+            None => unreachable!("apply graph vertices are step:address"),
+        };
+        let rc = &self.changes[address];
+        let shown = if step == Step::Delete {
+            Action::Delete
+        } else {
+            rc.action
+        };
+        self.hooks.event(Event::Started {
+            address: address.to_string(),
+            action: shown,
+        });
+        let started = Instant::now();
+        let ctx = StepCtx {
+            shared: &self.shared,
+            provider: self.provider.as_ref(),
+            hooks: self.hooks.as_ref(),
+            retry: &self.retry,
+            address,
+            kind: &rc.kind,
+        };
+        let report: Arc<dyn Fn(String) + Send + Sync> = {
+            let (hooks, address) = (self.hooks.clone(), address.to_string());
+            Arc::new(move |message| {
+                hooks.event(Event::Progress {
+                    address: address.clone(),
+                    message,
+                })
+            })
+        };
+        let result = crate::provider::reporting(report, async {
+            match step {
+                Step::Delete => ctx.delete(&self.stack, rc).await.map(|()| None),
+                Step::Apply => {
+                    let node = self
+                        .desired
+                        .nodes
+                        .get(address)
+                        .expect("apply steps exist only for desired nodes");
+                    if rc.action == Action::Update {
+                        ctx.update(node, rc).await
+                    } else {
+                        ctx.create(&self.stack, self.serial, node, rc.create_before_destroy)
+                            .await
+                    }
+                    .map(Some)
+                }
+            }
+        })
+        .await;
+        match result {
+            Ok(id) => {
+                self.hooks.event(Event::Finished {
+                    address: address.to_string(),
+                    action: shown,
+                    id,
+                    elapsed: started.elapsed(),
+                });
+                Ok(())
+            }
+            Err(e) => {
+                self.hooks.event(Event::Failed {
+                    address: address.to_string(),
+                    action: shown,
+                    error: format!("{e:#}"),
+                });
+                Err((address.to_string(), format!("{e:#}")))
+            }
+        }
+    }
+
+    /// The report of a finished walk, or why it is not complete: failed operations first,
+    /// then operations an interrupt kept from starting.
+    fn tally(
+        &self,
+        outcomes: BTreeMap<String, Outcome<(String, String)>>,
+    ) -> Result<ApplyReport, ApplyError> {
         let mut report = ApplyReport::default();
         let mut errors = Vec::new();
         let mut skipped = 0;
@@ -355,14 +385,14 @@ impl Engine {
                 Outcome::Done => {
                     report
                         .done
-                        .insert(address.clone(), changes[&address].action);
+                        .insert(address.clone(), self.changes[&address].action);
                 }
                 Outcome::Failed(e) => errors.push(e),
                 Outcome::Skipped => {
                     skipped += 1;
                     self.hooks.event(Event::Skipped {
-                        address: address.clone(),
-                        action: changes[&address].action,
+                        action: self.changes[&address].action,
+                        address,
                     });
                 }
             }
@@ -376,7 +406,6 @@ impl Engine {
         if skipped > 0 {
             return Err(ApplyError::Interrupted { skipped });
         }
-        shared.follow_ignore_changes(&desired)?;
         Ok(report)
     }
 }
