@@ -212,6 +212,23 @@ where
     }
 }
 
+/// Defines a client interface's `connection` resource (its drop counted
+/// down in `count`) and `[static]connection.open` as `open`, in `style`.
+pub fn connection<R, P, Res>(
+    inst: &mut LinkerInstance<'_, Host>,
+    style: Style,
+    count: fn(&mut HostState) -> &mut usize,
+    open: Body<P, Res>,
+) -> wasmtime::Result<()>
+where
+    R: Send + 'static,
+    P: ComponentNamedList + Lift + Send + Sync + 'static,
+    Res: ComponentNamedList + Lower + Send + Sync + 'static,
+{
+    counted_resource::<R>(inst, "connection", count)?;
+    define(inst, style, "[static]connection.open", open)
+}
+
 /// A `stream<T>` and the `future<result<_, E>>` that says how it ended.
 pub type Streamed<T, E> = (StreamReader<T>, FutureReader<Result<(), E>>);
 

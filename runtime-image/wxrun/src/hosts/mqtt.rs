@@ -120,11 +120,10 @@ async fn publish(
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     for (name, style) in [(V2, Style::Plain), (V3, Style::Async)] {
         let mut inst = linker.instance(name)?;
-        super::counted_resource::<OpenMqtt>(&mut inst, "connection", |h| &mut h.open_mqtt)?;
-        define(
+        super::connection::<OpenMqtt, _, _>(
             &mut inst,
             style,
-            "[static]connection.open",
+            |h| &mut h.open_mqtt,
             |h, (address, username, password, keep_alive): (String, String, String, u64)| {
                 Box::pin(async move {
                     Ok((h.with(|host| open(host, address, username, password, keep_alive))?,))

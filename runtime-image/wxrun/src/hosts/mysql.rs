@@ -240,11 +240,10 @@ fn link<'a>(
     style: Style,
 ) -> wasmtime::Result<LinkerInstance<'a, Host>> {
     let mut inst = linker.instance(name)?;
-    super::counted_resource::<OpenMysql>(&mut inst, "connection", |h| &mut h.open_mysql)?;
-    define(
+    super::connection::<OpenMysql, _, _>(
         &mut inst,
         style,
-        "[static]connection.open",
+        |h| &mut h.open_mysql,
         |h, (address,): (String,)| Box::pin(async move { Ok((open(h, address).await?,)) }),
     )?;
     define(

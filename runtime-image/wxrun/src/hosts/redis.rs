@@ -163,11 +163,10 @@ macro_rules! method {
 pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     for (name, style) in [(V2, Style::Plain), (V3, Style::Async)] {
         let mut inst = linker.instance(name)?;
-        super::counted_resource::<OpenRedis>(&mut inst, "connection", |h| &mut h.open_redis)?;
-        define(
+        super::connection::<OpenRedis, _, _>(
             &mut inst,
             style,
-            "[static]connection.open",
+            |h| &mut h.open_redis,
             |h, (address,): (String,)| Box::pin(async move { Ok((open(h, address).await?,)) }),
         )?;
         method!(inst, style, "publish", (channel: String, payload: Vec<u8>), |c| async move {

@@ -3,7 +3,7 @@
 //! a case is `unsupported` with the server's binary bytes, NULL is
 //! `db-null` whatever the column's type.
 
-use super::v4::{Bound, DbDataType, DbValue, Interval, ParameterValue, RangeBoundKind};
+use super::v4::{Bound, Column, DbDataType, DbValue, Interval, ParameterValue, RangeBoundKind};
 use bytes::BytesMut;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use postgres_range::{BoundSided, BoundType, Normalizable, Range, RangeBound};
@@ -14,8 +14,18 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
+/// The interface's columns for a statement's or a row's PostgreSQL columns.
+pub fn columns(of: &[tokio_postgres::Column]) -> Vec<Column> {
+    of.iter()
+        .map(|c| Column {
+            name: c.name().to_string(),
+            data_type: data_type(c.type_()),
+        })
+        .collect()
+}
+
 /// The interface's type for a column of PostgreSQL type `ty`.
-pub fn data_type(ty: &Type) -> DbDataType {
+fn data_type(ty: &Type) -> DbDataType {
     match *ty {
         Type::BOOL => DbDataType::Boolean,
         Type::BYTEA => DbDataType::Binary,

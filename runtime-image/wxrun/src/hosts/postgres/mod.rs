@@ -39,6 +39,7 @@ use crate::hosts::rdbms;
 use crate::hosts::{Channel, HostAccess, Style, define};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures::TryStreamExt;
+use futures::future::BoxFuture;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use std::sync::Arc;
@@ -287,14 +288,7 @@ async fn query(
     {
         // Spin takes the columns from the first row: none without rows.
         if set.rows.is_empty() {
-            set.columns = row
-                .columns()
-                .iter()
-                .map(|c| v4::Column {
-                    name: c.name().to_string(),
-                    data_type: convert::data_type(c.type_()),
-                })
-                .collect();
+            set.columns = convert::columns(row.columns());
         }
         let values = (0..row.len())
             .map(|i| convert::value(&row, i))
@@ -407,8 +401,12 @@ fn link<'a, V: Version>(
     name: &str,
 ) -> wasmtime::Result<LinkerInstance<'a, Host>> {
     let mut inst = linker.instance(name)?;
-    super::counted_resource::<OpenPostgres>(&mut inst, "connection", |h| &mut h.open_postgres)?;
-    define_open::<V>(&mut inst, Style::Plain, "[static]connection.open")?;
+    super::connection::<OpenPostgres, _, _>(
+        &mut inst,
+        Style::Plain,
+        |h| &mut h.open_postgres,
+        open_in::<V>,
+    )?;
     method!(
         inst,
         Style::Plain,
@@ -428,16 +426,17 @@ fn link<'a, V: Version>(
     Ok(inst)
 }
 
-fn define_open<V: Version>(
-    inst: &mut LinkerInstance<'_, Host>,
-    style: Style,
-    name: &str,
-) -> wasmtime::Result<()> {
-    define(inst, style, name, |h, (address,): (String,)| {
-        Box::pin(async move {
-            let opened = open(h, address, None).await?;
-            Ok((opened.map_err(V::Error::from),))
-        })
+/// What `open` answers, in an interface version's error type `E`.
+type Opened<E> = (Result<Resource<OpenPostgres>, E>,);
+
+/// `open` answering in version `V`'s error type.
+fn open_in<V: Version>(
+    h: &mut dyn HostAccess,
+    (address,): (String,),
+) -> BoxFuture<'_, wasmtime::Result<Opened<V::Error>>> {
+    Box::pin(async move {
+        let opened = open(h, address, None).await?;
+        Ok((opened.map_err(V::Error::from),))
     })
 }
 
@@ -451,7 +450,12 @@ pub struct Builder {
 /// each call whose `query-async` streams the rows as the server sends them.
 fn link_4_2(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     let mut inst = link::<Postgres4>(linker, V4_2)?;
-    define_open::<Postgres4>(&mut inst, Style::Async, "[static]connection.open-async")?;
+    define(
+        &mut inst,
+        Style::Async,
+        "[static]connection.open-async",
+        open_in::<Postgres4>,
+    )?;
     method!(
         inst,
         Style::Async,
@@ -545,14 +549,7 @@ async fn query_stream(
 > {
     let params = params(&values).map_err(v4::Error::BadParameter)?;
     let prepared = client.prepare(&statement).await.map_err(query_failed)?;
-    let columns = prepared
-        .columns()
-        .iter()
-        .map(|c| v4::Column {
-            name: c.name().to_string(),
-            data_type: convert::data_type(c.type_()),
-        })
-        .collect();
+    let columns = convert::columns(prepared.columns());
     let rows = client
         .query_raw(&prepared, params)
         .await

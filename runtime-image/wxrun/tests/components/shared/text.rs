@@ -27,3 +27,34 @@ pub fn show(x: &impl std::fmt::Debug) -> String {
     }
     s
 }
+
+/// A Redis `execute`'s arguments from whitespace-separated text, integers as
+/// `int64`; a macro because each SDK has its own `RedisParameter`.
+macro_rules! redis_args {
+    ($param:ident, $text:expr) => {
+        $text
+            .split_whitespace()
+            .map(|a| match a.parse::<i64>() {
+                Ok(i) => $param::Int64(i),
+                Err(_) => $param::Binary(a.as_bytes().to_vec()),
+            })
+            .collect::<Vec<_>>()
+    };
+}
+
+/// A Redis `execute`'s answer as `nil`, `status:…`, `int:…` and `bin:…`
+/// joined by commas; a macro because each SDK has its own `RedisResult`.
+macro_rules! redis_results {
+    ($result:ident, $results:expr) => {
+        $results
+            .iter()
+            .map(|r| match r {
+                $result::Nil => "nil".to_string(),
+                $result::Status(s) => format!("status:{s}"),
+                $result::Int64(i) => format!("int:{i}"),
+                $result::Binary(b) => format!("bin:{}", String::from_utf8_lossy(b)),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+}

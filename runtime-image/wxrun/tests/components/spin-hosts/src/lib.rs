@@ -34,6 +34,7 @@
 //!   /mysql/<execute|query>   fermyon:spin/mysql@2.0.0, the same way
 
 #[path = "../../shared/text.rs"]
+#[macro_use]
 mod text;
 use text::{kinds, show};
 
@@ -399,24 +400,9 @@ fn redis(addr: &str, op: &str, key: &str, body: &[u8]) -> Result<String, String>
             Ok(m.join(","))
         }
         "exec" => {
-            let args: Vec<RedisParameter> = text
-                .split_whitespace()
-                .map(|a| match a.parse::<i64>() {
-                    Ok(i) => RedisParameter::Int64(i),
-                    Err(_) => RedisParameter::Binary(a.as_bytes().to_vec()),
-                })
-                .collect();
+            let args = redis_args!(RedisParameter, text);
             let results = conn.execute(key, &args).map_err(fail)?;
-            Ok(results
-                .iter()
-                .map(|r| match r {
-                    RedisResult::Nil => "nil".to_string(),
-                    RedisResult::Status(s) => format!("status:{s}"),
-                    RedisResult::Int64(i) => format!("int:{i}"),
-                    RedisResult::Binary(b) => format!("bin:{}", String::from_utf8_lossy(b)),
-                })
-                .collect::<Vec<_>>()
-                .join(","))
+            Ok(redis_results!(RedisResult, results))
         }
         other => Err(format!("unknown op {other}")),
     }

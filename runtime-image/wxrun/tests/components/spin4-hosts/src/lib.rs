@@ -23,6 +23,7 @@
 //!   /var/<name>              spin:variables@3.0.0 (async `get`)
 
 #[path = "../../shared/text.rs"]
+#[macro_use]
 mod text;
 use text::{kinds, show};
 
@@ -218,24 +219,9 @@ async fn redis(addr: &str, op: &str, key: &str, body: &[u8]) -> Result<String, S
             Ok(m.join(","))
         }
         "exec" => {
-            let args: Vec<RedisParameter> = text
-                .split_whitespace()
-                .map(|a| match a.parse::<i64>() {
-                    Ok(i) => RedisParameter::Int64(i),
-                    Err(_) => RedisParameter::Binary(a.as_bytes().to_vec()),
-                })
-                .collect();
+            let args = redis_args!(RedisParameter, text);
             let results = conn.execute(key, args).await.map_err(fail)?;
-            Ok(results
-                .iter()
-                .map(|r| match r {
-                    RedisResult::Nil => "nil".to_string(),
-                    RedisResult::Status(s) => format!("status:{s}"),
-                    RedisResult::Int64(i) => format!("int:{i}"),
-                    RedisResult::Binary(b) => format!("bin:{}", String::from_utf8_lossy(b)),
-                })
-                .collect::<Vec<_>>()
-                .join(","))
+            Ok(redis_results!(RedisResult, results))
         }
         other => Err(format!("unknown op {other}")),
     }
