@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code, is_ec2_not_found};
+use super::errors::{classify, code, ec2_one, is_ec2_not_found};
 use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -37,18 +37,10 @@ fn outputs(a: &Address) -> Outputs {
 
 impl Eip {
     async fn describe(&self, id: &str) -> Result<Option<Address>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_addresses()
-            .allocation_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.addresses().first().cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(ec2_one!(
+            self.0.ec2.describe_addresses().allocation_ids(id),
+            addresses
+        ))
     }
 }
 
@@ -132,15 +124,14 @@ impl Resource for Eip {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_addresses()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.addresses().first().and_then(|a| {
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_addresses(),
+            set_filters,
+            addresses,
+            stack,
+            address
+        );
+        Ok(found.first().and_then(|a| {
             Some(Created {
                 id: a.allocation_id()?.to_string(),
                 outputs: outputs(a),

@@ -110,6 +110,24 @@ where
     }
 }
 
+/// A call's answer, or `None` where `not_found` says the service answered that the resource
+/// (or what it belongs to) does not exist: a read that finds nothing, a delete with nothing
+/// left to delete.
+pub fn found<O, E, R>(
+    sent: Result<O, SdkError<E, R>>,
+    not_found: impl Fn(&E) -> bool,
+) -> Result<Option<O>, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HttpStatus,
+{
+    match sent {
+        Ok(o) => Ok(Some(o)),
+        Err(e) if e.as_service_error().is_some_and(&not_found) => Ok(None),
+        Err(e) => Err(classify(e)),
+    }
+}
+
 /// A delete call's answer where "not found" is success: `Ok(true)` when the delete was
 /// accepted (wait for it to finish), `Ok(false)` when there was nothing to delete.
 pub fn accepted<O, E, R>(
@@ -120,19 +138,29 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + HttpStatus,
 {
-    match sent {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(&not_found) => Ok(false),
-        Err(e) => Err(classify(e)),
-    }
+    Ok(found(sent, not_found)?.is_some())
+}
+
+/// The EC2 resource that `$describe` (a describe call's builder, given the resource's id)
+/// finds, its `$list`'s first, or none when EC2 says it does not exist. A macro because every
+/// describe call is a builder of its own.
+macro_rules! ec2_one {
+    ($describe:expr, $list:ident) => {
+        $crate::aws::errors::found($describe.send().await, $crate::aws::errors::ec2_not_found)?
+            .and_then(|o| o.$list().first().cloned())
+    };
+}
+pub(crate) use ec2_one;
+
+/// [`is_ec2_not_found`] for the service error, the predicate [`found`] and [`accepted`] take.
+pub fn ec2_not_found<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code().is_some_and(is_ec2_not_found_code)
 }
 
 /// EC2 reports a missing resource only through its error code (`InvalidVpcID.NotFound`,
 /// `InvalidSubnetID.NotFound`, ...): EC2's SDK has no typed not-found variants.
 pub fn is_ec2_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(is_ec2_not_found_code)
+    err.as_service_error().is_some_and(ec2_not_found)
 }
 
 /// [`is_ec2_not_found`] for a service error's code (launch templates answer

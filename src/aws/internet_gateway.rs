@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code, is_ec2_not_found};
+use super::errors::{classify, code, ec2_one, is_ec2_not_found};
 use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -31,18 +31,13 @@ impl InternetGateway {
         &self,
         id: &str,
     ) -> Result<Option<aws_sdk_ec2::types::InternetGateway>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_internet_gateways()
-            .internet_gateway_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.internet_gateways().first().cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(ec2_one!(
+            self.0
+                .ec2
+                .describe_internet_gateways()
+                .internet_gateway_ids(id),
+            internet_gateways
+        ))
     }
 
     /// Attaches `id` to `vpc` unless it already is (a resumed create may have done it).
@@ -185,21 +180,15 @@ impl Resource for InternetGateway {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_internet_gateways()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out
-            .internet_gateways()
-            .first()
-            .and_then(|g| g.internet_gateway_id())
-            .map(|id| Created {
-                id: id.to_string(),
-                outputs: Outputs::new(),
-            }))
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_internet_gateways(),
+            set_filters,
+            internet_gateways,
+            stack,
+            address
+        );
+        Ok(tags::adopted(
+            found.first().and_then(|g| g.internet_gateway_id()),
+        ))
     }
 }

@@ -24,9 +24,8 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::props::Typed;
-use aws_sdk_ec2::error::ProvideErrorMetadata;
 
-use super::errors::{accepted, classify, is_ec2_not_found, is_ec2_not_found_code};
+use super::errors::{accepted, classify, ec2_not_found, ec2_one};
 use super::instance::latest_ami;
 use super::props::ordered_like;
 use super::{tags, wait};
@@ -125,34 +124,21 @@ fn outputs(id: &str, name: &str, version: i64, ami: Option<&str>) -> Outputs {
 
 impl Ec2LaunchTemplate {
     async fn describe(&self, id: &str) -> Result<Option<LaunchTemplate>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_launch_templates()
-            .launch_template_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.launch_templates().first().cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(ec2_one!(
+            self.0
+                .ec2
+                .describe_launch_templates()
+                .launch_template_ids(id),
+            launch_templates
+        ))
     }
 
     async fn latest(&self, id: &str) -> Result<Option<LaunchTemplateVersion>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_launch_template_versions()
-            .launch_template_id(id)
-            .versions("$Latest")
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.launch_template_versions().first().cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        let latest = self.0.ec2.describe_launch_template_versions();
+        Ok(ec2_one!(
+            latest.launch_template_id(id).versions("$Latest"),
+            launch_template_versions
+        ))
     }
 
     async fn current_outputs(&self, id: &str) -> Result<Outputs, ProviderError> {
@@ -299,7 +285,7 @@ impl Resource for Ec2LaunchTemplate {
                 .launch_template_id(id)
                 .send()
                 .await,
-            |e| e.code().is_some_and(is_ec2_not_found_code),
+            ec2_not_found,
         )?;
         Ok(())
     }
@@ -310,19 +296,14 @@ impl Resource for Ec2LaunchTemplate {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_launch_templates()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        let Some(id) = out
-            .launch_templates()
-            .first()
-            .and_then(|t| t.launch_template_id())
-        else {
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_launch_templates(),
+            set_filters,
+            launch_templates,
+            stack,
+            address
+        );
+        let Some(id) = found.first().and_then(|t| t.launch_template_id()) else {
             return Ok(None);
         };
         Ok(Some(Created {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, ec2_not_found, ec2_one, found};
 use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -54,18 +54,10 @@ fn live(g: &Gateway) -> bool {
 
 impl NatGateway {
     async fn describe(&self, id: &str) -> Result<Option<Gateway>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_nat_gateways()
-            .nat_gateway_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.nat_gateways().first().cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(ec2_one!(
+            self.0.ec2.describe_nat_gateways().nat_gateway_ids(id),
+            nat_gateways
+        ))
     }
 
     /// Waits for `available`; a gateway AWS gave up on (`failed`, e.g. "Gateway.NotAttached:
@@ -158,17 +150,9 @@ impl Resource for NatGateway {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
-            .0
-            .ec2
-            .delete_nat_gateway()
-            .nat_gateway_id(id)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_ec2_not_found(&e) => return Ok(()),
-            Err(e) => return Err(classify(e)),
+        let deleting = self.0.ec2.delete_nat_gateway().nat_gateway_id(id);
+        if found(deleting.send().await, ec2_not_found)?.is_none() {
+            return Ok(());
         }
         // Its address stays mapped until `deleted`: releasing the Elastic IP or detaching the
         // internet gateway before then is refused.
@@ -196,16 +180,14 @@ impl Resource for NatGateway {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_nat_gateways()
-            .set_filter(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out
-            .nat_gateways()
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_nat_gateways(),
+            set_filter,
+            nat_gateways,
+            stack,
+            address
+        );
+        Ok(found
             .iter()
             .filter(|g| live(g))
             .find_map(|g| g.nat_gateway_id())

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code, is_ec2_not_found};
+use super::errors::{classify, code, ec2_not_found, ec2_one, found};
 use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -109,18 +109,10 @@ impl RouteTable {
         &self,
         id: &str,
     ) -> Result<Option<aws_sdk_ec2::types::RouteTable>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_route_tables()
-            .route_table_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.route_tables().first().cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(ec2_one!(
+            self.0.ec2.describe_route_tables().route_table_ids(id),
+            route_tables
+        ))
     }
 
     /// Live IPv4 routes by destination (`None` for targets no stack declares).
@@ -178,17 +170,11 @@ impl RouteTable {
             if want.contains_key(dest) || !live.contains_key(dest) {
                 continue;
             }
-            match ec2
-                .delete_route()
-                .route_table_id(id)
-                .destination_cidr_block(dest)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if is_ec2_not_found(&e) => {}
-                Err(e) => return Err(classify(e)),
-            }
+            let route = ec2.delete_route().route_table_id(id);
+            found(
+                route.destination_cidr_block(dest).send().await,
+                ec2_not_found,
+            )?;
         }
         Ok(())
     }
@@ -290,22 +276,16 @@ impl Resource for RouteTable {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_route_tables()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out
-            .route_tables()
-            .first()
-            .and_then(|r| r.route_table_id())
-            .map(|id| Created {
-                id: id.to_string(),
-                outputs: Outputs::new(),
-            }))
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_route_tables(),
+            set_filters,
+            route_tables,
+            stack,
+            address
+        );
+        Ok(tags::adopted(
+            found.first().and_then(|r| r.route_table_id()),
+        ))
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, ec2_not_found, found};
 use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -129,18 +129,16 @@ impl Resource for RouteTableAssociation {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
-            .0
-            .ec2
-            .disassociate_route_table()
-            .association_id(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_ec2_not_found(&e) => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        found(
+            self.0
+                .ec2
+                .disassociate_route_table()
+                .association_id(id)
+                .send()
+                .await,
+            ec2_not_found,
+        )
+        .map(|_| ())
     }
 
     async fn find_orphan(

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code, is_ec2_not_found};
+use super::errors::{classify, code, ec2_one};
 use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -112,19 +112,10 @@ impl Resource for SecurityGroup {
     }
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let out = match self
-            .0
-            .ec2
-            .describe_security_groups()
-            .group_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if is_ec2_not_found(&e) => return Ok(None),
-            Err(e) => return Err(classify(e)),
-        };
-        let Some(g) = out.security_groups().first() else {
+        let Some(g) = ec2_one!(
+            self.0.ec2.describe_security_groups().group_ids(id),
+            security_groups
+        ) else {
             return Ok(None);
         };
         Ok(Some(Live {
@@ -135,7 +126,7 @@ impl Resource for SecurityGroup {
                 "default_egress": g.ip_permissions_egress().iter().any(is_default_egress),
                 "tags": tags::from_ec2(g.tags()),
             }),
-            outputs: Self::outputs(g),
+            outputs: Self::outputs(&g),
         }))
     }
 
@@ -207,15 +198,14 @@ impl Resource for SecurityGroup {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.security_groups().first().and_then(|g| {
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_security_groups(),
+            set_filters,
+            security_groups,
+            stack,
+            address
+        );
+        Ok(found.first().and_then(|g| {
             Some(Created {
                 id: g.group_id()?.to_string(),
                 outputs: Self::outputs(g),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, ec2_not_found, ec2_one, found};
 use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -101,18 +101,13 @@ impl SecurityGroupRule {
         &self,
         id: &str,
     ) -> Result<Option<aws_sdk_ec2::types::SecurityGroupRule>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_security_group_rules()
-            .security_group_rule_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.security_group_rules().first().cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(ec2_one!(
+            self.0
+                .ec2
+                .describe_security_group_rules()
+                .security_group_rule_ids(id),
+            security_group_rules
+        ))
     }
 
     /// The description of a group-referencing rule as the group's permission list shows it.
@@ -124,19 +119,10 @@ impl SecurityGroupRule {
         peer: &str,
     ) -> Result<Option<String>, ProviderError> {
         let group = r.group_id().unwrap_or_default();
-        let out = match self
-            .0
-            .ec2
-            .describe_security_groups()
-            .group_ids(group)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if is_ec2_not_found(&e) => return Ok(None),
-            Err(e) => return Err(classify(e)),
-        };
-        let Some(g) = out.security_groups().first() else {
+        let Some(g) = ec2_one!(
+            self.0.ec2.describe_security_groups().group_ids(group),
+            security_groups
+        ) else {
             return Ok(None);
         };
         let perms = if r.is_egress() == Some(true) {
@@ -278,35 +264,21 @@ impl Resource for SecurityGroupRule {
         let rule = RuleOf::of(applied)?;
         let group = rule.security_group_id.as_str();
         // The rule or its whole group being gone already is success.
+        let ec2 = &self.0.ec2;
         if rule.direction == Direction::Egress {
-            match self
-                .0
-                .ec2
-                .revoke_security_group_egress()
-                .group_id(group)
-                .security_group_rule_ids(id)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) if is_ec2_not_found(&e) => Ok(()),
-                Err(e) => Err(classify(e)),
-            }
+            let revoke = ec2.revoke_security_group_egress().group_id(group);
+            found(
+                revoke.security_group_rule_ids(id).send().await,
+                ec2_not_found,
+            )?;
         } else {
-            match self
-                .0
-                .ec2
-                .revoke_security_group_ingress()
-                .group_id(group)
-                .security_group_rule_ids(id)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) if is_ec2_not_found(&e) => Ok(()),
-                Err(e) => Err(classify(e)),
-            }
+            let revoke = ec2.revoke_security_group_ingress().group_id(group);
+            found(
+                revoke.security_group_rule_ids(id).send().await,
+                ec2_not_found,
+            )?;
         }
+        Ok(())
     }
 
     async fn find_orphan(
@@ -315,22 +287,16 @@ impl Resource for SecurityGroupRule {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_security_group_rules()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out
-            .security_group_rules()
-            .first()
-            .and_then(|r| r.security_group_rule_id())
-            .map(|id| Created {
-                id: id.to_string(),
-                outputs: Outputs::new(),
-            }))
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_security_group_rules(),
+            set_filters,
+            security_group_rules,
+            stack,
+            address
+        );
+        Ok(tags::adopted(
+            found.first().and_then(|r| r.security_group_rule_id()),
+        ))
     }
 }
 

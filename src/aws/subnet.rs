@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, ec2_one};
 use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -46,15 +46,9 @@ impl Subnet {
         wait::until("subnet to become available", READY, || {
             let (ec2, id) = (ec2.clone(), id.to_string());
             async move {
-                match ec2.describe_subnets().subnet_ids(&id).send().await {
-                    Ok(o) => Ok(o
-                        .subnets()
-                        .first()
-                        .filter(|s| s.state() == Some(&SubnetState::Available))
-                        .cloned()),
-                    Err(e) if is_ec2_not_found(&e) => Ok(None),
-                    Err(e) => Err(classify(e)),
-                }
+                // Not found yet right after its create: EC2 is eventually consistent.
+                let s = ec2_one!(ec2.describe_subnets().subnet_ids(&id), subnets);
+                Ok(s.filter(|s| s.state() == Some(&SubnetState::Available)))
             }
         })
         .await
@@ -130,12 +124,7 @@ impl Resource for Subnet {
     }
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let out = match self.0.ec2.describe_subnets().subnet_ids(id).send().await {
-            Ok(o) => o,
-            Err(e) if is_ec2_not_found(&e) => return Ok(None),
-            Err(e) => return Err(classify(e)),
-        };
-        let Some(s) = out.subnets().first() else {
+        let Some(s) = ec2_one!(self.0.ec2.describe_subnets().subnet_ids(id), subnets) else {
             return Ok(None);
         };
         let zones = self.zones().await?;
@@ -151,7 +140,7 @@ impl Resource for Subnet {
                 "map_public_ip_on_launch": s.map_public_ip_on_launch().unwrap_or(false),
                 "tags": tags::from_ec2(s.tags()),
             }),
-            outputs: Self::outputs(s),
+            outputs: Self::outputs(&s),
         }))
     }
 
@@ -240,15 +229,14 @@ impl Resource for Subnet {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.subnets().first().and_then(|s| {
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_subnets(),
+            set_filters,
+            subnets,
+            stack,
+            address
+        );
+        Ok(found.first().and_then(|s| {
             Some(Created {
                 id: s.subnet_id()?.to_string(),
                 outputs: Self::outputs(s),

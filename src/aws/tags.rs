@@ -3,7 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::result::SdkError;
 use serde_json::{Value, json};
+
+use super::errors::{HttpStatus, classify};
 
 pub const STACK_TAG: &str = "wxinfra:stack";
 pub const ADDRESS_TAG: &str = "wxinfra:address";
@@ -80,6 +84,60 @@ pub fn ec2_address_filters(stack: &str, address: &str) -> Vec<aws_sdk_ec2::types
     ]
 }
 
+/// The EC2 resources of one kind that carry `address`'s tags in `stack`: `$describe` (a
+/// describe call's builder, whose filter setter is `$filter`) filtered by
+/// [`ec2_address_filters`], its `$list`. A macro because every describe call is a builder of
+/// its own.
+macro_rules! ec2_tagged {
+    ($describe:expr, $filter:ident, $list:ident, $stack:expr, $address:expr) => {
+        $describe
+            .$filter(Some($crate::aws::tags::ec2_address_filters(
+                $stack, $address,
+            )))
+            .send()
+            .await
+            .map_err($crate::aws::errors::classify)?
+            .$list()
+            .to_vec()
+    };
+}
+pub(crate) use ec2_tagged;
+
+/// What `find_orphan` answers for a resource found by its tags: its id, and the outputs
+/// `read` fills in later.
+pub fn adopted(id: Option<&str>) -> Option<crate::provider::Created> {
+    id.map(|id| crate::provider::Created {
+        id: id.to_string(),
+        outputs: crate::provider::Outputs::new(),
+    })
+}
+
+/// Brings a resource's tags from `old` to `new` through its service's own calls: `tag` sets
+/// `new`'s tags (not sent when there are none: services refuse an empty set), then `untag`
+/// removes the keys only `old` has.
+pub async fn retag<O, E, R, UO, UE, UR, Fut>(
+    tag: impl Future<Output = Result<O, SdkError<E, R>>>,
+    untag: impl FnOnce(Vec<String>) -> Fut,
+    old: &Value,
+    new: &Value,
+) -> Result<(), crate::provider::ProviderError>
+where
+    Fut: Future<Output = Result<UO, SdkError<UE, UR>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HttpStatus,
+    UE: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    UR: std::fmt::Debug + HttpStatus,
+{
+    if !pairs(new).is_empty() {
+        tag.await.map_err(classify)?;
+    }
+    let gone = removed(old, new);
+    if !gone.is_empty() {
+        untag(gone).await.map_err(classify)?;
+    }
+    Ok(())
+}
+
 /// Brings an EC2 resource's tags from `old` to `new` (create/overwrite, then delete removed keys).
 pub async fn ec2_update(
     ec2: &aws_sdk_ec2::Client,
@@ -87,30 +145,24 @@ pub async fn ec2_update(
     old: &Value,
     new: &Value,
 ) -> Result<(), crate::provider::ProviderError> {
-    let want = ec2_tags(new);
-    if !want.is_empty() {
+    retag(
         ec2.create_tags()
             .resources(id)
-            .set_tags(Some(want))
-            .send()
-            .await
-            .map_err(super::errors::classify)?;
-    }
-    let keep: std::collections::BTreeSet<String> = pairs(new).into_iter().map(|(k, _)| k).collect();
-    let gone: Vec<_> = pairs(old)
-        .into_iter()
-        .filter(|(k, _)| !keep.contains(k))
-        .map(|(k, _)| aws_sdk_ec2::types::Tag::builder().key(k).build())
-        .collect();
-    if !gone.is_empty() {
-        ec2.delete_tags()
-            .resources(id)
-            .set_tags(Some(gone))
-            .send()
-            .await
-            .map_err(super::errors::classify)?;
-    }
-    Ok(())
+            .set_tags(Some(ec2_tags(new)))
+            .send(),
+        |gone| {
+            let gone = gone
+                .into_iter()
+                .map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build());
+            ec2.delete_tags()
+                .resources(id)
+                .set_tags(Some(gone.collect()))
+                .send()
+        },
+        old,
+        new,
+    )
+    .await
 }
 
 /// ELBv2 tags (load balancers, target groups, listeners) for a create call.
@@ -136,7 +188,7 @@ pub async fn elb_read(
         .resource_arns(arn)
         .send()
         .await
-        .map_err(super::errors::classify)?;
+        .map_err(classify)?;
     let m: serde_json::Map<String, Value> = out
         .tag_descriptions()
         .iter()
@@ -153,25 +205,21 @@ pub async fn elb_update(
     old: &Value,
     new: &Value,
 ) -> Result<(), crate::provider::ProviderError> {
-    let want = elb_tags(new);
-    if !want.is_empty() {
+    retag(
         elb.add_tags()
             .resource_arns(arn)
-            .set_tags(Some(want))
-            .send()
-            .await
-            .map_err(super::errors::classify)?;
-    }
-    let gone = removed(old, new);
-    if !gone.is_empty() {
-        elb.remove_tags()
-            .resource_arns(arn)
-            .set_tag_keys(Some(gone))
-            .send()
-            .await
-            .map_err(super::errors::classify)?;
-    }
-    Ok(())
+            .set_tags(Some(elb_tags(new)))
+            .send(),
+        |gone| {
+            elb.remove_tags()
+                .resource_arns(arn)
+                .set_tag_keys(Some(gone))
+                .send()
+        },
+        old,
+        new,
+    )
+    .await
 }
 
 /// ECS tags (clusters, task definitions, services) for a create call.
@@ -198,22 +246,21 @@ pub async fn ecs_update(
     old: &Value,
     new: &Value,
 ) -> Result<(), crate::provider::ProviderError> {
-    ecs.tag_resource()
-        .resource_arn(arn)
-        .set_tags(Some(ecs_tags(new)))
-        .send()
-        .await
-        .map_err(super::errors::classify)?;
-    let gone = removed(old, new);
-    if !gone.is_empty() {
-        ecs.untag_resource()
+    retag(
+        ecs.tag_resource()
             .resource_arn(arn)
-            .set_tag_keys(Some(gone))
-            .send()
-            .await
-            .map_err(super::errors::classify)?;
-    }
-    Ok(())
+            .set_tags(Some(ecs_tags(new)))
+            .send(),
+        |gone| {
+            ecs.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(gone))
+                .send()
+        },
+        old,
+        new,
+    )
+    .await
 }
 
 /// The `tags` property as a string map (Lambda and CloudWatch Logs take tags in this shape).
@@ -300,7 +347,7 @@ pub async fn find_arns(
         )
         .send()
         .await
-        .map_err(super::errors::classify)?;
+        .map_err(classify)?;
     Ok(out
         .resource_tag_mapping_list()
         .iter()

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, ec2_one};
 use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -88,12 +88,7 @@ impl Resource for Vpc {
     }
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let out = match self.0.ec2.describe_vpcs().vpc_ids(id).send().await {
-            Ok(o) => o,
-            Err(e) if is_ec2_not_found(&e) => return Ok(None),
-            Err(e) => return Err(classify(e)),
-        };
-        let Some(vpc) = out.vpcs().first() else {
+        let Some(vpc) = ec2_one!(self.0.ec2.describe_vpcs().vpc_ids(id), vpcs) else {
             return Ok(None);
         };
         let props = json!({
@@ -130,16 +125,12 @@ impl Resource for Vpc {
         wait::until("VPC to become available", READY, || {
             let (ec2, id) = (ec2.clone(), id.clone());
             async move {
-                let out = ec2.describe_vpcs().vpc_ids(&id).send().await;
-                match out {
-                    Ok(o) => Ok(o
-                        .vpcs()
-                        .first()
-                        .filter(|v| v.state() == Some(&aws_sdk_ec2::types::VpcState::Available))
-                        .map(|_| ())),
-                    Err(e) if is_ec2_not_found(&e) => Ok(None), // eventual consistency right after create
-                    Err(e) => Err(classify(e)),
-                }
+                // Not found yet right after its create: EC2 is eventually consistent.
+                let v = ec2_one!(ec2.describe_vpcs().vpc_ids(&id), vpcs);
+                Ok(
+                    v.filter(|v| v.state() == Some(&aws_sdk_ec2::types::VpcState::Available))
+                        .map(|_| ()),
+                )
             }
         })
         .await?;
@@ -192,21 +183,13 @@ impl Resource for Vpc {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out
-            .vpcs()
-            .first()
-            .and_then(|v| v.vpc_id())
-            .map(|id| Created {
-                id: id.to_string(),
-                outputs: Outputs::new(),
-            }))
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_vpcs(),
+            set_filters,
+            vpcs,
+            stack,
+            address
+        );
+        Ok(tags::adopted(found.first().and_then(|v| v.vpc_id())))
     }
 }

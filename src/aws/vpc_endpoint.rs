@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, ec2_not_found, found, is_ec2_not_found_code};
 use super::props::{Typed, Val};
 use super::{policy, tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -63,18 +63,9 @@ fn gone(e: &Described) -> bool {
 
 impl VpcEndpoint {
     async fn describe(&self, id: &str) -> Result<Option<Described>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_vpc_endpoints()
-            .vpc_endpoint_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.vpc_endpoints().iter().find(|e| !gone(e)).cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        let described = self.0.ec2.describe_vpc_endpoints().vpc_endpoint_ids(id);
+        Ok(found(described.send().await, ec2_not_found)?
+            .and_then(|o| o.vpc_endpoints().iter().find(|e| !gone(e)).cloned()))
     }
 }
 
@@ -183,28 +174,19 @@ impl Resource for VpcEndpoint {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
-            .0
-            .ec2
-            .delete_vpc_endpoints()
-            .vpc_endpoint_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => {
-                if let Some(u) = o.unsuccessful().first() {
-                    let err = u.error();
-                    let code = err.and_then(|e| e.code()).unwrap_or_default();
-                    if !code.ends_with("NotFound") {
-                        return Err(ProviderError::Api(format!(
-                            "{code}: {}",
-                            err.and_then(|e| e.message()).unwrap_or_default()
-                        )));
-                    }
-                }
+        let deleting = self.0.ec2.delete_vpc_endpoints().vpc_endpoint_ids(id);
+        let Some(o) = found(deleting.send().await, ec2_not_found)? else {
+            return Ok(());
+        };
+        // DeleteVpcEndpoints answers per endpoint, an endpoint already gone among them.
+        if let Some(err) = o.unsuccessful().first().and_then(|u| u.error()) {
+            let code = err.code().unwrap_or_default();
+            if !is_ec2_not_found_code(code) {
+                return Err(ProviderError::Api(format!(
+                    "{code}: {}",
+                    err.message().unwrap_or_default()
+                )));
             }
-            Err(e) if is_ec2_not_found(&e) => return Ok(()),
-            Err(e) => return Err(classify(e)),
         }
         wait::until("VPC endpoint to be deleted", READY, || async {
             Ok(self.describe(id).await?.is_none().then_some(()))
@@ -218,23 +200,19 @@ impl Resource for VpcEndpoint {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let out = self
-            .0
-            .ec2
-            .describe_vpc_endpoints()
-            .set_filters(Some(tags::ec2_address_filters(stack, address)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out
-            .vpc_endpoints()
-            .iter()
-            .find(|e| !gone(e))
-            .and_then(|e| e.vpc_endpoint_id())
-            .map(|id| Created {
-                id: id.to_string(),
-                outputs: Outputs::new(),
-            }))
+        let found = tags::ec2_tagged!(
+            self.0.ec2.describe_vpc_endpoints(),
+            set_filters,
+            vpc_endpoints,
+            stack,
+            address
+        );
+        Ok(tags::adopted(
+            found
+                .iter()
+                .find(|e| !gone(e))
+                .and_then(|e| e.vpc_endpoint_id()),
+        ))
     }
 }
 

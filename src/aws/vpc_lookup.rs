@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, ec2_one};
 use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -110,11 +110,8 @@ impl VpcLookup {
         wanted: &[String],
     ) -> Result<Option<Found>, ProviderError> {
         let ec2 = &self.0.ec2;
-        match ec2.describe_vpcs().vpc_ids(vpc_id).send().await {
-            Ok(o) if !o.vpcs().is_empty() => {}
-            Ok(_) => return Ok(None),
-            Err(e) if is_ec2_not_found(&e) => return Ok(None),
-            Err(e) => return Err(classify(e)),
+        if ec2_one!(ec2.describe_vpcs().vpc_ids(vpc_id), vpcs).is_none() {
+            return Ok(None);
         }
         let subnets = ec2
             .describe_subnets()
