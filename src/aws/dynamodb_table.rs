@@ -256,25 +256,24 @@ impl Resource for DynamodbTable {
             self.wait_active(id).await?;
         }
         if changed.iter().any(|f| f == "tags") {
-            self.0
-                .dynamodb
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(dynamo_tags(new)))
-                .send()
-                .await
-                .map_err(classify)?;
-            let gone = tags::removed(old, new);
-            if !gone.is_empty() {
-                self.0
-                    .dynamodb
-                    .untag_resource()
+            let dynamodb = &self.0.dynamodb;
+            tags::retag(
+                dynamodb
+                    .tag_resource()
                     .resource_arn(&arn)
-                    .set_tag_keys(Some(gone))
-                    .send()
-                    .await
-                    .map_err(classify)?;
-            }
+                    .set_tags(Some(dynamo_tags(new)))
+                    .send(),
+                |gone| {
+                    dynamodb
+                        .untag_resource()
+                        .resource_arn(&arn)
+                        .set_tag_keys(Some(gone))
+                        .send()
+                },
+                old,
+                new,
+            )
+            .await?;
         }
         Ok(outputs(&t))
     }

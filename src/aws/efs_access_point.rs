@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::efs_file_system::efs_tags;
+use super::efs_file_system::{efs_retag, efs_tags};
 use super::errors::{accepted, built, classify};
 use super::props::Typed;
 use super::{tags, wait};
@@ -187,25 +187,7 @@ impl Resource for EfsAccessPoint {
         new: &Value,
         _changed: &[String],
     ) -> Result<Outputs, ProviderError> {
-        self.0
-            .efs
-            .tag_resource()
-            .resource_id(id)
-            .set_tags(Some(efs_tags(new)?))
-            .send()
-            .await
-            .map_err(classify)?;
-        let gone = tags::removed(old, new);
-        if !gone.is_empty() {
-            self.0
-                .efs
-                .untag_resource()
-                .resource_id(id)
-                .set_tag_keys(Some(gone))
-                .send()
-                .await
-                .map_err(classify)?;
-        }
+        efs_retag(&self.0.efs, id, old, new).await?;
         let ap = self
             .describe(id)
             .await?

@@ -72,6 +72,30 @@ pub fn efs_tags(props: &Value) -> Result<Vec<Tag>, ProviderError> {
         .collect()
 }
 
+/// Brings an EFS file system's or access point's tags from `old` to `new`.
+pub async fn efs_retag(
+    efs: &aws_sdk_efs::Client,
+    id: &str,
+    old: &Value,
+    new: &Value,
+) -> Result<(), ProviderError> {
+    tags::retag(
+        efs.tag_resource()
+            .resource_id(id)
+            .set_tags(Some(efs_tags(new)?))
+            .send(),
+        |gone| {
+            efs.untag_resource()
+                .resource_id(id)
+                .set_tag_keys(Some(gone))
+                .send()
+        },
+        old,
+        new,
+    )
+    .await
+}
+
 fn outputs(arn: &str) -> Outputs {
     let mut o = Outputs::new();
     o.insert("arn".into(), json!(arn));
@@ -303,25 +327,7 @@ impl Resource for EfsFileSystem {
                 }
                 "enforce_tls" => self.set_policy(id, &arn, want.enforce_tls).await?,
                 "tags" => {
-                    self.0
-                        .efs
-                        .tag_resource()
-                        .resource_id(id)
-                        .set_tags(Some(efs_tags(new)?))
-                        .send()
-                        .await
-                        .map_err(classify)?;
-                    let gone = tags::removed(old, new);
-                    if !gone.is_empty() {
-                        self.0
-                            .efs
-                            .untag_resource()
-                            .resource_id(id)
-                            .set_tag_keys(Some(gone))
-                            .send()
-                            .await
-                            .map_err(classify)?;
-                    }
+                    efs_retag(&self.0.efs, id, old, new).await?;
                 }
                 _ => {}
             }

@@ -206,25 +206,22 @@ impl Resource for LogGroup {
             self.set_retention(id, days).await?;
         }
         if changed.iter().any(|f| f == "tags") {
-            self.0
-                .logs
-                .tag_resource()
-                .resource_arn(arn(&g))
-                .set_tags(Some(tags::map(new)))
-                .send()
-                .await
-                .map_err(classify)?;
-            let gone = tags::removed(old, new);
-            if !gone.is_empty() {
-                self.0
-                    .logs
-                    .untag_resource()
+            let logs = &self.0.logs;
+            tags::retag(
+                logs.tag_resource()
                     .resource_arn(arn(&g))
-                    .set_tag_keys(Some(gone))
-                    .send()
-                    .await
-                    .map_err(classify)?;
-            }
+                    .set_tags(Some(tags::map(new)))
+                    .send(),
+                |gone| {
+                    logs.untag_resource()
+                        .resource_arn(arn(&g))
+                        .set_tag_keys(Some(gone))
+                        .send()
+                },
+                old,
+                new,
+            )
+            .await?;
         }
         Ok(outputs(&g))
     }
