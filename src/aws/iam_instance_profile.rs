@@ -4,13 +4,31 @@
 //! requires (DeleteConflict otherwise).
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code, prop};
+use super::errors::{classify, code};
 use super::iam_role::{MAX_NAME, iam_tags, valid_name};
+use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The instance profile's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamInstanceProfileProps {
+    /// The profile's name, unique in the account (`<stack>-ec2`).
+    pub name: String,
+    /// The IAM path the profile sits under (`/wxinfra/<stack>/`), which orphans are found by.
+    pub path: String,
+    /// The name of the role instances launched with the profile assume (a profile holds one).
+    pub role: String,
+}
+
+impl Typed for IamInstanceProfileProps {
+    const KIND: &'static str = "aws.iam_instance_profile";
+    const WHAT: &'static str = "IAM instance profile";
+}
 
 pub struct IamInstanceProfile(pub std::sync::Arc<AwsContext>);
 
@@ -84,7 +102,7 @@ impl IamInstanceProfile {
 #[async_trait]
 impl Resource for IamInstanceProfile {
     fn kind(&self) -> &'static str {
-        "aws.iam_instance_profile"
+        IamInstanceProfileProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -109,8 +127,8 @@ impl Resource for IamInstanceProfile {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let (name, role) = (prop(p, "name")?, prop(p, "role")?);
+        let p = IamInstanceProfileProps::from_value(req.props)?;
+        let (name, role) = (p.name.as_str(), p.role.as_str());
         if !valid_name(name) {
             return Err(ProviderError::Validation(format!(
                 "`{name}` is not a valid instance profile name (at most {MAX_NAME} of A-Za-z0-9+=,.@_-)"
@@ -121,8 +139,8 @@ impl Resource for IamInstanceProfile {
             .iam
             .create_instance_profile()
             .instance_profile_name(name)
-            .path(prop(p, "path")?)
-            .set_tags(Some(iam_tags(p)?))
+            .path(&p.path)
+            .set_tags(Some(iam_tags(req.props)?))
             .send()
             .await;
         let arn = match sent {
@@ -161,10 +179,13 @@ impl Resource for IamInstanceProfile {
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         if changed.iter().any(|f| f == "role") {
-            if let Some(r) = old["role"].as_str() {
-                self.remove_role(id, r).await?;
+            // `old` may be the live view of an adopted profile whose create stopped before
+            // the role went in: no role (null) to take out then.
+            if let Ok(old) = IamInstanceProfileProps::from_value(old) {
+                self.remove_role(id, &old.role).await?;
             }
-            self.add_role(id, prop(new, "role")?).await?;
+            self.add_role(id, &IamInstanceProfileProps::from_value(new)?.role)
+                .await?;
         }
         if changed.iter().any(|f| f == "tags") {
             self.0

@@ -5,14 +5,38 @@
 //! AWS refuses to delete a role that still has policies or sits in an instance profile, so
 //! delete takes those off first ([`teardown`]).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::context::AwsContext;
-use super::errors::{built, classify, prop};
+use super::errors::{built, classify};
+use super::props::Typed;
 use super::{policy, tags};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The role's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamRoleProps {
+    /// The role's name, unique in the account (`<stack>-<primitive>`).
+    pub name: String,
+    /// The IAM path the role sits under (`/wxinfra/<stack>/`), which orphans are found by.
+    pub path: String,
+    /// What the role is for; IAM allows none, which the live view shows as null.
+    pub description: Option<String>,
+    /// The trust policy: which service may assume the role (an IAM policy document).
+    pub assume_role_policy: Value,
+    /// Inline policies by name: what the role may do (IAM policy documents).
+    pub policies: BTreeMap<String, Value>,
+}
+
+impl Typed for IamRoleProps {
+    const KIND: &'static str = "aws.iam_role";
+    const WHAT: &'static str = "IAM role";
+}
 
 pub struct IamRole(pub std::sync::Arc<AwsContext>);
 
@@ -89,15 +113,14 @@ impl IamRole {
         Ok(names)
     }
 
+    /// Puts the inline policies of `want` that `have` lacks or holds otherwise, and deletes
+    /// those only `have` names.
     async fn put_policies(
         &self,
         name: &str,
-        old: &Value,
-        new: &Value,
+        have: &BTreeMap<String, Value>,
+        want: &BTreeMap<String, Value>,
     ) -> Result<(), ProviderError> {
-        let empty = Map::new();
-        let want = new["policies"].as_object().unwrap_or(&empty);
-        let have = old["policies"].as_object().unwrap_or(&empty);
         for (pname, doc) in want {
             if have.get(pname) != Some(doc) {
                 self.0
@@ -133,7 +156,7 @@ impl IamRole {
 #[async_trait]
 impl Resource for IamRole {
     fn kind(&self) -> &'static str {
-        "aws.iam_role"
+        IamRoleProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -181,8 +204,8 @@ impl Resource for IamRole {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let name = prop(p, "name")?;
+        let p = IamRoleProps::from_value(req.props)?;
+        let name = p.name.as_str();
         if !valid_name(name) {
             return Err(ProviderError::Validation(format!(
                 "`{name}` is not a valid IAM role name (at most {MAX_NAME} of A-Za-z0-9+=,.@_-)"
@@ -193,10 +216,10 @@ impl Resource for IamRole {
             .iam
             .create_role()
             .role_name(name)
-            .path(prop(p, "path")?)
-            .set_description(p["description"].as_str().map(str::to_string))
-            .assume_role_policy_document(p["assume_role_policy"].to_string())
-            .set_tags(Some(iam_tags(p)?))
+            .path(&p.path)
+            .set_description(p.description.clone())
+            .assume_role_policy_document(p.assume_role_policy.to_string())
+            .set_tags(Some(iam_tags(req.props)?))
             .send()
             .await;
         let arn = match sent {
@@ -212,7 +235,8 @@ impl Resource for IamRole {
             }
             Err(e) => return Err(classify(e)),
         };
-        self.put_policies(name, &json!({}), p).await?;
+        self.put_policies(name, &BTreeMap::new(), &p.policies)
+            .await?;
         Ok(Created {
             id: name.to_string(),
             outputs: outputs(&arn, name),
@@ -227,21 +251,27 @@ impl Resource for IamRole {
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         let iam = &self.0.iam;
+        let p = IamRoleProps::from_value(new)?;
         for field in changed {
             match field.as_str() {
                 "assume_role_policy" => {
                     iam.update_assume_role_policy()
                         .role_name(id)
-                        .policy_document(new["assume_role_policy"].to_string())
+                        .policy_document(p.assume_role_policy.to_string())
                         .send()
                         .await
                         .map_err(classify)?;
                 }
-                "policies" => self.put_policies(id, old, new).await?,
+                "policies" => {
+                    // `old` is what was applied, or the live view of an adopted create:
+                    // both read as the role's properties.
+                    let have = IamRoleProps::from_value(old)?.policies;
+                    self.put_policies(id, &have, &p.policies).await?
+                }
                 "description" => {
                     iam.update_role()
                         .role_name(id)
-                        .description(new["description"].as_str().unwrap_or_default())
+                        .description(p.description.as_deref().unwrap_or_default())
                         .send()
                         .await
                         .map_err(classify)?;

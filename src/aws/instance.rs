@@ -16,13 +16,41 @@ use aws_sdk_ec2::types::{
     InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, InstanceType,
     ResourceType,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, is_ec2_not_found};
-use super::props::{ordered_like, str, strings};
+use super::launch_template::Metadata;
+use super::props::{Typed, ordered_like};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The instance's properties, as the states that still hold instances have them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceProps {
+    /// The EC2 instance type, e.g. `t4g.small`.
+    pub instance_type: String,
+    /// `x86_64` or `arm64`: picks the Amazon Linux 2023 AMI's SSM parameter.
+    pub arch: String,
+    /// The stack's compute subnets; the instance lands in the `subnet_index`-th.
+    pub subnet_ids: Vec<String>,
+    /// Which of `subnet_ids` (wrapping), so a stack's instances spread across them.
+    pub subnet_index: usize,
+    /// Security groups of the instance's primary network interface.
+    pub security_group_ids: Vec<String>,
+    /// The instance profile the instance runs with (its role is what `wxrun` may do).
+    pub instance_profile_arn: String,
+    /// The cloud-init script the instance runs on first boot (plain text; base64 on the wire).
+    pub user_data: String,
+    /// Instance metadata service options.
+    pub metadata: Metadata,
+}
+
+impl Typed for InstanceProps {
+    const KIND: &'static str = "aws.instance";
+    const WHAT: &'static str = "EC2 instance";
+}
 
 pub struct Ec2Instance(pub std::sync::Arc<AwsContext>);
 
@@ -51,24 +79,20 @@ pub async fn latest_ami(ctx: &AwsContext, arch: &str) -> Result<String, Provider
 }
 
 /// The subnet the instance lands in: the `subnet_index`-th of `subnet_ids`, wrapping.
-pub fn subnet(p: &Value) -> Result<String, ProviderError> {
-    let subnets = strings(p, "subnet_ids");
+pub fn subnet(p: &InstanceProps) -> Result<String, ProviderError> {
+    let subnets = &p.subnet_ids;
     if subnets.is_empty() {
         return Err(ProviderError::Validation("`subnet_ids` is empty".into()));
     }
-    let i = p["subnet_index"].as_u64().unwrap_or(0) as usize;
-    Ok(subnets[i % subnets.len()].clone())
+    Ok(subnets[p.subnet_index % subnets.len()].clone())
 }
 
 /// IMDSv2 only (session tokens required), with the hop limit from the properties.
-pub fn metadata_options(p: &Value) -> InstanceMetadataOptionsRequest {
-    let m = &p["metadata"];
+pub fn metadata_options(m: &Metadata) -> InstanceMetadataOptionsRequest {
     InstanceMetadataOptionsRequest::builder()
         .http_endpoint(InstanceMetadataEndpointState::Enabled)
-        .http_tokens(HttpTokensState::from(
-            m["http_tokens"].as_str().unwrap_or("required"),
-        ))
-        .http_put_response_hop_limit(m["hop_limit"].as_i64().unwrap_or(1) as i32)
+        .http_tokens(HttpTokensState::from(m.http_tokens.as_str()))
+        .http_put_response_hop_limit(m.hop_limit)
         .build()
 }
 
@@ -139,7 +163,7 @@ impl Ec2Instance {
 #[async_trait]
 impl Resource for Ec2Instance {
     fn kind(&self) -> &'static str {
-        "aws.instance"
+        InstanceProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -166,12 +190,10 @@ impl Resource for Ec2Instance {
         }
         // The subnet list is the stack's, not the instance's: it holds when the instance sits
         // in the subnet the list and index pick.
+        let a = InstanceProps::from_value(applied)?;
         let live_subnet = i.subnet_id().unwrap_or_default();
-        let (subnet_ids, subnet_index) = if subnet(applied).ok().as_deref() == Some(live_subnet) {
-            (
-                applied["subnet_ids"].clone(),
-                applied["subnet_index"].clone(),
-            )
+        let (subnet_ids, subnet_index) = if subnet(&a).ok().as_deref() == Some(live_subnet) {
+            (json!(a.subnet_ids), json!(a.subnet_index))
         } else {
             (json!([live_subnet]), json!(0))
         };
@@ -202,30 +224,30 @@ impl Resource for Ec2Instance {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let ami = latest_ami(&self.0, str(p, "arch")?).await?;
-        let user_data = aws_smithy_types::base64::encode(str(p, "user_data")?);
+        let p = InstanceProps::from_value(req.props)?;
+        let ami = latest_ami(&self.0, &p.arch).await?;
+        let user_data = aws_smithy_types::base64::encode(&p.user_data);
         let call = self
             .0
             .ec2
             .run_instances()
             .image_id(ami)
-            .instance_type(InstanceType::from(str(p, "instance_type")?))
+            .instance_type(InstanceType::from(p.instance_type.as_str()))
             .min_count(1)
             .max_count(1)
-            .subnet_id(subnet(p)?)
-            .set_security_group_ids(Some(strings(p, "security_group_ids")))
+            .subnet_id(subnet(&p)?)
+            .set_security_group_ids(Some(p.security_group_ids.clone()))
             .iam_instance_profile(
                 IamInstanceProfileSpecification::builder()
-                    .arn(str(p, "instance_profile_arn")?)
+                    .arn(&p.instance_profile_arn)
                     .build(),
             )
             .user_data(user_data)
-            .metadata_options(metadata_options(p))
+            .metadata_options(metadata_options(&p.metadata))
             // The engine's token: a RunInstances retried after a crash starts no second one.
             .client_token(req.token)
-            .tag_specifications(tags::ec2_spec(ResourceType::Instance, p))
-            .tag_specifications(tags::ec2_spec(ResourceType::Volume, p));
+            .tag_specifications(tags::ec2_spec(ResourceType::Instance, req.props))
+            .tag_specifications(tags::ec2_spec(ResourceType::Volume, req.props));
         // An instance profile created moments ago may not have reached EC2 yet.
         let out = wait::while_iam_propagates(|| call.clone().send())
             .await
@@ -250,18 +272,19 @@ impl Resource for Ec2Instance {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
+        let p = InstanceProps::from_value(new)?;
         if changed.iter().any(|f| f == "security_group_ids") {
             self.0
                 .ec2
                 .modify_instance_attribute()
                 .instance_id(id)
-                .set_groups(Some(strings(new, "security_group_ids")))
+                .set_groups(Some(p.security_group_ids))
                 .send()
                 .await
                 .map_err(classify)?;
         }
         if changed.iter().any(|f| f == "metadata") {
-            let m = metadata_options(new);
+            let m = metadata_options(&p.metadata);
             self.0
                 .ec2
                 .modify_instance_metadata_options()
@@ -352,7 +375,15 @@ mod tests {
 
     #[test]
     fn instances_spread_over_subnets() {
-        let p = |i| json!({"subnet_ids": ["s-a", "s-b"], "subnet_index": i});
+        let p = |i| {
+            InstanceProps::from_value(&json!({
+                "instance_type": "t4g.small", "arch": "arm64",
+                "subnet_ids": ["s-a", "s-b"], "subnet_index": i,
+                "security_group_ids": ["sg-1"], "instance_profile_arn": "arn:aws:iam::1:instance-profile/p",
+                "user_data": "#!/bin/bash\n", "metadata": {"http_tokens": "required", "hop_limit": 1},
+            }))
+            .unwrap()
+        };
         assert_eq!(subnet(&p(0)).unwrap(), "s-a");
         assert_eq!(subnet(&p(1)).unwrap(), "s-b");
         assert_eq!(subnet(&p(2)).unwrap(), "s-a");
@@ -360,7 +391,10 @@ mod tests {
 
     #[test]
     fn metadata_requires_imdsv2_tokens() {
-        let m = metadata_options(&json!({"metadata": {"http_tokens": "required", "hop_limit": 1}}));
+        let m = metadata_options(&Metadata {
+            http_tokens: "required".into(),
+            hop_limit: 1,
+        });
         assert_eq!(m.http_tokens(), Some(&HttpTokensState::Required));
         assert_eq!(m.http_put_response_hop_limit(), Some(1));
     }

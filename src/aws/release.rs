@@ -8,16 +8,38 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code, prop};
+use super::errors::{classify, code};
+use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The release pointer's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseProps {
+    /// The artifact bucket the pointer object lives in.
+    pub bucket: String,
+    /// The pointer object's key (`releases/current`).
+    pub key: String,
+    /// The release the pointer names: the bundle's sha256.
+    pub release_id: String,
+    /// The key of that release's bundle object, which must exist before the pointer moves.
+    pub bundle_key: String,
+    /// Earlier release ids whose bundles stay in the bucket for rollback, newest first.
+    pub retained: Vec<String>,
+}
+
+impl Typed for ReleaseProps {
+    const KIND: &'static str = "aws.release";
+    const WHAT: &'static str = "release pointer";
+}
 
 pub struct Release(pub std::sync::Arc<AwsContext>);
 
-fn outputs(props: &Value) -> Outputs {
-    let Value::Object(m) = json!({"release_id": props["release_id"], "key": props["key"]}) else {
+fn outputs(release_id: &str, key: &str) -> Outputs {
+    let Value::Object(m) = json!({"release_id": release_id, "key": key}) else {
         unreachable!("an object literal")
     };
     m
@@ -29,13 +51,8 @@ pub fn pointer(release_id: &str) -> String {
 }
 
 impl Release {
-    async fn put(&self, props: &Value) -> Result<(), ProviderError> {
-        let (bucket, key, id, bundle) = (
-            prop(props, "bucket")?,
-            prop(props, "key")?,
-            prop(props, "release_id")?,
-            prop(props, "bundle_key")?,
-        );
+    async fn put(&self, p: &ReleaseProps) -> Result<(), ProviderError> {
+        let (bucket, key, id, bundle) = (&p.bucket, &p.key, &p.release_id, &p.bundle_key);
         // The reference already orders us after the upload; this check also catches a
         // bundle deleted behind wxinfra's back before runtimes are pointed at it.
         match self
@@ -72,7 +89,7 @@ impl Release {
 #[async_trait]
 impl Resource for Release {
     fn kind(&self) -> &'static str {
-        "aws.release"
+        ReleaseProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -80,7 +97,8 @@ impl Resource for Release {
     }
 
     async fn read(&self, _id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let (bucket, key) = (prop(applied, "bucket")?, prop(applied, "key")?);
+        let applied = ReleaseProps::from_value(applied)?;
+        let (bucket, key) = (applied.bucket.as_str(), applied.key.as_str());
         let out = match self.0.s3.get_object().bucket(bucket).key(key).send().await {
             Ok(o) => o,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
@@ -99,23 +117,20 @@ impl Resource for Release {
             "key": key,
             "release_id": live_id,
             "bundle_key": crate::artifacts::bundle_key(&live_id),
-            "retained": applied["retained"],
+            "retained": applied.retained,
         });
         Ok(Some(Live {
-            outputs: outputs(&props),
+            outputs: outputs(&live_id, key),
             props,
         }))
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        self.put(req.props).await?;
+        let p = ReleaseProps::from_value(req.props)?;
+        self.put(&p).await?;
         Ok(Created {
-            id: format!(
-                "s3://{}/{}",
-                prop(req.props, "bucket")?,
-                prop(req.props, "key")?
-            ),
-            outputs: outputs(req.props),
+            id: format!("s3://{}/{}", p.bucket, p.key),
+            outputs: outputs(&p.release_id, &p.key),
         })
     }
 
@@ -126,23 +141,24 @@ impl Resource for Release {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
+        let p = ReleaseProps::from_value(new)?;
         if changed
             .iter()
             .any(|f| f == "release_id" || f == "bundle_key")
         {
-            self.put(new).await?;
+            self.put(&p).await?;
         }
-        Ok(outputs(new))
+        Ok(outputs(&p.release_id, &p.key))
     }
 
     async fn delete(&self, _id: &str, applied: &Value) -> Result<(), ProviderError> {
-        let (bucket, key) = (prop(applied, "bucket")?, prop(applied, "key")?);
+        let p = ReleaseProps::from_value(applied)?;
         match self
             .0
             .s3
             .delete_object()
-            .bucket(bucket)
-            .key(key)
+            .bucket(&p.bucket)
+            .key(&p.key)
             .send()
             .await
         {

@@ -3,12 +3,25 @@
 //! delete only forgets. Output: `id` (without the `/hostedzone/` prefix).
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::str;
+use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// What to look up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Route53ZoneLookupProps {
+    /// The public hosted zone's DNS name (`load_balancer.hosted_zone`), trailing dot or not.
+    pub name: String,
+}
+
+impl Typed for Route53ZoneLookupProps {
+    const KIND: &'static str = "aws.route53_zone_lookup";
+    const WHAT: &'static str = "Route 53 zone lookup";
+}
 
 pub struct Route53ZoneLookup(pub std::sync::Arc<AwsContext>);
 
@@ -54,7 +67,7 @@ impl Route53ZoneLookup {
 #[async_trait]
 impl Resource for Route53ZoneLookup {
     fn kind(&self) -> &'static str {
-        "aws.route53_zone_lookup"
+        Route53ZoneLookupProps::KIND
     }
 
     fn forces_replacement(&self, _field: &str) -> bool {
@@ -62,9 +75,9 @@ impl Resource for Route53ZoneLookup {
     }
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let name = str(applied, "name")?;
+        let name = Route53ZoneLookupProps::from_value(applied)?.name;
         Ok(self
-            .find(name)
+            .find(&name)
             .await?
             .filter(|found| found == id)
             .map(|_| Live {
@@ -74,8 +87,8 @@ impl Resource for Route53ZoneLookup {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let name = str(req.props, "name")?;
-        let id = self.find(name).await?.ok_or_else(|| {
+        let name = Route53ZoneLookupProps::from_value(req.props)?.name;
+        let id = self.find(&name).await?.ok_or_else(|| {
             ProviderError::Validation(format!(
                 "this account has no public Route 53 hosted zone named `{name}`: create it (and delegate the domain to its name servers), or fix `load_balancer.hosted_zone`"
             ))

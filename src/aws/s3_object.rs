@@ -9,12 +9,34 @@
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine as _;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::context::AwsContext;
-use super::errors::{classify, prop};
+use super::errors::classify;
+use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The object's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct S3ObjectProps {
+    /// The bucket the object is uploaded to.
+    pub bucket: String,
+    /// The object's key, which names its content (`runtime/wxrun-<arch>-<sha256>`, ...).
+    pub key: String,
+    /// The local file uploaded (under `.wxinfra/artifacts/`); it may move freely.
+    pub source: String,
+    /// The file's SHA-256 (hex), checked before the upload and sent as S3's checksum.
+    pub sha256: String,
+    /// The object's `Content-Type`.
+    pub content_type: String,
+}
+
+impl Typed for S3ObjectProps {
+    const KIND: &'static str = "aws.s3_object";
+    const WHAT: &'static str = "S3 object";
+}
 
 pub struct S3Object(pub std::sync::Arc<AwsContext>);
 
@@ -42,7 +64,7 @@ fn outputs(bucket: &str, key: &str, sha: &str) -> Outputs {
 #[async_trait]
 impl Resource for S3Object {
     fn kind(&self) -> &'static str {
-        "aws.s3_object"
+        S3ObjectProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -83,13 +105,8 @@ impl Resource for S3Object {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let (bucket, key, source, want) = (
-            prop(p, "bucket")?,
-            prop(p, "key")?,
-            prop(p, "source")?,
-            prop(p, "sha256")?,
-        );
+        let p = S3ObjectProps::from_value(req.props)?;
+        let (bucket, key, source, want) = (&p.bucket, &p.key, &p.source, &p.sha256);
         let bytes = tokio::fs::read(source).await.map_err(|e| {
             ProviderError::Validation(format!("reading {source} for s3://{bucket}/{key}: {e}"))
         })?;
@@ -105,7 +122,7 @@ impl Resource for S3Object {
             .put_object()
             .bucket(bucket)
             .key(key)
-            .content_type(prop(p, "content_type")?)
+            .content_type(&p.content_type)
             .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(digest))
             .metadata(SHA_META, want)
             .body(ByteStream::from(bytes))
@@ -126,11 +143,8 @@ impl Resource for S3Object {
         new: &Value,
         _changed: &[String],
     ) -> Result<Outputs, ProviderError> {
-        Ok(outputs(
-            prop(new, "bucket")?,
-            prop(new, "key")?,
-            prop(new, "sha256")?,
-        ))
+        let p = S3ObjectProps::from_value(new)?;
+        Ok(outputs(&p.bucket, &p.key, &p.sha256))
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {

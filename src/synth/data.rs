@@ -4,6 +4,8 @@
 //! Lambda above all) a path to that bucket, the log groups, and least-privilege IAM roles for
 //! each configured primitive. Compute (`synth::compute`) attaches to what [`Data`] returns.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use super::Synth;
@@ -14,10 +16,14 @@ use crate::aws::dynamodb_table::{DynamodbTableProps, HASH_KEY};
 use crate::aws::efs_access_point::{EfsAccessPointProps, Posix, RootDir};
 use crate::aws::efs_file_system::EfsFileSystemProps;
 use crate::aws::efs_mount_target::EfsMountTargetProps;
+use crate::aws::iam_instance_profile::IamInstanceProfileProps;
+use crate::aws::iam_role::IamRoleProps;
 use crate::aws::log_group::LogGroupProps;
 use crate::aws::policy::document;
 use crate::aws::props::Val;
+use crate::aws::release::ReleaseProps;
 use crate::aws::s3_bucket::S3BucketProps;
+use crate::aws::s3_object::S3ObjectProps;
 use crate::aws::vpc_endpoint::VpcEndpointProps;
 use crate::graph::{GraphError, Node, refs_in};
 use crate::stack::VpcMode;
@@ -204,18 +210,14 @@ struct Objects {
 /// for rollback, in the bucket, and the `current` pointer to this release.
 fn objects(s: &mut Synth, bucket: &Node, artifacts: &Artifacts) -> Result<Objects, GraphError> {
     let object = |s: &mut Synth, name: &str, a: &Artifact, content_type: &str| {
-        s.add(
-            "aws.s3_object",
-            name,
-            json!({
-                "bucket": bucket.out("id"),
-                "key": a.key,
-                "source": a.path.to_string_lossy(),
-                "sha256": a.sha256,
-                "content_type": content_type,
-            }),
-            false,
-        )
+        let object = S3ObjectProps {
+            bucket: bucket.out("id"),
+            key: a.key.clone(),
+            source: a.path.to_string_lossy().into_owned(),
+            sha256: a.sha256.clone(),
+            content_type: content_type.into(),
+        };
+        s.add_typed(name, &object, false)
     };
     let mut runtime = Vec::new();
     for (arch, a) in &artifacts.runtime {
@@ -242,18 +244,14 @@ fn objects(s: &mut Synth, bucket: &Node, artifacts: &Artifacts) -> Result<Object
         };
         object(s, &bundle_name(id), &kept, "application/x-tar")?;
     }
-    let release = s.add(
-        "aws.release",
-        "app",
-        json!({
-            "bucket": bucket.out("id"),
-            "key": CURRENT_KEY,
-            "release_id": artifacts.release_id,
-            "bundle_key": bundle.out("key"),
-            "retained": artifacts.retained,
-        }),
-        false,
-    )?;
+    let release = ReleaseProps {
+        bucket: bucket.out("id"),
+        key: CURRENT_KEY.into(),
+        release_id: artifacts.release_id.clone(),
+        bundle_key: bundle.out("key"),
+        retained: artifacts.retained.clone(),
+    };
+    let release = s.add_typed("app", &release, false)?;
     Ok(Objects {
         runtime,
         lambda_zip,
@@ -505,18 +503,14 @@ fn role(
     statements: Vec<Value>,
 ) -> Result<Node, GraphError> {
     let stack = s.name().to_string();
-    s.add(
-        "aws.iam_role",
-        name,
-        json!({
-            "name": format!("{stack}-{name}"),
-            "path": format!("/wxinfra/{stack}/"),
-            "description": format!("wxinfra {stack}: {what}"),
-            "assume_role_policy": trust,
-            "policies": {"wxinfra": document(statements)},
-        }),
-        true,
-    )
+    let role = IamRoleProps {
+        name: format!("{stack}-{name}"),
+        path: format!("/wxinfra/{stack}/"),
+        description: Some(format!("wxinfra {stack}: {what}")),
+        assume_role_policy: trust,
+        policies: BTreeMap::from([("wxinfra".to_string(), document(statements))]),
+    };
+    s.add_typed(name, &role, true)
 }
 
 fn roles(
@@ -536,12 +530,12 @@ fn roles(
             trust("ec2.amazonaws.com", None),
             runtime_statements(granted, &["releases", "runtime"]),
         )?;
-        roles.ec2_instance_profile = Some(s.add(
-            "aws.iam_instance_profile",
-            "ec2",
-            json!({"name": format!("{stack}-ec2"), "path": format!("/wxinfra/{stack}/"), "role": r.out("name")}),
-            true,
-        )?);
+        let profile = IamInstanceProfileProps {
+            name: format!("{stack}-ec2"),
+            path: format!("/wxinfra/{stack}/"),
+            role: r.out("name"),
+        };
+        roles.ec2_instance_profile = Some(s.add_typed("ec2", &profile, true)?);
         roles.ec2 = Some(r);
     }
     if let (Some(g), Some(_)) = (&logs.fargate, &c.fargate) {

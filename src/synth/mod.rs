@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::artifacts::Artifacts;
+use crate::aws::route53_zone_lookup::Route53ZoneLookupProps;
 use crate::aws::tags;
 use crate::graph::{Graph, GraphError, Node};
 use crate::stack::LoadedStack;
@@ -136,12 +137,10 @@ pub fn aws(stack: &LoadedStack, artifacts: &Artifacts) -> Result<Graph, SynthErr
         if let (Some(zone), Some(_)) = (&lb.hosted_zone, &lb.domain) {
             // Like a VPC lookup, a zone that is not there stops the apply before anything is
             // created.
-            let z = s.add(
-                "aws.route53_zone_lookup",
-                "main",
-                serde_json::json!({"name": zone.value}),
-                false,
-            )?;
+            let lookup = Route53ZoneLookupProps {
+                name: zone.value.clone(),
+            };
+            let z = s.add_typed("main", &lookup, false)?;
             s.gate = Some(z.address.clone());
             s.hosted_zone_id = Some(z.out("id"));
         }
