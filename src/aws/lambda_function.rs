@@ -16,13 +16,90 @@ use aws_sdk_lambda::types::{
     Architecture, Environment, FileSystemConfig, FunctionCode, FunctionConfiguration,
     LastUpdateStatus, LogFormat, LoggingConfig, Runtime, State, VpcConfig,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::{ordered_like, str, strings};
+use super::props::{Typed, Val, ordered_like};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The function's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LambdaFunctionProps {
+    /// The function's name, unique in the account and region.
+    pub function_name: String,
+    /// The Lambda runtime identifier (`provided.al2023`: a custom runtime on Amazon Linux).
+    pub runtime: String,
+    /// The entry point the runtime starts (`bootstrap` for a custom runtime).
+    pub handler: String,
+    /// The instruction set the function runs on (`arm64` or `x86_64`).
+    pub architecture: String,
+    /// Memory in MiB; Lambda allots CPU in proportion.
+    pub memory_size: i32,
+    /// Seconds an invocation may run before Lambda stops it.
+    pub timeout: i32,
+    /// Concurrent executions reserved for the function, which also cap it; none: the
+    /// account's unreserved pool. Unsigned as the stack gives it (nothing bounds it there);
+    /// the call saturates it to Lambda's 32-bit integer.
+    pub reserved_concurrency: Option<u32>,
+    /// Whether every change of code or configuration publishes a version; absent: no (graphs
+    /// written by hand, e.g. the integration tests', leave it out).
+    #[serde(default)]
+    pub publish: bool,
+    /// ARN of the IAM role the function runs as (its execution role).
+    pub role: String,
+    /// The deployment package in S3.
+    pub code: Code,
+    /// Subnets the function's network interfaces are placed in (`VpcConfig`); a looked-up
+    /// VPC's are a reference until apply.
+    pub subnet_ids: Val<Vec<String>>,
+    /// Security groups of the function's network interfaces.
+    pub security_group_ids: Vec<String>,
+    /// The EFS access point the function mounts; none: no file system.
+    pub file_system: Option<FileSystem>,
+    /// Environment variables, name to string value; a map that keeps synth's order (a
+    /// sorted one would reorder the graph's JSON).
+    pub environment: serde_json::Map<String, Value>,
+    /// Where the function logs; none: Lambda's default, `/aws/lambda/<name>`.
+    pub logging: Option<Logging>,
+}
+
+/// A deployment package: a zip object in S3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Code {
+    /// The bucket holding the zip.
+    pub s3_bucket: String,
+    /// The zip's object key.
+    pub s3_key: String,
+    /// The zip's SHA-256 in hex, which Lambda reports back (in base64) as `CodeSha256`; a
+    /// new hash is new code.
+    pub sha256: String,
+}
+
+/// An EFS file system mount (`FileSystemConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileSystem {
+    /// ARN of the EFS access point the function connects through.
+    pub arn: String,
+    /// Where the file system appears in the function (under `/mnt/`).
+    pub mount_path: String,
+}
+
+/// Where and how the function logs (`LoggingConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Logging {
+    /// Name of the CloudWatch Logs group the function writes to.
+    pub log_group: String,
+    /// `Text` or `JSON`: how Lambda formats its own log lines.
+    pub log_format: String,
+}
+
+impl Typed for LambdaFunctionProps {
+    const KIND: &'static str = "aws.lambda_function";
+    const WHAT: &'static str = "Lambda function";
+}
 
 pub struct LambdaFunction(pub std::sync::Arc<AwsContext>);
 
@@ -59,47 +136,40 @@ pub struct Request {
     pub file_systems: Vec<FileSystemConfig>,
     /// Where the function logs (`None` leaves Lambda's default, `/aws/lambda/<name>`).
     pub logging: Option<LoggingConfig>,
-    pub memory_size: Option<i32>,
-    pub timeout: Option<i32>,
 }
 
 impl Request {
-    pub fn from_props(p: &Value) -> Result<Self, ProviderError> {
-        let env = p["environment"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let file_systems = match p.get("file_system").filter(|f| !f.is_null()) {
+    pub fn from_props(p: &LambdaFunctionProps) -> Result<Self, ProviderError> {
+        let env = p
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect();
+        let file_systems = match &p.file_system {
             Some(fs) => vec![
                 FileSystemConfig::builder()
-                    .arn(str(fs, "arn")?)
-                    .local_mount_path(str(fs, "mount_path")?)
+                    .arn(&fs.arn)
+                    .local_mount_path(&fs.mount_path)
                     .build()
                     .map_err(|e| ProviderError::Validation(e.to_string()))?,
             ],
             None => Vec::new(),
         };
         Ok(Self {
-            runtime: Runtime::from(str(p, "runtime")?),
-            architecture: Architecture::from(str(p, "architecture")?),
+            runtime: Runtime::from(p.runtime.as_str()),
+            architecture: Architecture::from(p.architecture.as_str()),
             environment: Environment::builder().set_variables(Some(env)).build(),
             vpc: VpcConfig::builder()
-                .set_subnet_ids(Some(strings(p, "subnet_ids")))
-                .set_security_group_ids(Some(strings(p, "security_group_ids")))
+                .set_subnet_ids(Some(p.subnet_ids.known("subnet_ids")?.clone()))
+                .set_security_group_ids(Some(p.security_group_ids.clone()))
                 .build(),
             file_systems,
-            logging: p.get("logging").filter(|l| !l.is_null()).map(|l| {
+            logging: p.logging.as_ref().map(|l| {
                 LoggingConfig::builder()
-                    .set_log_group(l["log_group"].as_str().map(str::to_string))
-                    .set_log_format(l["log_format"].as_str().map(LogFormat::from))
+                    .log_group(&l.log_group)
+                    .log_format(LogFormat::from(l.log_format.as_str()))
                     .build()
             }),
-            memory_size: p["memory_size"].as_i64().map(|n| n as i32),
-            timeout: p["timeout"].as_i64().map(|n| n as i32),
         })
     }
 }
@@ -283,11 +353,11 @@ impl LambdaFunction {
     async fn version(
         &self,
         name: &str,
-        props: &Value,
+        p: &LambdaFunctionProps,
         c: &FunctionConfiguration,
         publish_now: bool,
     ) -> Result<Option<String>, ProviderError> {
-        if props["publish"].as_bool() != Some(true) {
+        if !p.publish {
             return Ok(None);
         }
         if publish_now {
@@ -310,8 +380,8 @@ impl LambdaFunction {
     }
 
     /// Reserves `reserved_concurrency` for the function, or gives back what it had.
-    async fn reserve(&self, name: &str, props: &Value) -> Result<(), ProviderError> {
-        match props["reserved_concurrency"].as_i64() {
+    async fn reserve(&self, name: &str, p: &LambdaFunctionProps) -> Result<(), ProviderError> {
+        match p.reserved_concurrency {
             Some(n) => {
                 self.0
                     .lambda
@@ -339,7 +409,7 @@ impl LambdaFunction {
 #[async_trait]
 impl Resource for LambdaFunction {
     fn kind(&self) -> &'static str {
-        "aws.lambda_function"
+        LambdaFunctionProps::KIND
     }
 
     fn updates_output(&self, output: &str, changed: &[String]) -> bool {
@@ -385,31 +455,31 @@ impl Resource for LambdaFunction {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let r = Request::from_props(p)?;
-        let name = str(p, "function_name")?;
+        let p = LambdaFunctionProps::from_value(req.props)?;
+        let r = Request::from_props(&p)?;
+        let name = p.function_name.as_str();
         let call = self
             .0
             .lambda
             .create_function()
             .function_name(name)
             .runtime(r.runtime)
-            .handler(str(p, "handler")?)
+            .handler(&p.handler)
             .architectures(r.architecture)
-            .role(str(p, "role")?)
+            .role(&p.role)
             .code(
                 FunctionCode::builder()
-                    .s3_bucket(str(&p["code"], "s3_bucket")?)
-                    .s3_key(str(&p["code"], "s3_key")?)
+                    .s3_bucket(&p.code.s3_bucket)
+                    .s3_key(&p.code.s3_key)
                     .build(),
             )
-            .set_memory_size(r.memory_size)
-            .set_timeout(r.timeout)
+            .memory_size(p.memory_size)
+            .timeout(p.timeout)
             .environment(r.environment)
             .vpc_config(r.vpc)
             .set_file_system_configs(Some(r.file_systems))
             .set_logging_config(r.logging)
-            .set_tags(Some(tags::map(p)));
+            .set_tags(Some(tags::map(req.props)));
         // A role created moments ago may not have reached Lambda yet.
         match wait::while_iam_propagates(|| call.clone().send()).await {
             Ok(_) => {}
@@ -425,9 +495,9 @@ impl Resource for LambdaFunction {
             }
             Err(e) => return Err(classify(e)),
         }
-        self.reserve(name, p).await?;
+        self.reserve(name, &p).await?;
         let c = self.settled(name).await?;
-        let version = self.version(name, p, &c, true).await?;
+        let version = self.version(name, &p, &c, true).await?;
         Ok(Created {
             id: name.to_string(),
             outputs: outputs(&c, version.as_deref()),
@@ -441,7 +511,8 @@ impl Resource for LambdaFunction {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
-        let r = Request::from_props(new)?;
+        let p = LambdaFunctionProps::from_value(new)?;
+        let r = Request::from_props(&p)?;
         if changed.iter().any(|f| CONFIG_FIELDS.contains(&f.as_str())) {
             let call = self
                 .0
@@ -449,10 +520,10 @@ impl Resource for LambdaFunction {
                 .update_function_configuration()
                 .function_name(id)
                 .runtime(r.runtime)
-                .handler(str(new, "handler")?)
-                .role(str(new, "role")?)
-                .set_memory_size(r.memory_size)
-                .set_timeout(r.timeout)
+                .handler(&p.handler)
+                .role(&p.role)
+                .memory_size(p.memory_size)
+                .timeout(p.timeout)
                 .environment(r.environment)
                 .vpc_config(r.vpc)
                 .set_file_system_configs(Some(r.file_systems))
@@ -467,8 +538,8 @@ impl Resource for LambdaFunction {
                 .lambda
                 .update_function_code()
                 .function_name(id)
-                .s3_bucket(str(&new["code"], "s3_bucket")?)
-                .s3_key(str(&new["code"], "s3_key")?)
+                .s3_bucket(&p.code.s3_bucket)
+                .s3_key(&p.code.s3_key)
                 .architectures(r.architecture)
                 .send()
                 .await
@@ -476,7 +547,7 @@ impl Resource for LambdaFunction {
             self.settled(id).await?;
         }
         if changed.iter().any(|f| f == "reserved_concurrency") {
-            self.reserve(id, new).await?;
+            self.reserve(id, &p).await?;
         }
         let c = self.settled(id).await?;
         if changed.iter().any(|f| f == "tags") {
@@ -506,7 +577,7 @@ impl Resource for LambdaFunction {
                 .map_err(classify)?;
         }
         let publish_now = changed.iter().any(|f| versioned(f));
-        let version = self.version(id, new, &c, publish_now).await?;
+        let version = self.version(id, &p, &c, publish_now).await?;
         Ok(outputs(&c, version.as_deref()))
     }
 
@@ -530,9 +601,10 @@ impl Resource for LambdaFunction {
         adopted: Created,
         props: &Value,
     ) -> Result<Created, ProviderError> {
-        self.reserve(&adopted.id, props).await?;
+        let p = LambdaFunctionProps::from_value(props)?;
+        self.reserve(&adopted.id, &p).await?;
         let c = self.settled(&adopted.id).await?;
-        let version = self.version(&adopted.id, props, &c, true).await?;
+        let version = self.version(&adopted.id, &p, &c, true).await?;
         Ok(Created {
             outputs: outputs(&c, version.as_deref()),
             ..adopted
@@ -566,20 +638,25 @@ impl Resource for LambdaFunction {
 mod tests {
     use super::*;
 
-    fn props() -> Value {
-        json!({
+    fn props() -> LambdaFunctionProps {
+        LambdaFunctionProps::from_value(&json!({
             "function_name": "demo-app",
             "runtime": "provided.al2023",
             "handler": "bootstrap",
             "architecture": "arm64",
             "memory_size": 512,
             "timeout": 30,
+            "reserved_concurrency": null,
+            "publish": false,
+            "role": "arn:aws:iam::1:role/demo-lambda",
+            "code": {"s3_bucket": "demo-artifacts", "s3_key": "lambda.zip", "sha256": "e3b0"},
             "subnet_ids": ["subnet-a", "subnet-b"],
             "security_group_ids": ["sg-compute"],
             "file_system": {"arn": "arn:aws:elasticfilesystem:us-east-1:1:access-point/fsap-1", "mount_path": "/mnt/app"},
             "environment": {"WXRUN_APP_DIR": "/mnt/app", "WXRUN_PRIMITIVE": "lambda"},
             "logging": {"log_group": "/wxinfra/demo/lambda", "log_format": "Text"},
-        })
+        }))
+        .unwrap()
     }
 
     /// moto drops FileSystemConfigs, so the request itself is what proves the mount is asked for.
@@ -596,10 +673,12 @@ mod tests {
 
     #[test]
     fn request_carries_vpc_memory_timeout_arch_and_env() {
-        let r = Request::from_props(&props()).unwrap();
+        let p = props();
+        let r = Request::from_props(&p).unwrap();
         assert_eq!(r.vpc.subnet_ids(), ["subnet-a", "subnet-b"]);
         assert_eq!(r.vpc.security_group_ids(), ["sg-compute"]);
-        assert_eq!((r.memory_size, r.timeout), (Some(512), Some(30)));
+        // The calls take them straight from the properties.
+        assert_eq!((p.memory_size, p.timeout), (512, 30));
         assert_eq!(r.architecture, Architecture::Arm64);
         assert_eq!(r.runtime, Runtime::Providedal2023);
         let vars = r.environment.variables().unwrap();

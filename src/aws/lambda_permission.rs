@@ -6,12 +6,36 @@
 //! orders (`aws.lb_target_attachment.lambda` runs after it).
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::{id_pair, str};
+use super::props::{Typed, id_pair};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The permission statement's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LambdaPermissionProps {
+    /// Name of the function whose resource policy holds the statement.
+    pub function_name: String,
+    /// The alias (or version) whose own policy holds it; none: the function's.
+    pub qualifier: Option<String>,
+    /// The statement's `Sid`, unique within the policy.
+    pub statement_id: String,
+    /// What the principal may do (`lambda:InvokeFunction`).
+    pub action: String,
+    /// Who is allowed: an AWS service (`elasticloadbalancing.amazonaws.com`) or account.
+    pub principal: String,
+    /// The only resource the principal may act for (the `AWS:SourceArn` condition): the
+    /// target group.
+    pub source_arn: String,
+}
+
+impl Typed for LambdaPermissionProps {
+    const KIND: &'static str = "aws.lambda_permission";
+    const WHAT: &'static str = "Lambda permission";
+}
 
 pub struct LambdaPermission(pub std::sync::Arc<AwsContext>);
 
@@ -56,7 +80,7 @@ pub fn statement_props(
 #[async_trait]
 impl Resource for LambdaPermission {
     fn kind(&self) -> &'static str {
-        "aws.lambda_permission"
+        LambdaPermissionProps::KIND
     }
 
     fn forces_replacement(&self, _field: &str) -> bool {
@@ -100,10 +124,9 @@ impl Resource for LambdaPermission {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let (function, sid) = (str(p, "function_name")?, str(p, "statement_id")?);
-        let qualifier = p["qualifier"].as_str();
-        let id = match qualifier {
+        let p = LambdaPermissionProps::from_value(req.props)?;
+        let (function, sid) = (&p.function_name, &p.statement_id);
+        let id = match &p.qualifier {
             Some(q) => format!("{function}:{q}|{sid}"),
             None => format!("{function}|{sid}"),
         };
@@ -112,11 +135,11 @@ impl Resource for LambdaPermission {
             .lambda
             .add_permission()
             .function_name(function)
-            .set_qualifier(qualifier.map(str::to_string))
+            .set_qualifier(p.qualifier.clone())
             .statement_id(sid)
-            .action(str(p, "action")?)
-            .principal(str(p, "principal")?)
-            .set_source_arn(p["source_arn"].as_str().map(str::to_string))
+            .action(&p.action)
+            .principal(&p.principal)
+            .source_arn(&p.source_arn)
             .send()
             .await;
         match out {
@@ -127,11 +150,11 @@ impl Resource for LambdaPermission {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_resource_conflict_exception()) =>
             {
-                let live = self.read(&id, p).await?;
+                let live = self.read(&id, req.props).await?;
                 let same = live.as_ref().is_some_and(|l| {
-                    ["action", "principal", "source_arn"]
-                        .iter()
-                        .all(|k| l.props[k] == p[k])
+                    l.props["action"] == p.action.as_str()
+                        && l.props["principal"] == p.principal.as_str()
+                        && l.props["source_arn"] == p.source_arn.as_str()
                 });
                 if !same {
                     return Err(classify(e));

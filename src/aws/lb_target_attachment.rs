@@ -10,12 +10,30 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     TargetDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::{id_pair, str};
+use super::props::{Typed, id_pair};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The registration's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LbTargetAttachmentProps {
+    /// ARN of the target group the target is registered with.
+    pub target_group_arn: String,
+    /// The target: an EC2 instance id, or a Lambda function's (or alias's) ARN.
+    pub target_id: String,
+    /// The port traffic goes to on the target; none: the target group's (always none for a
+    /// Lambda target).
+    pub port: Option<i32>,
+}
+
+impl Typed for LbTargetAttachmentProps {
+    const KIND: &'static str = "aws.lb_target_attachment";
+    const WHAT: &'static str = "target registration";
+}
 
 pub struct LbTargetAttachment(pub std::sync::Arc<AwsContext>);
 
@@ -23,17 +41,17 @@ fn split(id: &str) -> Result<(&str, &str), ProviderError> {
     id_pair(id, "<target group>|<target>")
 }
 
-fn target(target_id: &str, port: Option<i64>) -> TargetDescription {
+fn target(target_id: &str, port: Option<i32>) -> TargetDescription {
     TargetDescription::builder()
         .id(target_id)
-        .set_port(port.map(|p| p as i32))
+        .set_port(port)
         .build()
 }
 
 #[async_trait]
 impl Resource for LbTargetAttachment {
     fn kind(&self) -> &'static str {
-        "aws.lb_target_attachment"
+        LbTargetAttachmentProps::KIND
     }
 
     fn forces_replacement(&self, _field: &str) -> bool {
@@ -48,7 +66,10 @@ impl Resource for LbTargetAttachment {
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
         let (tg, target_id) = split(id)?;
-        let port = applied["port"].as_i64();
+        // Import reads with null properties when it cannot resolve the stack's yet: no port.
+        let port = LbTargetAttachmentProps::from_value(applied)
+            .ok()
+            .and_then(|p| p.port);
         let out = match self
             .0
             .elb
@@ -82,14 +103,14 @@ impl Resource for LbTargetAttachment {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let (tg, target_id) = (str(p, "target_group_arn")?, str(p, "target_id")?);
+        let p = LbTargetAttachmentProps::from_value(req.props)?;
+        let (tg, target_id) = (&p.target_group_arn, &p.target_id);
         // RegisterTargets is idempotent: registering twice leaves one registration.
         self.0
             .elb
             .register_targets()
             .target_group_arn(tg)
-            .targets(target(target_id, p["port"].as_i64()))
+            .targets(target(target_id, p.port))
             .send()
             .await
             .map_err(classify)?;
@@ -114,12 +135,13 @@ impl Resource for LbTargetAttachment {
 
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
         let (tg, target_id) = split(id)?;
+        let port = LbTargetAttachmentProps::from_value(applied)?.port;
         match self
             .0
             .elb
             .deregister_targets()
             .target_group_arn(tg)
-            .targets(target(target_id, applied["port"].as_i64()))
+            .targets(target(target_id, port))
             .send()
             .await
         {

@@ -2,11 +2,14 @@
 //! subnets with the access point mounted), and what puts it behind its target group: the
 //! invoke permission before the registration and, with provisioned concurrency, a warm alias.
 
-use serde_json::json;
+use serde_json::Value;
 
 use super::{APP_DIR, Shared, Synth, SynthError, need, runtime_env};
 use crate::aws::lambda_alias::LambdaAliasProps;
+use crate::aws::lambda_function::{Code, FileSystem, LambdaFunctionProps, Logging};
+use crate::aws::lambda_permission::LambdaPermissionProps;
 use crate::aws::lambda_provisioned_concurrency::ProvisionedConcurrencyProps;
+use crate::aws::lb_target_attachment::LbTargetAttachmentProps;
 use crate::graph::Node;
 use crate::stack::LambdaSpec;
 
@@ -26,40 +29,42 @@ fn function(s: &mut Synth, at: &Shared, l: &LambdaSpec) -> Result<Node, SynthErr
         .lambda_zip
         .as_ref()
         .ok_or(SynthError::Missing("Lambda package"))?;
+    let Value::Object(environment) = runtime_env(at.data, "lambda") else {
+        unreachable!("the runtime environment is an object literal")
+    };
+    let props = LambdaFunctionProps {
+        function_name: format!("{}-app", s.name()),
+        runtime: "provided.al2023".into(),
+        handler: "bootstrap".into(),
+        architecture: l.arch.value.as_str().into(),
+        // Validate bounds both (10240 MiB, 900 s).
+        memory_size: l.memory.value as i32,
+        timeout: l.timeout.value as i32,
+        reserved_concurrency: l.reserved_concurrency.as_ref().map(|r| r.value),
+        // Provisioned concurrency runs on a published version behind an alias.
+        publish: l.provisioned_concurrency.is_some(),
+        role: need(&at.data.lambda_role_arn, "Lambda role")?.into(),
+        code: Code {
+            s3_bucket: at.data.bucket.clone(),
+            s3_key: zip_key.clone(),
+            sha256: zip_sha256.clone(),
+        },
+        subnet_ids: at.net.compute_subnet_ids.clone(),
+        security_group_ids: vec![at.net.compute_sg.clone()],
+        file_system: Some(FileSystem {
+            arn: at.data.efs_access_point_arn.clone(),
+            mount_path: APP_DIR.into(),
+        }),
+        environment,
+        // Without it Lambda writes to /aws/lambda/<name>, where the role may not.
+        logging: Some(Logging {
+            log_group: need(&at.data.lambda_log_group, "Lambda log group")?.into(),
+            log_format: "Text".into(),
+        }),
+    };
     // No public IP in a VPC: releases come from S3 through the gateway endpoint, and the
     // log group must exist (with its retention) before the first invocation.
-    Ok(s.add_after(
-        "aws.lambda_function",
-        "app",
-        json!({
-            "function_name": format!("{}-app", s.name()),
-            "runtime": "provided.al2023",
-            "handler": "bootstrap",
-            "architecture": l.arch.value.as_str(),
-            "memory_size": l.memory.value,
-            "timeout": l.timeout.value,
-            "reserved_concurrency": l.reserved_concurrency.as_ref().map(|r| r.value),
-            // Provisioned concurrency runs on a published version behind an alias.
-            "publish": l.provisioned_concurrency.is_some(),
-            "role": need(&at.data.lambda_role_arn, "Lambda role")?,
-            "code": {
-                "s3_bucket": at.data.bucket,
-                "s3_key": zip_key,
-                "sha256": zip_sha256,
-            },
-            "subnet_ids": at.net.compute_subnet_ids,
-            "security_group_ids": [at.net.compute_sg],
-            "file_system": {"arn": at.data.efs_access_point_arn, "mount_path": APP_DIR},
-            "environment": runtime_env(at.data, "lambda"),
-            // Without it Lambda writes to /aws/lambda/<name>, where the role may not.
-            "logging": {
-                "log_group": need(&at.data.lambda_log_group, "Lambda log group")?,
-                "log_format": "Text",
-            },
-        }),
-        true,
-        &at.after(&[&at.data.s3_endpoint]),
-    )?)
+    Ok(s.add_typed_after("app", &props, true, &at.after(&[&at.data.s3_endpoint]))?)
 }
 
 /// The load balancer's way in: the function itself, or with provisioned concurrency the
@@ -88,31 +93,26 @@ fn registration(s: &mut Synth, l: &LambdaSpec, f: &Node, tg: &Node) -> Result<()
         }
         None => (f.out("arn"), None, Vec::new()),
     };
-    let permission = s.add(
-        "aws.lambda_permission",
-        "alb",
-        json!({
-            "function_name": f.out("name"),
-            "qualifier": qualifier,
-            // One statement per target group, so a new group's is added before the old
-            // one's goes.
-            "statement_id": tg.out("name"),
-            "action": "lambda:InvokeFunction",
-            "principal": "elasticloadbalancing.amazonaws.com",
-            "source_arn": tg.out("arn"),
-        }),
-        false,
-    )?;
+    let permission = LambdaPermissionProps {
+        function_name: f.out("name"),
+        qualifier,
+        // One statement per target group, so a new group's is added before the old one's
+        // goes.
+        statement_id: tg.out("name"),
+        action: "lambda:InvokeFunction".into(),
+        principal: "elasticloadbalancing.amazonaws.com".into(),
+        source_arn: tg.out("arn"),
+    };
+    let permission = s.add_typed("alb", &permission, false)?;
     // ELB refuses to register a function it may not invoke: permission first.
     let after: Vec<&str> = std::iter::once(permission.address.as_str())
         .chain(warm.iter().map(String::as_str))
         .collect();
-    s.add_after(
-        "aws.lb_target_attachment",
-        "lambda",
-        json!({"target_group_arn": tg.out("arn"), "target_id": target, "port": null}),
-        false,
-        &after,
-    )?;
+    let attachment = LbTargetAttachmentProps {
+        target_group_arn: tg.out("arn"),
+        target_id: target,
+        port: None,
+    };
+    s.add_typed_after("lambda", &attachment, false, &after)?;
     Ok(())
 }
