@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code};
+use super::errors::{classify, found};
 use super::iam_role::{MAX_NAME, iam_tags, valid_name};
 use super::props::Typed;
 use super::tags;
@@ -44,34 +44,22 @@ impl IamInstanceProfile {
         &self,
         name: &str,
     ) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
-        match self
+        let get = self
             .0
             .iam
             .get_instance_profile()
-            .instance_profile_name(name)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.instance_profile),
-            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+            .instance_profile_name(name);
+        Ok(
+            found(get.send().await, |e| e.is_no_such_entity_exception())?
+                .and_then(|o| o.instance_profile),
+        )
     }
 
     async fn remove_role(&self, name: &str, role: &str) -> Result<(), ProviderError> {
-        match self
-            .0
-            .iam
-            .remove_role_from_instance_profile()
-            .instance_profile_name(name)
-            .role_name(role)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        let remove = self.0.iam.remove_role_from_instance_profile();
+        let remove = remove.instance_profile_name(name).role_name(role);
+        found(remove.send().await, |e| e.is_no_such_entity_exception())?;
+        Ok(())
     }
 
     async fn add_role(&self, name: &str, role: &str) -> Result<(), ProviderError> {
@@ -87,7 +75,10 @@ impl IamInstanceProfile {
             Ok(_) => Ok(()),
             // A profile holds one role: a resent call whose first answer was lost meets the
             // quota ("InstanceSessionsPerInstanceProfile: 1") with our role already in.
-            Err(e) if code(&e) == Some("LimitExceeded") => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_limit_exceeded_exception()) =>
+            {
                 let has = self
                     .get(name)
                     .await?
@@ -148,7 +139,10 @@ impl Resource for IamInstanceProfile {
                 .instance_profile()
                 .map(|i| i.arn().to_string())
                 .unwrap_or_default(),
-            Err(e) if code(&e) == Some("EntityAlreadyExists") => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_entity_already_exists_exception()) =>
+            {
                 match self.find_orphan(req.stack, req.address, req.token).await? {
                     Some(c) if c.id == name => {
                         c.outputs["arn"].as_str().unwrap_or_default().to_string()
@@ -188,25 +182,22 @@ impl Resource for IamInstanceProfile {
                 .await?;
         }
         if changed.iter().any(|f| f == "tags") {
-            self.0
-                .iam
-                .tag_instance_profile()
-                .instance_profile_name(id)
-                .set_tags(Some(iam_tags(new)?))
-                .send()
-                .await
-                .map_err(classify)?;
-            let gone = tags::removed(old, new);
-            if !gone.is_empty() {
-                self.0
-                    .iam
-                    .untag_instance_profile()
+            let iam = &self.0.iam;
+            tags::retag(
+                iam.tag_instance_profile()
                     .instance_profile_name(id)
-                    .set_tag_keys(Some(gone))
-                    .send()
-                    .await
-                    .map_err(classify)?;
-            }
+                    .set_tags(Some(iam_tags(new)?))
+                    .send(),
+                |gone| {
+                    iam.untag_instance_profile()
+                        .instance_profile_name(id)
+                        .set_tag_keys(Some(gone))
+                        .send()
+                },
+                old,
+                new,
+            )
+            .await?;
         }
         let p = self.get(id).await?.ok_or_else(|| ProviderError::NotFound {
             what: format!("instance profile {id}"),
@@ -221,18 +212,13 @@ impl Resource for IamInstanceProfile {
         for r in p.roles() {
             self.remove_role(id, r.role_name()).await?;
         }
-        match self
+        let delete = self
             .0
             .iam
             .delete_instance_profile()
-            .instance_profile_name(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+            .instance_profile_name(id);
+        found(delete.send().await, |e| e.is_no_such_entity_exception())?;
+        Ok(())
     }
 
     /// Instance profiles under `/wxinfra/<stack>/` carrying this address tag.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::context::AwsContext;
-use super::errors::{built, classify};
+use super::errors::{built, classify, found};
 use super::props::Typed;
 use super::{policy, tags};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -91,12 +91,6 @@ fn outputs(arn: &str, name: &str) -> Outputs {
     m
 }
 
-fn no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> bool {
-    super::errors::code(e) == Some("NoSuchEntity")
-}
-
 impl IamRole {
     async fn inline_names(&self, name: &str) -> Result<Vec<String>, ProviderError> {
         let mut names = Vec::new();
@@ -135,19 +129,10 @@ impl IamRole {
             }
         }
         for pname in have.keys().filter(|k| !want.contains_key(*k)) {
-            match self
-                .0
-                .iam
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(pname)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if no_such_entity(&e) => {}
-                Err(e) => return Err(classify(e)),
-            }
+            let delete = self.0.iam.delete_role_policy().role_name(name);
+            found(delete.policy_name(pname).send().await, |e| {
+                e.is_no_such_entity_exception()
+            })?;
         }
         Ok(())
     }
@@ -164,13 +149,11 @@ impl Resource for IamRole {
     }
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let role = match self.0.iam.get_role().role_name(id).send().await {
-            Ok(o) => match o.role {
-                Some(r) => r,
-                None => return Ok(None),
-            },
-            Err(e) if no_such_entity(&e) => return Ok(None),
-            Err(e) => return Err(classify(e)),
+        let got = found(self.0.iam.get_role().role_name(id).send().await, |e| {
+            e.is_no_such_entity_exception()
+        })?;
+        let Some(role) = got.and_then(|o| o.role) else {
+            return Ok(None);
         };
         let mut policies = Map::new();
         for pname in self.inline_names(id).await? {
@@ -224,7 +207,10 @@ impl Resource for IamRole {
             .await;
         let arn = match sent {
             Ok(o) => o.role().map(|r| r.arn().to_string()).unwrap_or_default(),
-            Err(e) if super::errors::code(&e) == Some("EntityAlreadyExists") => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_entity_already_exists_exception()) =>
+            {
                 // Adopt only our own earlier attempt (same address tag).
                 match self.find_orphan(req.stack, req.address, req.token).await? {
                     Some(c) if c.id == name => {
@@ -308,10 +294,11 @@ impl Resource for IamRole {
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
         let iam = &self.0.iam;
-        match iam.get_role().role_name(id).send().await {
-            Ok(_) => {}
-            Err(e) if no_such_entity(&e) => return Ok(()),
-            Err(e) => return Err(classify(e)),
+        let got = found(iam.get_role().role_name(id).send().await, |e| {
+            e.is_no_such_entity_exception()
+        })?;
+        if got.is_none() {
+            return Ok(());
         }
         let inline = self.inline_names(id).await?;
         let mut attached = Vec::new();
@@ -342,43 +329,27 @@ impl Resource for IamRole {
                     .map(|i| i.instance_profile_name().to_string()),
             );
         }
+        // Each step's target being gone already (a concurrent delete, an earlier attempt)
+        // is success.
         for step in teardown(&inline, &attached, &profiles) {
-            let r = match &step {
-                Step::DeleteInlinePolicy(n) => iam
-                    .delete_role_policy()
-                    .role_name(id)
-                    .policy_name(n)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| (no_such_entity(&e), classify(e))),
-                Step::DetachPolicy(arn) => iam
-                    .detach_role_policy()
-                    .role_name(id)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| (no_such_entity(&e), classify(e))),
-                Step::RemoveFromInstanceProfile(p) => iam
-                    .remove_role_from_instance_profile()
-                    .instance_profile_name(p)
-                    .role_name(id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| (no_such_entity(&e), classify(e))),
-                Step::DeleteRole => iam
-                    .delete_role()
-                    .role_name(id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| (no_such_entity(&e), classify(e))),
-            };
-            match r {
-                Ok(()) | Err((true, _)) => {}
-                Err((false, e)) => return Err(e),
+            match &step {
+                Step::DeleteInlinePolicy(n) => {
+                    let call = iam.delete_role_policy().role_name(id).policy_name(n);
+                    found(call.send().await, |e| e.is_no_such_entity_exception())?;
+                }
+                Step::DetachPolicy(arn) => {
+                    let call = iam.detach_role_policy().role_name(id).policy_arn(arn);
+                    found(call.send().await, |e| e.is_no_such_entity_exception())?;
+                }
+                Step::RemoveFromInstanceProfile(p) => {
+                    let call = iam.remove_role_from_instance_profile();
+                    let call = call.instance_profile_name(p).role_name(id);
+                    found(call.send().await, |e| e.is_no_such_entity_exception())?;
+                }
+                Step::DeleteRole => {
+                    let call = iam.delete_role().role_name(id);
+                    found(call.send().await, |e| e.is_no_such_entity_exception())?;
+                }
             }
         }
         Ok(())

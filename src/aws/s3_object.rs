@@ -111,7 +111,7 @@ impl Resource for S3Object {
             ProviderError::Validation(format!("reading {source} for s3://{bucket}/{key}: {e}"))
         })?;
         let digest = Sha256::digest(&bytes);
-        if hex::encode(digest) != want {
+        if hex::encode(digest) != *want {
             return Err(ProviderError::Validation(format!(
                 "{source} changed since the plan (sha256 {} is not {want}); plan again",
                 hex::encode(digest)
