@@ -188,6 +188,12 @@ pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     err.as_service_error().and_then(|e| e.code())
 }
 
+/// S3's answer for a bucket that does not exist, which most S3 operations (GetObject,
+/// DeleteObject, DeleteBucket) do not model as a typed error.
+pub fn no_such_bucket<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("NoSuchBucket")
+}
+
 /// EC2 refuses to delete a resource something still uses (`DependencyViolation`): in real AWS
 /// this clears by itself while ENIs drain, so deletes retry it up to a deadline.
 pub fn is_dependency_violation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, is_ec2_not_found};
+use super::errors::{classify, ec2_not_found, found};
 use super::launch_template::Metadata;
 use super::props::{Typed, ordered_like};
 use super::{tags, wait};
@@ -105,23 +105,14 @@ fn outputs(i: &Instance) -> Outputs {
 
 impl Ec2Instance {
     async fn describe(&self, id: &str) -> Result<Option<Instance>, ProviderError> {
-        match self
-            .0
-            .ec2
-            .describe_instances()
-            .instance_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o
-                .reservations()
+        let described = self.0.ec2.describe_instances().instance_ids(id);
+        Ok(found(described.send().await, ec2_not_found)?.and_then(|o| {
+            o.reservations()
                 .iter()
                 .flat_map(|r| r.instances())
                 .next()
-                .cloned()),
-            Err(e) if is_ec2_not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+                .cloned()
+        }))
     }
 
     async fn user_data(&self, id: &str) -> Result<Option<String>, ProviderError> {
@@ -306,17 +297,9 @@ impl Resource for Ec2Instance {
     }
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
-        match self
-            .0
-            .ec2
-            .terminate_instances()
-            .instance_ids(id)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_ec2_not_found(&e) => return Ok(()),
-            Err(e) => return Err(classify(e)),
+        let terminate = self.0.ec2.terminate_instances().instance_ids(id);
+        if found(terminate.send().await, ec2_not_found)?.is_none() {
+            return Ok(());
         }
         wait::until("instance to terminate", TERMINATED, || async {
             Ok(self

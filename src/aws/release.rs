@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code};
+use super::errors::{classify, found, no_such_bucket};
 use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -99,11 +99,9 @@ impl Resource for Release {
     async fn read(&self, _id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
         let applied = ReleaseProps::from_value(applied)?;
         let (bucket, key) = (applied.bucket.as_str(), applied.key.as_str());
-        let out = match self.0.s3.get_object().bucket(bucket).key(key).send().await {
-            Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) if code(&e) == Some("NoSuchBucket") => return Ok(None),
-            Err(e) => return Err(classify(e)),
+        let got = self.0.s3.get_object().bucket(bucket).key(key).send().await;
+        let Some(out) = found(got, |e| e.is_no_such_key() || no_such_bucket(e))? else {
+            return Ok(None);
         };
         let body =
             out.body.collect().await.map_err(|e| {
@@ -153,19 +151,9 @@ impl Resource for Release {
 
     async fn delete(&self, _id: &str, applied: &Value) -> Result<(), ProviderError> {
         let p = ReleaseProps::from_value(applied)?;
-        match self
-            .0
-            .s3
-            .delete_object()
-            .bucket(&p.bucket)
-            .key(&p.key)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == Some("NoSuchBucket") => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        let delete = self.0.s3.delete_object().bucket(&p.bucket).key(&p.key);
+        found(delete.send().await, no_such_bucket)?;
+        Ok(())
     }
 
     /// Putting the pointer is idempotent; a resumed create puts it again.

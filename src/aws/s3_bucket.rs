@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::caller_identity::partition;
 use super::context::AwsContext;
-use super::errors::{built, classify, code, is_404};
+use super::errors::{built, classify, code, found, is_404, no_such_bucket};
 use super::props::Typed;
 use super::{policy, tags};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -378,11 +378,11 @@ impl Resource for S3Bucket {
             return Ok(());
         }
         self.empty(id).await?;
-        match self.0.s3.delete_bucket().bucket(id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == Some("NoSuchBucket") => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        found(
+            self.0.s3.delete_bucket().bucket(id).send().await,
+            no_such_bucket,
+        )?;
+        Ok(())
     }
 
     async fn find_orphan(

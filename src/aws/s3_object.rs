@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{classify, found, no_such_bucket};
 use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -149,19 +149,9 @@ impl Resource for S3Object {
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
         let (bucket, key) = split(id)?;
-        match self
-            .0
-            .s3
-            .delete_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if super::errors::code(&e) == Some("NoSuchBucket") => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        let delete = self.0.s3.delete_object().bucket(bucket).key(key);
+        found(delete.send().await, no_such_bucket)?;
+        Ok(())
     }
 
     /// A put is idempotent (same key, same bytes), so a resumed create simply puts again.
