@@ -12,15 +12,76 @@
 
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalingPolicy,
-    TargetTrackingScalingPolicyConfiguration,
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalingPolicy,
+    ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::appautoscaling_target::naming;
 use super::context::AwsContext;
-use super::errors::{accepted, built, classify, prop};
+use super::errors::{accepted, built, classify};
+use super::props::Typed;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The policy's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppautoscalingPolicyProps {
+    /// The policy's name, unique per scalable target: its id.
+    pub policy_name: String,
+    /// The scalable target's service namespace (`ecs`).
+    pub service_namespace: String,
+    /// The scalable target's resource id (`service/<cluster>/<service>`).
+    pub resource_id: String,
+    /// The scalable target's dimension (`ecs:service:DesiredCount`).
+    pub scalable_dimension: String,
+    /// The predefined metric tracked: `ECSServiceAverageCPUUtilization` or
+    /// `ALBRequestCountPerTarget`.
+    pub metric: String,
+    /// The value to hold: percent CPU, or requests per target per minute.
+    pub target_value: f64,
+    /// For `ALBRequestCountPerTarget`: the load balancer whose requests are counted (null
+    /// for other metrics).
+    pub load_balancer_arn: Option<String>,
+    /// For `ALBRequestCountPerTarget`: the target group they are counted in (null for
+    /// other metrics).
+    pub target_group_arn: Option<String>,
+    /// Seconds after a scale-in before the next; null leaves AWS's default.
+    pub scale_in_cooldown: Option<u32>,
+    /// Seconds after a scale-out before the next; null leaves AWS's default.
+    pub scale_out_cooldown: Option<u32>,
+}
+
+impl Typed for AppautoscalingPolicyProps {
+    const KIND: &'static str = "aws.appautoscaling_policy";
+    const WHAT: &'static str = "Application Auto Scaling policy";
+}
+
+impl AppautoscalingPolicyProps {
+    fn naming(&self) -> (ServiceNamespace, ScalableDimension) {
+        naming(&self.service_namespace, &self.scalable_dimension)
+    }
+
+    fn tracking(&self) -> Result<TargetTrackingScalingPolicyConfiguration, ProviderError> {
+        let seconds = |s: Option<u32>| s.and_then(|n| i32::try_from(n).ok());
+        TargetTrackingScalingPolicyConfiguration::builder()
+            .target_value(self.target_value)
+            .predefined_metric_specification(
+                PredefinedMetricSpecification::builder()
+                    .predefined_metric_type(MetricType::from(self.metric.as_str()))
+                    .set_resource_label(label(
+                        self.load_balancer_arn.as_deref(),
+                        self.target_group_arn.as_deref(),
+                    )?)
+                    .build()
+                    .map_err(built)?,
+            )
+            .set_scale_in_cooldown(seconds(self.scale_in_cooldown))
+            .set_scale_out_cooldown(seconds(self.scale_out_cooldown))
+            .build()
+            .map_err(built)
+    }
+}
 
 pub struct AppautoscalingPolicy(pub std::sync::Arc<AwsContext>);
 
@@ -32,6 +93,19 @@ pub fn resource_label(lb_arn: &str, tg_arn: &str) -> Option<String> {
     tg.starts_with("targetgroup/").then(|| format!("{lb}/{tg}"))
 }
 
+/// The resource label of a policy's load balancer and target group, when it names both (an
+/// `ALBRequestCountPerTarget` policy); an error when they are not such ARNs.
+pub fn label(lb: Option<&str>, tg: Option<&str>) -> Result<Option<String>, ProviderError> {
+    let (Some(lb), Some(tg)) = (lb, tg) else {
+        return Ok(None);
+    };
+    resource_label(lb, tg).map(Some).ok_or_else(|| {
+        ProviderError::Validation(format!(
+            "{lb} and {tg} are not a load balancer's and a target group's ARNs"
+        ))
+    })
+}
+
 fn outputs(name: &str, arn: Option<&str>) -> Outputs {
     let mut o = Outputs::new();
     o.insert("name".into(), json!(name));
@@ -39,51 +113,19 @@ fn outputs(name: &str, arn: Option<&str>) -> Outputs {
     o
 }
 
-fn seconds(p: &Value, field: &str) -> Option<i32> {
-    p[field].as_i64().and_then(|n| i32::try_from(n).ok())
-}
-
-fn tracking(p: &Value) -> Result<TargetTrackingScalingPolicyConfiguration, ProviderError> {
-    let metric = prop(p, "metric")?;
-    let label = match (
-        p["load_balancer_arn"].as_str(),
-        p["target_group_arn"].as_str(),
-    ) {
-        (Some(lb), Some(tg)) => Some(resource_label(lb, tg).ok_or_else(|| {
-            ProviderError::Validation(format!(
-                "{lb} and {tg} are not a load balancer's and a target group's ARNs"
-            ))
-        })?),
-        _ => None,
-    };
-    TargetTrackingScalingPolicyConfiguration::builder()
-        .target_value(p["target_value"].as_f64().unwrap_or_default())
-        .predefined_metric_specification(
-            PredefinedMetricSpecification::builder()
-                .predefined_metric_type(MetricType::from(metric))
-                .set_resource_label(label)
-                .build()
-                .map_err(built)?,
-        )
-        .set_scale_in_cooldown(seconds(p, "scale_in_cooldown"))
-        .set_scale_out_cooldown(seconds(p, "scale_out_cooldown"))
-        .build()
-        .map_err(built)
-}
-
 impl AppautoscalingPolicy {
     async fn describe(
         &self,
         name: &str,
-        p: &Value,
+        p: &AppautoscalingPolicyProps,
     ) -> Result<Option<ScalingPolicy>, ProviderError> {
-        let (namespace, dimension) = naming(p)?;
+        let (namespace, dimension) = p.naming();
         let out = self
             .0
             .app_autoscaling
             .describe_scaling_policies()
             .service_namespace(namespace)
-            .resource_id(prop(p, "resource_id")?)
+            .resource_id(&p.resource_id)
             .scalable_dimension(dimension)
             .policy_names(name)
             .send()
@@ -96,30 +138,29 @@ impl AppautoscalingPolicy {
             .cloned())
     }
 
-    async fn put(&self, p: &Value) -> Result<Outputs, ProviderError> {
-        let (namespace, dimension) = naming(p)?;
-        let name = prop(p, "policy_name")?;
+    async fn put(&self, p: &AppautoscalingPolicyProps) -> Result<Outputs, ProviderError> {
+        let (namespace, dimension) = p.naming();
         let out = self
             .0
             .app_autoscaling
             .put_scaling_policy()
-            .policy_name(name)
+            .policy_name(&p.policy_name)
             .service_namespace(namespace)
-            .resource_id(prop(p, "resource_id")?)
+            .resource_id(&p.resource_id)
             .scalable_dimension(dimension)
             .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(tracking(p)?)
+            .target_tracking_scaling_policy_configuration(p.tracking()?)
             .send()
             .await
             .map_err(classify)?;
-        Ok(outputs(name, Some(out.policy_arn())))
+        Ok(outputs(&p.policy_name, Some(out.policy_arn())))
     }
 }
 
 #[async_trait]
 impl Resource for AppautoscalingPolicy {
     fn kind(&self) -> &'static str {
-        "aws.appautoscaling_policy"
+        AppautoscalingPolicyProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -130,17 +171,15 @@ impl Resource for AppautoscalingPolicy {
     }
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let Some(s) = self.describe(id, applied).await? else {
+        let applied = AppautoscalingPolicyProps::from_value(applied)?;
+        let Some(s) = self.describe(id, &applied).await? else {
             return Ok(None);
         };
         let t = s.target_tracking_scaling_policy_configuration();
         let spec = t.and_then(|t| t.predefined_metric_specification());
         // The label reads back as one string: the applied ARNs while they still make it.
         let label = spec.and_then(|m| m.resource_label());
-        let (lb, tg) = match (
-            applied["load_balancer_arn"].as_str(),
-            applied["target_group_arn"].as_str(),
-        ) {
+        let (lb, tg) = match (&applied.load_balancer_arn, &applied.target_group_arn) {
             (Some(lb), Some(tg)) if label == resource_label(lb, tg).as_deref() => {
                 (json!(lb), json!(tg))
             }
@@ -166,9 +205,10 @@ impl Resource for AppautoscalingPolicy {
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
         // Putting is an upsert keyed by the name: a resent call meets its own policy.
-        let outputs = self.put(req.props).await?;
+        let p = AppautoscalingPolicyProps::from_value(req.props)?;
+        let outputs = self.put(&p).await?;
         Ok(Created {
-            id: prop(req.props, "policy_name")?.to_string(),
+            id: p.policy_name,
             outputs,
         })
     }
@@ -180,18 +220,19 @@ impl Resource for AppautoscalingPolicy {
         new: &Value,
         _changed: &[String],
     ) -> Result<Outputs, ProviderError> {
-        self.put(new).await
+        self.put(&AppautoscalingPolicyProps::from_value(new)?).await
     }
 
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
-        let (namespace, dimension) = naming(applied)?;
+        let p = AppautoscalingPolicyProps::from_value(applied)?;
+        let (namespace, dimension) = p.naming();
         accepted(
             self.0
                 .app_autoscaling
                 .delete_scaling_policy()
                 .policy_name(id)
                 .service_namespace(namespace)
-                .resource_id(prop(applied, "resource_id")?)
+                .resource_id(&p.resource_id)
                 .scalable_dimension(dimension)
                 .send()
                 .await,

@@ -11,14 +11,72 @@
 //! target deletes the scaling policies that are associated with it",
 //! https://docs.aws.amazon.com/autoscaling/application/APIReference/API_DeregisterScalableTarget.html).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ScalableTarget, ServiceNamespace};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify, prop};
+use super::errors::{accepted, classify};
+use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The scalable target's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppautoscalingTargetProps {
+    /// The AWS service of the scaled resource (`ecs`).
+    pub service_namespace: String,
+    /// The scaled resource (`service/<cluster>/<service>`): the target's id.
+    pub resource_id: String,
+    /// What of the resource is scaled (`ecs:service:DesiredCount`).
+    pub scalable_dimension: String,
+    /// The capacity its policies never scale in below.
+    pub min_capacity: u32,
+    /// The capacity its policies never scale out above.
+    pub max_capacity: u32,
+}
+
+impl Typed for AppautoscalingTargetProps {
+    const KIND: &'static str = "aws.appautoscaling_target";
+    const WHAT: &'static str = "scalable target";
+}
+
+impl AppautoscalingTargetProps {
+    fn naming(&self) -> Naming {
+        Naming {
+            service_namespace: self.service_namespace.clone(),
+            scalable_dimension: self.scalable_dimension.clone(),
+        }
+    }
+}
+
+/// What names a target besides its resource id: all that read and delete take from its
+/// properties, and all the sweep knows of a target it found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Naming {
+    /// As [`AppautoscalingTargetProps::service_namespace`].
+    pub service_namespace: String,
+    /// As [`AppautoscalingTargetProps::scalable_dimension`].
+    pub scalable_dimension: String,
+}
+
+impl Naming {
+    fn of(props: &Value) -> Result<Naming, ProviderError> {
+        Naming::deserialize(props).map_err(|e| {
+            ProviderError::Validation(format!(
+                "{} properties: {e}",
+                AppautoscalingTargetProps::WHAT
+            ))
+        })
+    }
+
+    fn api(&self) -> (ServiceNamespace, ScalableDimension) {
+        naming(&self.service_namespace, &self.scalable_dimension)
+    }
+}
 
 pub struct AppautoscalingTarget(pub std::sync::Arc<AwsContext>);
 
@@ -29,21 +87,21 @@ fn outputs(t: &ScalableTarget) -> Outputs {
     o
 }
 
-/// The namespace and dimension a target's (or policy's) properties name.
-pub fn naming(p: &Value) -> Result<(ServiceNamespace, ScalableDimension), ProviderError> {
-    Ok((
-        ServiceNamespace::from(prop(p, "service_namespace")?),
-        ScalableDimension::from(prop(p, "scalable_dimension")?),
-    ))
+/// A target's (or policy's) namespace and dimension as the API takes them.
+pub fn naming(namespace: &str, dimension: &str) -> (ServiceNamespace, ScalableDimension) {
+    (
+        ServiceNamespace::from(namespace),
+        ScalableDimension::from(dimension),
+    )
 }
 
 /// The registered target, if there is one.
 pub async fn describe(
     ctx: &AwsContext,
     resource_id: &str,
-    p: &Value,
+    n: &Naming,
 ) -> Result<Option<ScalableTarget>, ProviderError> {
-    let (namespace, dimension) = naming(p)?;
+    let (namespace, dimension) = n.api();
     let out = ctx
         .app_autoscaling
         .describe_scalable_targets()
@@ -57,19 +115,23 @@ pub async fn describe(
 }
 
 impl AppautoscalingTarget {
-    async fn register(&self, p: &Value, with_tags: bool) -> Result<(), ProviderError> {
-        let (namespace, dimension) = naming(p)?;
-        let capacity = |f: &str| p[f].as_i64().and_then(|n| i32::try_from(n).ok());
+    /// Registers the target; `tags` are taken only when it is first registered.
+    async fn register(
+        &self,
+        p: &AppautoscalingTargetProps,
+        tags: Option<HashMap<String, String>>,
+    ) -> Result<(), ProviderError> {
+        let (namespace, dimension) = p.naming().api();
+        let capacity = |n: u32| i32::try_from(n).ok();
         self.0
             .app_autoscaling
             .register_scalable_target()
             .service_namespace(namespace)
-            .resource_id(prop(p, "resource_id")?)
+            .resource_id(&p.resource_id)
             .scalable_dimension(dimension)
-            .set_min_capacity(capacity("min_capacity"))
-            .set_max_capacity(capacity("max_capacity"))
-            // Tags are taken only when the target is first registered.
-            .set_tags(with_tags.then(|| tags::map(p)))
+            .set_min_capacity(capacity(p.min_capacity))
+            .set_max_capacity(capacity(p.max_capacity))
+            .set_tags(tags)
             .send()
             .await
             .map_err(classify)?;
@@ -88,8 +150,8 @@ impl AppautoscalingTarget {
         Ok(tags::from_map(out.tags().into_iter().flatten()))
     }
 
-    async fn registered(&self, id: &str, p: &Value) -> Result<ScalableTarget, ProviderError> {
-        describe(&self.0, id, p).await?.ok_or_else(|| {
+    async fn registered(&self, id: &str, n: &Naming) -> Result<ScalableTarget, ProviderError> {
+        describe(&self.0, id, n).await?.ok_or_else(|| {
             ProviderError::Api(format!(
                 "scalable target {id} is not registered after its registration"
             ))
@@ -100,7 +162,7 @@ impl AppautoscalingTarget {
 #[async_trait]
 impl Resource for AppautoscalingTarget {
     fn kind(&self) -> &'static str {
-        "aws.appautoscaling_target"
+        AppautoscalingTargetProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -111,7 +173,7 @@ impl Resource for AppautoscalingTarget {
     }
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let Some(t) = describe(&self.0, id, applied).await? else {
+        let Some(t) = describe(&self.0, id, &Naming::of(applied)?).await? else {
             return Ok(None);
         };
         let props = json!({
@@ -129,13 +191,12 @@ impl Resource for AppautoscalingTarget {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
+        let p = AppautoscalingTargetProps::from_value(req.props)?;
         // Registering is an upsert keyed by the resource id: a resent call finds its own.
-        self.register(p, true).await?;
-        let id = prop(p, "resource_id")?;
-        let t = self.registered(id, p).await?;
+        self.register(&p, Some(tags::map(req.props))).await?;
+        let t = self.registered(&p.resource_id, &p.naming()).await?;
         Ok(Created {
-            id: id.to_string(),
+            id: p.resource_id,
             outputs: outputs(&t),
         })
     }
@@ -147,10 +208,11 @@ impl Resource for AppautoscalingTarget {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
+        let p = AppautoscalingTargetProps::from_value(new)?;
         if changed.iter().any(|f| f != "tags") {
-            self.register(new, false).await?;
+            self.register(&p, None).await?;
         }
-        let t = self.registered(id, new).await?;
+        let t = self.registered(id, &p.naming()).await?;
         if changed.iter().any(|f| f == "tags") {
             let arn = t.scalable_target_arn().unwrap_or_default();
             self.0
@@ -177,7 +239,7 @@ impl Resource for AppautoscalingTarget {
     }
 
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
-        let (namespace, dimension) = naming(applied)?;
+        let (namespace, dimension) = Naming::of(applied)?.api();
         accepted(
             self.0
                 .app_autoscaling
@@ -200,7 +262,7 @@ impl Resource for AppautoscalingTarget {
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
         for (id, p) in stack_targets(&self.0, stack).await? {
-            let Some(t) = describe(&self.0, &id, &p).await? else {
+            let Some(t) = describe(&self.0, &id, &Naming::of(&p)?).await? else {
                 continue;
             };
             let t_tags = self
@@ -242,9 +304,9 @@ pub async fn stack_targets(
                 .map(|t| {
                     (
                         t.resource_id().to_string(),
-                        json!({
-                            "service_namespace": t.service_namespace().as_str(),
-                            "scalable_dimension": t.scalable_dimension().as_str(),
+                        json!(Naming {
+                            service_namespace: t.service_namespace().as_str().into(),
+                            scalable_dimension: t.scalable_dimension().as_str().into(),
                         }),
                     )
                 }),

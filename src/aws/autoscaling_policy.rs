@@ -14,7 +14,7 @@ use aws_sdk_autoscaling::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::appautoscaling_policy::resource_label;
+use super::appautoscaling_policy::label;
 use super::context::AwsContext;
 use super::errors::classify;
 use super::props::Typed;
@@ -45,14 +45,10 @@ impl Typed for AutoscalingPolicyProps {
 
 impl AutoscalingPolicyProps {
     fn label(&self) -> Result<Option<String>, ProviderError> {
-        let (Some(lb), Some(tg)) = (&self.load_balancer_arn, &self.target_group_arn) else {
-            return Ok(None);
-        };
-        resource_label(lb, tg).map(Some).ok_or_else(|| {
-            ProviderError::Validation(format!(
-                "{lb} and {tg} are not a load balancer's and a target group's ARNs"
-            ))
-        })
+        label(
+            self.load_balancer_arn.as_deref(),
+            self.target_group_arn.as_deref(),
+        )
     }
 
     fn tracking(&self) -> Result<TargetTrackingConfiguration, ProviderError> {

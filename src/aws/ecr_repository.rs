@@ -5,13 +5,42 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::str;
+use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The repository's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcrRepositoryProps {
+    /// The repository's name in the account's private registry (`<stack>-runtime`).
+    pub repository_name: String,
+    /// Whether ECR scans every image for vulnerabilities as it is pushed.
+    pub scan_on_push: bool,
+    /// `IMMUTABLE` (a tag, once pushed, never points elsewhere) or `MUTABLE`.
+    pub image_tag_mutability: String,
+}
+
+impl Typed for EcrRepositoryProps {
+    const KIND: &'static str = "aws.ecr_repository";
+    const WHAT: &'static str = "ECR repository";
+}
+
+impl EcrRepositoryProps {
+    fn scanning(&self) -> ImageScanningConfiguration {
+        ImageScanningConfiguration::builder()
+            .scan_on_push(self.scan_on_push)
+            .build()
+    }
+
+    fn mutability(&self) -> ImageTagMutability {
+        ImageTagMutability::from(self.image_tag_mutability.as_str())
+    }
+}
 
 pub struct EcrRepository(pub std::sync::Arc<AwsContext>);
 
@@ -22,12 +51,6 @@ fn outputs(r: &Repository) -> Outputs {
     o.insert("name".into(), json!(r.repository_name()));
     o.insert("registry_id".into(), json!(r.registry_id()));
     o
-}
-
-fn scanning(p: &Value) -> ImageScanningConfiguration {
-    ImageScanningConfiguration::builder()
-        .scan_on_push(p["scan_on_push"].as_bool().unwrap_or(true))
-        .build()
 }
 
 fn ecr_tags(p: &Value) -> Result<Vec<Tag>, ProviderError> {
@@ -68,7 +91,7 @@ impl EcrRepository {
 #[async_trait]
 impl Resource for EcrRepository {
     fn kind(&self) -> &'static str {
-        "aws.ecr_repository"
+        EcrRepositoryProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -93,16 +116,16 @@ impl Resource for EcrRepository {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let name = str(p, "repository_name")?;
+        let p = EcrRepositoryProps::from_value(req.props)?;
+        let name = p.repository_name.as_str();
         let out = self
             .0
             .ecr
             .create_repository()
             .repository_name(name)
-            .image_scanning_configuration(scanning(p))
-            .image_tag_mutability(ImageTagMutability::from(str(p, "image_tag_mutability")?))
-            .set_tags(Some(ecr_tags(p)?))
+            .image_scanning_configuration(p.scanning())
+            .image_tag_mutability(p.mutability())
+            .set_tags(Some(ecr_tags(req.props)?))
             .send()
             .await;
         let repo = match out {
@@ -134,12 +157,13 @@ impl Resource for EcrRepository {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
+        let p = EcrRepositoryProps::from_value(new)?;
         if changed.iter().any(|f| f == "scan_on_push") {
             self.0
                 .ecr
                 .put_image_scanning_configuration()
                 .repository_name(id)
-                .image_scanning_configuration(scanning(new))
+                .image_scanning_configuration(p.scanning())
                 .send()
                 .await
                 .map_err(classify)?;
@@ -149,7 +173,7 @@ impl Resource for EcrRepository {
                 .ecr
                 .put_image_tag_mutability()
                 .repository_name(id)
-                .image_tag_mutability(ImageTagMutability::from(str(new, "image_tag_mutability")?))
+                .image_tag_mutability(p.mutability())
                 .send()
                 .await
                 .map_err(classify)?;

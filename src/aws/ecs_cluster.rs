@@ -6,13 +6,26 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::str;
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The cluster's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsClusterProps {
+    /// The cluster's name, unique in the account and region (the stack's name).
+    pub cluster_name: String,
+}
+
+impl Typed for EcsClusterProps {
+    const KIND: &'static str = "aws.ecs_cluster";
+    const WHAT: &'static str = "ECS cluster";
+}
 
 pub struct EcsCluster(pub std::sync::Arc<AwsContext>);
 
@@ -50,7 +63,7 @@ impl EcsCluster {
 #[async_trait]
 impl Resource for EcsCluster {
     fn kind(&self) -> &'static str {
-        "aws.ecs_cluster"
+        EcsClusterProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -67,11 +80,12 @@ impl Resource for EcsCluster {
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
         // CreateCluster returns the existing cluster for a name that is already active, so a
         // re-run after a crash gets the same one back.
+        let p = EcsClusterProps::from_value(req.props)?;
         let out = self
             .0
             .ecs
             .create_cluster()
-            .cluster_name(str(req.props, "cluster_name")?)
+            .cluster_name(p.cluster_name)
             .set_tags(Some(tags::ecs_tags(req.props)))
             .send()
             .await

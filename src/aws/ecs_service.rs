@@ -14,25 +14,136 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
     DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::{ordered_like, str, strings};
+use super::props::{Typed, Val, ordered_like};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
-pub struct EcsService(pub std::sync::Arc<AwsContext>);
+/// The service's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsServiceProps {
+    /// The service's name, unique in its cluster.
+    pub service_name: String,
+    /// The cluster (ARN) the service runs in.
+    pub cluster: String,
+    /// The task definition revision (ARN) the service runs.
+    pub task_definition: String,
+    /// Tasks to keep running; under auto scaling only the first count, then the scaler's.
+    pub desired_count: u32,
+    /// `FARGATE`.
+    pub launch_type: String,
+    /// The Fargate platform version (`LATEST`).
+    pub platform_version: String,
+    /// Subnets the tasks' network interfaces go in (awsvpc); a looked-up VPC's are a
+    /// reference until apply.
+    pub subnets: Val<Vec<String>>,
+    /// Security groups of the tasks' network interfaces.
+    pub security_groups: Vec<String>,
+    /// Whether each task gets a public IP (needed in public subnets to reach ECR and logs).
+    pub assign_public_ip: bool,
+    /// Where the tasks are registered for the load balancer.
+    pub load_balancer: LoadBalancerProps,
+    /// The deployment circuit breaker; none leaves the service's deployment settings alone.
+    pub circuit_breaker: Option<CircuitBreaker>,
+    /// Seconds after a task starts before failing load balancer health checks count.
+    pub health_check_grace_period_seconds: i32,
+}
+
+impl Typed for EcsServiceProps {
+    const KIND: &'static str = "aws.ecs_service";
+    const WHAT: &'static str = "ECS service";
+}
 
 /// The target group, container and port the service registers its tasks with.
-fn load_balancer(p: &Value) -> Result<LoadBalancer, ProviderError> {
-    let lb = &p["load_balancer"];
-    Ok(LoadBalancer::builder()
-        .target_group_arn(str(lb, "target_group_arn")?)
-        .container_name(str(lb, "container_name")?)
-        .set_container_port(lb["container_port"].as_i64().map(|n| n as i32))
-        .build())
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadBalancerProps {
+    /// The `ip` target group (ARN) the tasks are registered in.
+    pub target_group_arn: String,
+    /// The container whose port is registered.
+    pub container_name: String,
+    /// The container's port the load balancer sends traffic to.
+    pub container_port: u16,
 }
+
+/// The deployment circuit breaker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CircuitBreaker {
+    /// Whether ECS stops a rollout whose new tasks keep failing.
+    pub enable: bool,
+    /// Whether a stopped rollout goes back to the last completed one.
+    pub rollback: bool,
+}
+
+/// The cluster a service's properties name: all that read and delete take from them, and all
+/// the sweep knows of a service it found by tag.
+fn cluster(props: &Value) -> Result<String, ProviderError> {
+    #[derive(Deserialize)]
+    struct InCluster {
+        cluster: String,
+    }
+    InCluster::deserialize(props)
+        .map(|c| c.cluster)
+        .map_err(|e| {
+            ProviderError::Validation(format!("{} properties: {e}", EcsServiceProps::WHAT))
+        })
+}
+
+impl EcsServiceProps {
+    fn load_balancer(&self) -> LoadBalancer {
+        let lb = &self.load_balancer;
+        LoadBalancer::builder()
+            .target_group_arn(&lb.target_group_arn)
+            .container_name(&lb.container_name)
+            .container_port(i32::from(lb.container_port))
+            .build()
+    }
+
+    /// awsvpc networking in the stack's compute subnets with the compute security group.
+    fn network(&self) -> Result<NetworkConfiguration, ProviderError> {
+        let assign = if self.assign_public_ip {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        };
+        Ok(NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .set_subnets(Some(self.subnets.known("subnets")?.clone()))
+                    .set_security_groups(Some(self.security_groups.clone()))
+                    .assign_public_ip(assign)
+                    .build()
+                    .map_err(|e| ProviderError::Validation(e.to_string()))?,
+            )
+            .build())
+    }
+
+    /// Rolling deployments that stop (and roll back) when new tasks keep failing; `None`
+    /// leaves the service's deployment settings alone.
+    fn deployment(&self) -> Option<DeploymentConfiguration> {
+        let cb = self.circuit_breaker.as_ref()?;
+        Some(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(
+                    DeploymentCircuitBreaker::builder()
+                        .enable(cb.enable)
+                        .rollback(cb.rollback)
+                        .build(),
+                )
+                .build(),
+        )
+    }
+
+    /// The count as the API takes it (validate bounds it far below `i32::MAX`).
+    fn count(&self) -> Option<i32> {
+        i32::try_from(self.desired_count).ok()
+    }
+}
+
+pub struct EcsService(pub std::sync::Arc<AwsContext>);
 
 /// The `services-stable` waiter's own default bound: tasks pull the image, start and pass
 /// their health checks.
@@ -44,41 +155,6 @@ fn outputs(s: &Service) -> Outputs {
     o.insert("arn".into(), json!(s.service_arn()));
     o.insert("name".into(), json!(s.service_name()));
     o
-}
-
-/// awsvpc networking in the stack's public subnets with the compute security group.
-pub fn network(p: &Value) -> Result<NetworkConfiguration, ProviderError> {
-    let assign = if p["assign_public_ip"].as_bool().unwrap_or(false) {
-        AssignPublicIp::Enabled
-    } else {
-        AssignPublicIp::Disabled
-    };
-    Ok(NetworkConfiguration::builder()
-        .awsvpc_configuration(
-            AwsVpcConfiguration::builder()
-                .set_subnets(Some(strings(p, "subnets")))
-                .set_security_groups(Some(strings(p, "security_groups")))
-                .assign_public_ip(assign)
-                .build()
-                .map_err(|e| ProviderError::Validation(e.to_string()))?,
-        )
-        .build())
-}
-
-/// Rolling deployments that stop (and roll back) when new tasks keep failing; `None` leaves
-/// the service's deployment settings alone.
-pub fn deployment(p: &Value) -> Option<DeploymentConfiguration> {
-    let cb = p.get("circuit_breaker").filter(|c| !c.is_null())?;
-    Some(
-        DeploymentConfiguration::builder()
-            .deployment_circuit_breaker(
-                DeploymentCircuitBreaker::builder()
-                    .enable(cb["enable"].as_bool().unwrap_or(true))
-                    .rollback(cb["rollback"].as_bool().unwrap_or(true))
-                    .build(),
-            )
-            .build(),
-    )
 }
 
 impl EcsService {
@@ -150,7 +226,7 @@ fn is_steady(s: &Service) -> bool {
 #[async_trait]
 impl Resource for EcsService {
     fn kind(&self) -> &'static str {
-        "aws.ecs_service"
+        EcsServiceProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -158,7 +234,7 @@ impl Resource for EcsService {
     }
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let cluster = str(applied, "cluster")?;
+        let cluster = &cluster(applied)?;
         let Some(s) = self.active(cluster, id).await? else {
             return Ok(None);
         };
@@ -195,29 +271,25 @@ impl Resource for EcsService {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let cluster = str(p, "cluster")?;
+        let p = EcsServiceProps::from_value(req.props)?;
+        let cluster = p.cluster.as_str();
         let call = self
             .0
             .ecs
             .create_service()
             .cluster(cluster)
-            .service_name(str(p, "service_name")?)
-            .task_definition(str(p, "task_definition")?)
-            .set_desired_count(p["desired_count"].as_i64().map(|n| n as i32))
-            .launch_type(LaunchType::from(str(p, "launch_type")?))
-            .set_platform_version(p["platform_version"].as_str().map(str::to_string))
-            .network_configuration(network(p)?)
-            .load_balancers(load_balancer(p)?)
-            .set_deployment_configuration(deployment(p))
-            .set_health_check_grace_period_seconds(
-                p["health_check_grace_period_seconds"]
-                    .as_i64()
-                    .map(|n| n as i32),
-            )
+            .service_name(&p.service_name)
+            .task_definition(&p.task_definition)
+            .set_desired_count(p.count())
+            .launch_type(LaunchType::from(p.launch_type.as_str()))
+            .platform_version(&p.platform_version)
+            .network_configuration(p.network()?)
+            .load_balancers(p.load_balancer())
+            .set_deployment_configuration(p.deployment())
+            .health_check_grace_period_seconds(p.health_check_grace_period_seconds)
             // The engine's token: a retried CreateService returns the same service.
             .client_token(req.token)
-            .set_tags(Some(tags::ecs_tags(p)));
+            .set_tags(Some(tags::ecs_tags(req.props)));
         // A new account's first cluster creates ECS's service-linked role, which takes a
         // moment to become usable.
         let out = wait::while_iam_propagates(|| call.clone().send())
@@ -242,38 +314,34 @@ impl Resource for EcsService {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
-        let cluster = str(new, "cluster")?;
+        let p = EcsServiceProps::from_value(new)?;
+        let cluster = p.cluster.as_str();
         if changed.iter().any(|f| f != "tags") {
             self.0
                 .ecs
                 .update_service()
                 .cluster(cluster)
                 .service(id)
-                .task_definition(str(new, "task_definition")?)
+                .task_definition(&p.task_definition)
                 // Sent only when it is a planned change: under auto scaling the count is not
                 // ours to put back (the node ignores it).
                 .set_desired_count(
                     changed
                         .iter()
                         .any(|f| f == "desired_count")
-                        .then(|| new["desired_count"].as_i64().map(|n| n as i32))
+                        .then(|| p.count())
                         .flatten(),
                 )
-                .set_platform_version(new["platform_version"].as_str().map(str::to_string))
-                .network_configuration(network(new)?)
+                .platform_version(&p.platform_version)
+                .network_configuration(p.network()?)
                 .set_load_balancers(
                     changed
                         .iter()
                         .any(|f| f == "load_balancer")
-                        .then(|| load_balancer(new).map(|l| vec![l]))
-                        .transpose()?,
+                        .then(|| vec![p.load_balancer()]),
                 )
-                .set_deployment_configuration(deployment(new))
-                .set_health_check_grace_period_seconds(
-                    new["health_check_grace_period_seconds"]
-                        .as_i64()
-                        .map(|n| n as i32),
-                )
+                .set_deployment_configuration(p.deployment())
+                .health_check_grace_period_seconds(p.health_check_grace_period_seconds)
                 .send()
                 .await
                 .map_err(classify)?;
@@ -286,7 +354,7 @@ impl Resource for EcsService {
     }
 
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
-        let cluster = str(applied, "cluster")?;
+        let cluster = &cluster(applied)?;
         if self.active(cluster, id).await?.is_none() {
             return Ok(());
         }
@@ -356,12 +424,24 @@ impl Resource for EcsService {
 mod tests {
     use super::*;
 
+    /// A service's properties as synth writes them.
+    fn props() -> Value {
+        json!({
+            "service_name": "app", "cluster": "c", "task_definition": "td", "desired_count": 1,
+            "launch_type": "FARGATE", "platform_version": "LATEST", "subnets": ["s-a"],
+            "security_groups": ["sg"], "assign_public_ip": true,
+            "load_balancer": {"target_group_arn": "tg", "container_name": "wxrun", "container_port": 8080},
+            "circuit_breaker": {"enable": true, "rollback": true},
+            "health_check_grace_period_seconds": 60,
+        })
+    }
+
     #[test]
     fn network_assigns_a_public_ip_in_public_subnets() {
-        let n = network(
-            &json!({"subnets": ["s-a"], "security_groups": ["sg"], "assign_public_ip": true}),
-        )
-        .unwrap();
+        let n = EcsServiceProps::from_value(&props())
+            .unwrap()
+            .network()
+            .unwrap();
         let v = n.awsvpc_configuration().unwrap();
         assert_eq!(v.assign_public_ip(), Some(&AssignPublicIp::Enabled));
         assert_eq!(v.subnets(), ["s-a"]);
@@ -391,10 +471,19 @@ mod tests {
 
     #[test]
     fn deployments_roll_back_on_failure() {
-        let d =
-            deployment(&json!({"circuit_breaker": {"enable": true, "rollback": true}})).unwrap();
+        let mut p = props();
+        let d = EcsServiceProps::from_value(&p)
+            .unwrap()
+            .deployment()
+            .unwrap();
         let cb = d.deployment_circuit_breaker().unwrap();
         assert!(cb.enable() && cb.rollback());
-        assert!(deployment(&json!({"circuit_breaker": null})).is_none());
+        p["circuit_breaker"] = Value::Null;
+        assert!(
+            EcsServiceProps::from_value(&p)
+                .unwrap()
+                .deployment()
+                .is_none()
+        );
     }
 }

@@ -11,13 +11,95 @@ use aws_sdk_ecs::types::{
     RuntimePlatform, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
     Volume,
 };
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
 use super::context::AwsContext;
 use super::errors::{built, classify};
-use super::props::{str, strings};
+use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The task definition's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsTaskDefinitionProps {
+    /// The family the revisions are registered under (`<stack>-app`).
+    pub family: String,
+    /// The task's CPU units (`256`, `512`, ...), as the API takes them: a string.
+    pub cpu: String,
+    /// The task's memory in MiB, a string.
+    pub memory: String,
+    /// `ARM64` or `X86_64`: the platform Fargate runs the task on.
+    pub cpu_architecture: String,
+    /// The role ECS pulls the image and ships the logs with.
+    pub execution_role_arn: String,
+    /// The role the container's code (and the EFS mount's IAM auth) runs as.
+    pub task_role_arn: String,
+    /// The task's one container.
+    pub container: ContainerProps,
+    /// The EFS access point mounted into the container.
+    pub efs: EfsProps,
+}
+
+impl Typed for EcsTaskDefinitionProps {
+    const KIND: &'static str = "aws.ecs_task_definition";
+    const WHAT: &'static str = "ECS task definition";
+}
+
+/// The `wxrun` container of the task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerProps {
+    /// The container's name; also the prefix of its log streams.
+    pub name: String,
+    /// The image, by digest (`<repository uri>@sha256:…`).
+    pub image: String,
+    /// The TCP port the runtime listens on, registered in the target group.
+    pub port: u16,
+    /// The command after the image's entrypoint.
+    pub command: Vec<String>,
+    /// Environment variables, name to value (strings), in the order synth wrote them: a
+    /// sorted map would reorder the graph.
+    pub environment: Map<String, Value>,
+    /// The user the container runs as (a numeric uid, as a string).
+    pub user: String,
+    /// Whether the root filesystem is read-only (`scratch_paths` stay writable).
+    pub readonly_root_filesystem: bool,
+    /// Writable paths, each an empty task volume of its own.
+    pub scratch_paths: Vec<String>,
+    /// The container's own health check; none for containers without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckProps>,
+    /// The CloudWatch Logs group the container's output goes to (`awslogs`).
+    pub log_group: String,
+}
+
+/// A container health check: a command ECS runs in the container, times in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheckProps {
+    /// `CMD` and the arguments; exit code 0 is healthy.
+    pub command: Vec<String>,
+    /// Seconds between checks.
+    pub interval: i32,
+    /// Seconds a check may take before it counts as failed.
+    pub timeout: i32,
+    /// Failed checks in a row that make the container unhealthy.
+    pub retries: i32,
+    /// Seconds after start during which failures do not count.
+    pub start_period: i32,
+}
+
+/// The EFS access point the task mounts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EfsProps {
+    /// The file system (`fs-…`).
+    pub file_system_id: String,
+    /// The access point (`fsap-…`) the mount goes through, with IAM authorisation.
+    pub access_point_id: String,
+    /// `ENABLED` (TLS between the task and EFS) or `DISABLED`.
+    pub transit_encryption: String,
+    /// Where the container sees the file system.
+    pub mount_path: String,
+}
 
 pub struct EcsTaskDefinition(pub std::sync::Arc<AwsContext>);
 
@@ -31,20 +113,18 @@ fn outputs(td: &TaskDefinition) -> Outputs {
     o
 }
 
-/// The EFS volume: the access point, encrypted in transit (unless the property says
-/// otherwise), authorised by the task role.
-pub fn efs_volume(efs: &Value) -> Result<Volume, ProviderError> {
+/// The EFS volume: the access point, encrypted in transit as the property says, authorised
+/// by the task role.
+pub fn efs_volume(efs: &EfsProps) -> Result<Volume, ProviderError> {
     Ok(Volume::builder()
         .name(EFS_VOLUME)
         .efs_volume_configuration(
             EfsVolumeConfiguration::builder()
-                .file_system_id(str(efs, "file_system_id")?)
-                .transit_encryption(EfsTransitEncryption::from(
-                    efs["transit_encryption"].as_str().unwrap_or("ENABLED"),
-                ))
+                .file_system_id(&efs.file_system_id)
+                .transit_encryption(EfsTransitEncryption::from(efs.transit_encryption.as_str()))
                 .authorization_config(
                     EfsAuthorizationConfig::builder()
-                        .access_point_id(str(efs, "access_point_id")?)
+                        .access_point_id(&efs.access_point_id)
                         .iam(EfsAuthorizationConfigIam::Enabled)
                         .build(),
                 )
@@ -56,15 +136,13 @@ pub fn efs_volume(efs: &Value) -> Result<Volume, ProviderError> {
 
 /// The container definition for the `container` property.
 pub fn container(
-    c: &Value,
-    efs: &Value,
+    c: &ContainerProps,
+    efs: &EfsProps,
     region: &str,
 ) -> Result<ContainerDefinition, ProviderError> {
-    let port = c["port"].as_i64().unwrap_or(8080) as i32;
-    let env = c["environment"]
-        .as_object()
-        .into_iter()
-        .flatten()
+    let env = c
+        .environment
+        .iter()
         .map(|(k, v)| {
             KeyValuePair::builder()
                 .name(k)
@@ -75,11 +153,11 @@ pub fn container(
     let mut mounts = vec![
         MountPoint::builder()
             .source_volume(EFS_VOLUME)
-            .container_path(str(efs, "mount_path")?)
+            .container_path(&efs.mount_path)
             .read_only(false)
             .build(),
     ];
-    for (i, path) in strings(c, "scratch_paths").iter().enumerate() {
+    for (i, path) in c.scratch_paths.iter().enumerate() {
         mounts.push(
             MountPoint::builder()
                 .source_volume(format!("scratch-{i}"))
@@ -89,48 +167,42 @@ pub fn container(
         );
     }
     Ok(ContainerDefinition::builder()
-        .name(str(c, "name")?)
-        .image(str(c, "image")?)
+        .name(&c.name)
+        .image(&c.image)
         .essential(true)
         .port_mappings(
             PortMapping::builder()
-                .container_port(port)
+                .container_port(i32::from(c.port))
                 .protocol(TransportProtocol::Tcp)
                 .build(),
         )
-        .set_command(Some(strings(c, "command")))
+        .set_command(Some(c.command.clone()))
         .set_environment(Some(env))
-        .set_user(c["user"].as_str().map(str::to_string))
-        .readonly_root_filesystem(c["readonly_root_filesystem"].as_bool().unwrap_or(true))
+        .user(&c.user)
+        .readonly_root_filesystem(c.readonly_root_filesystem)
         .set_mount_points(Some(mounts))
-        .set_health_check(health_check(&c["health_check"])?)
+        .set_health_check(c.health_check.as_ref().map(health_check).transpose()?)
         .log_configuration(
             LogConfiguration::builder()
                 .log_driver(LogDriver::Awslogs)
-                .options("awslogs-group", str(c, "log_group")?)
+                .options("awslogs-group", &c.log_group)
                 .options("awslogs-region", region)
-                .options("awslogs-stream-prefix", str(c, "name")?)
+                .options("awslogs-stream-prefix", &c.name)
                 .build()
                 .map_err(|e| ProviderError::Validation(e.to_string()))?,
         )
         .build())
 }
 
-/// The container's health check (`{command, interval, timeout, retries, start_period}`,
-/// seconds), when the property sets one.
-fn health_check(h: &Value) -> Result<Option<HealthCheck>, ProviderError> {
-    if h.is_null() {
-        return Ok(None);
-    }
-    let secs = |k: &str| h[k].as_i64().map(|v| v as i32);
+/// The container's health check, as ECS takes it.
+fn health_check(h: &HealthCheckProps) -> Result<HealthCheck, ProviderError> {
     HealthCheck::builder()
-        .set_command(Some(strings(h, "command")))
-        .set_interval(secs("interval"))
-        .set_timeout(secs("timeout"))
-        .set_retries(secs("retries"))
-        .set_start_period(secs("start_period"))
+        .set_command(Some(h.command.clone()))
+        .interval(h.interval)
+        .timeout(h.timeout)
+        .retries(h.retries)
+        .start_period(h.start_period)
         .build()
-        .map(Some)
         .map_err(built)
 }
 
@@ -211,7 +283,7 @@ fn props_of(td: &TaskDefinition, tags: &[aws_sdk_ecs::types::Tag]) -> Value {
 #[async_trait]
 impl Resource for EcsTaskDefinition {
     fn kind(&self) -> &'static str {
-        "aws.ecs_task_definition"
+        EcsTaskDefinitionProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -254,31 +326,31 @@ impl Resource for EcsTaskDefinition {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let mut volumes = vec![efs_volume(&p["efs"])?];
-        for i in 0..strings(&p["container"], "scratch_paths").len() {
+        let p = EcsTaskDefinitionProps::from_value(req.props)?;
+        let mut volumes = vec![efs_volume(&p.efs)?];
+        for i in 0..p.container.scratch_paths.len() {
             volumes.push(Volume::builder().name(format!("scratch-{i}")).build());
         }
         let out = self
             .0
             .ecs
             .register_task_definition()
-            .family(str(p, "family")?)
+            .family(&p.family)
             .requires_compatibilities(Compatibility::Fargate)
             .network_mode(NetworkMode::Awsvpc)
-            .cpu(str(p, "cpu")?)
-            .memory(str(p, "memory")?)
+            .cpu(&p.cpu)
+            .memory(&p.memory)
             .runtime_platform(
                 RuntimePlatform::builder()
-                    .cpu_architecture(CpuArchitecture::from(str(p, "cpu_architecture")?))
+                    .cpu_architecture(CpuArchitecture::from(p.cpu_architecture.as_str()))
                     .operating_system_family(OsFamily::Linux)
                     .build(),
             )
-            .execution_role_arn(str(p, "execution_role_arn")?)
-            .task_role_arn(str(p, "task_role_arn")?)
-            .container_definitions(container(&p["container"], &p["efs"], &self.0.region)?)
+            .execution_role_arn(&p.execution_role_arn)
+            .task_role_arn(&p.task_role_arn)
+            .container_definitions(container(&p.container, &p.efs, &self.0.region)?)
             .set_volumes(Some(volumes))
-            .set_tags(Some(tags::ecs_tags(p)))
+            .set_tags(Some(tags::ecs_tags(req.props)))
             .customize()
             .config_override(super::context::ecs_send_once())
             .send()
@@ -371,10 +443,18 @@ impl Resource for EcsTaskDefinition {
 mod tests {
     use super::*;
 
+    fn efs() -> EfsProps {
+        EfsProps {
+            file_system_id: "fs-1".into(),
+            access_point_id: "fsap-1".into(),
+            transit_encryption: "ENABLED".into(),
+            mount_path: "/mnt/app".into(),
+        }
+    }
+
     #[test]
     fn efs_volume_uses_the_access_point_with_tls_and_iam() {
-        let v =
-            efs_volume(&json!({"file_system_id": "fs-1", "access_point_id": "fsap-1"})).unwrap();
+        let v = efs_volume(&efs()).unwrap();
         let e = v.efs_volume_configuration().unwrap();
         assert_eq!(e.file_system_id(), "fs-1");
         assert_eq!(e.transit_encryption(), Some(&EfsTransitEncryption::Enabled));
@@ -385,14 +465,13 @@ mod tests {
 
     #[test]
     fn container_is_non_root_read_only_and_logs_to_its_group() {
-        let c = container(
-            &json!({"name": "wxrun", "image": "r/x@sha256:1", "port": 8080, "user": "65532",
+        let props: ContainerProps = serde_json::from_value(
+            json!({"name": "wxrun", "image": "r/x@sha256:1", "port": 8080, "user": "65532",
                     "readonly_root_filesystem": true, "command": ["serve"], "scratch_paths": ["/tmp"],
                     "environment": {"WXRUN_PRIMITIVE": "fargate"}, "log_group": "/wx/fargate"}),
-            &json!({"mount_path": "/mnt/app"}),
-            "eu-west-1",
         )
         .unwrap();
+        let c = container(&props, &efs(), "eu-west-1").unwrap();
         assert_eq!(c.user(), Some("65532"));
         assert_eq!(c.readonly_root_filesystem(), Some(true));
         let opts = c.log_configuration().unwrap().options().unwrap();

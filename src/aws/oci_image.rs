@@ -11,15 +11,40 @@
 use async_trait::async_trait;
 use aws_sdk_ecr::types::ImageIdentifier;
 use oci_client::secrets::RegistryAuth;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::{str, strings};
+use super::props::Typed;
 use crate::artifacts::image_layer::{self, LayerInput};
 use crate::oci::image::{Layer, assemble};
 use crate::oci::{ImageSpec, Registry};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+
+/// The image's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OciImageProps {
+    /// The repository the image is pushed to (`<registry host>/<repository>`).
+    pub repository_uri: String,
+    /// The image's tag in the repository: the binary's sha256.
+    pub tag: String,
+    /// Local path of the runtime binary the image's one layer is packed from.
+    pub binary: String,
+    /// The binary's sha256, which names the packed layer.
+    pub binary_sha256: String,
+    /// The stack's architecture name (`arm64`, `x86_64`) of the image's platform.
+    pub arch: String,
+    /// The user the container runs as (a numeric uid, as a string).
+    pub user: String,
+    /// The container's command: the arguments after the `/wxrun` entrypoint.
+    pub cmd: Vec<String>,
+}
+
+impl Typed for OciImageProps {
+    const KIND: &'static str = "aws.oci_image";
+    const WHAT: &'static str = "OCI image";
+}
 
 pub struct OciImage(pub std::sync::Arc<AwsContext>);
 
@@ -105,7 +130,7 @@ fn registry_err(e: crate::oci::RegistryError) -> ProviderError {
 #[async_trait]
 impl Resource for OciImage {
     fn kind(&self) -> &'static str {
-        "aws.oci_image"
+        OciImageProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -145,16 +170,16 @@ impl Resource for OciImage {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let (uri, tag, binary) = (str(p, "repository_uri")?, str(p, "tag")?, str(p, "binary")?);
+        let p = OciImageProps::from_value(req.props)?;
+        let (uri, tag) = (p.repository_uri.as_str(), p.tag.as_str());
         let spec = ImageSpec {
-            arch: str(p, "arch")?.into(),
-            user: str(p, "user")?.into(),
-            cmd: strings(p, "cmd"),
+            arch: p.arch,
+            user: p.user,
+            cmd: p.cmd,
         };
         // The layer (gzip of the binary: seconds of CPU) is made once per binary, off the
         // async workers, and usually already made: `apply` starts it beside the plan.
-        let layer = layer_for(req.stack, binary, &spec.arch, str(p, "binary_sha256")?)
+        let layer = layer_for(req.stack, &p.binary, &spec.arch, &p.binary_sha256)
             .await
             .map_err(|e| ProviderError::Validation(e.to_string()))?;
         let image =

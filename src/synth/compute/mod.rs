@@ -214,23 +214,6 @@ pub fn synth(s: &mut Synth, net: &Network, data: &Data) -> Result<(), SynthError
     Ok(())
 }
 
-/// The target-tracking fields of a policy: the metric the stack chose (`cpu_metric` names
-/// CPU for the primitive) with its target value.
-fn tracking(
-    policy: &mut Value,
-    sc: &ScalingSpec,
-    cpu_metric: &str,
-    lb: &Node,
-    tg: &Node,
-) -> Result<(), SynthError> {
-    let t = Tracking::of(sc, cpu_metric, lb, tg)?;
-    policy["metric"] = json!(t.metric);
-    policy["target_value"] = json!(t.target_value);
-    policy["load_balancer_arn"] = json!(t.load_balancer_arn);
-    policy["target_group_arn"] = json!(t.target_group_arn);
-    Ok(())
-}
-
 /// What a target-tracking policy holds: the metric, its value, and for request counts the
 /// load balancer and target group they are counted at.
 struct Tracking {
@@ -242,6 +225,8 @@ struct Tracking {
 }
 
 impl Tracking {
+    /// The metric the stack chose (`cpu_metric` names CPU for the primitive) with its target
+    /// value.
     fn of(sc: &ScalingSpec, cpu_metric: &str, lb: &Node, tg: &Node) -> Result<Self, SynthError> {
         let (metric, target, arns) = match (&sc.cpu, &sc.requests_per_target) {
             (Some(cpu), _) => (cpu_metric, cpu.value, None),
