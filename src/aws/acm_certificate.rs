@@ -7,15 +7,30 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_acm::types::{CertificateDetail, Tag, ValidationMethod};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{built, classify};
-use super::props::str;
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct AcmCertificate(pub std::sync::Arc<AwsContext>);
+
+/// The certificate's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcmCertificateProps {
+    /// The domain the certificate is for, without the trailing dot (`app.example.com`).
+    pub domain_name: String,
+    /// How ACM checks that the domain is ours: `DNS` (a CNAME record in its zone).
+    pub validation_method: String,
+}
+
+impl Typed for AcmCertificateProps {
+    const KIND: &'static str = "aws.acm_certificate";
+    const WHAT: &'static str = "ACM certificate";
+}
 
 /// ACM fills in the validation record seconds after the request, not in its answer
 /// (terraform-provider-aws #9596: "DomainValidationOptions array may be initially returned
@@ -106,7 +121,7 @@ impl AcmCertificate {
 #[async_trait]
 impl Resource for AcmCertificate {
     fn kind(&self) -> &'static str {
-        "aws.acm_certificate"
+        AcmCertificateProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -132,15 +147,15 @@ impl Resource for AcmCertificate {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
+        let p = AcmCertificateProps::from_value(req.props)?;
         // The idempotency token (32 word characters at most) makes a resent request within an
         // hour return the first one's certificate.
         let out = self
             .0
             .acm
             .request_certificate()
-            .domain_name(str(p, "domain_name")?)
-            .validation_method(ValidationMethod::from(str(p, "validation_method")?))
+            .domain_name(p.domain_name)
+            .validation_method(ValidationMethod::from(p.validation_method.as_str()))
             .idempotency_token(
                 req.token
                     .chars()
@@ -148,7 +163,7 @@ impl Resource for AcmCertificate {
                     .take(32)
                     .collect::<String>(),
             )
-            .set_tags(Some(acm_tags(p)?))
+            .set_tags(Some(acm_tags(req.props)?))
             .send()
             .await
             .map_err(classify)?;

@@ -8,15 +8,28 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_acm::types::CertificateStatus;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::str;
+use super::props::Typed;
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct AcmCertificateValidation(pub std::sync::Arc<AwsContext>);
+
+/// The validation's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcmCertificateValidationProps {
+    /// The requested certificate to wait for until ACM has issued it.
+    pub certificate_arn: String,
+}
+
+impl Typed for AcmCertificateValidationProps {
+    const KIND: &'static str = "aws.acm_certificate_validation";
+    const WHAT: &'static str = "ACM certificate validation";
+}
 
 /// ACM usually validates within minutes of the record appearing, but DNS may take longer to
 /// propagate; Terraform's aws_acm_certificate_validation waits 75 minutes.
@@ -53,7 +66,7 @@ impl AcmCertificateValidation {
 #[async_trait]
 impl Resource for AcmCertificateValidation {
     fn kind(&self) -> &'static str {
-        "aws.acm_certificate_validation"
+        AcmCertificateValidationProps::KIND
     }
 
     fn forces_replacement(&self, _field: &str) -> bool {
@@ -70,7 +83,8 @@ impl Resource for AcmCertificateValidation {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let arn = str(req.props, "certificate_arn")?;
+        let p = AcmCertificateValidationProps::from_value(req.props)?;
+        let arn = p.certificate_arn.as_str();
         wait::until(
             "ACM to validate the domain and issue the certificate",
             ISSUE_WAIT,

@@ -8,15 +8,37 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancer, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
     LoadBalancerTypeEnum,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::{ordered_like, str, strings};
+use super::props::{Typed, Val, ordered_like};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct Lb(pub std::sync::Arc<AwsContext>);
+
+/// The load balancer's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LbProps {
+    /// The load balancer's name, unique in the account and region (`<stack>-alb`).
+    pub name: String,
+    /// `internet-facing` (public addresses) or `internal`.
+    pub scheme: String,
+    /// Subnets it has a node in, one per Availability Zone; a looked-up VPC's are a
+    /// reference until apply.
+    pub subnets: Val<Vec<String>>,
+    /// Security groups of its network interfaces: who may reach the listeners.
+    pub security_groups: Vec<String>,
+    /// Seconds a connection may stay idle before the load balancer closes it.
+    pub idle_timeout: u32,
+}
+
+impl Typed for LbProps {
+    const KIND: &'static str = "aws.lb";
+    const WHAT: &'static str = "load balancer";
+}
 
 /// An ALB takes a few minutes to leave `provisioning`.
 const READY: Duration = Duration::from_secs(600);
@@ -52,8 +74,7 @@ impl Lb {
         }
     }
 
-    async fn set_idle_timeout(&self, arn: &str, props: &Value) -> Result<(), ProviderError> {
-        let seconds = props["idle_timeout"].as_u64().unwrap_or(60);
+    async fn set_idle_timeout(&self, arn: &str, seconds: u32) -> Result<(), ProviderError> {
         self.0
             .elb
             .modify_load_balancer_attributes()
@@ -74,7 +95,7 @@ impl Lb {
 #[async_trait]
 impl Resource for Lb {
     fn kind(&self) -> &'static str {
-        "aws.lb"
+        LbProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -119,17 +140,17 @@ impl Resource for Lb {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
+        let p = LbProps::from_value(req.props)?;
         let out = self
             .0
             .elb
             .create_load_balancer()
-            .name(str(p, "name")?)
+            .name(&p.name)
             .r#type(LoadBalancerTypeEnum::Application)
-            .scheme(LoadBalancerSchemeEnum::from(str(p, "scheme")?))
-            .set_subnets(Some(strings(p, "subnets")))
-            .set_security_groups(Some(strings(p, "security_groups")))
-            .set_tags(Some(tags::elb_tags(p)))
+            .scheme(LoadBalancerSchemeEnum::from(p.scheme.as_str()))
+            .set_subnets(Some(p.subnets.known("subnets")?.clone()))
+            .set_security_groups(Some(p.security_groups))
+            .set_tags(Some(tags::elb_tags(req.props)))
             .send()
             .await
             .map_err(classify)?;
@@ -139,7 +160,7 @@ impl Resource for Lb {
             .and_then(|l| l.load_balancer_arn())
             .ok_or_else(|| ProviderError::Api("CreateLoadBalancer returned no ARN".into()))?
             .to_string();
-        self.set_idle_timeout(&arn, p).await?;
+        self.set_idle_timeout(&arn, p.idle_timeout).await?;
         let lb = wait::until("load balancer to become active", READY, || async {
             Ok(self.describe(&arn).await?.filter(|l| {
                 l.state().and_then(|s| s.code()) == Some(&LoadBalancerStateEnum::Active)
@@ -159,18 +180,19 @@ impl Resource for Lb {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
+        let want = LbProps::from_value(new)?;
         if changed.iter().any(|f| f == "security_groups") {
             self.0
                 .elb
                 .set_security_groups()
                 .load_balancer_arn(id)
-                .set_security_groups(Some(strings(new, "security_groups")))
+                .set_security_groups(Some(want.security_groups))
                 .send()
                 .await
                 .map_err(classify)?;
         }
         if changed.iter().any(|f| f == "idle_timeout") {
-            self.set_idle_timeout(id, new).await?;
+            self.set_idle_timeout(id, want.idle_timeout).await?;
         }
         if changed.iter().any(|f| f == "tags") {
             tags::elb_update(&self.0.elb, id, old, new).await?;

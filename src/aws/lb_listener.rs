@@ -11,11 +11,12 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, ForwardActionConfig, Listener, ProtocolEnum,
     RedirectActionConfig, RedirectActionStatusCodeEnum, TargetGroupTuple,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify, code};
-use super::props::str;
+use super::props::Typed;
 use super::tags;
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -23,13 +24,67 @@ use crate::stack::validate::MAX_WEIGHT;
 
 pub struct LbListener(pub std::sync::Arc<AwsContext>);
 
+/// The listener's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LbListenerProps {
+    /// The load balancer the listener belongs to.
+    pub load_balancer_arn: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// `HTTP` or `HTTPS`.
+    pub protocol: String,
+    /// The server certificate of an HTTPS listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_arn: Option<String>,
+    /// The TLS versions and ciphers an HTTPS listener accepts (an ELB security policy name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<String>,
+    /// What it does with every request.
+    #[serde(flatten)]
+    pub action: DefaultAction,
+}
+
+impl Typed for LbListenerProps {
+    const KIND: &'static str = "aws.lb_listener";
+    const WHAT: &'static str = "listener";
+}
+
+/// A listener's default action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultAction {
+    /// Spread requests over target groups by weight.
+    Forward(Vec<Forward>),
+    /// Send clients elsewhere (plain HTTP to HTTPS).
+    Redirect(Redirect),
+}
+
+/// One target group of a weighted forward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forward {
+    /// The group requests go to.
+    pub target_group_arn: String,
+    /// Its share of the requests, relative to the other groups' weights (0 sends none).
+    pub weight: u32,
+}
+
+/// A redirect to the same host, path and query on another protocol and port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Redirect {
+    /// The protocol clients are sent to (`HTTPS`).
+    pub protocol: String,
+    /// The port clients are sent to.
+    pub port: u16,
+    /// `HTTP_301` (permanent) or `HTTP_302` (temporary).
+    pub status_code: String,
+}
+
 /// A forward action takes at most this many target groups.
 pub const MAX_FORWARD_GROUPS: usize = 5;
 
-/// The weighted forward action for the `forward` property (`[{target_group_arn, weight}]`),
-/// checked against the limits ELB enforces: 1..=5 groups, weights 0..=999.
-pub fn forward_action(forward: &Value) -> Result<Action, ProviderError> {
-    let groups = forward.as_array().cloned().unwrap_or_default();
+/// The weighted forward action over `groups`, checked against the limits ELB enforces:
+/// 1..=5 groups, weights 0..=999.
+pub fn forward_action(groups: &[Forward]) -> Result<Action, ProviderError> {
     if groups.is_empty() || groups.len() > MAX_FORWARD_GROUPS {
         return Err(ProviderError::Validation(format!(
             "a forward action takes 1 to {MAX_FORWARD_GROUPS} target groups, not {}",
@@ -37,19 +92,18 @@ pub fn forward_action(forward: &Value) -> Result<Action, ProviderError> {
         )));
     }
     let mut tuples = Vec::new();
-    for g in &groups {
-        let arn = str(g, "target_group_arn")?;
-        let weight = g["weight"].as_u64().unwrap_or(u64::MAX);
-        if weight > u64::from(MAX_WEIGHT) {
+    for g in groups {
+        let arn = &g.target_group_arn;
+        if g.weight > MAX_WEIGHT {
             return Err(ProviderError::Validation(format!(
                 "target group weight {} for {arn} is out of range 0..={MAX_WEIGHT}",
-                g["weight"]
+                g.weight
             )));
         }
         tuples.push(
             TargetGroupTuple::builder()
                 .target_group_arn(arn)
-                .weight(weight as i32)
+                .weight(g.weight as i32)
                 .build(),
         );
     }
@@ -65,30 +119,28 @@ pub fn forward_action(forward: &Value) -> Result<Action, ProviderError> {
 
 /// A redirect of every request to the same host, path and query on `redirect`'s protocol and
 /// port.
-fn redirect_action(redirect: &Value) -> Result<Action, ProviderError> {
+fn redirect_action(redirect: &Redirect) -> Action {
     let config = RedirectActionConfig::builder()
-        .protocol(str(redirect, "protocol")?)
-        .port(redirect["port"].to_string())
+        .protocol(&redirect.protocol)
+        .port(redirect.port.to_string())
         .host("#{host}")
         .path("/#{path}")
         .query("#{query}")
-        .status_code(RedirectActionStatusCodeEnum::from(str(
-            redirect,
-            "status_code",
-        )?))
+        .status_code(RedirectActionStatusCodeEnum::from(
+            redirect.status_code.as_str(),
+        ))
         .build();
-    Ok(Action::builder()
+    Action::builder()
         .r#type(ActionTypeEnum::Redirect)
         .redirect_config(config)
-        .build())
+        .build()
 }
 
-/// The default action `props` declare: a redirect when they have one, else the forward.
-fn default_action(props: &Value) -> Result<Action, ProviderError> {
-    if props["redirect"].is_object() {
-        redirect_action(&props["redirect"])
-    } else {
-        forward_action(&props["forward"])
+/// The ELB action of a listener's default action.
+fn default_action(action: &DefaultAction) -> Result<Action, ProviderError> {
+    match action {
+        DefaultAction::Redirect(r) => Ok(redirect_action(r)),
+        DefaultAction::Forward(groups) => forward_action(groups),
     }
 }
 
@@ -108,9 +160,10 @@ fn redirect_of(l: &Listener) -> Value {
 }
 
 /// The certificates of an HTTPS listener.
-fn certificates(props: &Value) -> Option<Vec<Certificate>> {
-    props["certificate_arn"]
-        .as_str()
+fn certificates(props: &LbListenerProps) -> Option<Vec<Certificate>> {
+    props
+        .certificate_arn
+        .as_ref()
         .map(|arn| vec![Certificate::builder().certificate_arn(arn).build()])
 }
 
@@ -205,7 +258,7 @@ impl LbListener {
 #[async_trait]
 impl Resource for LbListener {
     fn kind(&self) -> &'static str {
-        "aws.lb_listener"
+        LbListenerProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -255,20 +308,20 @@ impl Resource for LbListener {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
+        let p = LbListenerProps::from_value(req.props)?;
         // CreateListener is idempotent for identical settings, so a re-run after a crash gets
         // the same listener back instead of a second one.
         let create = self
             .0
             .elb
             .create_listener()
-            .load_balancer_arn(str(p, "load_balancer_arn")?)
-            .protocol(ProtocolEnum::from(str(p, "protocol")?))
-            .set_port(p["port"].as_i64().map(|n| n as i32))
-            .set_certificates(certificates(p))
-            .set_ssl_policy(p["ssl_policy"].as_str().map(str::to_string))
-            .default_actions(default_action(p)?)
-            .set_tags(Some(tags::elb_tags(p)));
+            .load_balancer_arn(&p.load_balancer_arn)
+            .protocol(ProtocolEnum::from(p.protocol.as_str()))
+            .port(i32::from(p.port))
+            .set_certificates(certificates(&p))
+            .set_ssl_policy(p.ssl_policy.clone())
+            .default_actions(default_action(&p.action)?)
+            .set_tags(Some(tags::elb_tags(req.props)));
         let out =
             wait::while_propagating(CERTIFICATE_PROPAGATION, certificate_not_accepted, || {
                 create.clone().send()
@@ -299,16 +352,17 @@ impl Resource for LbListener {
                 "port" | "protocol" | "forward" | "redirect" | "certificate_arn" | "ssl_policy"
             )
         }) {
+            let want = LbListenerProps::from_value(new)?;
             let modify = self
                 .0
                 .elb
                 .modify_listener()
                 .listener_arn(id)
-                .protocol(ProtocolEnum::from(str(new, "protocol")?))
-                .set_port(new["port"].as_i64().map(|n| n as i32))
-                .set_certificates(certificates(new))
-                .set_ssl_policy(new["ssl_policy"].as_str().map(str::to_string))
-                .default_actions(default_action(new)?);
+                .protocol(ProtocolEnum::from(want.protocol.as_str()))
+                .port(i32::from(want.port))
+                .set_certificates(certificates(&want))
+                .set_ssl_policy(want.ssl_policy.clone())
+                .default_actions(default_action(&want.action)?);
             wait::while_propagating(CERTIFICATE_PROPAGATION, certificate_not_accepted, || {
                 modify.clone().send()
             })
@@ -347,21 +401,22 @@ impl Resource for LbListener {
 mod tests {
     use super::*;
 
-    fn groups(n: usize, weight: u64) -> Value {
-        json!(
-            (0..n)
-                .map(|i| json!({"target_group_arn": format!("arn:tg/{i}"), "weight": weight}))
-                .collect::<Vec<_>>()
-        )
+    fn group(arn: &str, weight: u32) -> Forward {
+        Forward {
+            target_group_arn: arn.into(),
+            weight,
+        }
+    }
+
+    fn groups(n: usize, weight: u32) -> Vec<Forward> {
+        (0..n)
+            .map(|i| group(&format!("arn:tg/{i}"), weight))
+            .collect()
     }
 
     #[test]
     fn forward_carries_every_group_with_its_weight() {
-        let a = forward_action(&json!([
-            {"target_group_arn": "arn:tg/ec2", "weight": 3},
-            {"target_group_arn": "arn:tg/lambda", "weight": 0},
-        ]))
-        .unwrap();
+        let a = forward_action(&[group("arn:tg/ec2", 3), group("arn:tg/lambda", 0)]).unwrap();
         let tgs = a.forward_config().unwrap().target_groups();
         assert_eq!(tgs.len(), 2);
         assert_eq!(tgs[0].target_group_arn(), Some("arn:tg/ec2"));
@@ -382,16 +437,17 @@ mod tests {
 
     #[test]
     fn forward_rejects_no_group() {
-        assert!(forward_action(&json!([])).is_err());
+        assert!(forward_action(&[]).is_err());
     }
 
     #[test]
     fn a_redirect_keeps_host_path_and_query() {
-        let a = default_action(&json!({
+        let p = LbListenerProps::from_value(&json!({
+            "load_balancer_arn": "arn:lb", "port": 80, "protocol": "HTTP",
             "redirect": {"protocol": "HTTPS", "port": 443, "status_code": "HTTP_301"},
-            "forward": [],
         }))
         .unwrap();
+        let a = default_action(&p.action).unwrap();
         let r = a.redirect_config().unwrap();
         assert_eq!(a.r#type(), Some(&ActionTypeEnum::Redirect));
         assert_eq!(

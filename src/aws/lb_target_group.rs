@@ -15,15 +15,82 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::str;
+use super::props::Typed;
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct LbTargetGroup(pub std::sync::Arc<AwsContext>);
+
+/// The target group's properties. A Lambda group has no protocol, port, VPC or
+/// deregistration delay, and the others no multi-value headers: synth writes those as null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LbTargetGroupProps {
+    /// The start of the group's name; create appends a suffix (see the module comment).
+    pub name_prefix: String,
+    /// What the group's targets are.
+    pub target_type: TargetType,
+    /// The protocol the load balancer speaks to the targets (`HTTP`).
+    pub protocol: Option<String>,
+    /// The port the targets listen on.
+    pub port: Option<u16>,
+    /// The VPC the targets are in.
+    pub vpc_id: Option<String>,
+    /// How the load balancer checks that a target serves.
+    pub health_check: HealthCheck,
+    /// Whether a Lambda target gets repeated headers and query parameters as lists.
+    pub lambda_multi_value_headers: Option<bool>,
+    /// Seconds in-flight requests may finish on a target being deregistered.
+    pub deregistration_delay: Option<u32>,
+}
+
+impl Typed for LbTargetGroupProps {
+    const KIND: &'static str = "aws.lb_target_group";
+    const WHAT: &'static str = "target group";
+}
+
+/// The kind of target a group holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetType {
+    /// EC2 instances, by instance id.
+    Instance,
+    /// IP addresses (Fargate tasks' network interfaces).
+    Ip,
+    /// One Lambda function (alias).
+    Lambda,
+}
+
+impl From<TargetType> for TargetTypeEnum {
+    fn from(t: TargetType) -> Self {
+        match t {
+            TargetType::Instance => TargetTypeEnum::Instance,
+            TargetType::Ip => TargetTypeEnum::Ip,
+            TargetType::Lambda => TargetTypeEnum::Lambda,
+        }
+    }
+}
+
+/// The health check of a group's targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    /// The path requested from each target.
+    pub path: String,
+    /// Seconds between two checks of a target.
+    pub interval_seconds: i32,
+    /// Seconds without an answer that fail a check.
+    pub timeout_seconds: i32,
+    /// Checks in a row that make an unhealthy target healthy.
+    pub healthy_threshold: i32,
+    /// Checks in a row that make a healthy target unhealthy.
+    pub unhealthy_threshold: i32,
+    /// The HTTP codes a healthy answer has (`200`).
+    pub matcher: String,
+}
 
 const MULTI_VALUE: &str = "lambda.multi_value_headers.enabled";
 /// Seconds ELB lets in-flight requests finish on a deregistered target (AWS's default, 300 s,
@@ -32,6 +99,20 @@ const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
 
 /// How long a delete waits for ELB to let go of a group whose listener was just deleted.
 const IN_USE: Duration = Duration::from_secs(300);
+
+/// Sets a [`HealthCheck`] on a CreateTargetGroup or ModifyTargetGroup call.
+macro_rules! with_health_check {
+    ($call:expr, $hc:expr) => {{
+        let hc: &HealthCheck = $hc;
+        $call
+            .health_check_path(&hc.path)
+            .health_check_interval_seconds(hc.interval_seconds)
+            .health_check_timeout_seconds(hc.timeout_seconds)
+            .healthy_threshold_count(hc.healthy_threshold)
+            .unhealthy_threshold_count(hc.unhealthy_threshold)
+            .matcher(Matcher::builder().http_code(&hc.matcher).build())
+    }};
+}
 
 fn outputs(tg: &TargetGroup) -> Outputs {
     let mut o = Outputs::new();
@@ -84,10 +165,6 @@ fn prefix_of(live_name: &str, applied: &Value) -> String {
     }
 }
 
-fn int(v: &Value, k: &str) -> Option<i32> {
-    v.get(k).and_then(Value::as_i64).map(|n| n as i32)
-}
-
 impl LbTargetGroup {
     async fn describe(&self, arn: &str) -> Result<Option<TargetGroup>, ProviderError> {
         match self
@@ -111,7 +188,11 @@ impl LbTargetGroup {
 
     /// Sets the attributes the properties name (Lambda's multi-value headers, the
     /// deregistration delay of instance and ip groups); nothing when they name none.
-    async fn set_attributes(&self, arn: &str, props: &Value) -> Result<(), ProviderError> {
+    async fn set_attributes(
+        &self,
+        arn: &str,
+        props: &LbTargetGroupProps,
+    ) -> Result<(), ProviderError> {
         let attributes = attributes(props);
         if attributes.is_empty() {
             return Ok(());
@@ -129,18 +210,18 @@ impl LbTargetGroup {
 }
 
 /// The target group attributes the properties set, as ModifyTargetGroupAttributes takes them.
-fn attributes(props: &Value) -> Vec<TargetGroupAttribute> {
+fn attributes(props: &LbTargetGroupProps) -> Vec<TargetGroupAttribute> {
     let attribute = |key: &str, value: String| {
         TargetGroupAttribute::builder()
             .key(key)
             .value(value)
             .build()
     };
-    let multi_value = props["lambda_multi_value_headers"]
-        .as_bool()
+    let multi_value = props
+        .lambda_multi_value_headers
         .map(|on| attribute(MULTI_VALUE, on.to_string()));
-    let delay = props["deregistration_delay"]
-        .as_u64()
+    let delay = props
+        .deregistration_delay
         .map(|s| attribute(DEREGISTRATION_DELAY, s.to_string()));
     multi_value.into_iter().chain(delay).collect()
 }
@@ -148,7 +229,7 @@ fn attributes(props: &Value) -> Vec<TargetGroupAttribute> {
 #[async_trait]
 impl Resource for LbTargetGroup {
     fn kind(&self) -> &'static str {
-        "aws.lb_target_group"
+        LbTargetGroupProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -210,29 +291,19 @@ impl Resource for LbTargetGroup {
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let hc = &p["health_check"];
-        let out = self
+        let p = LbTargetGroupProps::from_value(req.props)?;
+        let create = self
             .0
             .elb
             .create_target_group()
-            .name(name(str(p, "name_prefix")?, req.token))
-            .target_type(TargetTypeEnum::from(str(p, "target_type")?))
-            .set_protocol(p["protocol"].as_str().map(ProtocolEnum::from))
-            .set_port(int(p, "port"))
-            .set_vpc_id(p["vpc_id"].as_str().map(str::to_string))
-            .health_check_enabled(true)
-            .set_health_check_path(hc["path"].as_str().map(str::to_string))
-            .set_health_check_interval_seconds(int(hc, "interval_seconds"))
-            .set_health_check_timeout_seconds(int(hc, "timeout_seconds"))
-            .set_healthy_threshold_count(int(hc, "healthy_threshold"))
-            .set_unhealthy_threshold_count(int(hc, "unhealthy_threshold"))
-            .set_matcher(
-                hc["matcher"]
-                    .as_str()
-                    .map(|m| Matcher::builder().http_code(m).build()),
-            )
-            .set_tags(Some(tags::elb_tags(p)))
+            .name(name(&p.name_prefix, req.token))
+            .target_type(p.target_type.into())
+            .set_protocol(p.protocol.as_deref().map(ProtocolEnum::from))
+            .set_port(p.port.map(i32::from))
+            .set_vpc_id(p.vpc_id.clone())
+            .health_check_enabled(true);
+        let out = with_health_check!(create, &p.health_check)
+            .set_tags(Some(tags::elb_tags(req.props)))
             .send()
             .await
             .map_err(classify)?;
@@ -242,7 +313,7 @@ impl Resource for LbTargetGroup {
             .cloned()
             .ok_or_else(|| ProviderError::Api("CreateTargetGroup returned no group".into()))?;
         let arn = tg.target_group_arn().unwrap_or_default().to_string();
-        self.set_attributes(&arn, p).await?;
+        self.set_attributes(&arn, &p).await?;
         Ok(Created {
             id: arn,
             outputs: outputs(&tg),
@@ -256,22 +327,10 @@ impl Resource for LbTargetGroup {
         new: &Value,
         changed: &[String],
     ) -> Result<Outputs, ProviderError> {
+        let want = LbTargetGroupProps::from_value(new)?;
         if changed.iter().any(|f| f == "health_check") {
-            let hc = &new["health_check"];
-            self.0
-                .elb
-                .modify_target_group()
-                .target_group_arn(id)
-                .set_health_check_path(hc["path"].as_str().map(str::to_string))
-                .set_health_check_interval_seconds(int(hc, "interval_seconds"))
-                .set_health_check_timeout_seconds(int(hc, "timeout_seconds"))
-                .set_healthy_threshold_count(int(hc, "healthy_threshold"))
-                .set_unhealthy_threshold_count(int(hc, "unhealthy_threshold"))
-                .set_matcher(
-                    hc["matcher"]
-                        .as_str()
-                        .map(|m| Matcher::builder().http_code(m).build()),
-                )
+            let modify = self.0.elb.modify_target_group().target_group_arn(id);
+            with_health_check!(modify, &want.health_check)
                 .send()
                 .await
                 .map_err(classify)?;
@@ -280,7 +339,7 @@ impl Resource for LbTargetGroup {
             .iter()
             .any(|f| f == "lambda_multi_value_headers" || f == "deregistration_delay")
         {
-            self.set_attributes(id, new).await?;
+            self.set_attributes(id, &want).await?;
         }
         if changed.iter().any(|f| f == "tags") {
             tags::elb_update(&self.0.elb, id, old, new).await?;

@@ -12,16 +12,61 @@ use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord,
     ResourceRecordSet, RrType,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{built, classify};
-use super::props::{str, strings};
+use super::props::{Typed, strings};
 use super::route53_zone_lookup::{bare_zone_id, fqdn};
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct Route53Record(pub std::sync::Arc<AwsContext>);
+
+/// The record's properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Route53RecordProps {
+    /// The hosted zone the record is in (`Z…`, or `/hostedzone/Z…`).
+    pub zone_id: String,
+    /// The name the record answers for, with or without the trailing dot.
+    pub name: String,
+    /// The record type (`A`, `CNAME`, …).
+    pub r#type: String,
+    /// What the name resolves to.
+    #[serde(flatten)]
+    pub value: RecordValue,
+    /// Whether create may take over a record of the same name and type that somebody else
+    /// made (absent: it may not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_overwrite: Option<bool>,
+}
+
+impl Typed for Route53RecordProps {
+    const KIND: &'static str = "aws.route53_record";
+    const WHAT: &'static str = "Route 53 record";
+}
+
+/// A record's answer: an alias, or plain values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RecordValue {
+    /// An alias to an AWS resource's name, which Route 53 resolves itself.
+    Alias { alias: Alias },
+    /// Values resolvers may cache for `ttl` seconds.
+    Records { ttl: i64, records: Vec<String> },
+}
+
+/// The target of an alias record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alias {
+    /// The name aliased (the load balancer's DNS name).
+    pub dns_name: String,
+    /// The hosted zone of that name (the load balancer's canonical zone, not ours).
+    pub zone_id: String,
+    /// Whether Route 53 answers with the target only while it has healthy targets.
+    pub evaluate_target_health: bool,
+}
 
 /// Route 53 propagates a change to all its name servers within about 60 seconds; Terraform
 /// waits up to 30 minutes for `INSYNC`.
@@ -32,34 +77,33 @@ fn record_id(zone: &str, name: &str, kind: &str) -> String {
     format!("{}_{}_{kind}", bare_zone_id(zone), fqdn(name))
 }
 
-fn outputs(props: &Value) -> Outputs {
+fn outputs(p: &Route53RecordProps) -> Outputs {
     let mut o = Outputs::new();
-    o.insert(
-        "fqdn".into(),
-        json!(props["name"].as_str().map(|n| n.trim_end_matches('.'))),
-    );
+    o.insert("fqdn".into(), json!(p.name.trim_end_matches('.')));
     o
 }
 
-/// The record set `props` declares.
-fn record_set(props: &Value) -> Result<ResourceRecordSet, ProviderError> {
+/// The record set `p` declares.
+fn record_set(p: &Route53RecordProps) -> Result<ResourceRecordSet, ProviderError> {
     let mut b = ResourceRecordSet::builder()
-        .name(str(props, "name")?)
-        .r#type(RrType::from(str(props, "type")?));
-    if props["alias"].is_object() {
-        let a = &props["alias"];
-        b = b.alias_target(
-            AliasTarget::builder()
-                .dns_name(str(a, "dns_name")?)
-                .hosted_zone_id(str(a, "zone_id")?)
-                .evaluate_target_health(a["evaluate_target_health"].as_bool().unwrap_or(false))
-                .build()
-                .map_err(built)?,
-        );
-    } else {
-        b = b.ttl(props["ttl"].as_i64().unwrap_or(300));
-        for v in strings(props, "records") {
-            b = b.resource_records(ResourceRecord::builder().value(v).build().map_err(built)?);
+        .name(&p.name)
+        .r#type(RrType::from(p.r#type.as_str()));
+    match &p.value {
+        RecordValue::Alias { alias: a } => {
+            b = b.alias_target(
+                AliasTarget::builder()
+                    .dns_name(&a.dns_name)
+                    .hosted_zone_id(&a.zone_id)
+                    .evaluate_target_health(a.evaluate_target_health)
+                    .build()
+                    .map_err(built)?,
+            );
+        }
+        RecordValue::Records { ttl, records } => {
+            b = b.ttl(*ttl);
+            for v in records {
+                b = b.resource_records(ResourceRecord::builder().value(v).build().map_err(built)?);
+            }
         }
     }
     b.build().map_err(built)
@@ -111,14 +155,17 @@ fn live_props(r: &ResourceRecordSet, applied: &Value) -> Value {
 }
 
 impl Route53Record {
-    /// The live record set of `props`' zone, name and type.
-    async fn find(&self, props: &Value) -> Result<Option<ResourceRecordSet>, ProviderError> {
-        let (name, kind) = (str(props, "name")?, str(props, "type")?);
+    /// The live record set of `p`'s zone, name and type.
+    async fn find(
+        &self,
+        p: &Route53RecordProps,
+    ) -> Result<Option<ResourceRecordSet>, ProviderError> {
+        let (name, kind) = (p.name.as_str(), p.r#type.as_str());
         let out = self
             .0
             .route53
             .list_resource_record_sets()
-            .hosted_zone_id(bare_zone_id(str(props, "zone_id")?))
+            .hosted_zone_id(bare_zone_id(&p.zone_id))
             .start_record_name(name)
             .start_record_type(RrType::from(kind))
             .max_items(1)
@@ -199,7 +246,7 @@ impl Route53Record {
 #[async_trait]
 impl Resource for Route53Record {
     fn kind(&self) -> &'static str {
-        "aws.route53_record"
+        Route53RecordProps::KIND
     }
 
     fn forces_replacement(&self, field: &str) -> bool {
@@ -207,33 +254,34 @@ impl Resource for Route53Record {
     }
 
     async fn read(&self, _id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
-        Ok(self.find(applied).await?.map(|r| Live {
+        let p = Route53RecordProps::from_value(applied)?;
+        Ok(self.find(&p).await?.map(|r| Live {
             props: live_props(&r, applied),
-            outputs: outputs(applied),
+            outputs: outputs(&p),
         }))
     }
 
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError> {
-        let p = req.props;
-        let zone = str(p, "zone_id")?;
-        let id = record_id(zone, str(p, "name")?, str(p, "type")?);
-        let overwrite = p["allow_overwrite"].as_bool().unwrap_or(false);
-        if let Some(existing) = self.find(p).await? {
+        let p = Route53RecordProps::from_value(req.props)?;
+        let zone = p.zone_id.as_str();
+        let id = record_id(zone, &p.name, &p.r#type);
+        let overwrite = p.allow_overwrite.unwrap_or(false);
+        if let Some(existing) = self.find(&p).await? {
             // A record that already says what we want is ours from an earlier attempt whose
             // answer was lost; anything else belongs to somebody.
-            if live_props(&existing, p) != live_props(&record_set(p)?, p) && !overwrite {
+            let declared = live_props(&record_set(&p)?, req.props);
+            if live_props(&existing, req.props) != declared && !overwrite {
                 return Err(ProviderError::Validation(format!(
                     "hosted zone {zone} already has a {} record for {} that this stack did not make: remove it, or serve the stack under another name",
-                    str(p, "type")?,
-                    str(p, "name")?
+                    p.r#type, p.name
                 )));
             }
         }
-        self.change(zone, ChangeAction::Upsert, record_set(p)?)
+        self.change(zone, ChangeAction::Upsert, record_set(&p)?)
             .await?;
         Ok(Created {
             id,
-            outputs: outputs(p),
+            outputs: outputs(&p),
         })
     }
 
@@ -244,18 +292,19 @@ impl Resource for Route53Record {
         new: &Value,
         _changed: &[String],
     ) -> Result<Outputs, ProviderError> {
-        self.change(str(new, "zone_id")?, ChangeAction::Upsert, record_set(new)?)
+        let want = Route53RecordProps::from_value(new)?;
+        self.change(&want.zone_id, ChangeAction::Upsert, record_set(&want)?)
             .await?;
-        Ok(outputs(new))
+        Ok(outputs(&want))
     }
 
     async fn delete(&self, _id: &str, applied: &Value) -> Result<(), ProviderError> {
+        let p = Route53RecordProps::from_value(applied)?;
         // DELETE must repeat the record exactly as it is now.
-        let Some(live) = self.find(applied).await? else {
+        let Some(live) = self.find(&p).await? else {
             return Ok(());
         };
-        self.change(str(applied, "zone_id")?, ChangeAction::Delete, live)
-            .await
+        self.change(&p.zone_id, ChangeAction::Delete, live).await
     }
 
     /// UPSERT of the same values is idempotent: a resumed create simply sends it again.
@@ -273,6 +322,10 @@ impl Resource for Route53Record {
 mod tests {
     use super::*;
 
+    fn set(p: &Value) -> ResourceRecordSet {
+        record_set(&Route53RecordProps::from_value(p).unwrap()).unwrap()
+    }
+
     fn alias() -> Value {
         json!({
             "zone_id": "/hostedzone/Z1", "name": "app.example.com", "type": "A",
@@ -283,7 +336,7 @@ mod tests {
     #[test]
     fn a_record_reads_back_as_declared_despite_route53_spelling() {
         let p = alias();
-        let mut live = record_set(&p).unwrap();
+        let mut live = set(&p);
         live.name = "APP.example.com.".into();
         live.alias_target = Some(
             AliasTarget::builder()
@@ -299,9 +352,11 @@ mod tests {
     #[test]
     fn plain_records_compare_as_a_set_and_report_other_values() {
         let p = json!({"zone_id": "Z1", "name": "_x.app.example.com.", "type": "CNAME", "ttl": 300, "records": ["_y.acm-validations.aws."]});
-        let live = record_set(&p).unwrap();
+        let live = set(&p);
         assert_eq!(live_props(&live, &p), p);
-        let other = record_set(&json!({"zone_id": "Z1", "name": "_x.app.example.com.", "type": "CNAME", "ttl": 300, "records": ["elsewhere.example."]})).unwrap();
+        let other = set(
+            &json!({"zone_id": "Z1", "name": "_x.app.example.com.", "type": "CNAME", "ttl": 300, "records": ["elsewhere.example."]}),
+        );
         assert_eq!(
             live_props(&other, &p)["records"],
             json!(["elsewhere.example."])

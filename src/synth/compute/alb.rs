@@ -1,24 +1,28 @@
 //! The Application Load Balancer: the balancer, one target group per configured primitive,
 //! the listeners (HTTP, or HTTPS with a redirect and its certificate) and the endpoint.
 
-use serde_json::{Value, json};
-
 use super::{HEALTH_PATH, Network, Synth, SynthError};
+use crate::aws::acm_certificate::AcmCertificateProps;
+use crate::aws::acm_certificate_validation::AcmCertificateValidationProps;
+use crate::aws::lb::LbProps;
+use crate::aws::lb_listener::{DefaultAction, Forward, LbListenerProps, Redirect};
+use crate::aws::lb_target_group::{HealthCheck, LbTargetGroupProps, TargetType};
+use crate::aws::route53_record::{Alias, RecordValue, Route53RecordProps};
 use crate::graph::Node;
 use crate::stack::LoadBalancerSpec;
 
 /// The balancer, internet-facing in the public subnets, once the VPC has its internet path.
 pub(super) fn load_balancer(s: &mut Synth, net: &Network) -> Result<Node, SynthError> {
     let spec = &s.stack.stack.load_balancer;
-    let props = json!({
-        "name": format!("{}-alb", s.name()),
-        "scheme": "internet-facing",
-        "subnets": net.subnet_ids,
-        "security_groups": [net.alb_sg],
-        "idle_timeout": spec.idle_timeout.value,
-    });
+    let props = LbProps {
+        name: format!("{}-alb", s.name()),
+        scheme: "internet-facing".into(),
+        subnets: net.subnet_ids.clone(),
+        security_groups: vec![net.alb_sg.clone()],
+        idle_timeout: spec.idle_timeout.value,
+    };
     let internet: Vec<&str> = net.internet.iter().map(String::as_str).collect();
-    Ok(s.add_after("aws.lb", "main", props, true, &internet)?)
+    Ok(s.add_typed_after("main", &props, true, &internet)?)
 }
 
 /// The target group of each configured primitive, and the listener's weighted forward to
@@ -27,7 +31,7 @@ pub(super) struct TargetGroups {
     pub ec2: Option<Node>,
     pub fargate: Option<Node>,
     pub lambda: Option<Node>,
-    pub forward: Vec<Value>,
+    pub forward: Vec<Forward>,
 }
 
 pub(super) fn target_groups(s: &mut Synth, net: &Network) -> Result<TargetGroups, SynthError> {
@@ -35,36 +39,34 @@ pub(super) fn target_groups(s: &mut Synth, net: &Network) -> Result<TargetGroups
     let spec = s.stack.stack.clone();
     let c = &spec.compute;
     let mut forward = Vec::new();
-    let mut group = |s: &mut Synth, name: &str, target_type: &str, weight: u32| {
-        let lambda = target_type == "lambda";
-        let port = spec.runtime.port.value;
-        let delay = spec.load_balancer.deregistration_delay.value;
-        let tg = s.add(
-            "aws.lb_target_group",
-            name,
-            json!({
-                "name_prefix": format!("{stack}-{name}"),
-                "target_type": target_type,
-                "protocol": if lambda { Value::Null } else { json!("HTTP") },
-                "port": if lambda { Value::Null } else { json!(port) },
-                "vpc_id": if lambda { Value::Null } else { json!(net.vpc_id) },
-                "health_check": health_check(lambda),
-                "lambda_multi_value_headers": if lambda { json!(true) } else { Value::Null },
-                "deregistration_delay": if lambda { Value::Null } else { json!(delay) },
-            }),
-            true,
-        )?;
-        forward.push(json!({"target_group_arn": tg.out("arn"), "weight": weight}));
+    let mut group = |s: &mut Synth, name: &str, target_type: TargetType, weight: u32| {
+        let lambda = target_type == TargetType::Lambda;
+        let props = LbTargetGroupProps {
+            name_prefix: format!("{stack}-{name}"),
+            target_type,
+            protocol: (!lambda).then(|| "HTTP".into()),
+            port: (!lambda).then_some(spec.runtime.port.value),
+            vpc_id: (!lambda).then(|| net.vpc_id.clone()),
+            health_check: health_check(lambda),
+            lambda_multi_value_headers: lambda.then_some(true),
+            deregistration_delay: (!lambda)
+                .then_some(spec.load_balancer.deregistration_delay.value),
+        };
+        let tg = s.add_typed(name, &props, true)?;
+        forward.push(Forward {
+            target_group_arn: tg.out("arn"),
+            weight,
+        });
         Ok::<_, SynthError>(tg)
     };
     let ec2 = (c.ec2.as_ref())
-        .map(|e| group(s, "ec2", "instance", e.value.weight.value))
+        .map(|e| group(s, "ec2", TargetType::Instance, e.value.weight.value))
         .transpose()?;
     let fargate = (c.fargate.as_ref())
-        .map(|f| group(s, "fargate", "ip", f.value.weight.value))
+        .map(|f| group(s, "fargate", TargetType::Ip, f.value.weight.value))
         .transpose()?;
     let lambda = (c.lambda.as_ref())
-        .map(|l| group(s, "lambda", "lambda", l.value.weight.value))
+        .map(|l| group(s, "lambda", TargetType::Lambda, l.value.weight.value))
         .transpose()?;
     Ok(TargetGroups {
         ec2,
@@ -75,16 +77,16 @@ pub(super) fn target_groups(s: &mut Synth, net: &Network) -> Result<TargetGroups
 }
 
 /// Health check settings; Lambda gets a longer timeout for cold starts.
-fn health_check(lambda: bool) -> Value {
+fn health_check(lambda: bool) -> HealthCheck {
     let (interval, timeout) = if lambda { (35, 30) } else { (15, 5) };
-    json!({
-        "path": HEALTH_PATH,
-        "interval_seconds": interval,
-        "timeout_seconds": timeout,
-        "healthy_threshold": 2,
-        "unhealthy_threshold": 3,
-        "matcher": "200",
-    })
+    HealthCheck {
+        path: HEALTH_PATH.into(),
+        interval_seconds: interval,
+        timeout_seconds: timeout,
+        healthy_threshold: 2,
+        unhealthy_threshold: 3,
+        matcher: "200".into(),
+    }
 }
 
 /// The listeners: one forwarding plain HTTP on `port`, or, with a certificate, one
@@ -93,62 +95,52 @@ fn health_check(lambda: bool) -> Value {
 pub(super) fn listeners(
     s: &mut Synth,
     lb: &Node,
-    forward: Vec<Value>,
+    forward: Vec<Forward>,
 ) -> Result<String, SynthError> {
     let spec = s.stack.stack.load_balancer.clone();
-    let http = |action: (&str, Value)| {
-        let mut p = json!({
-            "load_balancer_arn": lb.out("arn"),
-            "port": spec.port.value,
-            "protocol": "HTTP",
-        });
-        p[action.0] = action.1;
-        p
+    let http = |action: DefaultAction| LbListenerProps {
+        load_balancer_arn: lb.out("arn"),
+        port: spec.port.value,
+        protocol: "HTTP".into(),
+        certificate_arn: None,
+        ssl_policy: None,
+        action,
     };
     let Some(certificate) = certificate(s, &spec)? else {
-        let main = s.add(
-            "aws.lb_listener",
-            "main",
-            http(("forward", json!(forward))),
-            true,
-        )?;
+        let main = s.add_typed("main", &http(DefaultAction::Forward(forward)), true)?;
         return Ok(main.address);
     };
-    let https = s.add(
-        "aws.lb_listener",
-        "https",
-        json!({
-            "load_balancer_arn": lb.out("arn"),
-            "port": spec.https_port.value,
-            "protocol": "HTTPS",
-            "certificate_arn": certificate,
-            "ssl_policy": spec.ssl_policy.value,
-            "forward": forward,
-        }),
-        true,
-    )?;
+    let https = LbListenerProps {
+        load_balancer_arn: lb.out("arn"),
+        port: spec.https_port.value,
+        protocol: "HTTPS".into(),
+        certificate_arn: Some(certificate),
+        ssl_policy: Some(spec.ssl_policy.value.clone()),
+        action: DefaultAction::Forward(forward),
+    };
+    let https = s.add_typed("https", &https, true)?;
     // Plain HTTP redirects only once HTTPS answers.
-    let redirect =
-        json!({"protocol": "HTTPS", "port": spec.https_port.value, "status_code": "HTTP_301"});
-    s.add_after(
-        "aws.lb_listener",
-        "main",
-        http(("redirect", redirect)),
-        true,
-        &[&https.address],
-    )?;
+    let redirect = DefaultAction::Redirect(Redirect {
+        protocol: "HTTPS".into(),
+        port: spec.https_port.value,
+        status_code: "HTTP_301".into(),
+    });
+    s.add_typed_after("main", &http(redirect), true, &[&https.address])?;
     if let (Some(domain), Some(zone)) = (&spec.domain, s.hosted_zone_id.clone()) {
-        s.add(
-            "aws.route53_record",
-            "alias",
-            json!({
-                "zone_id": zone,
-                "name": domain.value,
-                "type": "A",
-                "alias": {"dns_name": lb.out("dns_name"), "zone_id": lb.out("zone_id"), "evaluate_target_health": true},
-            }),
-            false,
-        )?;
+        let alias = Route53RecordProps {
+            zone_id: zone,
+            name: domain.value.clone(),
+            r#type: "A".into(),
+            value: RecordValue::Alias {
+                alias: Alias {
+                    dns_name: lb.out("dns_name"),
+                    zone_id: lb.out("zone_id"),
+                    evaluate_target_health: true,
+                },
+            },
+            allow_overwrite: None,
+        };
+        s.add_typed("alias", &alias, false)?;
     }
     Ok(https.address)
 }
@@ -163,32 +155,28 @@ fn certificate(s: &mut Synth, spec: &LoadBalancerSpec) -> Result<Option<String>,
     let (Some(domain), Some(zone)) = (&spec.domain, s.hosted_zone_id.clone()) else {
         return Ok(None);
     };
-    let cert = s.add(
-        "aws.acm_certificate",
-        "main",
-        json!({"domain_name": domain.value.trim_end_matches('.'), "validation_method": "DNS"}),
-        true,
-    )?;
-    let record = s.add(
-        "aws.route53_record",
-        "validation",
-        json!({
-            "zone_id": zone,
-            "name": cert.out("validation_record_name"),
-            "type": cert.out("validation_record_type"),
-            "ttl": 300,
-            "records": [cert.out("validation_record_value")],
-            "allow_overwrite": true,
-        }),
-        false,
-    )?;
-    let validation = s.add_after(
-        "aws.acm_certificate_validation",
-        "main",
-        json!({"certificate_arn": cert.out("arn")}),
-        false,
-        &[&record.address],
-    )?;
+    let cert = AcmCertificateProps {
+        domain_name: domain.value.trim_end_matches('.').into(),
+        validation_method: "DNS".into(),
+    };
+    let cert = s.add_typed("main", &cert, true)?;
+    // ACM's record for a domain is the same for every certificate of the account, so it may
+    // be there already.
+    let record = Route53RecordProps {
+        zone_id: zone,
+        name: cert.out("validation_record_name"),
+        r#type: cert.out("validation_record_type"),
+        value: RecordValue::Records {
+            ttl: 300,
+            records: vec![cert.out("validation_record_value")],
+        },
+        allow_overwrite: Some(true),
+    };
+    let record = s.add_typed("validation", &record, false)?;
+    let validation = AcmCertificateValidationProps {
+        certificate_arn: cert.out("arn"),
+    };
+    let validation = s.add_typed_after("main", &validation, false, &[&record.address])?;
     Ok(Some(validation.out("certificate_arn")))
 }
 
