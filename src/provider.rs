@@ -118,12 +118,16 @@ pub trait Resource: Send + Sync {
 
     /// Finds a resource that a crashed run created but never recorded (by its idempotency
     /// token or its `wxinfra:address` tag), so a resume adopts it instead of creating twice.
+    /// Kinds whose create adopts what an earlier attempt left by itself (an idempotent put, a
+    /// fixed name) and lookups that create nothing keep the default: nothing to find.
     async fn find_orphan(
         &self,
-        stack: &str,
-        address: &str,
-        token: &str,
-    ) -> Result<Option<Created>, ProviderError>;
+        _stack: &str,
+        _address: &str,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        Ok(None)
+    }
 
     /// Finishes what an interrupted `create` may have left undone on a resource that
     /// `find_orphan` adopted (an attachment, a follow-up attribute call), so a resumed apply

@@ -181,27 +181,26 @@ impl Resource for AcmCertificate {
         _changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         let acm = &self.0.acm;
-        let want = acm_tags(new)?;
-        if !want.is_empty() {
-            acm.add_tags_to_certificate()
-                .certificate_arn(id)
-                .set_tags(Some(want))
-                .send()
-                .await
-                .map_err(classify)?;
-        }
+        // A removed tag is given by its key alone: ACM then removes it whatever its value.
         let gone = tags::removed(old, new)
             .into_iter()
             .map(|k| Tag::builder().key(k).build().map_err(built))
             .collect::<Result<Vec<_>, _>>()?;
-        if !gone.is_empty() {
-            acm.remove_tags_from_certificate()
+        tags::retag(
+            acm.add_tags_to_certificate()
                 .certificate_arn(id)
-                .set_tags(Some(gone))
-                .send()
-                .await
-                .map_err(classify)?;
-        }
+                .set_tags(Some(acm_tags(new)?))
+                .send(),
+            |_| {
+                acm.remove_tags_from_certificate()
+                    .certificate_arn(id)
+                    .set_tags(Some(gone))
+                    .send()
+            },
+            old,
+            new,
+        )
+        .await?;
         Ok(self.with_record(id).await?.outputs)
     }
 

@@ -121,13 +121,5 @@ impl Resource for AcmCertificateValidation {
         Ok(())
     }
 
-    /// Nothing to find: a resumed create simply waits again.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): a resumed create simply waits again.
 }

@@ -241,16 +241,8 @@ impl Resource for AppautoscalingPolicy {
         Ok(())
     }
 
-    /// Policies carry no tags; this one's name and target are fixed by the stack, and a
-    /// crashed create left at most the policy the resent put will replace.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): policies carry no tags, but the name and target are
+    // fixed by the stack and the resent put replaces whatever a crashed create left.
 }
 
 #[cfg(test)]

@@ -215,25 +215,24 @@ impl Resource for AppautoscalingTarget {
         let t = self.registered(id, &p.naming()).await?;
         if changed.iter().any(|f| f == "tags") {
             let arn = t.scalable_target_arn().unwrap_or_default();
-            self.0
-                .app_autoscaling
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(tags::map(new)))
-                .send()
-                .await
-                .map_err(classify)?;
-            let gone = tags::removed(old, new);
-            if !gone.is_empty() {
-                self.0
-                    .app_autoscaling
-                    .untag_resource()
+            let app_autoscaling = &self.0.app_autoscaling;
+            tags::retag(
+                app_autoscaling
+                    .tag_resource()
                     .resource_arn(arn)
-                    .set_tag_keys(Some(gone))
-                    .send()
-                    .await
-                    .map_err(classify)?;
-            }
+                    .set_tags(Some(tags::map(new)))
+                    .send(),
+                |gone| {
+                    app_autoscaling
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(gone))
+                        .send()
+                },
+                old,
+                new,
+            )
+            .await?;
         }
         Ok(outputs(&t))
     }

@@ -197,14 +197,6 @@ impl Resource for AutoscalingPolicy {
         }
     }
 
-    /// Policies carry no tags; the name and group are fixed by the stack, and a crashed
-    /// create left at most the policy the resent put replaces.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): policies carry no tags, but the name and group are
+    // fixed by the stack and the resent put replaces whatever a crashed create left.
 }

@@ -88,15 +88,6 @@ impl Resource for CallerIdentity {
     async fn delete(&self, _id: &str, _applied: &Value) -> Result<(), ProviderError> {
         Ok(())
     }
-
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
 }
 
 #[cfg(test)]

@@ -134,13 +134,6 @@ impl Resource for EcsCluster {
         .await
     }
 
-    /// `create` adopts an existing cluster of the same name (CreateCluster is idempotent).
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): `create` adopts an existing cluster of the same name
+    // (CreateCluster is idempotent).
 }

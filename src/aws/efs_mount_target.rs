@@ -208,14 +208,7 @@ impl Resource for EfsMountTarget {
         Ok(())
     }
 
-    /// Nothing to search by (no tags, no token, and the file system is not known here);
-    /// `create` adopts the subnet's existing mount target instead.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): there is nothing to search by (no tags, no token,
+    // and the file system is not known here), and `create` adopts the subnet's existing
+    // mount target.
 }

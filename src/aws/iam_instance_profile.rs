@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, found};
-use super::iam_role::{MAX_NAME, iam_tags, valid_name};
+use super::iam_role::{MAX_NAME, iam_tags, is_address, path, valid_name};
 use super::props::Typed;
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -228,28 +228,20 @@ impl Resource for IamInstanceProfile {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let mut pages = self
-            .0
-            .iam
-            .list_instance_profiles()
-            .path_prefix(format!("/wxinfra/{stack}/"))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for p in page.map_err(classify)?.instance_profiles() {
-                let Some(full) = self.get(p.instance_profile_name()).await? else {
-                    continue;
-                };
-                if tags::pairs_are_address(
-                    full.tags().iter().map(|t| (t.key(), t.value())),
-                    stack,
-                    address,
-                ) {
-                    return Ok(Some(Created {
-                        id: p.instance_profile_name().to_string(),
-                        outputs: outputs(p.arn(), p.instance_profile_name()),
-                    }));
-                }
+        let listed = self.0.iam.list_instance_profiles().path_prefix(path(stack));
+        let mut profiles = listed.into_paginator().items().send();
+        while let Some(p) = profiles.next().await {
+            let p = p.map_err(classify)?;
+            let name = p.instance_profile_name();
+            // A listed profile carries no tags: its own get does.
+            let Some(full) = self.get(name).await? else {
+                continue;
+            };
+            if is_address(full.tags(), stack, address) {
+                return Ok(Some(Created {
+                    id: name.to_string(),
+                    outputs: outputs(p.arn(), name),
+                }));
             }
         }
         Ok(None)

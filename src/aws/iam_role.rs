@@ -77,6 +77,16 @@ pub fn teardown(inline: &[String], attached: &[String], profiles: &[String]) -> 
         .collect()
 }
 
+/// The IAM path of a stack's roles and instance profiles, which finds them again.
+pub fn path(stack: &str) -> String {
+    format!("/wxinfra/{stack}/")
+}
+
+/// Whether IAM tags are those of `address` in `stack`.
+pub fn is_address(t: &[Tag], stack: &str, address: &str) -> bool {
+    tags::pairs_are_address(t.iter().map(|t| (t.key(), t.value())), stack, address)
+}
+
 pub fn iam_tags(props: &Value) -> Result<Vec<Tag>, ProviderError> {
     tags::pairs(props)
         .into_iter()
@@ -263,21 +273,21 @@ impl Resource for IamRole {
                         .map_err(classify)?;
                 }
                 "tags" => {
-                    iam.tag_role()
-                        .role_name(id)
-                        .set_tags(Some(iam_tags(new)?))
-                        .send()
-                        .await
-                        .map_err(classify)?;
-                    let gone = tags::removed(old, new);
-                    if !gone.is_empty() {
-                        iam.untag_role()
+                    tags::retag(
+                        iam.tag_role()
                             .role_name(id)
-                            .set_tag_keys(Some(gone))
-                            .send()
-                            .await
-                            .map_err(classify)?;
-                    }
+                            .set_tags(Some(iam_tags(new)?))
+                            .send(),
+                        |gone| {
+                            iam.untag_role()
+                                .role_name(id)
+                                .set_tag_keys(Some(gone))
+                                .send()
+                        },
+                        old,
+                        new,
+                    )
+                    .await?;
                 }
                 _ => {}
             }
@@ -362,33 +372,18 @@ impl Resource for IamRole {
         address: &str,
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        let mut pages = self
-            .0
-            .iam
-            .list_roles()
-            .path_prefix(format!("/wxinfra/{stack}/"))
-            .into_paginator()
-            .send();
-        while let Some(p) = pages.next().await {
-            for role in p.map_err(classify)?.roles() {
-                let t = self
-                    .0
-                    .iam
-                    .list_role_tags()
-                    .role_name(role.role_name())
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                if tags::pairs_are_address(
-                    t.tags().iter().map(|t| (t.key(), t.value())),
-                    stack,
-                    address,
-                ) {
-                    return Ok(Some(Created {
-                        id: role.role_name().to_string(),
-                        outputs: outputs(role.arn(), role.role_name()),
-                    }));
-                }
+        let iam = &self.0.iam;
+        let listed = iam.list_roles().path_prefix(path(stack));
+        let mut roles = listed.into_paginator().items().send();
+        while let Some(role) = roles.next().await {
+            let role = role.map_err(classify)?;
+            let name = role.role_name();
+            let t = iam.list_role_tags().role_name(name).send().await;
+            if is_address(t.map_err(classify)?.tags(), stack, address) {
+                return Ok(Some(Created {
+                    id: name.to_string(),
+                    outputs: outputs(role.arn(), name),
+                }));
             }
         }
         Ok(None)

@@ -259,13 +259,6 @@ impl Resource for LambdaAlias {
         Ok(())
     }
 
-    /// The name is fixed, so `create` adopts an existing alias itself.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): the name is fixed, so `create` adopts an existing
+    // alias itself.
 }

@@ -204,15 +204,8 @@ impl Resource for LambdaPermission {
         }
     }
 
-    /// The statement id is fixed, so `create` adopts an existing identical statement itself.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): the statement id is fixed, so `create` adopts an
+    // existing identical statement itself.
 }
 
 #[cfg(test)]

@@ -180,13 +180,6 @@ impl Resource for LambdaProvisionedConcurrency {
         Ok(())
     }
 
-    /// `create` is a Put, which adopts whatever an interrupted run set.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): `create` is a put, which adopts whatever an
+    // interrupted run set.
 }

@@ -385,16 +385,8 @@ impl Resource for LbListener {
         Ok(())
     }
 
-    /// CreateListener is idempotent (see `create`), so a resumed create adopts the listener by
-    /// simply creating again; there is nothing to look up first.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): CreateListener is idempotent (see `create`), so a
+    // resumed create adopts the listener by creating again.
 }
 
 #[cfg(test)]

@@ -157,13 +157,6 @@ impl Resource for LbTargetAttachment {
         }
     }
 
-    /// Registration is idempotent (see `create`): a resumed create simply registers again.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): registration is idempotent (see `create`), so a
+    // resumed create registers again.
 }

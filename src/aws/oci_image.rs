@@ -237,14 +237,6 @@ impl Resource for OciImage {
         }
     }
 
-    /// A push is idempotent (blobs and manifest are content-addressed and checked first), so
-    /// a resumed create simply pushes again.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): a push is idempotent (blobs and manifest are
+    // content-addressed and checked first), so a resumed create pushes again.
 }

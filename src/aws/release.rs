@@ -156,13 +156,6 @@ impl Resource for Release {
         Ok(())
     }
 
-    /// Putting the pointer is idempotent; a resumed create puts it again.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): putting the pointer is idempotent, so a resumed
+    // create puts it again.
 }

@@ -307,15 +307,8 @@ impl Resource for Route53Record {
         self.change(&p.zone_id, ChangeAction::Delete, live).await
     }
 
-    /// UPSERT of the same values is idempotent: a resumed create simply sends it again.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): an UPSERT of the same values is idempotent, so a
+    // resumed create sends it again.
 }
 
 #[cfg(test)]

@@ -113,13 +113,4 @@ impl Resource for Route53ZoneLookup {
     async fn delete(&self, _id: &str, _applied: &Value) -> Result<(), ProviderError> {
         Ok(())
     }
-
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
 }

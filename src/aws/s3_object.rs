@@ -154,15 +154,8 @@ impl Resource for S3Object {
         Ok(())
     }
 
-    /// A put is idempotent (same key, same bytes), so a resumed create simply puts again.
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
-    }
+    // No orphan search (the default): a put is idempotent (same key, same bytes), so a
+    // resumed create puts again.
 }
 
 #[cfg(test)]

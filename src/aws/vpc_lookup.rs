@@ -250,13 +250,6 @@ impl Resource for VpcLookup {
         Ok(())
     }
 
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        // A lookup creates nothing, so an interrupted one left nothing behind.
-        Ok(None)
-    }
+    // No orphan search (the default): a lookup creates nothing, so an interrupted one left
+    // nothing behind.
 }

@@ -17,7 +17,7 @@ use crate::aws::efs_access_point::{EfsAccessPointProps, Posix, RootDir};
 use crate::aws::efs_file_system::EfsFileSystemProps;
 use crate::aws::efs_mount_target::EfsMountTargetProps;
 use crate::aws::iam_instance_profile::IamInstanceProfileProps;
-use crate::aws::iam_role::IamRoleProps;
+use crate::aws::iam_role::{self, IamRoleProps};
 use crate::aws::log_group::LogGroupProps;
 use crate::aws::policy::document;
 use crate::aws::props::Val;
@@ -505,7 +505,7 @@ fn role(
     let stack = s.name().to_string();
     let role = IamRoleProps {
         name: format!("{stack}-{name}"),
-        path: format!("/wxinfra/{stack}/"),
+        path: iam_role::path(&stack),
         description: Some(format!("wxinfra {stack}: {what}")),
         assume_role_policy: trust,
         policies: BTreeMap::from([("wxinfra".to_string(), document(statements))]),
@@ -532,7 +532,7 @@ fn roles(
         )?;
         let profile = IamInstanceProfileProps {
             name: format!("{stack}-ec2"),
-            path: format!("/wxinfra/{stack}/"),
+            path: iam_role::path(stack),
             role: r.out("name"),
         };
         roles.ec2_instance_profile = Some(s.add_typed("ec2", &profile, true)?);
