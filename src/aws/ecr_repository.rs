@@ -128,22 +128,12 @@ impl Resource for EcrRepository {
             .set_tags(Some(ecr_tags(req.props)?))
             .send()
             .await;
-        let repo = match out {
-            Ok(o) => o.repository().cloned(),
-            // Names are unique per registry: after a crash the repository may exist already.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_repository_already_exists_exception()) =>
-            {
-                match self.find_orphan(req.stack, req.address, req.token).await? {
-                    Some(c) => return Ok(c),
-                    None => return Err(classify(e)),
-                }
-            }
-            Err(e) => return Err(classify(e)),
-        };
-        let repo =
-            repo.ok_or_else(|| ProviderError::Api("CreateRepository returned nothing".into()))?;
+        // Names are unique per registry: one taken already is ProviderError::Exists, and the
+        // engine adopts the repository when it is this address's earlier attempt.
+        let repo = out
+            .map_err(classify)?
+            .repository
+            .ok_or_else(|| ProviderError::Api("CreateRepository returned nothing".into()))?;
         Ok(Created {
             id: name.to_string(),
             outputs: outputs(&repo),

@@ -49,8 +49,9 @@ pub struct EcsServiceProps {
     pub load_balancer: LoadBalancerProps,
     /// The deployment circuit breaker; none leaves the service's deployment settings alone.
     pub circuit_breaker: Option<CircuitBreaker>,
-    /// Seconds after a task starts before failing load balancer health checks count.
-    pub health_check_grace_period_seconds: i32,
+    /// Seconds after a task starts before failing load balancer health checks count; none
+    /// leaves ECS's own (no grace period).
+    pub health_check_grace_period_seconds: Option<i32>,
 }
 
 impl Typed for EcsServiceProps {
@@ -286,7 +287,7 @@ impl Resource for EcsService {
             .network_configuration(p.network()?)
             .load_balancers(p.load_balancer())
             .set_deployment_configuration(p.deployment())
-            .health_check_grace_period_seconds(p.health_check_grace_period_seconds)
+            .set_health_check_grace_period_seconds(p.health_check_grace_period_seconds)
             // The engine's token: a retried CreateService returns the same service.
             .client_token(req.token)
             .set_tags(Some(tags::ecs_tags(req.props)));
@@ -341,7 +342,7 @@ impl Resource for EcsService {
                         .then(|| vec![p.load_balancer()]),
                 )
                 .set_deployment_configuration(p.deployment())
-                .health_check_grace_period_seconds(p.health_check_grace_period_seconds)
+                .set_health_check_grace_period_seconds(p.health_check_grace_period_seconds)
                 .send()
                 .await
                 .map_err(classify)?;

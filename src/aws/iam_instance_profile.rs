@@ -125,7 +125,9 @@ impl Resource for IamInstanceProfile {
                 "`{name}` is not a valid instance profile name (at most {MAX_NAME} of A-Za-z0-9+=,.@_-)"
             )));
         }
-        let sent = self
+        // A name taken already is ProviderError::Exists: the engine adopts the profile when
+        // it is this address's earlier attempt (find_orphan) and converges its role.
+        let created = self
             .0
             .iam
             .create_instance_profile()
@@ -133,35 +135,18 @@ impl Resource for IamInstanceProfile {
             .path(&p.path)
             .set_tags(Some(iam_tags(req.props)?))
             .send()
-            .await;
-        let arn = match sent {
-            Ok(o) => o
-                .instance_profile()
-                .map(|i| i.arn().to_string())
-                .unwrap_or_default(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_entity_already_exists_exception()) =>
-            {
-                match self.find_orphan(req.stack, req.address, req.token).await? {
-                    Some(c) if c.id == name => {
-                        c.outputs["arn"].as_str().unwrap_or_default().to_string()
-                    }
-                    _ => return Err(classify(e)),
-                }
-            }
-            Err(e) => return Err(classify(e)),
-        };
-        let current = self.get(name).await?;
-        let has = current
-            .as_ref()
-            .is_some_and(|i| i.roles().iter().any(|r| r.role_name() == role));
-        if !has {
-            self.add_role(name, role).await?;
-        }
+            .await
+            .map_err(classify)?;
+        self.add_role(name, role).await?;
         Ok(Created {
             id: name.to_string(),
-            outputs: outputs(&arn, name),
+            outputs: outputs(
+                created
+                    .instance_profile()
+                    .map(|i| i.arn())
+                    .unwrap_or_default(),
+                name,
+            ),
         })
     }
 

@@ -204,7 +204,9 @@ impl Resource for IamRole {
                 "`{name}` is not a valid IAM role name (at most {MAX_NAME} of A-Za-z0-9+=,.@_-)"
             )));
         }
-        let sent = self
+        // A name taken already is ProviderError::Exists: the engine adopts the role when it
+        // is this address's earlier attempt (find_orphan) and converges its policies.
+        let created = self
             .0
             .iam
             .create_role()
@@ -214,28 +216,14 @@ impl Resource for IamRole {
             .assume_role_policy_document(p.assume_role_policy.to_string())
             .set_tags(Some(iam_tags(req.props)?))
             .send()
-            .await;
-        let arn = match sent {
-            Ok(o) => o.role().map(|r| r.arn().to_string()).unwrap_or_default(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_entity_already_exists_exception()) =>
-            {
-                // Adopt only our own earlier attempt (same address tag).
-                match self.find_orphan(req.stack, req.address, req.token).await? {
-                    Some(c) if c.id == name => {
-                        c.outputs["arn"].as_str().unwrap_or_default().to_string()
-                    }
-                    _ => return Err(classify(e)),
-                }
-            }
-            Err(e) => return Err(classify(e)),
-        };
+            .await
+            .map_err(classify)?;
+        let arn = created.role().map(|r| r.arn()).unwrap_or_default();
         self.put_policies(name, &BTreeMap::new(), &p.policies)
             .await?;
         Ok(Created {
             id: name.to_string(),
-            outputs: outputs(&arn, name),
+            outputs: outputs(arn, name),
         })
     }
 

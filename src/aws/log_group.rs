@@ -161,30 +161,17 @@ impl Resource for LogGroup {
                 "`{name}` is not a valid log group name"
             )));
         }
-        match self
-            .0
+        // A name taken already is ProviderError::Exists: the engine adopts the group when it
+        // is this address's earlier attempt (find_orphan) and converges its retention; a
+        // stranger's is a clash the user must resolve.
+        self.0
             .logs
             .create_log_group()
             .log_group_name(name)
             .set_tags(Some(tags::map(req.props)))
             .send()
             .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_already_exists_exception()) =>
-            {
-                // Adopt only our own (an earlier attempt of this create); anything else is a
-                // name clash the user must resolve.
-                let g = self.require(name).await?;
-                let t = self.tags(&arn(&g)).await?;
-                if !tags::is_address(&t, req.stack, req.address) {
-                    return Err(classify(e));
-                }
-            }
-            Err(e) => return Err(classify(e)),
-        }
+            .map_err(classify)?;
         self.set_retention(name, p.retention_days).await?;
         let g = self.require(name).await?;
         Ok(Created {

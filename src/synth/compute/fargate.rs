@@ -61,7 +61,7 @@ pub(super) fn synth(
             enable: true,
             rollback: true,
         }),
-        health_check_grace_period_seconds: 60,
+        health_check_grace_period_seconds: Some(60),
     };
     // ECS attaches only target groups that a listener already forwards to.
     let service = s.add_typed_after("app", &service, true, &at.after(&[at.forwarding]))?;
