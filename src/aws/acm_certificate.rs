@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{built, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -27,10 +27,11 @@ pub struct AcmCertificateProps {
     pub validation_method: String,
 }
 
-impl Typed for AcmCertificateProps {
-    const KIND: &'static str = "aws.acm_certificate";
-    const WHAT: &'static str = "ACM certificate";
-}
+typed!(
+    AcmCertificateProps,
+    "aws.acm_certificate",
+    "ACM certificate"
+);
 
 /// ACM fills in the validation record seconds after the request, not in its answer
 /// (terraform-provider-aws #9596: "DomainValidationOptions array may be initially returned
@@ -210,14 +211,8 @@ impl Resource for AcmCertificate {
             "certificate",
             IN_USE_WAIT,
             || acm.delete_certificate().certificate_arn(id).send(),
-            |e| {
-                e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception())
-            },
-            |e| {
-                e.as_service_error()
-                    .is_some_and(|e| e.is_resource_in_use_exception())
-            },
+            |e| e.is_resource_not_found_exception(),
+            |e| e.is_resource_in_use_exception(),
         )
         .await
     }

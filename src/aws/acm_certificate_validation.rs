@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -26,10 +26,11 @@ pub struct AcmCertificateValidationProps {
     pub certificate_arn: String,
 }
 
-impl Typed for AcmCertificateValidationProps {
-    const KIND: &'static str = "aws.acm_certificate_validation";
-    const WHAT: &'static str = "ACM certificate validation";
-}
+typed!(
+    AcmCertificateValidationProps,
+    "aws.acm_certificate_validation",
+    "ACM certificate validation"
+);
 
 /// ACM usually validates within minutes of the record appearing, but DNS may take longer to
 /// propagate; Terraform's aws_acm_certificate_validation waits 75 minutes.

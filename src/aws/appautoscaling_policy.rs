@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::appautoscaling_target::naming;
 use super::context::AwsContext;
 use super::errors::{accepted, built, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 /// The policy's properties.
@@ -52,10 +52,11 @@ pub struct AppautoscalingPolicyProps {
     pub scale_out_cooldown: Option<u32>,
 }
 
-impl Typed for AppautoscalingPolicyProps {
-    const KIND: &'static str = "aws.appautoscaling_policy";
-    const WHAT: &'static str = "Application Auto Scaling policy";
-}
+typed!(
+    AppautoscalingPolicyProps,
+    "aws.appautoscaling_policy",
+    "Application Auto Scaling policy"
+);
 
 impl AppautoscalingPolicyProps {
     fn naming(&self) -> (ServiceNamespace, ScalableDimension) {

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::Typed;
+use super::props::{Typed, part, typed};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -39,10 +39,11 @@ pub struct AppautoscalingTargetProps {
     pub max_capacity: u32,
 }
 
-impl Typed for AppautoscalingTargetProps {
-    const KIND: &'static str = "aws.appautoscaling_target";
-    const WHAT: &'static str = "scalable target";
-}
+typed!(
+    AppautoscalingTargetProps,
+    "aws.appautoscaling_target",
+    "scalable target"
+);
 
 impl AppautoscalingTargetProps {
     fn naming(&self) -> Naming {
@@ -65,12 +66,7 @@ pub struct Naming {
 
 impl Naming {
     fn of(props: &Value) -> Result<Naming, ProviderError> {
-        Naming::deserialize(props).map_err(|e| {
-            ProviderError::Validation(format!(
-                "{} properties: {e}",
-                AppautoscalingTargetProps::WHAT
-            ))
-        })
+        part::<AppautoscalingTargetProps, _>(props)
     }
 
     fn api(&self) -> (ServiceNamespace, ScalableDimension) {

@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::classify;
 use super::props::ordered_like;
-use super::props::{Typed, Val};
+use super::props::{Typed, Val, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -76,10 +76,11 @@ pub struct AutoscalingGroupProps {
     pub tags: BTreeMap<String, String>,
 }
 
-impl Typed for AutoscalingGroupProps {
-    const KIND: &'static str = "aws.autoscaling_group";
-    const WHAT: &'static str = "Auto Scaling group";
-}
+typed!(
+    AutoscalingGroupProps,
+    "aws.autoscaling_group",
+    "Auto Scaling group"
+);
 
 impl AutoscalingGroupProps {
     /// The subnets as the API takes them: comma-separated.

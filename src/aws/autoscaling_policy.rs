@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::appautoscaling_policy::label;
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::Typed;
+use super::props::{Typed, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct AutoscalingPolicy(pub std::sync::Arc<AwsContext>);
@@ -38,10 +38,11 @@ pub struct AutoscalingPolicyProps {
     pub target_group_arn: Option<String>,
 }
 
-impl Typed for AutoscalingPolicyProps {
-    const KIND: &'static str = "aws.autoscaling_policy";
-    const WHAT: &'static str = "scaling policy";
-}
+typed!(
+    AutoscalingPolicyProps,
+    "aws.autoscaling_policy",
+    "scaling policy"
+);
 
 impl AutoscalingPolicyProps {
     fn label(&self) -> Result<Option<String>, ProviderError> {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::props::Typed;
+use super::props::{Typed, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct CallerIdentity(pub std::sync::Arc<AwsContext>);
@@ -16,10 +16,11 @@ pub struct CallerIdentity(pub std::sync::Arc<AwsContext>);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallerIdentityProps {}
 
-impl Typed for CallerIdentityProps {
-    const KIND: &'static str = "aws.caller_identity";
-    const WHAT: &'static str = "caller identity";
-}
+typed!(
+    CallerIdentityProps,
+    "aws.caller_identity",
+    "caller identity"
+);
 
 /// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
 pub fn partition(region: &str) -> &'static str {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -48,10 +48,7 @@ pub struct DynamodbTableProps {
     pub encrypted: bool,
 }
 
-impl Typed for DynamodbTableProps {
-    const KIND: &'static str = "aws.dynamodb_table";
-    const WHAT: &'static str = "DynamoDB table";
-}
+typed!(DynamodbTableProps, "aws.dynamodb_table", "DynamoDB table");
 
 impl DynamodbTableProps {
     fn billing(&self) -> BillingMode {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -25,10 +25,7 @@ pub struct EcrRepositoryProps {
     pub image_tag_mutability: String,
 }
 
-impl Typed for EcrRepositoryProps {
-    const KIND: &'static str = "aws.ecr_repository";
-    const WHAT: &'static str = "ECR repository";
-}
+typed!(EcrRepositoryProps, "aws.ecr_repository", "ECR repository");
 
 impl EcrRepositoryProps {
     fn scanning(&self) -> ImageScanningConfiguration {

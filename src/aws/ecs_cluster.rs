@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -22,10 +22,7 @@ pub struct EcsClusterProps {
     pub cluster_name: String,
 }
 
-impl Typed for EcsClusterProps {
-    const KIND: &'static str = "aws.ecs_cluster";
-    const WHAT: &'static str = "ECS cluster";
-}
+typed!(EcsClusterProps, "aws.ecs_cluster", "ECS cluster");
 
 pub struct EcsCluster(pub std::sync::Arc<AwsContext>);
 
@@ -122,14 +119,8 @@ impl Resource for EcsCluster {
             "ECS cluster",
             TASKS_STOP,
             || ecs.delete_cluster().cluster(id).send(),
-            |e| {
-                e.as_service_error()
-                    .is_some_and(|e| e.is_cluster_not_found_exception())
-            },
-            |e| {
-                e.as_service_error()
-                    .is_some_and(|e| e.is_cluster_contains_tasks_exception())
-            },
+            |e| e.is_cluster_not_found_exception(),
+            |e| e.is_cluster_contains_tasks_exception(),
         )
         .await
     }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::{Typed, Val, ordered_like};
+use super::props::{Typed, Val, ordered_like, part, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -54,10 +54,7 @@ pub struct EcsServiceProps {
     pub health_check_grace_period_seconds: Option<i32>,
 }
 
-impl Typed for EcsServiceProps {
-    const KIND: &'static str = "aws.ecs_service";
-    const WHAT: &'static str = "ECS service";
-}
+typed!(EcsServiceProps, "aws.ecs_service", "ECS service");
 
 /// The target group, container and port the service registers its tasks with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,11 +83,7 @@ fn cluster(props: &Value) -> Result<String, ProviderError> {
     struct InCluster {
         cluster: String,
     }
-    InCluster::deserialize(props)
-        .map(|c| c.cluster)
-        .map_err(|e| {
-            ProviderError::Validation(format!("{} properties: {e}", EcsServiceProps::WHAT))
-        })
+    Ok(part::<EcsServiceProps, InCluster>(props)?.cluster)
 }
 
 impl EcsServiceProps {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::context::AwsContext;
 use super::errors::{built, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -41,10 +41,11 @@ pub struct EcsTaskDefinitionProps {
     pub efs: EfsProps,
 }
 
-impl Typed for EcsTaskDefinitionProps {
-    const KIND: &'static str = "aws.ecs_task_definition";
-    const WHAT: &'static str = "ECS task definition";
-}
+typed!(
+    EcsTaskDefinitionProps,
+    "aws.ecs_task_definition",
+    "ECS task definition"
+);
 
 /// The `wxrun` container of the task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::efs_file_system::{efs_retag, efs_tags};
 use super::errors::{accepted, built, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -50,10 +50,11 @@ pub struct Posix {
     pub gid: i64,
 }
 
-impl Typed for EfsAccessPointProps {
-    const KIND: &'static str = "aws.efs_access_point";
-    const WHAT: &'static str = "EFS access point";
-}
+typed!(
+    EfsAccessPointProps,
+    "aws.efs_access_point",
+    "EFS access point"
+);
 
 fn outputs(ap: &AccessPointDescription) -> Outputs {
     let mut o = Outputs::new();

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, built, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{policy, tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -36,10 +36,7 @@ pub struct EfsFileSystemProps {
     pub enforce_tls: bool,
 }
 
-impl Typed for EfsFileSystemProps {
-    const KIND: &'static str = "aws.efs_file_system";
-    const WHAT: &'static str = "EFS file system";
-}
+typed!(EfsFileSystemProps, "aws.efs_file_system", "EFS file system");
 
 /// A new file system is usable within seconds; deletion can take a minute.
 const READY: Duration = Duration::from_secs(300);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -33,10 +33,11 @@ pub struct EfsMountTargetProps {
     pub security_groups: Vec<String>,
 }
 
-impl Typed for EfsMountTargetProps {
-    const KIND: &'static str = "aws.efs_mount_target";
-    const WHAT: &'static str = "EFS mount target";
-}
+typed!(
+    EfsMountTargetProps,
+    "aws.efs_mount_target",
+    "EFS mount target"
+);
 
 fn sorted(groups: &[String]) -> Vec<String> {
     let mut out = groups.to_vec();

@@ -3,13 +3,14 @@
 //! found again by the address tag.
 
 use async_trait::async_trait;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code, ec2_one, is_ec2_not_found};
-use super::props::Typed;
+use super::errors::{classify, ec2_not_found, ec2_one};
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -19,10 +20,7 @@ pub struct Eip(pub std::sync::Arc<AwsContext>);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EipProps {}
 
-impl Typed for EipProps {
-    const KIND: &'static str = "aws.eip";
-    const WHAT: &'static str = "Elastic IP";
-}
+typed!(EipProps, "aws.eip", "Elastic IP");
 
 /// How long a release waits for the NAT gateway that held the address to let it go: AWS
 /// deletes a NAT gateway in about a minute, and refuses the release until then.
@@ -112,8 +110,8 @@ impl Resource for Eip {
             "Elastic IP",
             RELEASE_WAIT,
             || ec2.release_address().allocation_id(id).send(),
-            is_ec2_not_found,
-            |e| matches!(code(e), Some("AuthFailure" | "InvalidIPAddress.InUse")),
+            ec2_not_found,
+            |e| matches!(e.code(), Some("AuthFailure" | "InvalidIPAddress.InUse")),
         )
         .await
     }

@@ -152,18 +152,14 @@ macro_rules! ec2_one {
 }
 pub(crate) use ec2_one;
 
-/// [`is_ec2_not_found`] for the service error, the predicate [`found`] and [`accepted`] take.
+/// EC2 reports a missing resource only through its error code (`InvalidVpcID.NotFound`,
+/// `InvalidSubnetID.NotFound`, ...): EC2's SDK has no typed not-found variants. A predicate
+/// on the service error, as [`found`], [`accepted`] and the waits take.
 pub fn ec2_not_found<E: ProvideErrorMetadata>(err: &E) -> bool {
     err.code().is_some_and(is_ec2_not_found_code)
 }
 
-/// EC2 reports a missing resource only through its error code (`InvalidVpcID.NotFound`,
-/// `InvalidSubnetID.NotFound`, ...): EC2's SDK has no typed not-found variants.
-pub fn is_ec2_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error().is_some_and(ec2_not_found)
-}
-
-/// [`is_ec2_not_found`] for a service error's code (launch templates answer
+/// [`ec2_not_found`] for an error code (launch templates answer
 /// `InvalidLaunchTemplateName.NotFoundException`).
 pub fn is_ec2_not_found_code(code: &str) -> bool {
     code.ends_with("NotFound") || code.ends_with(".NotFoundException")
@@ -196,10 +192,8 @@ pub fn no_such_bucket<E: ProvideErrorMetadata>(err: &E) -> bool {
 
 /// EC2 refuses to delete a resource something still uses (`DependencyViolation`): in real AWS
 /// this clears by itself while ENIs drain, so deletes retry it up to a deadline.
-pub fn is_dependency_violation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|c| c == "DependencyViolation")
+pub fn dependency_violation<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("DependencyViolation")
 }
 
 /// Whether the service answered 404. S3 says "this bucket has no such configuration" (policy,

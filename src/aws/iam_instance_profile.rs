@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::{classify, found};
 use super::iam_role::{MAX_NAME, iam_tags, is_address, path, valid_name};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -25,10 +25,11 @@ pub struct IamInstanceProfileProps {
     pub role: String,
 }
 
-impl Typed for IamInstanceProfileProps {
-    const KIND: &'static str = "aws.iam_instance_profile";
-    const WHAT: &'static str = "IAM instance profile";
-}
+typed!(
+    IamInstanceProfileProps,
+    "aws.iam_instance_profile",
+    "IAM instance profile"
+);
 
 pub struct IamInstanceProfile(pub std::sync::Arc<AwsContext>);
 

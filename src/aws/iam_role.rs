@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::context::AwsContext;
 use super::errors::{built, classify, found};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{policy, tags};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -33,10 +33,7 @@ pub struct IamRoleProps {
     pub policies: BTreeMap<String, Value>,
 }
 
-impl Typed for IamRoleProps {
-    const KIND: &'static str = "aws.iam_role";
-    const WHAT: &'static str = "IAM role";
-}
+typed!(IamRoleProps, "aws.iam_role", "IAM role");
 
 pub struct IamRole(pub std::sync::Arc<AwsContext>);
 

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::{classify, ec2_not_found, found};
 use super::launch_template::Metadata;
-use super::props::{Typed, ordered_like};
+use super::props::{Typed, ordered_like, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -47,10 +47,7 @@ pub struct InstanceProps {
     pub metadata: Metadata,
 }
 
-impl Typed for InstanceProps {
-    const KIND: &'static str = "aws.instance";
-    const WHAT: &'static str = "EC2 instance";
-}
+typed!(InstanceProps, "aws.instance", "EC2 instance");
 
 pub struct Ec2Instance(pub std::sync::Arc<AwsContext>);
 

@@ -2,13 +2,14 @@
 //! another VPC means a new gateway; tags change in place. Deleting detaches it first.
 
 use async_trait::async_trait;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::ResourceType;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{classify, code, ec2_one, is_ec2_not_found};
-use super::props::Typed;
+use super::errors::{classify, code, ec2_not_found, ec2_one};
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -21,10 +22,11 @@ pub struct InternetGatewayProps {
     pub vpc_id: String,
 }
 
-impl Typed for InternetGatewayProps {
-    const KIND: &'static str = "aws.internet_gateway";
-    const WHAT: &'static str = "internet gateway";
-}
+typed!(
+    InternetGatewayProps,
+    "aws.internet_gateway",
+    "internet gateway"
+);
 
 impl InternetGateway {
     async fn describe(
@@ -149,8 +151,8 @@ impl Resource for InternetGateway {
                         .vpc_id(vpc)
                         .send()
                 },
-                |e| is_ec2_not_found(e) || code(e) == Some("Gateway.NotAttached"),
-                super::errors::is_dependency_violation,
+                |e| ec2_not_found(e) || e.code() == Some("Gateway.NotAttached"),
+                super::errors::dependency_violation,
             )
             .await?;
         }

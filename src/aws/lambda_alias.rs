@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::{Typed, id_pair};
+use super::props::{Typed, id_pair, typed};
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -39,10 +39,7 @@ pub struct LambdaAliasProps {
     pub function_version: String,
 }
 
-impl Typed for LambdaAliasProps {
-    const KIND: &'static str = "aws.lambda_alias";
-    const WHAT: &'static str = "Lambda alias";
-}
+typed!(LambdaAliasProps, "aws.lambda_alias", "Lambda alias");
 
 fn split(id: &str) -> Result<(&str, &str), ProviderError> {
     id_pair(id, "<function>|<alias>")

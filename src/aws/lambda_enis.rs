@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{Filter, NetworkInterfaceStatus};
 
-use super::errors::{classify, code, is_ec2_not_found};
+use super::errors::{classify, code, ec2_not_found};
 use super::wait;
 use crate::provider::ProviderError;
 
@@ -104,7 +104,7 @@ async fn delete_released(
             .await
         {
             Ok(_) => {}
-            Err(e) if is_ec2_not_found(&e) => {}
+            Err(e) if e.as_service_error().is_some_and(ec2_not_found) => {}
             // Taken again between the describe and the delete: wait for it as in use.
             Err(e) if code(&e) == Some("InvalidParameterValue") => in_use += 1,
             Err(e) => return Err(classify(e)),

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::{Typed, Val, ordered_like};
+use super::props::{Typed, Val, ordered_like, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -96,10 +96,11 @@ pub struct Logging {
     pub log_format: String,
 }
 
-impl Typed for LambdaFunctionProps {
-    const KIND: &'static str = "aws.lambda_function";
-    const WHAT: &'static str = "Lambda function";
-}
+typed!(
+    LambdaFunctionProps,
+    "aws.lambda_function",
+    "Lambda function"
+);
 
 pub struct LambdaFunction(pub std::sync::Arc<AwsContext>);
 

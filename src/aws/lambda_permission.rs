@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::{Typed, id_pair};
+use super::props::{Typed, id_pair, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 /// The permission statement's properties.
@@ -32,10 +32,11 @@ pub struct LambdaPermissionProps {
     pub source_arn: String,
 }
 
-impl Typed for LambdaPermissionProps {
-    const KIND: &'static str = "aws.lambda_permission";
-    const WHAT: &'static str = "Lambda permission";
-}
+typed!(
+    LambdaPermissionProps,
+    "aws.lambda_permission",
+    "Lambda permission"
+);
 
 pub struct LambdaPermission(pub std::sync::Arc<AwsContext>);
 

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::{Typed, id_pair};
+use super::props::{Typed, id_pair, typed};
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -37,10 +37,11 @@ pub struct ProvisionedConcurrencyProps {
     pub provisioned_concurrent_executions: i32,
 }
 
-impl Typed for ProvisionedConcurrencyProps {
-    const KIND: &'static str = "aws.lambda_provisioned_concurrency";
-    const WHAT: &'static str = "provisioned concurrency";
-}
+typed!(
+    ProvisionedConcurrencyProps,
+    "aws.lambda_provisioned_concurrency",
+    "provisioned concurrency"
+);
 
 fn split(id: &str) -> Result<(&str, &str), ProviderError> {
     id_pair(id, "<function>|<alias>")

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::props::Typed;
+use super::props::{Typed, typed};
 
 use super::errors::{accepted, classify, ec2_not_found, ec2_one};
 use super::instance::latest_ami;
@@ -66,10 +66,11 @@ pub struct Metadata {
     pub hop_limit: i32,
 }
 
-impl Typed for LaunchTemplateProps {
-    const KIND: &'static str = "aws.launch_template";
-    const WHAT: &'static str = "launch template";
-}
+typed!(
+    LaunchTemplateProps,
+    "aws.launch_template",
+    "launch template"
+);
 
 impl LaunchTemplateProps {
     fn tag_pairs(&self) -> Vec<aws_sdk_ec2::types::Tag> {

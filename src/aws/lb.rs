@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::{Typed, Val, ordered_like};
+use super::props::{Typed, Val, ordered_like, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -35,10 +35,7 @@ pub struct LbProps {
     pub idle_timeout: u32,
 }
 
-impl Typed for LbProps {
-    const KIND: &'static str = "aws.lb";
-    const WHAT: &'static str = "load balancer";
-}
+typed!(LbProps, "aws.lb", "load balancer");
 
 /// An ALB takes a few minutes to leave `provisioning`.
 const READY: Duration = Duration::from_secs(600);

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify, code};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::tags;
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -44,10 +44,7 @@ pub struct LbListenerProps {
     pub action: DefaultAction,
 }
 
-impl Typed for LbListenerProps {
-    const KIND: &'static str = "aws.lb_listener";
-    const WHAT: &'static str = "listener";
-}
+typed!(LbListenerProps, "aws.lb_listener", "listener");
 
 /// A listener's default action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::{Typed, id_pair};
+use super::props::{Typed, id_pair, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 /// The registration's properties.
@@ -30,10 +30,11 @@ pub struct LbTargetAttachmentProps {
     pub port: Option<i32>,
 }
 
-impl Typed for LbTargetAttachmentProps {
-    const KIND: &'static str = "aws.lb_target_attachment";
-    const WHAT: &'static str = "target registration";
-}
+typed!(
+    LbTargetAttachmentProps,
+    "aws.lb_target_attachment",
+    "target registration"
+);
 
 pub struct LbTargetAttachment(pub std::sync::Arc<AwsContext>);
 

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -48,10 +49,7 @@ pub struct LbTargetGroupProps {
     pub deregistration_delay: Option<u32>,
 }
 
-impl Typed for LbTargetGroupProps {
-    const KIND: &'static str = "aws.lb_target_group";
-    const WHAT: &'static str = "target group";
-}
+typed!(LbTargetGroupProps, "aws.lb_target_group", "target group");
 
 /// The kind of target a group holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,11 +358,9 @@ impl Resource for LbTargetGroup {
             "target group",
             IN_USE,
             || elb.delete_target_group().target_group_arn(id).send(),
-            |e| super::errors::code(e) == Some("TargetGroupNotFound"),
-            |e| {
-                e.as_service_error()
-                    .is_some_and(|e| e.is_resource_in_use_exception())
-            },
+            // DeleteTargetGroup models no not-found error: its code is all there is.
+            |e| e.code() == Some("TargetGroupNotFound"),
+            |e| e.is_resource_in_use_exception(),
         )
         .await
     }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{accepted, classify};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -22,10 +22,7 @@ pub struct LogGroupProps {
     pub retention_days: Option<i32>,
 }
 
-impl Typed for LogGroupProps {
-    const KIND: &'static str = "aws.log_group";
-    const WHAT: &'static str = "log group";
-}
+typed!(LogGroupProps, "aws.log_group", "log group");
 
 pub struct LogGroup(pub std::sync::Arc<AwsContext>);
 

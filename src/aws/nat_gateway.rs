@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, ec2_not_found, ec2_one, found};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -27,10 +27,7 @@ pub struct NatGatewayProps {
     pub allocation_id: String,
 }
 
-impl Typed for NatGatewayProps {
-    const KIND: &'static str = "aws.nat_gateway";
-    const WHAT: &'static str = "NAT gateway";
-}
+typed!(NatGatewayProps, "aws.nat_gateway", "NAT gateway");
 
 /// Terraform's bounds (aws_nat_gateway: create 10 minutes, delete 30); AWS takes one to two
 /// minutes for either.

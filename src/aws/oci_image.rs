@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::Typed;
+use super::props::{Typed, typed};
 use crate::artifacts::image_layer::{self, LayerInput};
 use crate::oci::image::{Layer, assemble};
 use crate::oci::{ImageSpec, Registry};
@@ -41,10 +41,7 @@ pub struct OciImageProps {
     pub cmd: Vec<String>,
 }
 
-impl Typed for OciImageProps {
-    const KIND: &'static str = "aws.oci_image";
-    const WHAT: &'static str = "OCI image";
-}
+typed!(OciImageProps, "aws.oci_image", "OCI image");
 
 pub struct OciImage(pub std::sync::Arc<AwsContext>);
 

@@ -59,11 +59,30 @@ pub trait Typed: serde::Serialize + serde::de::DeserializeOwned {
     const WHAT: &'static str;
 
     fn from_value(p: &Value) -> Result<Self, crate::provider::ProviderError> {
-        serde_json::from_value(p.clone()).map_err(|e| {
-            crate::provider::ProviderError::Validation(format!("{} properties: {e}", Self::WHAT))
-        })
+        part::<Self, Self>(p)
     }
 }
+
+/// What `T` reads of kind `P`'s properties: all of them, or the part a delete or the sweep
+/// has (a rule's group and direction); errors name `P`'s properties.
+pub fn part<P: Typed, T: serde::de::DeserializeOwned>(
+    p: &Value,
+) -> Result<T, crate::provider::ProviderError> {
+    T::deserialize(p).map_err(|e| {
+        crate::provider::ProviderError::Validation(format!("{} properties: {e}", P::WHAT))
+    })
+}
+
+/// Declares `$props` the typed properties of kind `$kind`, called `$what` in errors.
+macro_rules! typed {
+    ($props:ty, $kind:literal, $what:literal) => {
+        impl $crate::aws::props::Typed for $props {
+            const KIND: &'static str = $kind;
+            const WHAT: &'static str = $what;
+        }
+    };
+}
+pub(crate) use typed;
 
 /// A property synth may know only as a reference to another resource's output (a
 /// whole-string `${…}`, e.g. a looked-up VPC's route table ids), which apply resolves to the

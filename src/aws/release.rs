@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, found, no_such_bucket};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 /// The release pointer's properties.
@@ -31,10 +31,7 @@ pub struct ReleaseProps {
     pub retained: Vec<String>,
 }
 
-impl Typed for ReleaseProps {
-    const KIND: &'static str = "aws.release";
-    const WHAT: &'static str = "release pointer";
-}
+typed!(ReleaseProps, "aws.release", "release pointer");
 
 pub struct Release(pub std::sync::Arc<AwsContext>);
 

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{built, classify};
-use super::props::{Typed, strings};
+use super::props::{Typed, strings, typed};
 use super::route53_zone_lookup::{bare_zone_id, fqdn};
 use super::wait;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
@@ -42,10 +42,7 @@ pub struct Route53RecordProps {
     pub allow_overwrite: Option<bool>,
 }
 
-impl Typed for Route53RecordProps {
-    const KIND: &'static str = "aws.route53_record";
-    const WHAT: &'static str = "Route 53 record";
-}
+typed!(Route53RecordProps, "aws.route53_record", "Route 53 record");
 
 /// A record's answer: an alias, or plain values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::classify;
-use super::props::Typed;
+use super::props::{Typed, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 /// What to look up.
@@ -18,10 +18,11 @@ pub struct Route53ZoneLookupProps {
     pub name: String,
 }
 
-impl Typed for Route53ZoneLookupProps {
-    const KIND: &'static str = "aws.route53_zone_lookup";
-    const WHAT: &'static str = "Route 53 zone lookup";
-}
+typed!(
+    Route53ZoneLookupProps,
+    "aws.route53_zone_lookup",
+    "Route 53 zone lookup"
+);
 
 pub struct Route53ZoneLookup(pub std::sync::Arc<AwsContext>);
 

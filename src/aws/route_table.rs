@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, code, ec2_not_found, ec2_one, found};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -27,10 +27,7 @@ pub struct RouteTableProps {
     pub routes: Vec<Route>,
 }
 
-impl Typed for RouteTableProps {
-    const KIND: &'static str = "aws.route_table";
-    const WHAT: &'static str = "route table";
-}
+typed!(RouteTableProps, "aws.route_table", "route table");
 
 /// One declared route: traffic for a destination range goes to one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, ec2_not_found, found};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -25,10 +25,11 @@ pub struct RouteTableAssociationProps {
     pub subnet_id: String,
 }
 
-impl Typed for RouteTableAssociationProps {
-    const KIND: &'static str = "aws.route_table_association";
-    const WHAT: &'static str = "route table association";
-}
+typed!(
+    RouteTableAssociationProps,
+    "aws.route_table_association",
+    "route table association"
+);
 
 const KIND: &str = RouteTableAssociationProps::KIND;
 

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::caller_identity::partition;
 use super::context::AwsContext;
 use super::errors::{built, classify, code, found, is_404, no_such_bucket};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{policy, tags};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -36,10 +36,7 @@ pub struct S3BucketProps {
     pub enforce_tls: bool,
 }
 
-impl Typed for S3BucketProps {
-    const KIND: &'static str = "aws.s3_bucket";
-    const WHAT: &'static str = "S3 bucket";
-}
+typed!(S3BucketProps, "aws.s3_bucket", "S3 bucket");
 
 /// S3's limit on bucket names.
 pub const MAX_NAME: usize = 63;

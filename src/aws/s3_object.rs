@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::context::AwsContext;
 use super::errors::{classify, found, no_such_bucket};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 /// The object's properties.
@@ -33,10 +33,7 @@ pub struct S3ObjectProps {
     pub content_type: String,
 }
 
-impl Typed for S3ObjectProps {
-    const KIND: &'static str = "aws.s3_object";
-    const WHAT: &'static str = "S3 object";
-}
+typed!(S3ObjectProps, "aws.s3_object", "S3 object");
 
 pub struct S3Object(pub std::sync::Arc<AwsContext>);
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, code, ec2_one};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -31,10 +31,7 @@ pub struct SecurityGroupProps {
     pub default_egress: bool,
 }
 
-impl Typed for SecurityGroupProps {
-    const KIND: &'static str = "aws.security_group";
-    const WHAT: &'static str = "security group";
-}
+typed!(SecurityGroupProps, "aws.security_group", "security group");
 
 /// EC2's default egress rule of a new group: all protocols to `cidr` (`0.0.0.0/0` always,
 /// `::/0` too when the VPC has IPv6).

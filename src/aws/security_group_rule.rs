@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, ec2_not_found, ec2_one, found};
-use super::props::Typed;
+use super::props::{Typed, part, typed};
 use super::tags;
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -53,23 +53,17 @@ pub enum Peer {
     ReferencedGroupId(String),
 }
 
-impl Typed for SecurityGroupRuleProps {
-    const KIND: &'static str = "aws.security_group_rule";
-    const WHAT: &'static str = "security group rule";
-}
+typed!(
+    SecurityGroupRuleProps,
+    "aws.security_group_rule",
+    "security group rule"
+);
 
 /// What revoking a rule needs: its group and direction (also all the sweep knows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleOf {
     pub security_group_id: String,
     pub direction: Direction,
-}
-
-impl RuleOf {
-    fn of(props: &Value) -> Result<RuleOf, ProviderError> {
-        serde_json::from_value(props.clone())
-            .map_err(|e| ProviderError::Validation(format!("security group rule properties: {e}")))
-    }
 }
 
 /// The one permission a rule's properties describe.
@@ -261,7 +255,7 @@ impl Resource for SecurityGroupRule {
     }
 
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
-        let rule = RuleOf::of(applied)?;
+        let rule: RuleOf = part::<SecurityGroupRuleProps, _>(applied)?;
         let group = rule.security_group_id.as_str();
         // The rule or its whole group being gone already is success.
         let ec2 = &self.0.ec2;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, ec2_one};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -33,10 +33,7 @@ pub struct SubnetProps {
     pub map_public_ip_on_launch: bool,
 }
 
-impl Typed for SubnetProps {
-    const KIND: &'static str = "aws.subnet";
-    const WHAT: &'static str = "subnet";
-}
+typed!(SubnetProps, "aws.subnet", "subnet");
 
 impl Subnet {
     /// The subnet once it is available; right after its create it may not be describable

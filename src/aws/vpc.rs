@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, ec2_one};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -27,10 +27,7 @@ pub struct VpcProps {
     pub enable_dns_hostnames: bool,
 }
 
-impl Typed for VpcProps {
-    const KIND: &'static str = "aws.vpc";
-    const WHAT: &'static str = "VPC";
-}
+typed!(VpcProps, "aws.vpc", "VPC");
 
 /// A new VPC takes seconds to become available; a minute is generous.
 const READY: Duration = Duration::from_secs(120);

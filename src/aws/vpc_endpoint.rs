@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, ec2_not_found, found, is_ec2_not_found_code};
-use super::props::{Typed, Val};
+use super::props::{Typed, Val, typed};
 use super::{policy, tags, wait};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -35,10 +35,7 @@ pub struct VpcEndpointProps {
     pub policy: Value,
 }
 
-impl Typed for VpcEndpointProps {
-    const KIND: &'static str = "aws.vpc_endpoint";
-    const WHAT: &'static str = "VPC endpoint";
-}
+typed!(VpcEndpointProps, "aws.vpc_endpoint", "VPC endpoint");
 
 impl VpcEndpointProps {
     fn route_tables(&self) -> Result<Vec<String>, ProviderError> {

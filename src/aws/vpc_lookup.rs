@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::errors::{classify, ec2_one};
-use super::props::Typed;
+use super::props::{Typed, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
 pub struct VpcLookup(pub std::sync::Arc<AwsContext>);
@@ -29,10 +29,7 @@ pub struct VpcLookupProps {
     pub subnet_ids: Vec<String>,
 }
 
-impl Typed for VpcLookupProps {
-    const KIND: &'static str = "aws.vpc_lookup";
-    const WHAT: &'static str = "VPC lookup";
-}
+typed!(VpcLookupProps, "aws.vpc_lookup", "VPC lookup");
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()

@@ -107,8 +107,8 @@ where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + super::errors::HttpStatus,
 {
-    use super::errors::{is_dependency_violation, is_ec2_not_found};
-    delete_while_busy(what, max, call, is_ec2_not_found, is_dependency_violation).await
+    use super::errors::{dependency_violation, ec2_not_found};
+    delete_while_busy(what, max, call, ec2_not_found, dependency_violation).await
 }
 
 /// Runs a delete `call` until it succeeds, `gone` says there is nothing left to delete, or
@@ -118,8 +118,8 @@ pub async fn delete_while_busy<O, E, R, F, Fut>(
     what: &str,
     max: Duration,
     mut call: F,
-    gone: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
-    busy: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
+    gone: impl Fn(&E) -> bool,
+    busy: impl Fn(&E) -> bool,
 ) -> Result<(), ProviderError>
 where
     F: FnMut() -> Fut,
@@ -133,8 +133,8 @@ where
         async move {
             match fut.await {
                 Ok(_) => Ok(Some(())),
-                Err(e) if gone(&e) => Ok(Some(())),
-                Err(e) if busy(&e) => Ok(None),
+                Err(e) if e.as_service_error().is_some_and(gone) => Ok(Some(())),
+                Err(e) if e.as_service_error().is_some_and(busy) => Ok(None),
                 Err(e) => Err(super::errors::classify(e)),
             }
         }
