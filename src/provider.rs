@@ -104,14 +104,21 @@ pub trait Resource: Send + Sync {
     /// Creates the resource and waits until it is usable.
     async fn create(&self, req: &CreateRequest<'_>) -> Result<Created, ProviderError>;
 
-    /// Changes `changed` fields in place; returns the new outputs.
+    /// Changes `changed` fields in place; returns the new outputs. Kinds whose every
+    /// property forces a replacement keep the default, which a plan never calls.
     async fn update(
         &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
+        _id: &str,
+        _old: &Value,
+        _new: &Value,
         changed: &[String],
-    ) -> Result<Outputs, ProviderError>;
+    ) -> Result<Outputs, ProviderError> {
+        Err(ProviderError::Api(format!(
+            "{} cannot change in place ({} changed); it is replaced",
+            self.kind(),
+            changed.join(", ")
+        )))
+    }
 
     /// Deletes the resource and waits until it is gone; gone already is success.
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError>;

@@ -169,19 +169,6 @@ impl Resource for LambdaPermission {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        _new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
-        Err(ProviderError::Api(format!(
-            "a permission statement cannot change in place ({} changed); it is replaced",
-            changed.join(", ")
-        )))
-    }
-
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
         let (function, qualifier, sid) = split(id)?;
         match self

@@ -121,19 +121,6 @@ impl Resource for LbTargetAttachment {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        _new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
-        Err(ProviderError::Api(format!(
-            "a target registration cannot change in place ({} changed); it is replaced",
-            changed.join(", ")
-        )))
-    }
-
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
         let (tg, target_id) = split(id)?;
         let port = LbTargetAttachmentProps::from_value(applied)?.port;

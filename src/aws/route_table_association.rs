@@ -116,19 +116,6 @@ impl Resource for RouteTableAssociation {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        _new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
-        Err(ProviderError::Api(format!(
-            "{KIND} cannot change in place (changed: {}); it is replaced",
-            changed.join(", ")
-        )))
-    }
-
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
         found(
             self.0
