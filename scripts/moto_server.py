@@ -59,6 +59,14 @@ these, they only stop moto from reporting false differences or accepting what AW
    version shifts as AWS does (see the section below). Permissions granted on an alias stay
    with the alias, as in AWS; moto files them under the alias's current version. Version
    numbers are never issued twice; moto reissues a deleted version's number.
+11. DynamoDB conditional writes. moto evaluates a write's condition and then writes, on
+   several server threads, so two racing conditional UpdateItems can both pass (a
+   read-then-conditional-write counter loses an increment). In DynamoDB the condition and
+   the write are one atomic step, which is what makes conditional writes safe "in cases
+   where multiple users attempt to modify the same item"
+   (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate).
+   Here PutItem, UpdateItem, DeleteItem, BatchWriteItem and TransactWriteItems run one at a
+   time.
 6. DescribeInstances' `client-token` filter ("The idempotency token you provided when you
    launched the instance", DescribeInstances in the EC2 API reference), which finds what a
    RunInstances whose answer was lost made. moto answers it with a 500 (NotImplementedError).
@@ -240,6 +248,7 @@ from moto.ec2.exceptions import (
 from moto.dynamodb.exceptions import ResourceInUseException as DynamoResourceInUse
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table as DynamoTable
+from moto.dynamodb.responses import DynamoHandler
 from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
 from moto.ec2.models.instances import InstanceBackend
@@ -360,19 +369,28 @@ def _create_service(self):
 
 EC2ContainerServiceResponse.create_service = _create_service
 
-_s3_writes = threading.Lock()
-
-
-def _one_at_a_time(released):
+def _one_at_a_time(lock, released):
     def serialized(self, *args, **kwargs):
-        with _s3_writes:
+        with lock:
             return released(self, *args, **kwargs)
 
     return serialized
 
 
-S3Response.put_object = _one_at_a_time(S3Response.put_object)
-S3Response.delete_object = _one_at_a_time(S3Response.delete_object)
+_s3_writes = threading.Lock()
+S3Response.put_object = _one_at_a_time(_s3_writes, S3Response.put_object)
+S3Response.delete_object = _one_at_a_time(_s3_writes, S3Response.delete_object)
+
+_dynamodb_writes = threading.Lock()
+for _write in (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_write_item",
+    "transact_write_items",
+):
+    _released = getattr(DynamoHandler, _write)
+    setattr(DynamoHandler, _write, _one_at_a_time(_dynamodb_writes, _released))
 
 ec2_utils.filter_dict_attribute_mapping["client-token"] = "client_token"
 

@@ -10,11 +10,14 @@ use bytes::Bytes;
 #[tokio::test(flavor = "multi_thread")]
 async fn dynamo_store_is_shared_by_two_processes_in_spins_item_layout() {
     let moto = Moto::start().await;
+    // A new table is CREATING for a moment, as in DynamoDB: the app starts once it is ACTIVE.
     moto.boto3(
-        "session.client('dynamodb', endpoint_url=endpoint).create_table(TableName='app-kv', \
+        "ddb = session.client('dynamodb', endpoint_url=endpoint)\n\
+         ddb.create_table(TableName='app-kv', \
          KeySchema=[{'AttributeName': 'PK', 'KeyType': 'HASH'}], \
          AttributeDefinitions=[{'AttributeName': 'PK', 'AttributeType': 'S'}], \
-         BillingMode='PAY_PER_REQUEST')",
+         BillingMode='PAY_PER_REQUEST')\n\
+         ddb.get_waiter('table_exists').wait(TableName='app-kv', WaiterConfig={'Delay': 1})",
     );
     let tmp = tempfile::tempdir().unwrap();
     let manifest = spin_hosts_app(

@@ -1,6 +1,6 @@
 //! Test helpers: built components (missing ones fail the test with the
 //! command that builds them), `wxrun` child processes, a small HTTP client,
-//! and a moto S3 server from the project's venv.
+//! and moto (through the project's `scripts/moto_server.py`) from its venv.
 
 #![allow(dead_code)]
 
@@ -362,14 +362,18 @@ impl Moto {
         let venv = std::env::var_os("WXINFRA_VENV")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_root().join(".venv"));
-        let bin = venv.join("bin/moto_server");
+        let python = venv.join("bin/python");
         assert!(
-            bin.is_file(),
-            "{} is missing: create the venv with moto[server] (scripts/setup-venv.sh)",
-            bin.display()
+            venv.join("bin/moto_server").is_file(),
+            "moto is missing from {}: create the venv with moto[server] (scripts/setup-venv.sh)",
+            venv.display()
         );
+        // The project's launcher: moto with AWS's behaviour where moto is laxer (atomic
+        // conditional writes, tables CREATING for a moment).
+        let launcher = repo_root().join("scripts/moto_server.py");
         let port = free_port();
-        let child = Command::new(&bin)
+        let child = Command::new(&python)
+            .arg(&launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
