@@ -15,7 +15,9 @@ use nix::sys::resource::{UsageWho, getrusage};
 use serde_json::{Value, json};
 use wxinfra::engine::{Silent, refresh};
 use wxinfra::graph::{Graph, Node};
-use wxinfra::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Registry, Resource};
+use wxinfra::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Registry, Resource, UpdateRequest,
+};
 use wxinfra::state::{ResourceState, State, Status};
 
 const LAYERS: usize = 10;
@@ -63,27 +65,12 @@ impl Resource for Memory {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        _old: &Value,
-        _new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
-        Ok(outputs(id))
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        Ok(outputs(req.id))
     }
 
     async fn delete(&self, _id: &str, _applied: &Value) -> Result<(), ProviderError> {
         Ok(())
-    }
-
-    async fn find_orphan(
-        &self,
-        _stack: &str,
-        _address: &str,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
-        Ok(None)
     }
 }
 

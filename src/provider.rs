@@ -28,6 +28,26 @@ pub struct CreateRequest<'a> {
     pub token: &'a str,
 }
 
+/// Everything an in-place update needs.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateRequest<'a> {
+    /// The resource's physical id.
+    pub id: &'a str,
+    /// What was last applied (or, for an adopted create, what was read back).
+    pub old: &'a Value,
+    /// The resolved properties to apply.
+    pub new: &'a Value,
+    /// The top-level properties that differ, none of which forces a replacement.
+    pub changed: &'a [String],
+}
+
+impl<'a> UpdateRequest<'a> {
+    /// Id, old and new properties, and the changed fields, for a kind to take apart at once.
+    pub fn parts(&self) -> (&'a str, &'a Value, &'a Value, &'a [String]) {
+        (self.id, self.old, self.new, self.changed)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Created {
     pub id: String,
@@ -106,17 +126,11 @@ pub trait Resource: Send + Sync {
 
     /// Changes `changed` fields in place; returns the new outputs. Kinds whose every
     /// property forces a replacement keep the default, which a plan never calls.
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        _new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
         Err(ProviderError::Api(format!(
             "{} cannot change in place ({} changed); it is replaced",
             self.kind(),
-            changed.join(", ")
+            req.changed.join(", ")
         )))
     }
 

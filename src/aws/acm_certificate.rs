@@ -14,7 +14,9 @@ use super::context::AwsContext;
 use super::errors::{built, classify};
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct AcmCertificate(pub std::sync::Arc<AwsContext>);
 
@@ -174,13 +176,8 @@ impl Resource for AcmCertificate {
         self.with_record(arn).await
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, _) = req.parts();
         let acm = &self.0.acm;
         // A removed tag is given by its key alone: ACM then removes it whatever its value.
         let gone = tags::removed(old, new)

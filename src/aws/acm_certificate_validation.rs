@@ -15,7 +15,9 @@ use super::context::AwsContext;
 use super::errors::classify;
 use super::props::{Typed, typed};
 use super::wait;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct AcmCertificateValidation(pub std::sync::Arc<AwsContext>);
 
@@ -108,13 +110,8 @@ impl Resource for AcmCertificateValidation {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        _old: &Value,
-        _new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, _, _, _) = req.parts();
         Ok(outputs(id))
     }
 

@@ -22,7 +22,9 @@ use super::appautoscaling_target::naming;
 use super::context::AwsContext;
 use super::errors::{accepted, built, classify};
 use super::props::{Typed, typed};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The policy's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,13 +216,8 @@ impl Resource for AppautoscalingPolicy {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (_, _, new, _) = req.parts();
         self.put(&AppautoscalingPolicyProps::from_value(new)?).await
     }
 

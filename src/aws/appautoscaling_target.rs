@@ -22,7 +22,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, classify};
 use super::props::{Typed, part, typed};
 use super::tags;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The scalable target's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,13 +199,8 @@ impl Resource for AppautoscalingTarget {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let p = AppautoscalingTargetProps::from_value(new)?;
         if changed.iter().any(|f| f != "tags") {
             self.register(&p, None).await?;

@@ -36,7 +36,9 @@ use super::errors::classify;
 use super::props::ordered_like;
 use super::props::{Typed, Val, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct AutoscalingGroup(pub std::sync::Arc<AwsContext>);
 
@@ -559,13 +561,8 @@ impl Resource for AutoscalingGroup {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let (old, new) = (
             AutoscalingGroupProps::from_value(old)?,
             AutoscalingGroupProps::from_value(new)?,

@@ -18,7 +18,9 @@ use super::appautoscaling_policy::label;
 use super::context::AwsContext;
 use super::errors::classify;
 use super::props::{Typed, typed};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct AutoscalingPolicy(pub std::sync::Arc<AwsContext>);
 
@@ -166,13 +168,8 @@ impl Resource for AutoscalingPolicy {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (_, _, new, _) = req.parts();
         self.put(&AutoscalingPolicyProps::from_value(new)?).await
     }
 

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::props::{Typed, typed};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct CallerIdentity(pub std::sync::Arc<AwsContext>);
 
@@ -76,13 +78,7 @@ impl Resource for CallerIdentity {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        _new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, _req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
         self.outputs().await
     }
 

@@ -19,7 +19,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, classify};
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct DynamodbTable(pub std::sync::Arc<AwsContext>);
 
@@ -226,13 +228,8 @@ impl Resource for DynamodbTable {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let want = DynamodbTableProps::from_value(new)?;
         let t = self.wait_active(id).await?;
         let arn = t.table_arn().unwrap_or_default().to_string();

@@ -13,7 +13,9 @@ use super::context::AwsContext;
 use super::errors::classify;
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The cluster's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,13 +98,8 @@ impl Resource for EcsCluster {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, _) = req.parts();
         let c = self
             .describe(id)
             .await?

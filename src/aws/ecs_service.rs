@@ -21,7 +21,9 @@ use super::context::AwsContext;
 use super::errors::classify;
 use super::props::{Typed, Val, ordered_like, part, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The service's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,13 +303,8 @@ impl Resource for EcsService {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let p = EcsServiceProps::from_value(new)?;
         let cluster = p.cluster.as_str();
         if changed.iter().any(|f| f != "tags") {

@@ -18,7 +18,9 @@ use super::context::AwsContext;
 use super::errors::{built, classify};
 use super::props::{Typed, typed};
 use super::tags;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The task definition's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -366,13 +368,8 @@ impl Resource for EcsTaskDefinition {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, _) = req.parts();
         tags::ecs_update(&self.0.ecs, id, old, new).await?;
         let out = self
             .0

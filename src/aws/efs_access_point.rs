@@ -17,7 +17,9 @@ use super::efs_file_system::{efs_retag, efs_tags};
 use super::errors::{accepted, built, classify};
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct EfsAccessPoint(pub std::sync::Arc<AwsContext>);
 
@@ -181,13 +183,8 @@ impl Resource for EfsAccessPoint {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, _) = req.parts();
         efs_retag(&self.0.efs, id, old, new).await?;
         let ap = self
             .describe(id)

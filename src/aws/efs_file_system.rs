@@ -17,7 +17,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, built, classify};
 use super::props::{Typed, typed};
 use super::{policy, tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct EfsFileSystem(pub std::sync::Arc<AwsContext>);
 
@@ -298,13 +300,8 @@ impl Resource for EfsFileSystem {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let arn = self.wait_available(id).await?;
         let want = EfsFileSystemProps::from_value(new)?;
         for field in changed {

@@ -15,7 +15,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, classify};
 use super::props::{Typed, typed};
 use super::wait;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct EfsMountTarget(pub std::sync::Arc<AwsContext>);
 
@@ -168,13 +170,8 @@ impl Resource for EfsMountTarget {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        _old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, _, new, changed) = req.parts();
         if changed.iter().any(|f| f == "security_groups") {
             self.0
                 .efs

@@ -12,7 +12,9 @@ use super::errors::{classify, found};
 use super::iam_role::{MAX_NAME, iam_tags, is_address, path, valid_name};
 use super::props::{Typed, typed};
 use super::tags;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The instance profile's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,13 +153,8 @@ impl Resource for IamInstanceProfile {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         if changed.iter().any(|f| f == "role") {
             // `old` may be the live view of an adopted profile whose create stopped before
             // the role went in: no role (null) to take out then.

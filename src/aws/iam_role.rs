@@ -16,7 +16,9 @@ use super::context::AwsContext;
 use super::errors::{built, classify, found};
 use super::props::{Typed, typed};
 use super::{policy, tags};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The role's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -224,13 +226,8 @@ impl Resource for IamRole {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let iam = &self.0.iam;
         let p = IamRoleProps::from_value(new)?;
         for field in changed {

@@ -24,7 +24,9 @@ use super::errors::{classify, ec2_not_found, found};
 use super::launch_template::Metadata;
 use super::props::{Typed, ordered_like, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The instance's properties, as the states that still hold instances have them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -253,13 +255,8 @@ impl Resource for Ec2Instance {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let p = InstanceProps::from_value(new)?;
         if changed.iter().any(|f| f == "security_group_ids") {
             self.0

@@ -21,7 +21,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, classify};
 use super::props::{Typed, id_pair, typed};
 use super::wait;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct LambdaAlias(pub std::sync::Arc<AwsContext>);
 
@@ -214,13 +216,8 @@ impl Resource for LambdaAlias {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, _) = req.parts();
         let (function, name) = split(id)?;
         let p = LambdaAliasProps::from_value(new)?;
         let a = self.point(function, name, &p.function_version).await?;

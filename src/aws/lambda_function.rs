@@ -23,7 +23,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, classify};
 use super::props::{Typed, Val, ordered_like, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The function's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -505,13 +507,8 @@ impl Resource for LambdaFunction {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let p = LambdaFunctionProps::from_value(new)?;
         let r = Request::from_props(&p)?;
         if changed.iter().any(|f| CONFIG_FIELDS.contains(&f.as_str())) {

@@ -19,7 +19,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, classify};
 use super::props::{Typed, id_pair, typed};
 use super::wait;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct LambdaProvisionedConcurrency(pub std::sync::Arc<AwsContext>);
 
@@ -154,13 +156,8 @@ impl Resource for LambdaProvisionedConcurrency {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (_, _, new, _) = req.parts();
         self.provision(&ProvisionedConcurrencyProps::from_value(new)?)
             .await?;
         Ok(Outputs::new())

@@ -29,7 +29,9 @@ use super::errors::{accepted, classify, ec2_not_found, ec2_one};
 use super::instance::latest_ami;
 use super::props::ordered_like;
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct Ec2LaunchTemplate(pub std::sync::Arc<AwsContext>);
 
@@ -237,13 +239,8 @@ impl Resource for Ec2LaunchTemplate {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let p = LaunchTemplateProps::from_value(new)?;
         if changed.iter().any(|f| f != "tags") {
             let ami = latest_ami(&self.0, &p.arch).await?;

@@ -15,7 +15,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, classify};
 use super::props::{Typed, Val, ordered_like, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct Lb(pub std::sync::Arc<AwsContext>);
 
@@ -170,13 +172,8 @@ impl Resource for Lb {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let want = LbProps::from_value(new)?;
         if changed.iter().any(|f| f == "security_groups") {
             self.0

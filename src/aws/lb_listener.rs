@@ -19,7 +19,9 @@ use super::errors::{accepted, classify, code};
 use super::props::{Typed, typed};
 use super::tags;
 use super::wait;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 use crate::stack::validate::MAX_WEIGHT;
 
 pub struct LbListener(pub std::sync::Arc<AwsContext>);
@@ -336,13 +338,8 @@ impl Resource for LbListener {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         if changed.iter().any(|f| {
             matches!(
                 f.as_str(),

@@ -23,7 +23,9 @@ use super::context::AwsContext;
 use super::errors::classify;
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct LbTargetGroup(pub std::sync::Arc<AwsContext>);
 
@@ -318,13 +320,8 @@ impl Resource for LbTargetGroup {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let want = LbTargetGroupProps::from_value(new)?;
         if changed.iter().any(|f| f == "health_check") {
             let modify = self.0.elb.modify_target_group().target_group_arn(id);

@@ -11,7 +11,9 @@ use super::context::AwsContext;
 use super::errors::{accepted, classify};
 use super::props::{Typed, typed};
 use super::tags;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The log group's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,13 +179,8 @@ impl Resource for LogGroup {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let g = self.require(id).await?;
         if changed.iter().any(|f| f == "retention_days") {
             let days = LogGroupProps::from_value(new)?.retention_days;

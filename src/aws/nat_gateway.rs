@@ -14,7 +14,9 @@ use super::context::AwsContext;
 use super::errors::{classify, ec2_not_found, ec2_one, found};
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct NatGateway(pub std::sync::Arc<AwsContext>);
 
@@ -135,13 +137,8 @@ impl Resource for NatGateway {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, _) = req.parts();
         tags::ec2_update(&self.0.ec2, id, old, new).await?;
         Ok(outputs(id))
     }

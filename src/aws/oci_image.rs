@@ -20,7 +20,9 @@ use super::props::{Typed, typed};
 use crate::artifacts::image_layer::{self, LayerInput};
 use crate::oci::image::{Layer, assemble};
 use crate::oci::{ImageSpec, Registry};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The image's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,13 +194,8 @@ impl Resource for OciImage {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        _old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, _, new, _) = req.parts();
         // Only the binary's local path can change in place, and it changes nothing remote.
         self.read(id, new)
             .await?

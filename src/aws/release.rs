@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::{classify, found, no_such_bucket};
 use super::props::{Typed, typed};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The release pointer's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,13 +131,8 @@ impl Resource for Release {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (_, _, new, changed) = req.parts();
         let p = ReleaseProps::from_value(new)?;
         if changed
             .iter()

@@ -20,7 +20,9 @@ use super::errors::{built, classify};
 use super::props::{Typed, strings, typed};
 use super::route53_zone_lookup::{bare_zone_id, fqdn};
 use super::wait;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct Route53Record(pub std::sync::Arc<AwsContext>);
 
@@ -282,13 +284,8 @@ impl Resource for Route53Record {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (_, _, new, _) = req.parts();
         let want = Route53RecordProps::from_value(new)?;
         self.change(&want.zone_id, ChangeAction::Upsert, record_set(&want)?)
             .await?;

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::classify;
 use super::props::{Typed, typed};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// What to look up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,13 +102,8 @@ impl Resource for Route53ZoneLookup {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        _old: &Value,
-        _new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, _, _, _) = req.parts();
         Ok(outputs(id))
     }
 

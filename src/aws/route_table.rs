@@ -14,7 +14,9 @@ use super::context::AwsContext;
 use super::errors::{classify, code, ec2_not_found, ec2_one, found};
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct RouteTable(pub std::sync::Arc<AwsContext>);
 
@@ -232,13 +234,8 @@ impl Resource for RouteTable {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         if changed.iter().any(|f| f == "routes") {
             self.sync_routes(id, old, new).await?;
         }

@@ -21,7 +21,9 @@ use super::context::AwsContext;
 use super::errors::{built, classify, code, found, is_404, no_such_bucket};
 use super::props::{Typed, typed};
 use super::{policy, tags};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct S3Bucket(pub std::sync::Arc<AwsContext>);
 
@@ -354,13 +356,8 @@ impl Resource for S3Bucket {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        _old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, _, new, changed) = req.parts();
         let fields: Vec<&str> = FIELDS
             .iter()
             .copied()

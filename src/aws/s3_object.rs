@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 use super::context::AwsContext;
 use super::errors::{classify, found, no_such_bucket};
 use super::props::{Typed, typed};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 /// The object's properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,13 +135,8 @@ impl Resource for S3Object {
     }
 
     /// Only `source` can change in place, and it names the same bytes: nothing to send.
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (_, _, new, _) = req.parts();
         let p = S3ObjectProps::from_value(new)?;
         Ok(outputs(&p.bucket, &p.key, &p.sha256))
     }

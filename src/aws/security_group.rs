@@ -14,7 +14,9 @@ use super::context::AwsContext;
 use super::errors::{classify, code, ec2_one};
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct SecurityGroup(pub std::sync::Arc<AwsContext>);
 
@@ -150,13 +152,8 @@ impl Resource for SecurityGroup {
         Ok(Created { id, outputs })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         if changed.iter().any(|f| f == "tags") {
             tags::ec2_update(&self.0.ec2, id, old, new).await?;
         }

@@ -14,7 +14,9 @@ use super::context::AwsContext;
 use super::errors::{classify, ec2_not_found, ec2_one, found};
 use super::props::{Typed, part, typed};
 use super::tags;
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct SecurityGroupRule(pub std::sync::Arc<AwsContext>);
 
@@ -214,13 +216,8 @@ impl Resource for SecurityGroupRule {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         if changed.iter().any(|f| f == "description") {
             let p = SecurityGroupRuleProps::from_value(new)?;
             let group = p.security_group_id.as_str();

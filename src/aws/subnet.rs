@@ -13,7 +13,9 @@ use super::context::AwsContext;
 use super::errors::{classify, ec2_one};
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct Subnet(pub std::sync::Arc<AwsContext>);
 
@@ -190,13 +192,8 @@ impl Resource for Subnet {
         Ok(adopted)
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         if changed.iter().any(|f| f == "map_public_ip_on_launch") {
             let on = SubnetProps::from_value(new)?.map_public_ip_on_launch;
             self.set_public_ip(id, on).await?;

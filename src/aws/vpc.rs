@@ -12,7 +12,9 @@ use super::context::AwsContext;
 use super::errors::{classify, ec2_one};
 use super::props::{Typed, typed};
 use super::{tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct Vpc(pub std::sync::Arc<AwsContext>);
 
@@ -138,13 +140,8 @@ impl Resource for Vpc {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         if changed.iter().any(|f| f.starts_with("enable_dns")) {
             self.set_dns(id, new).await?;
         }

@@ -15,7 +15,9 @@ use super::context::AwsContext;
 use super::errors::{classify, ec2_not_found, found, is_ec2_not_found_code};
 use super::props::{Typed, Val, typed};
 use super::{policy, tags, wait};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct VpcEndpoint(pub std::sync::Arc<AwsContext>);
 
@@ -135,13 +137,8 @@ impl Resource for VpcEndpoint {
         })
     }
 
-    async fn update(
-        &self,
-        id: &str,
-        old: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, old, new, changed) = req.parts();
         let (was, want) = (
             VpcEndpointProps::from_value(old)?,
             VpcEndpointProps::from_value(new)?,

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::{classify, ec2_one};
 use super::props::{Typed, typed};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
+};
 
 pub struct VpcLookup(pub std::sync::Arc<AwsContext>);
 
@@ -226,13 +228,8 @@ impl Resource for VpcLookup {
         })
     }
 
-    async fn update(
-        &self,
-        _id: &str,
-        _old: &Value,
-        new: &Value,
-        _changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (_, _, new, _) = req.parts();
         let found = self
             .lookup(&VpcLookupProps::from_value(new)?)
             .await?

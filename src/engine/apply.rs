@@ -14,7 +14,7 @@ use super::retry::{RetryPolicy, with_retry};
 use crate::graph::reference::resolve;
 use crate::graph::{Dag, Node, Outcome};
 use crate::plan::{Action, Plan, ResourceChange};
-use crate::provider::{CreateRequest, Created, Provider, ProviderError};
+use crate::provider::{CreateRequest, Created, Provider, ProviderError, UpdateRequest};
 use crate::state::{Deposed, ResourceState, State, StateStore, Status};
 
 /// Looks for a create's own resource after an ambiguous failure: at once, then 1 s and 2 s
@@ -464,10 +464,14 @@ impl StepCtx<'_> {
         if changed.is_empty() {
             return Ok(adopted);
         }
-        let mut outputs = with_retry(self.retry, self.hooks, self.address, || {
-            kind.update(&adopted.id, &live.props, props, &changed)
-        })
-        .await?;
+        let req = UpdateRequest {
+            id: &adopted.id,
+            old: &live.props,
+            new: props,
+            changed: &changed,
+        };
+        let mut outputs =
+            with_retry(self.retry, self.hooks, self.address, || kind.update(&req)).await?;
         for (k, v) in adopted.outputs {
             outputs.entry(k).or_insert(v);
         }
@@ -661,10 +665,14 @@ impl StepCtx<'_> {
             ProviderError::Api(format!("{} has no id in the state", self.address))
         })?;
         let changed: Vec<String> = rc.changes.iter().map(|c| c.field.clone()).collect();
-        let mut outputs = with_retry(self.retry, self.hooks, self.address, || {
-            kind.update(&id, &prior.props, &new, &changed)
-        })
-        .await?;
+        let req = UpdateRequest {
+            id: &id,
+            old: &prior.props,
+            new: &new,
+            changed: &changed,
+        };
+        let mut outputs =
+            with_retry(self.retry, self.hooks, self.address, || kind.update(&req)).await?;
         outputs.insert("id".into(), Value::String(id.clone()));
         self.shared.checkpoint(|s| {
             let r = s.resources.get_mut(self.address).expect("checked above");

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use super::{ApplyError, Engine, Silent};
 use crate::graph::{Graph, Node};
 use crate::plan::{Action, Plan, build::build};
-use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Registry, Resource};
+use crate::provider::{
+    CreateRequest, Created, Live, Outputs, ProviderError, Registry, Resource, UpdateRequest,
+};
 use crate::state::{MemoryStore, State, StateStore, Status};
 
 /// A cloud in a map. `fail_create` makes creates of that address fail once; `lose_create`
@@ -103,13 +105,8 @@ impl Resource for Kind {
             id,
         })
     }
-    async fn update(
-        &self,
-        id: &str,
-        _: &Value,
-        new: &Value,
-        changed: &[String],
-    ) -> Result<Outputs, ProviderError> {
+    async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
+        let (id, _, new, changed) = req.parts();
         let mut o = self.cloud.objects.lock().unwrap();
         let entry = o
             .get_mut(id)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use wxinfra::aws::AwsContext;
-use wxinfra::provider::{CreateRequest, Provider, Resource};
+use wxinfra::provider::{CreateRequest, Provider, Resource, UpdateRequest};
 
 use crate::support::Moto;
 
@@ -70,7 +70,12 @@ impl Kinds {
     ) {
         let changed: Vec<String> = changed.iter().map(|f| f.to_string()).collect();
         self.get(kind)
-            .update(id, old, new, &changed)
+            .update(&UpdateRequest {
+                id,
+                old,
+                new,
+                changed: &changed,
+            })
             .await
             .unwrap_or_else(|e| panic!("update {kind} {id}: {e}"));
     }
@@ -234,7 +239,12 @@ async fn alb_listener_forwards_by_weight_and_weights_change_in_place() {
     let l2 = listener([5, 0, 2]);
     kinds
         .get("aws.lb_listener")
-        .update(&l_arn, &l1, &l2, &["forward".into()])
+        .update(&UpdateRequest {
+            id: &l_arn,
+            old: &l1,
+            new: &l2,
+            changed: &["forward".into()],
+        })
         .await
         .unwrap();
     let v = seen(&moto);
@@ -413,7 +423,12 @@ async fn lambda_function_config_permission_and_target_registration() {
     f2["code"]["sha256"] = pre["shas"]["lambda/v2.zip"].clone();
     kinds
         .get("aws.lambda_function")
-        .update(&name, &f1, &f2, &["memory_size".into(), "code".into()])
+        .update(&UpdateRequest {
+            id: &name,
+            old: &f1,
+            new: &f2,
+            changed: &["memory_size".into(), "code".into()],
+        })
         .await
         .unwrap();
     let c = config(&moto);
@@ -648,7 +663,12 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
     let s2 = svc(3, &td_arn);
     kinds
         .get("aws.ecs_service")
-        .update(&svc_arn, &s1, &s2, &["desired_count".into()])
+        .update(&UpdateRequest {
+            id: &svc_arn,
+            old: &s1,
+            new: &s2,
+            changed: &["desired_count".into()],
+        })
         .await
         .unwrap();
     let v = moto.boto(&format!(
@@ -692,7 +712,12 @@ async fn fargate_task_definition_mounts_efs_and_service_scales_in_place() {
     let s3 = svc(3, &td2_arn);
     kinds
         .get("aws.ecs_service")
-        .update(&svc_arn, &s2, &s3, &["task_definition".into()])
+        .update(&UpdateRequest {
+            id: &svc_arn,
+            old: &s2,
+            new: &s3,
+            changed: &["task_definition".into()],
+        })
         .await
         .unwrap();
 
