@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{built, classify};
+use super::errors::{built, classify, found};
 use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{
@@ -73,23 +73,16 @@ fn acm_tags(props: &Value) -> Result<Vec<Tag>, ProviderError> {
 
 impl AcmCertificate {
     async fn describe(&self, arn: &str) -> Result<Option<CertificateDetail>, ProviderError> {
-        match self
-            .0
-            .acm
-            .describe_certificate()
-            .certificate_arn(arn)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.certificate().cloned()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(found(
+            self.0
+                .acm
+                .describe_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )?
+        .and_then(|o| o.certificate().cloned()))
     }
 
     /// Waits for the validation record and returns the certificate with it.

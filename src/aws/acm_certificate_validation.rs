@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::found;
 use super::props::{Typed, typed};
 use super::wait;
 use crate::provider::{
@@ -46,23 +46,16 @@ fn outputs(arn: &str) -> Outputs {
 
 impl AcmCertificateValidation {
     async fn status(&self, arn: &str) -> Result<Option<CertificateStatus>, ProviderError> {
-        match self
-            .0
-            .acm
-            .describe_certificate()
-            .certificate_arn(arn)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.certificate().and_then(|c| c.status()).cloned()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(found(
+            self.0
+                .acm
+                .describe_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )?
+        .and_then(|o| o.certificate().and_then(|c| c.status()).cloned()))
     }
 }
 

@@ -411,23 +411,24 @@ impl AutoscalingGroup {
         if arns.is_empty() {
             return Ok(());
         }
-        let asg = &self.0.autoscaling;
+        // Attach and detach are two calls with the same shape but different builder types.
+        macro_rules! target_groups {
+            ($call:ident) => {
+                self.0
+                    .autoscaling
+                    .$call()
+                    .auto_scaling_group_name(&new.name)
+                    .set_target_group_arns(Some(arns))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(classify)
+            };
+        }
         if attach {
-            asg.attach_load_balancer_target_groups()
-                .auto_scaling_group_name(&new.name)
-                .set_target_group_arns(Some(arns))
-                .send()
-                .await
-                .map(drop)
-                .map_err(classify)
+            target_groups!(attach_load_balancer_target_groups)
         } else {
-            asg.detach_load_balancer_target_groups()
-                .auto_scaling_group_name(&new.name)
-                .set_target_group_arns(Some(arns))
-                .send()
-                .await
-                .map(drop)
-                .map_err(classify)
+            target_groups!(detach_load_balancer_target_groups)
         }
     }
 

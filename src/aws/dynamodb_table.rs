@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::{accepted, classify, found};
 use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{
@@ -63,16 +63,11 @@ impl DynamodbTableProps {
 }
 
 async fn describe(ctx: &AwsContext, name: &str) -> Result<Option<TableDescription>, ProviderError> {
-    match ctx.dynamodb.describe_table().table_name(name).send().await {
-        Ok(out) => Ok(out.table),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(classify(e)),
-    }
+    Ok(found(
+        ctx.dynamodb.describe_table().table_name(name).send().await,
+        |s| s.is_resource_not_found_exception(),
+    )?
+    .and_then(|out| out.table))
 }
 
 async fn table_tags(ctx: &AwsContext, arn: &str) -> Result<Value, ProviderError> {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::{accepted, classify, found};
 use super::props::{Typed, typed};
 use super::tags;
 use crate::provider::{
@@ -67,23 +67,16 @@ fn ecr_tags(p: &Value) -> Result<Vec<Tag>, ProviderError> {
 
 impl EcrRepository {
     async fn describe(&self, name: &str) -> Result<Option<Repository>, ProviderError> {
-        match self
-            .0
-            .ecr
-            .describe_repositories()
-            .repository_names(name)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.repositories().first().cloned()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_repository_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(found(
+            self.0
+                .ecr
+                .describe_repositories()
+                .repository_names(name)
+                .send()
+                .await,
+            |e| e.is_repository_not_found_exception(),
+        )?
+        .and_then(|o| o.repositories().first().cloned()))
     }
 }
 

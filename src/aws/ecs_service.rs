@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{accepted, classify, found};
 use super::props::{Typed, Val, ordered_like, part, typed};
 use super::{tags, wait};
 use crate::provider::{
@@ -155,24 +155,19 @@ fn outputs(s: &Service) -> Outputs {
 
 impl EcsService {
     async fn describe(&self, cluster: &str, id: &str) -> Result<Option<Service>, ProviderError> {
-        let out = match self
-            .0
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(id)
-            .include(ServiceField::Tags)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(classify(e)),
+        let Some(out) = found(
+            self.0
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .services(id)
+                .include(ServiceField::Tags)
+                .send()
+                .await,
+            |e| e.is_cluster_not_found_exception(),
+        )?
+        else {
+            return Ok(None);
         };
         Ok(out.services().first().cloned())
     }
@@ -359,25 +354,18 @@ impl Resource for EcsService {
             .send()
             .await
             .map_err(classify)?;
-        match self
-            .0
-            .ecs
-            .delete_service()
-            .cluster(cluster)
-            .service(id)
-            .force(true)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.is_service_not_found_exception() || e.is_cluster_not_found_exception()
-                }) =>
-            {
-                return Ok(());
-            }
-            Err(e) => return Err(classify(e)),
+        if !accepted(
+            self.0
+                .ecs
+                .delete_service()
+                .cluster(cluster)
+                .service(id)
+                .force(true)
+                .send()
+                .await,
+            |e| e.is_service_not_found_exception() || e.is_cluster_not_found_exception(),
+        )? {
+            return Ok(());
         }
         // The cluster refuses deletion while the service is still DRAINING.
         wait::until("ECS service to become INACTIVE", INACTIVE, || async {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::context::AwsContext;
-use super::errors::{built, classify};
+use super::errors::{built, classify, found};
 use super::props::{Typed, typed};
 use super::tags;
 use crate::provider::{
@@ -300,24 +300,19 @@ impl Resource for EcsTaskDefinition {
     }
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let out = match self
-            .0
-            .ecs
-            .describe_task_definition()
-            .task_definition(id)
-            .include(TaskDefinitionField::Tags)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            // ECS reports an unknown revision as a client error, not a typed not-found.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_client_exception()) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(classify(e)),
+        // ECS reports an unknown revision as a client error, not a typed not-found.
+        let Some(out) = found(
+            self.0
+                .ecs
+                .describe_task_definition()
+                .task_definition(id)
+                .include(TaskDefinitionField::Tags)
+                .send()
+                .await,
+            |e| e.is_client_exception(),
+        )?
+        else {
+            return Ok(None);
         };
         Ok(out
             .task_definition()
@@ -385,20 +380,15 @@ impl Resource for EcsTaskDefinition {
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
         // Deregistering makes the revision INACTIVE (running tasks keep it); deleting it then
         // removes it for good, so nothing tagged with the stack outlives a destroy.
-        match self
-            .0
-            .ecs
-            .deregister_task_definition()
-            .task_definition(id)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_client_exception()) => {}
-            Err(e) => return Err(classify(e)),
-        }
+        found(
+            self.0
+                .ecs
+                .deregister_task_definition()
+                .task_definition(id)
+                .send()
+                .await,
+            |e| e.is_client_exception(),
+        )?;
         let out = self
             .0
             .ecs

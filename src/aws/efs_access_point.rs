@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::context::AwsContext;
 use super::efs_file_system::{efs_retag, efs_tags};
-use super::errors::{accepted, built, classify};
+use super::errors::{accepted, built, classify, found};
 use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{
@@ -76,23 +76,16 @@ fn live(ap: &AccessPointDescription) -> bool {
 
 impl EfsAccessPoint {
     async fn describe(&self, id: &str) -> Result<Option<AccessPointDescription>, ProviderError> {
-        match self
-            .0
-            .efs
-            .describe_access_points()
-            .access_point_id(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.access_points().iter().find(|a| live(a)).cloned()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_access_point_not_found()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(found(
+            self.0
+                .efs
+                .describe_access_points()
+                .access_point_id(id)
+                .send()
+                .await,
+            |s| s.is_access_point_not_found(),
+        )?
+        .and_then(|o| o.access_points().iter().find(|a| live(a)).cloned()))
     }
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, built, classify};
+use super::errors::{accepted, built, classify, found};
 use super::props::{Typed, typed};
 use super::{policy, tags, wait};
 use crate::provider::{
@@ -106,16 +106,17 @@ impl EfsFileSystem {
         &self,
         id: &str,
     ) -> Result<Option<aws_sdk_efs::types::FileSystemDescription>, ProviderError> {
-        match self
-            .0
-            .efs
-            .describe_file_systems()
-            .file_system_id(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o
-                .file_systems()
+        Ok(found(
+            self.0
+                .efs
+                .describe_file_systems()
+                .file_system_id(id)
+                .send()
+                .await,
+            |s| s.is_file_system_not_found(),
+        )?
+        .and_then(|o| {
+            o.file_systems()
                 .first()
                 .filter(|f| {
                     !matches!(
@@ -123,15 +124,8 @@ impl EfsFileSystem {
                         LifeCycleState::Deleted | LifeCycleState::Deleting
                     )
                 })
-                .cloned()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_file_system_not_found()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+                .cloned()
+        }))
     }
 
     async fn set_lifecycle(&self, id: &str, days: u32) -> Result<(), ProviderError> {
@@ -174,20 +168,15 @@ impl EfsFileSystem {
                 .await
                 .map_err(classify)?;
         } else {
-            match self
-                .0
-                .efs
-                .delete_file_system_policy()
-                .file_system_id(id)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_file_system_not_found()) => {}
-                Err(e) => return Err(classify(e)),
-            }
+            found(
+                self.0
+                    .efs
+                    .delete_file_system_policy()
+                    .file_system_id(id)
+                    .send()
+                    .await,
+                |s| s.is_file_system_not_found(),
+            )?;
         }
         Ok(())
     }
@@ -233,22 +222,19 @@ impl Resource for EfsFileSystem {
             .find_map(|p| p.transition_to_ia())
             .map(|r| ia_days(r.as_str()))
             .unwrap_or(0);
-        let enforce_tls = match self
-            .0
-            .efs
-            .describe_file_system_policy()
-            .file_system_id(id)
-            .send()
-            .await
-        {
-            Ok(o) => policy::denies_insecure_transport(&policy::parse(o.policy().unwrap_or("{}"))?),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_policy_not_found()) =>
-            {
-                false
+        let enforce_tls = match found(
+            self.0
+                .efs
+                .describe_file_system_policy()
+                .file_system_id(id)
+                .send()
+                .await,
+            |s| s.is_policy_not_found(),
+        )? {
+            Some(o) => {
+                policy::denies_insecure_transport(&policy::parse(o.policy().unwrap_or("{}"))?)
             }
-            Err(e) => return Err(classify(e)),
+            None => false,
         };
         let props = json!({
             "encrypted": fs.encrypted().unwrap_or(false),

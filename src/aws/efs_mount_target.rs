@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::{accepted, classify, found};
 use super::props::{Typed, typed};
 use super::wait;
 use crate::provider::{
@@ -49,16 +49,17 @@ fn sorted(groups: &[String]) -> Vec<String> {
 
 impl EfsMountTarget {
     async fn describe(&self, id: &str) -> Result<Option<MountTargetDescription>, ProviderError> {
-        match self
-            .0
-            .efs
-            .describe_mount_targets()
-            .mount_target_id(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o
-                .mount_targets()
+        Ok(found(
+            self.0
+                .efs
+                .describe_mount_targets()
+                .mount_target_id(id)
+                .send()
+                .await,
+            |s| s.is_mount_target_not_found(),
+        )?
+        .and_then(|o| {
+            o.mount_targets()
                 .first()
                 .filter(|m| {
                     !matches!(
@@ -66,15 +67,8 @@ impl EfsMountTarget {
                         LifeCycleState::Deleted | LifeCycleState::Deleting
                     )
                 })
-                .cloned()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_mount_target_not_found()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+                .cloned()
+        }))
     }
 
     async fn wait_available(&self, id: &str) -> Result<(), ProviderError> {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::{accepted, classify, found};
 use super::props::{Typed, id_pair, typed};
 use super::wait;
 use crate::provider::{
@@ -67,24 +67,16 @@ impl LambdaAlias {
         function: &str,
         name: &str,
     ) -> Result<Option<GetAliasOutput>, ProviderError> {
-        match self
-            .0
-            .lambda
-            .get_alias()
-            .function_name(function)
-            .name(name)
-            .send()
-            .await
-        {
-            Ok(a) => Ok(Some(a)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        found(
+            self.0
+                .lambda
+                .get_alias()
+                .function_name(function)
+                .name(name)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )
     }
 
     /// Points the alias at `version` and waits until it sends every request there.
@@ -113,27 +105,20 @@ impl LambdaAlias {
         function: &str,
         name: &str,
     ) -> Result<Option<String>, ProviderError> {
-        match self
-            .0
-            .lambda
-            .get_provisioned_concurrency_config()
-            .function_name(function)
-            .qualifier(name)
-            .send()
-            .await
-        {
-            Ok(c) => Ok(
-                (c.status() == Some(&ProvisionedConcurrencyStatusEnum::Failed))
-                    .then(|| c.status_reason().unwrap_or("no reason given").to_string()),
-            ),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_provisioned_concurrency_config_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(found(
+            self.0
+                .lambda
+                .get_provisioned_concurrency_config()
+                .function_name(function)
+                .qualifier(name)
+                .send()
+                .await,
+            |e| e.is_provisioned_concurrency_config_not_found_exception(),
+        )?
+        .and_then(|c| {
+            (c.status() == Some(&ProvisionedConcurrencyStatusEnum::Failed))
+                .then(|| c.status_reason().unwrap_or("no reason given").to_string())
+        }))
     }
 
     async fn settled(&self, function: &str, name: &str) -> Result<GetAliasOutput, ProviderError> {

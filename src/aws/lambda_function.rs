@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::{accepted, classify, found};
 use super::props::{Typed, Val, ordered_like, typed};
 use super::{tags, wait};
 use crate::provider::{
@@ -252,24 +252,16 @@ impl LambdaFunction {
         qualifier: Option<&str>,
     ) -> Result<Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput>, ProviderError>
     {
-        match self
-            .0
-            .lambda
-            .get_function()
-            .function_name(name)
-            .set_qualifier(qualifier.map(str::to_string))
-            .send()
-            .await
-        {
-            Ok(o) => Ok(Some(o)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        found(
+            self.0
+                .lambda
+                .get_function()
+                .function_name(name)
+                .set_qualifier(qualifier.map(str::to_string))
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )
     }
 
     /// Waits until the function is Active and its last update (if any) succeeded.

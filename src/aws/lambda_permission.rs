@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{classify, found};
 use super::props::{Typed, id_pair, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -97,23 +97,18 @@ impl Resource for LambdaPermission {
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
         let (function, qualifier, sid) = split(id)?;
-        let out = match self
-            .0
-            .lambda
-            .get_policy()
-            .function_name(function)
-            .set_qualifier(qualifier.map(str::to_string))
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(classify(e)),
+        let Some(out) = found(
+            self.0
+                .lambda
+                .get_policy()
+                .function_name(function)
+                .set_qualifier(qualifier.map(str::to_string))
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )?
+        else {
+            return Ok(None);
         };
         Ok(out
             .policy()
@@ -171,25 +166,18 @@ impl Resource for LambdaPermission {
 
     async fn delete(&self, id: &str, _applied: &Value) -> Result<(), ProviderError> {
         let (function, qualifier, sid) = split(id)?;
-        match self
-            .0
-            .lambda
-            .remove_permission()
-            .function_name(function)
-            .set_qualifier(qualifier.map(str::to_string))
-            .statement_id(sid)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        found(
+            self.0
+                .lambda
+                .remove_permission()
+                .function_name(function)
+                .set_qualifier(qualifier.map(str::to_string))
+                .statement_id(sid)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )
+        .map(drop)
     }
 
     // No orphan search (the default): the statement id is fixed, so `create` adopts an

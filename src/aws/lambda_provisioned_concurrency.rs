@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::{accepted, classify, found};
 use super::props::{Typed, id_pair, typed};
 use super::wait;
 use crate::provider::{
@@ -111,25 +111,21 @@ impl Resource for LambdaProvisionedConcurrency {
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
         let (function, qualifier) = split(id)?;
-        let c = match self
-            .0
-            .lambda
-            .get_provisioned_concurrency_config()
-            .function_name(function)
-            .qualifier(qualifier)
-            .send()
-            .await
-        {
-            Ok(c) => c,
-            Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.is_provisioned_concurrency_config_not_found_exception()
-                        || e.is_resource_not_found_exception()
-                }) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(classify(e)),
+        let Some(c) = found(
+            self.0
+                .lambda
+                .get_provisioned_concurrency_config()
+                .function_name(function)
+                .qualifier(qualifier)
+                .send()
+                .await,
+            |e| {
+                e.is_provisioned_concurrency_config_not_found_exception()
+                    || e.is_resource_not_found_exception()
+            },
+        )?
+        else {
+            return Ok(None);
         };
         let failed = c.status() == Some(&ProvisionedConcurrencyStatusEnum::Failed);
         Ok(Some(Live {

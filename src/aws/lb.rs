@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify};
+use super::errors::{accepted, classify, found};
 use super::props::{Typed, Val, ordered_like, typed};
 use super::{tags, wait};
 use crate::provider::{
@@ -54,23 +54,16 @@ fn outputs(lb: &LoadBalancer) -> Outputs {
 
 impl Lb {
     async fn describe(&self, arn: &str) -> Result<Option<LoadBalancer>, ProviderError> {
-        match self
-            .0
-            .elb
-            .describe_load_balancers()
-            .load_balancer_arns(arn)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.load_balancers().first().cloned()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_load_balancer_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(found(
+            self.0
+                .elb
+                .describe_load_balancers()
+                .load_balancer_arns(arn)
+                .send()
+                .await,
+            |e| e.is_load_balancer_not_found_exception(),
+        )?
+        .and_then(|o| o.load_balancers().first().cloned()))
     }
 
     async fn set_idle_timeout(&self, arn: &str, seconds: u32) -> Result<(), ProviderError> {

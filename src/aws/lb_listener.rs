@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::{accepted, classify, code};
+use super::errors::{accepted, classify, code, found};
 use super::props::{Typed, typed};
 use super::tags;
 use super::wait;
@@ -233,24 +233,16 @@ fn outputs(l: &Listener) -> Outputs {
 
 impl LbListener {
     async fn describe(&self, arn: &str) -> Result<Option<Listener>, ProviderError> {
-        match self
-            .0
-            .elb
-            .describe_listeners()
-            .listener_arns(arn)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.listeners().first().cloned()),
-            Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.is_listener_not_found_exception() || e.is_load_balancer_not_found_exception()
-                }) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(found(
+            self.0
+                .elb
+                .describe_listeners()
+                .listener_arns(arn)
+                .send()
+                .await,
+            |e| e.is_listener_not_found_exception() || e.is_load_balancer_not_found_exception(),
+        )?
+        .and_then(|o| o.listeners().first().cloned()))
     }
 }
 

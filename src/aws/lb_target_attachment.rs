@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{classify, found};
 use super::props::{Typed, id_pair, typed};
 use crate::provider::{CreateRequest, Created, Live, Outputs, ProviderError, Resource};
 
@@ -71,24 +71,18 @@ impl Resource for LbTargetAttachment {
         let port = LbTargetAttachmentProps::from_value(applied)
             .ok()
             .and_then(|p| p.port);
-        let out = match self
-            .0
-            .elb
-            .describe_target_health()
-            .target_group_arn(tg)
-            .targets(target(target_id, port))
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.is_target_group_not_found_exception() || e.is_invalid_target_exception()
-                }) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(classify(e)),
+        let Some(out) = found(
+            self.0
+                .elb
+                .describe_target_health()
+                .target_group_arn(tg)
+                .targets(target(target_id, port))
+                .send()
+                .await,
+            |e| e.is_target_group_not_found_exception() || e.is_invalid_target_exception(),
+        )?
+        else {
+            return Ok(None);
         };
         let registered = out.target_health_descriptions().iter().find(|d| {
             let health = d.target_health();
@@ -124,25 +118,17 @@ impl Resource for LbTargetAttachment {
     async fn delete(&self, id: &str, applied: &Value) -> Result<(), ProviderError> {
         let (tg, target_id) = split(id)?;
         let port = LbTargetAttachmentProps::from_value(applied)?.port;
-        match self
-            .0
-            .elb
-            .deregister_targets()
-            .target_group_arn(tg)
-            .targets(target(target_id, port))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.is_target_group_not_found_exception() || e.is_invalid_target_exception()
-                }) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        found(
+            self.0
+                .elb
+                .deregister_targets()
+                .target_group_arn(tg)
+                .targets(target(target_id, port))
+                .send()
+                .await,
+            |e| e.is_target_group_not_found_exception() || e.is_invalid_target_exception(),
+        )
+        .map(drop)
     }
 
     // No orphan search (the default): registration is idempotent (see `create`), so a

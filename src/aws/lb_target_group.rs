@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{classify, found};
 use super::props::{Typed, typed};
 use super::{tags, wait};
 use crate::provider::{
@@ -167,23 +167,16 @@ fn prefix_of(live_name: &str, applied: &Value) -> String {
 
 impl LbTargetGroup {
     async fn describe(&self, arn: &str) -> Result<Option<TargetGroup>, ProviderError> {
-        match self
-            .0
-            .elb
-            .describe_target_groups()
-            .target_group_arns(arn)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.target_groups().first().cloned()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_target_group_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(found(
+            self.0
+                .elb
+                .describe_target_groups()
+                .target_group_arns(arn)
+                .send()
+                .await,
+            |e| e.is_target_group_not_found_exception(),
+        )?
+        .and_then(|o| o.target_groups().first().cloned()))
     }
 
     /// Sets the attributes the properties name (Lambda's multi-value headers, the

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::classify;
+use super::errors::{classify, found};
 use super::props::{Typed, typed};
 use crate::artifacts::image_layer::{self, LayerInput};
 use crate::oci::image::{Layer, assemble};
@@ -211,24 +211,17 @@ impl Resource for OciImage {
             ProviderError::Validation(format!("`{id}` is not <repository uri>:<tag>"))
         })?;
         let (_, repo) = split_uri(uri)?;
-        match self
-            .0
-            .ecr
-            .batch_delete_image()
-            .repository_name(repo)
-            .image_ids(ImageIdentifier::builder().image_tag(tag).build())
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_repository_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        found(
+            self.0
+                .ecr
+                .batch_delete_image()
+                .repository_name(repo)
+                .image_ids(ImageIdentifier::builder().image_tag(tag).build())
+                .send()
+                .await,
+            |e| e.is_repository_not_found_exception(),
+        )
+        .map(drop)
     }
 
     // No orphan search (the default): a push is idempotent (blobs and manifest are

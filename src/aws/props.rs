@@ -6,15 +6,7 @@ use serde_json::{Value, json};
 /// `live` in the order `applied[field]` lists it when both hold the same set; otherwise `live`
 /// sorted (a real difference, which the plan then shows).
 pub fn ordered_like(mut live: Vec<String>, applied: &Value, field: &str) -> Value {
-    let want: Vec<String> = applied
-        .get(field)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let want = strings(applied, field);
     let mut a = want.clone();
     a.sort();
     live.sort();

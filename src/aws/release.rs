@@ -54,22 +54,18 @@ impl Release {
         let (bucket, key, id, bundle) = (&p.bucket, &p.key, &p.release_id, &p.bundle_key);
         // The reference already orders us after the upload; this check also catches a
         // bundle deleted behind wxinfra's back before runtimes are pointed at it.
-        match self
+        let sent = self
             .0
             .s3
             .head_object()
             .bucket(bucket)
             .key(bundle)
             .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
-                return Err(ProviderError::Validation(format!(
-                    "s3://{bucket}/{bundle} does not exist; refusing to point releases/current at release {id}"
-                )));
-            }
-            Err(e) => return Err(classify(e)),
+            .await;
+        if found(sent, |s| s.is_not_found())?.is_none() {
+            return Err(ProviderError::Validation(format!(
+                "s3://{bucket}/{bundle} does not exist; refusing to point releases/current at release {id}"
+            )));
         }
         self.0
             .s3

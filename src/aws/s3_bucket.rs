@@ -80,11 +80,8 @@ impl S3Bucket {
     }
 
     async fn exists(&self, name: &str) -> Result<bool, ProviderError> {
-        match self.0.s3.head_bucket().bucket(name).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        let sent = self.0.s3.head_bucket().bucket(name).send().await;
+        Ok(found(sent, |s| s.is_not_found())?.is_some())
     }
 
     async fn name_for(&self, stack: &str) -> Result<String, ProviderError> {
@@ -340,14 +337,8 @@ impl Resource for S3Bucket {
                     .build(),
             );
         }
-        match call.send().await {
-            Ok(_) => {}
-            // Ours from an earlier attempt (names embed the account); configured below.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
-            Err(e) => return Err(classify(e)),
-        }
+        // Ours from an earlier attempt (names embed the account); configured below.
+        found(call.send().await, |s| s.is_bucket_already_owned_by_you())?;
         // Public access is blocked before anything else can be set.
         self.configure(&name, req.props, FIELDS).await?;
         Ok(Created {

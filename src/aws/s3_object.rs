@@ -79,10 +79,9 @@ impl Resource for S3Object {
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
         let (bucket, key) = split(id)?;
-        let head = match self.0.s3.head_object().bucket(bucket).key(key).send().await {
-            Ok(h) => h,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
-            Err(e) => return Err(classify(e)),
+        let sent = self.0.s3.head_object().bucket(bucket).key(key).send().await;
+        let Some(head) = found(sent, |s| s.is_not_found())? else {
+            return Ok(None);
         };
         let sha = head
             .metadata()

@@ -181,28 +181,25 @@ impl Resource for SecurityGroupRule {
         let p = SecurityGroupRuleProps::from_value(req.props)?;
         let group = p.security_group_id.as_str();
         let spec = tags::ec2_spec(ResourceType::SecurityGroupRule, req.props);
+        // Egress and ingress are two calls with the same shape but different builder types.
+        macro_rules! authorize {
+            ($call:ident) => {
+                self.0
+                    .ec2
+                    .$call()
+                    .group_id(group)
+                    .ip_permissions(permission(&p))
+                    .tag_specifications(spec)
+                    .send()
+                    .await
+                    .map_err(classify)?
+                    .security_group_rules
+            };
+        }
         let rules = if p.direction == Direction::Egress {
-            self.0
-                .ec2
-                .authorize_security_group_egress()
-                .group_id(group)
-                .ip_permissions(permission(&p))
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(classify)?
-                .security_group_rules
+            authorize!(authorize_security_group_egress)
         } else {
-            self.0
-                .ec2
-                .authorize_security_group_ingress()
-                .group_id(group)
-                .ip_permissions(permission(&p))
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(classify)?
-                .security_group_rules
+            authorize!(authorize_security_group_ingress)
         };
         let id = rules
             .unwrap_or_default()
