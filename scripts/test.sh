@@ -8,13 +8,20 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 scripts/setup-venv.sh
 scripts/setup-tools.sh
-# The static musl wxrun the OCI and whole-stack tests pack, upload and run in a bare chroot
-# (cached after the first build; runtime-image/build-static.sh owns how it is built).
-runtime-image/build-static.sh
-if [ -x runtime-image/wxrun/tests/build-components.sh ]; then
-  runtime-image/wxrun/tests/build-components.sh
-fi
+# The static musl wxrun (release) that the OCI and whole-stack tests pack, upload and run in a
+# bare chroot, and the Wasm components the wxrun tests serve, build in target dirs of their
+# own beside fmt and clippy: on a fresh 2-core machine each build spends minutes on one core in
+# a few large crates (cranelift, aws-sdk-ec2) while the other core has room. Both are cached
+# after the first run; the tests wait for them.
+runtime-image/build-static.sh &
+builds=($!)
+runtime-image/wxrun/tests/build-components.sh &
+builds+=($!)
+# On a failure the builds stop too (cargo first, then the script that runs it).
+stop_builds() { for build in "${builds[@]}"; do pkill -P "$build"; kill "$build"; done 2>/dev/null || true; }
+trap stop_builds EXIT
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+for build in "${builds[@]}"; do wait "$build"; done
 cargo test --workspace --locked
