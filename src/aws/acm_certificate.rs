@@ -71,24 +71,31 @@ fn acm_tags(props: &Value) -> Result<Vec<Tag>, ProviderError> {
         .collect()
 }
 
-impl AcmCertificate {
-    async fn describe(&self, arn: &str) -> Result<Option<CertificateDetail>, ProviderError> {
-        Ok(found(
-            self.0
-                .acm
-                .describe_certificate()
-                .certificate_arn(arn)
-                .send()
-                .await,
-            |e| e.is_resource_not_found_exception(),
-        )?
-        .and_then(|o| o.certificate().cloned()))
-    }
+/// The certificate `arn` names, or none when ACM no longer has it (also what the validation
+/// kind waits on).
+pub(super) async fn describe(
+    ctx: &AwsContext,
+    arn: &str,
+) -> Result<Option<CertificateDetail>, ProviderError> {
+    let sent = ctx
+        .acm
+        .describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await;
+    Ok(
+        found(sent, |e| e.is_resource_not_found_exception())?
+            .and_then(|o| o.certificate().cloned()),
+    )
+}
 
+impl AcmCertificate {
     /// Waits for the validation record and returns the certificate with it.
     async fn with_record(&self, arn: &str) -> Result<Created, ProviderError> {
         let c = wait::until("ACM to name the validation record", RECORD_WAIT, || async {
-            Ok(self.describe(arn).await?.filter(|c| record(c).is_some()))
+            Ok(describe(&self.0, arn)
+                .await?
+                .filter(|c| record(c).is_some()))
         })
         .await?;
         Ok(Created {
@@ -125,7 +132,7 @@ impl Resource for AcmCertificate {
     }
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let Some(c) = self.describe(id).await? else {
+        let Some(c) = describe(&self.0, id).await? else {
             return Ok(None);
         };
         Ok(Some(Live {

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::AwsContext;
-use super::errors::found;
 use super::props::{Typed, typed};
 use super::wait;
 use crate::provider::{
@@ -46,16 +45,8 @@ fn outputs(arn: &str) -> Outputs {
 
 impl AcmCertificateValidation {
     async fn status(&self, arn: &str) -> Result<Option<CertificateStatus>, ProviderError> {
-        Ok(found(
-            self.0
-                .acm
-                .describe_certificate()
-                .certificate_arn(arn)
-                .send()
-                .await,
-            |e| e.is_resource_not_found_exception(),
-        )?
-        .and_then(|o| o.certificate().and_then(|c| c.status()).cloned()))
+        let certificate = super::acm_certificate::describe(&self.0, arn).await?;
+        Ok(certificate.and_then(|c| c.status().cloned()))
     }
 }
 
