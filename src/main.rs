@@ -13,7 +13,11 @@ async fn main() -> ExitCode {
     // handshake would panic. One provider, chosen here, for every client.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
-    let ui = Ui::new(cli.global.no_color, cli.global.quiet);
+    let ui = Ui::new(
+        cli.global.no_color,
+        cli.global.quiet,
+        cli.global.verbose > 0,
+    );
     let level = match cli.global.verbose {
         0 => "warn",
         1 => "info",

@@ -2,6 +2,9 @@
 //! Providers (`aws`, fakes in tests) hand the engine a [`Provider`] that finds a kind by name.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -163,21 +166,75 @@ pub trait Resource: Send + Sync {
 }
 
 tokio::task_local! {
-    static PROGRESS: std::sync::Arc<dyn Fn(String) + Send + Sync>;
+    static OPERATION: Operation;
+}
+
+/// What one provider call (a resource's create, update or delete) is running under: who hears
+/// its progress, and a tally of where its time went.
+struct Operation {
+    report: Arc<dyn Fn(String) + Send + Sync>,
+    calls: AtomicU64,
+    api_micros: AtomicU64,
+    paused_micros: AtomicU64,
+}
+
+/// Where a provider call's time went: API requests sent (retries included), the time they
+/// were in flight, and the time spent pausing between polls. The rest is local work.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    pub calls: u64,
+    pub api: Duration,
+    pub paused: Duration,
 }
 
 /// Reports how far a long call is (an instance refresh's share done), shown beside the
 /// resource while the engine runs it; nothing when no one listens.
 pub fn progress(message: String) {
-    let _ = PROGRESS.try_with(|report| report(message));
+    let _ = OPERATION.try_with(|op| (op.report)(message));
 }
 
-/// Runs `call` with `report` receiving what [`progress`] reports.
-pub async fn reporting<F: std::future::Future>(
-    report: std::sync::Arc<dyn Fn(String) + Send + Sync>,
+/// Counts one API request of the running call, and the time it was in flight.
+pub fn count_call(in_flight: Duration) {
+    let _ = OPERATION.try_with(|op| {
+        op.calls.fetch_add(1, Ordering::Relaxed);
+        op.api_micros
+            .fetch_add(micros(in_flight), Ordering::Relaxed);
+    });
+}
+
+/// Pauses between two polls, counted as the running call's waiting.
+pub async fn pause(delay: Duration) {
+    tokio::time::sleep(delay).await;
+    let _ = OPERATION.try_with(|op| op.paused_micros.fetch_add(micros(delay), Ordering::Relaxed));
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Runs `call` with `report` receiving what [`progress`] reports, and tallies its requests
+/// and pauses.
+pub async fn observed<F: std::future::Future>(
+    report: Arc<dyn Fn(String) + Send + Sync>,
     call: F,
-) -> F::Output {
-    PROGRESS.scope(report, call).await
+) -> (F::Output, Tally) {
+    let op = Operation {
+        report,
+        calls: AtomicU64::new(0),
+        api_micros: AtomicU64::new(0),
+        paused_micros: AtomicU64::new(0),
+    };
+    OPERATION
+        .scope(op, async {
+            let out = call.await;
+            let tally = OPERATION.with(|op| Tally {
+                calls: op.calls.load(Ordering::Relaxed),
+                api: Duration::from_micros(op.api_micros.load(Ordering::Relaxed)),
+                paused: Duration::from_micros(op.paused_micros.load(Ordering::Relaxed)),
+            });
+            (out, tally)
+        })
+        .await
 }
 
 /// Finds the implementation of a kind.

@@ -3,14 +3,20 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
-/// Counts requests sent, so benchmarks can report API calls per plan/apply.
+/// Counts requests sent, so benchmarks can report API calls per plan/apply, and tallies each
+/// request and its time in flight for the resource call that sent it
+/// ([`crate::provider::count_call`]).
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter(Arc<AtomicU64>);
 
@@ -18,6 +24,14 @@ impl CallCounter {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+/// When the current attempt's request left.
+#[derive(Debug, Clone, Copy)]
+struct SentAt(Instant);
+
+impl Storable for SentAt {
+    type Storer = StoreReplace<Self>;
 }
 
 impl Intercept for CallCounter {
@@ -29,9 +43,23 @@ impl Intercept for CallCounter {
         &self,
         _: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         self.0.fetch_add(1, Ordering::Relaxed);
+        cfg.interceptor_state().store_put(SentAt(Instant::now()));
+        Ok(())
+    }
+
+    // After every attempt, answered or not, so a request that failed on the wire counts too.
+    fn read_after_attempt(
+        &self,
+        _: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(SentAt(sent)) = cfg.load::<SentAt>() {
+            crate::provider::count_call(sent.elapsed());
+        }
         Ok(())
     }
 }

@@ -104,7 +104,7 @@ pub async fn wait(
         if now.iter().all(Verdict::settled) || Instant::now() >= deadline {
             return Ok(now);
         }
-        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+        crate::provider::pause(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
         delay = (delay * 2).min(Duration::from_secs(15));
     }
 }

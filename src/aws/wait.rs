@@ -26,7 +26,7 @@ where
                 seconds: max.as_secs(),
             });
         }
-        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+        crate::provider::pause(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
@@ -82,7 +82,7 @@ where
     loop {
         match call().await {
             Err(e) if propagating(&e) && Instant::now() + delay < deadline => {
-                tokio::time::sleep(delay).await;
+                crate::provider::pause(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
             other => return other,

@@ -16,16 +16,23 @@ use crate::plan::Action;
 pub struct Ui {
     pub color: bool,
     pub quiet: bool,
+    /// `-v`: each finished resource also shows its API requests and pauses.
+    pub verbose: bool,
     pub tty: bool,
 }
 
 impl Ui {
-    pub fn new(no_color: bool, quiet: bool) -> Self {
+    pub fn new(no_color: bool, quiet: bool, verbose: bool) -> Self {
         let tty = std::io::stderr().is_terminal();
         let color = !no_color
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::io::stdout().is_terminal();
-        Self { color, quiet, tty }
+        Self {
+            color,
+            quiet,
+            verbose,
+            tty,
+        }
     }
 
     /// Results: always printed (plan text, JSON, outputs).
@@ -137,6 +144,7 @@ impl Hooks for Progress {
                 action,
                 id,
                 elapsed,
+                tally,
             } => {
                 if let Some(bar) = self.live.lock().expect("poisoned").remove(&address) {
                     bar.finish_and_clear();
@@ -147,8 +155,18 @@ impl Hooks for Progress {
                 } else {
                     action.verb()
                 };
+                let tally = if self.ui.verbose {
+                    format!(
+                        " ({} API calls in flight {:.1}s, paused {:.1}s)",
+                        tally.calls,
+                        tally.api.as_secs_f64(),
+                        tally.paused.as_secs_f64()
+                    )
+                } else {
+                    String::new()
+                };
                 self.line(format!(
-                    "{address}: {verb}{id} after {:.1}s",
+                    "{address}: {verb}{id} after {:.1}s{tally}",
                     elapsed.as_secs_f64()
                 ));
             }

@@ -326,7 +326,7 @@ impl Walk {
                 })
             })
         };
-        let result = crate::provider::reporting(report, async {
+        let (result, tally) = crate::provider::observed(report, async {
             match step {
                 Step::Delete => ctx.delete(&self.stack, rc).await.map(|()| None),
                 Step::Apply => {
@@ -353,6 +353,7 @@ impl Walk {
                     action: shown,
                     id,
                     elapsed: started.elapsed(),
+                    tally,
                 });
                 Ok(())
             }
@@ -548,7 +549,7 @@ impl StepCtx<'_> {
         };
         for look in 0..looks {
             if look > 0 {
-                tokio::time::sleep(std::time::Duration::from_secs(1 << (look - 1))).await;
+                crate::provider::pause(std::time::Duration::from_secs(1 << (look - 1))).await;
             }
             let found = with_retry(self.retry, self.hooks, self.address, || {
                 kind.find_orphan(req.stack, req.address, req.token)

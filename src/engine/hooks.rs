@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::plan::Action;
+use crate::provider::Tally;
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -13,6 +14,8 @@ pub enum Event {
         action: Action,
         id: Option<String>,
         elapsed: Duration,
+        /// Its API requests and pauses, for `-v` and the apply benchmark.
+        tally: Tally,
     },
     Failed {
         address: String,

@@ -61,7 +61,7 @@ where
                     delay,
                     error: e.to_string(),
                 });
-                tokio::time::sleep(delay).await;
+                crate::provider::pause(delay).await;
             }
             other => return other,
         }
