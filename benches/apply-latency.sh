@@ -22,9 +22,12 @@ py="$root/.venv/bin/python"
 work=$(mktemp -d)
 # shellcheck source=scripts/lib/local-aws.sh
 . scripts/lib/local-aws.sh
-moto_port=$(free_port); proxy_port=$(free_port)
+# Each port is picked once the one before it is taken: two free_port calls in a row can name
+# the same port.
+moto_port=$(free_port)
 start_moto "$moto_port"
 start_registry "$(free_port)"
+proxy_port=$(free_port)
 "$py" "$root/scripts/aws_proxy.py" --port "$proxy_port" --upstream "$moto_port" --latency-ms "$latency_ms" &
 local_pids+=("$!")
 wait_port "$proxy_port"
