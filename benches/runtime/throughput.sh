@@ -6,7 +6,8 @@
 #      request (Spin's behaviour, wxrun's default);
 #   3. the same for probe-p3 with instances reused, 128 requests each, 16 at once:
 #      `wasmtime serve`'s default for WASI 0.3, `--instance-reuse 128` for wxrun.
-# Prints each pair side by side with the ratios wxrun/wasmtime.
+# Prints each pair side by side with the ratios wxrun/wasmtime, and a third line: `wasmtime
+# serve` with the pool settings wxrun picks (memory reset through PAGEMAP_SCAN).
 source "$(dirname "$0")/common.sh"
 ensure_wasmtime
 work="$(mktemp -d)"; pids=()
@@ -41,19 +42,28 @@ read -r rps p50 p99 bad < <(hey_stats "http://127.0.0.1:$p/hello/bench")
 line "wxrun examples/hello (python, wasi 0.2)" "$rps" "$p50" "$p99" "$bad"
 stop_all
 
+# The pool settings wxrun uses where the kernel has PAGEMAP_SCAN (runtime-image/wxrun/src/
+# engine.rs): the third line shows how much of the difference they account for.
+tuned="-O pooling-allocator=y,pooling-memory-keep-resident=$((16 << 20)),pooling-table-keep-resident=$((1 << 20)),pooling-pagemap-scan=y"
+
 # compare LABEL WASM WXRUN_ARGS WASMTIME_ARGS: one server at a time, so neither slows the other.
 compare() {
-  local label="$1" wasm="$2" w_args=($3) t_args=($4) p w t
+  local label="$1" wasm="$2" w_args=($3) t_args=($4) p w t u
   p="$(free_port)"; start_wxrun "$(manifest_for "$label" "$wasm")" "$p" "${w_args[@]}"
   w="$(hey_stats "http://127.0.0.1:$p/bench")"; stop_all
   p="$(free_port)"; start_wasmtime "$wasm" "$p" "${t_args[@]}"
   t="$(hey_stats "http://127.0.0.1:$p/bench")"; stop_all
+  p="$(free_port)"; start_wasmtime "$wasm" "$p" "${t_args[@]}" $tuned
+  u="$(hey_stats "http://127.0.0.1:$p/bench")"; stop_all
   read -r w_rps w_p50 w_p99 w_bad <<<"$w"
   read -r t_rps t_p50 t_p99 t_bad <<<"$t"
+  read -r u_rps u_p50 u_p99 u_bad <<<"$u"
   echo
   line "wxrun          $label" "$w_rps" "$w_p50" "$w_p99" "$w_bad"
   line "wasmtime serve $label" "$t_rps" "$t_p50" "$t_p99" "$t_bad"
+  line "  same, with wxrun's pool settings" "$u_rps" "$u_p50" "$u_p99" "$u_bad"
   python3 -c "print(f'ratio wxrun/wasmtime: req/s {$w_rps/$t_rps:.2f}  p50 {$w_p50/$t_p50:.2f}  p99 {$w_p99/$t_p99:.2f}')"
+  python3 -c "print(f'ratio wxrun/wasmtime with the same pool settings: req/s {$w_rps/$u_rps:.2f}  p50 {$w_p50/$u_p50:.2f}  p99 {$w_p99/$u_p99:.2f}')"
 }
 compare "probe-p2 (wasi 0.2, fresh)" "$components/probe-p2/probe-p2.wasm" "" ""
 compare "probe-p3 (wasi 0.3, fresh)" "$components/probe-p3/probe-p3.wasm" "" "--max-instance-reuse-count 1"
