@@ -7,16 +7,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 stack="$(realpath "${1:-$root/stacks/demo.yaml}")"
 latency_ms="${2:-100}"
-# Release by default; WXINFRA_BENCH_PROFILE=dev measures a debug build (no long compile).
-profile="${WXINFRA_BENCH_PROFILE:-release}"
 cd "$root"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wxinfra/target}"
 scripts/setup-venv.sh
 scripts/setup-tools.sh
-[ -x runtime-image/dist/wxrun-x86_64 ] || runtime-image/build-static.sh
+# The workspace's one build (scripts/lib/build.sh): the wxinfra the demo runs.
+runtime-image/build-static.sh >/dev/null
 [ -f examples/hello/app.wasm ] || examples/hello/build.sh
-cargo build --quiet --profile "$profile" --workspace --bin wxinfra
-if [ "$profile" = dev ]; then wx="$CARGO_TARGET_DIR/debug/wxinfra"; else wx="$CARGO_TARGET_DIR/$profile/wxinfra"; fi
+# shellcheck source=scripts/lib/build.sh
+. scripts/lib/build.sh
+wx="$build_bin/wxinfra"
 py="$root/.venv/bin/python"
 
 work=$(mktemp -d)

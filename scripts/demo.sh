@@ -3,28 +3,24 @@
 # local AWS emulator that this script starts, shows the outputs and a clean re-plan, then
 # destroys everything. No AWS account needed; nothing leaves 127.0.0.1. The runtime image
 # goes to a local registry this script also starts (the emulator's ECR has no registry).
-# The first run builds the static wxrun and the example app (minutes); later runs reuse them.
+# The first run builds wxinfra, the static wxrun and the example app (minutes); later runs
+# reuse them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 stack="$(realpath "${1:-$root/stacks/demo.yaml}")"
 # The default runtime binary (runtime-image/dist/wxrun-{arch}) is found from the repo root.
 cd "$root"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wxinfra/target}"
 
 scripts/setup-venv.sh
 scripts/setup-tools.sh
-# The static wxrun (release, musl) builds before wxinfra (debug), not beside it: each keeps
-# both cores busy for most of its run, and on a 2-core machine the two side by side took 28 min
-# where one after the other takes 24 (14 + 10, measured alone with `cargo build --timings`).
-[ -x runtime-image/dist/wxrun-x86_64 ] || runtime-image/build-static.sh
+# One build (scripts/lib/build.sh): the static wxrun the stack ships and the wxinfra that runs
+# here, which finds that wxrun beside it (validate asks it which imports would trap). Cargo
+# has nothing to do on later runs.
+runtime-image/build-static.sh >/dev/null
 [ -f examples/hello/app.wasm ] || examples/hello/build.sh
-# --workspace: features unified as `cargo test --workspace` unifies them, so the test command
-# that follows reuses this build of the AWS SDK instead of compiling it again.
-cargo build --quiet --workspace --bin wxinfra
-wx="$CARGO_TARGET_DIR/debug/wxinfra"
-# validate asks wxrun which imports would trap; the optimised static build compiles the app
-# in seconds (a debug wxrun takes minutes).
-if [ -z "${WXRUN+set}" ]; then export WXRUN="$root/runtime-image/dist/wxrun-x86_64"; fi
+# shellcheck source=scripts/lib/build.sh
+. scripts/lib/build.sh
+wx="$build_bin/wxinfra"
 
 work=$(mktemp -d)
 # shellcheck source=scripts/lib/local-aws.sh

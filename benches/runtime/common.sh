@@ -1,8 +1,9 @@
 # Shared helpers for the runtime benchmarks (sourced, not run).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wxinfra/target-wxrun}"
-WXRUN="${WXRUN:-$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/release/wxrun}"
+# shellcheck source=scripts/lib/build.sh
+. "$repo/scripts/lib/build.sh"
+WXRUN="${WXRUN:-$build_bin/wxrun}"
 if [ ! -x "$WXRUN" ]; then
   "$repo/runtime-image/build-static.sh" >/dev/null
 fi

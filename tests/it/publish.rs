@@ -238,8 +238,8 @@ fn sha256_hex(b: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(b))
 }
 
-/// The debug `wxrun` the workspace build puts next to this `wxinfra` (`WXRUN_BIN` names
-/// another build).
+/// The `wxrun` the workspace build puts next to this `wxinfra` (`WXRUN_BIN` names another
+/// build).
 fn wxrun_binary() -> std::path::PathBuf {
     std::env::var_os("WXRUN_BIN")
         .map(std::path::PathBuf::from)

@@ -2,7 +2,7 @@
 //! `skopeo` to read them back, and the static `wxrun` that goes into them.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -114,17 +114,19 @@ pub fn skopeo(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// The static musl `wxrun` built by `runtime-image/build-static.sh`.
+/// The static musl `wxrun` of the workspace's one build (scripts/lib/build.sh): the binary
+/// cargo built for these tests (wxrun's), or the one beside it (wxinfra's).
 pub fn static_wxrun() -> PathBuf {
-    let target = std::env::var_os("WXRUN_STATIC_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/wxinfra/target-wxrun")
-        });
-    let p = target.join("x86_64-unknown-linux-musl/release/wxrun");
+    if !cfg!(target_env = "musl") {
+        panic!(
+            "these tests pack the static wxrun: run them on the musl release build, as scripts/test.sh does"
+        );
+    }
+    let tested = option_env!("CARGO_BIN_EXE_wxrun").or(option_env!("CARGO_BIN_EXE_wxinfra"));
+    let p = Path::new(tested.expect("a test of wxinfra or wxrun")).with_file_name("wxrun");
     assert!(
         p.exists(),
-        "{} is missing: run runtime-image/build-static.sh",
+        "{} is missing: build the workspace's binaries (runtime-image/build-static.sh)",
         p.display()
     );
     p
