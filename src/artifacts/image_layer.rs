@@ -1,9 +1,9 @@
 //! The runtime image's layer (the static `wxrun`, CA roots, `/tmp`; gzipped), made once per
 //! binary: gzip of tens of MiB is seconds of CPU, the slowest step of a deploy when it sits
 //! on the apply's critical path. It is kept under `.wxinfra/artifacts/<stack>/`, keyed by the
-//! binary's sha256 and the CA bundle's, and made at most once per process: `apply` starts it
-//! beside the plan ([`prefetch`]) and `aws.oci_image` awaits the same result; the
-//! Kubernetes runtime image of the same binary takes the same layer.
+//! binary's sha256, the CA bundle's and the compression, and made at most once per process:
+//! `apply` starts it beside the plan ([`prefetch`]) and `aws.oci_image` awaits the same
+//! result; the Kubernetes runtime image of the same binary takes the same layer.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use tokio::sync::OnceCell;
 
 use super::{ArtifactError, io, sha256_hex, write_once};
-use crate::oci::image::{Layer, ca_bundle, digest, layer};
+use crate::oci::image::{LAYER_COMPRESSION, Layer, ca_bundle, digest, layer};
 
 type Slot = Arc<OnceCell<Arc<Layer>>>;
 
@@ -36,7 +36,7 @@ impl LayerInput {
         // The roots are compiled in: a new bundle is a new layer.
         let roots = &sha256_hex(ca_bundle().as_bytes())[..16];
         self.dir.join(format!(
-            "image-layer-{}-{}-{roots}.tar.gz",
+            "image-layer-{}-{}-{roots}-{LAYER_COMPRESSION}.tar.gz",
             self.arch, self.sha256
         ))
     }

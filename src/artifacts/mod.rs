@@ -257,9 +257,6 @@ pub fn retained(state: &State, current: &str) -> Vec<String> {
     ids
 }
 
-/// Writes `bytes` to `path` unless an identical file is there (content-addressed names make
-/// an existing file with the right name the right file; a temp file + rename keeps a crash
-/// from leaving half a file under that name).
 /// The Lambda zip of `runtime` (read as `bin`): its sha256 and path. Compressing the binary is
 /// most of what a command does before its first API call, and the zip depends only on the
 /// binary, so a deploy notes which zip a binary made (`lambda-<arch>-of-<binary sha>`) and
@@ -289,6 +286,9 @@ fn lambda_package(
     Ok((sha.clone(), zip_path(&sha)))
 }
 
+/// Writes `bytes` to `path` unless an identical file is there (content-addressed names make
+/// an existing file with the right name the right file; a temp file + rename keeps a crash
+/// from leaving half a file under that name).
 fn write_once(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
     if std::fs::read(path).is_ok_and(|have| have == bytes) {
         return Ok(());
