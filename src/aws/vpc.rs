@@ -34,27 +34,29 @@ typed!(VpcProps, "aws.vpc", "VPC");
 /// A new VPC takes seconds to become available; a minute is generous.
 const READY: Duration = Duration::from_secs(120);
 
+/// Which DNS attributes a call sets: support, host names.
+#[derive(Clone, Copy)]
+struct DnsAttributes(bool, bool);
+
 impl Vpc {
-    async fn set_dns(&self, id: &str, props: &Value) -> Result<(), ProviderError> {
+    /// Sets the DNS attributes `which` names to their values in `props`.
+    async fn set_dns(
+        &self,
+        id: &str,
+        which: DnsAttributes,
+        props: &Value,
+    ) -> Result<(), ProviderError> {
         let p = VpcProps::from_value(props)?;
         // EC2 takes one attribute per call.
         let flag = |on: bool| AttributeBooleanValue::builder().value(on).build();
-        self.0
-            .ec2
-            .modify_vpc_attribute()
-            .vpc_id(id)
-            .enable_dns_support(flag(p.enable_dns_support))
-            .send()
-            .await
-            .map_err(classify)?;
-        self.0
-            .ec2
-            .modify_vpc_attribute()
-            .vpc_id(id)
-            .enable_dns_hostnames(flag(p.enable_dns_hostnames))
-            .send()
-            .await
-            .map_err(classify)?;
+        let call = || self.0.ec2.modify_vpc_attribute().vpc_id(id);
+        let support = call().enable_dns_support(flag(p.enable_dns_support));
+        let hostnames = call().enable_dns_hostnames(flag(p.enable_dns_hostnames));
+        for (wanted, call) in [(which.0, support), (which.1, hostnames)] {
+            if wanted {
+                call.send().await.map_err(classify)?;
+            }
+        }
         Ok(())
     }
 
@@ -90,10 +92,14 @@ impl Resource for Vpc {
         let Some(vpc) = ec2_one!(self.0.ec2.describe_vpcs().vpc_ids(id), vpcs) else {
             return Ok(None);
         };
+        let (support, hostnames) = tokio::try_join!(
+            self.attribute(id, VpcAttributeName::EnableDnsSupport),
+            self.attribute(id, VpcAttributeName::EnableDnsHostnames),
+        )?;
         let props = json!({
             "cidr_block": vpc.cidr_block(),
-            "enable_dns_support": self.attribute(id, VpcAttributeName::EnableDnsSupport).await?,
-            "enable_dns_hostnames": self.attribute(id, VpcAttributeName::EnableDnsHostnames).await?,
+            "enable_dns_support": support,
+            "enable_dns_hostnames": hostnames,
             "tags": tags::from_ec2(vpc.tags()),
         });
         Ok(Some(Live {
@@ -133,7 +139,11 @@ impl Resource for Vpc {
             }
         })
         .await?;
-        self.set_dns(&id, req.props).await?;
+        // Only what differs from a new (nondefault) VPC's: DNS support on, host names off
+        // (https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html#vpc-dns-support).
+        let p = VpcProps::from_value(req.props)?;
+        let which = DnsAttributes(!p.enable_dns_support, p.enable_dns_hostnames);
+        self.set_dns(&id, which, req.props).await?;
         Ok(Created {
             id,
             outputs: Outputs::new(),
@@ -142,9 +152,9 @@ impl Resource for Vpc {
 
     async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
         let (id, old, new, changed) = req.parts();
-        if changed.iter().any(|f| f.starts_with("enable_dns")) {
-            self.set_dns(id, new).await?;
-        }
+        let named = |f: &str| changed.iter().any(|c| c == f);
+        let which = DnsAttributes(named("enable_dns_support"), named("enable_dns_hostnames"));
+        self.set_dns(id, which, new).await?;
         if changed.iter().any(|f| f == "tags") {
             tags::ec2_update(&self.0.ec2, id, old, new).await?;
         }
@@ -167,7 +177,8 @@ impl Resource for Vpc {
         props: &Value,
     ) -> Result<Created, ProviderError> {
         // The crash may have come before the DNS attributes were set.
-        self.set_dns(&adopted.id, props).await?;
+        self.set_dns(&adopted.id, DnsAttributes(true, true), props)
+            .await?;
         Ok(adopted)
     }
 

@@ -110,7 +110,7 @@ fn network_slice_applies_with_least_privilege_rules_and_converges() {
     for (address, calls) in &tally {
         assert!(*calls >= 1, "{address} counted no API call:\n{}", r.stderr);
     }
-    // CreateVpc and the two ModifyVpcAttribute calls at least.
+    // CreateVpc, DescribeVpcs until it is available, ModifyVpcAttribute for DNS host names.
     assert!(tally["aws.vpc.main"] >= 3, "{}", r.stderr);
     let vpc = id(&ws, "net1", "aws.vpc.main");
     let sg = |role: &str| id(&ws, "net1", &format!("aws.security_group.{role}"));
@@ -327,11 +327,13 @@ fn tag_change_updates_in_place_and_cidr_change_replaces_the_cascade() {
 fn drift_made_with_boto3_is_reported_and_apply_puts_it_back() {
     let (moto, ws) = setup("net3");
     apply(&ws);
+    let vpc = id(&ws, "net3", "aws.vpc.main");
     let subnet = id(&ws, "net3", "aws.subnet.public-a");
     let alb = id(&ws, "net3", "aws.security_group.alb");
     let rule = id(&ws, "net3", "aws.security_group_rule.alb-in-0");
     moto.boto(&format!(
         "e = client('ec2')\n\
+         e.modify_vpc_attribute(VpcId='{vpc}', EnableDnsHostnames={{'Value': False}})\n\
          e.modify_subnet_attribute(SubnetId='{subnet}', MapPublicIpOnLaunch={{'Value': False}})\n\
          e.create_tags(Resources=['{alb}'], Tags=[{{'Key': 'team', 'Value': 'intruder'}}])\n\
          e.revoke_security_group_ingress(GroupId='{alb}', SecurityGroupRuleIds=['{rule}'])\n\
@@ -340,6 +342,11 @@ fn drift_made_with_boto3_is_reported_and_apply_puts_it_back() {
     let diff = ws.run(&["diff", "-f", "stack.yaml", "--detailed-exitcode"]);
     assert_eq!(diff.code, 2, "{}\n{}", diff.stdout, diff.stderr);
     let out = &diff.stdout;
+    assert!(
+        out.contains("~ enable_dns_hostnames = true (applied) -> false (live)"),
+        "{out}"
+    );
+    assert!(!out.contains("enable_dns_support"), "{out}");
     assert!(
         out.contains(&format!("~ aws.subnet.public-a ({subnet})")),
         "{out}"
@@ -360,12 +367,17 @@ fn drift_made_with_boto3_is_reported_and_apply_puts_it_back() {
     assert_eq!(diff.code, 0, "{}\n{}", diff.stdout, diff.stderr);
     let fixed = moto.boto(&format!(
         "e = client('ec2')\n\
+         attr = lambda a: e.describe_vpc_attribute(VpcId='{vpc}', Attribute=a)\n\
          s = e.describe_subnets(SubnetIds=['{subnet}'])['Subnets'][0]\n\
          g = e.describe_security_groups(GroupIds=['{alb}'])['SecurityGroups'][0]\n\
          r = e.describe_security_group_rules(Filters=[{{'Name': 'group-id', 'Values': ['{alb}']}}])['SecurityGroupRules']\n\
-         print(json.dumps([s['MapPublicIpOnLaunch'], {{t['Key']: t['Value'] for t in g['Tags']}}['team'], sorted(x.get('CidrIpv4', '') for x in r if not x['IsEgress'])]))"
+         dns = [attr('enableDnsSupport')['EnableDnsSupport']['Value'], attr('enableDnsHostnames')['EnableDnsHostnames']['Value']]\n\
+         print(json.dumps([dns, s['MapPublicIpOnLaunch'], {{t['Key']: t['Value'] for t in g['Tags']}}['team'], sorted(x.get('CidrIpv4', '') for x in r if not x['IsEgress'])]))"
     ));
-    assert_eq!(fixed, serde_json::json!([true, "net", ["203.0.113.0/24"]]));
+    assert_eq!(
+        fixed,
+        serde_json::json!([[true, true], true, "net", ["203.0.113.0/24"]])
+    );
 }
 
 #[test]
