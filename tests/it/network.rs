@@ -108,7 +108,11 @@ fn network_slice_applies_with_least_privilege_rules_and_converges() {
     let created = state(&ws, "net1")["resources"].as_object().unwrap().len();
     assert_eq!(tally.len(), created, "{}", r.stderr);
     for (address, calls) in &tally {
-        assert!(*calls >= 1, "{address} counted no API call:\n{}", r.stderr);
+        // The account is asked once per run (`AwsContext::account_id`): the caller identity
+        // makes that call only when it runs before the artifacts bucket, which also asks.
+        if !address.starts_with("aws.caller_identity.") {
+            assert!(*calls >= 1, "{address} counted no API call:\n{}", r.stderr);
+        }
     }
     // CreateVpc, DescribeVpcs until it is available, ModifyVpcAttribute for DNS host names.
     assert!(tally["aws.vpc.main"] >= 3, "{}", r.stderr);
