@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 #[derive(Parser)]
 #[command(
@@ -183,8 +185,13 @@ pub fn main() -> ExitCode {
     // (the workspace does: kube brings ring). One provider, chosen here.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
-    init_logging(cli.log_format);
-    match run(cli) {
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let log = init_logging(cli.log_format, serving && !lambda);
+    let result = run(cli, lambda);
+    // Queued lines go out before the error that ends the process.
+    drop(log);
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -193,8 +200,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+fn run(cli: Cli, lambda: bool) -> anyhow::Result<ExitCode> {
     let command = match cli.command {
         Some(c) => c,
         None => Command::Serve(ServeArgs::parse_env()?),
@@ -302,18 +308,34 @@ fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
     })
 }
 
-fn init_logging(format: LogFormat) {
+/// Logging to stderr. `serve` outside Lambda writes through a worker thread: the access log
+/// is a line per request, and tokio workers sharing the stderr lock queued on it (half a
+/// futex call per request under load). A line that finds the queue full is dropped rather
+/// than stalling requests behind a slow log reader. Lambda writes directly: its environment
+/// freezes once a response is sent, which would hold back lines still queued.
+fn init_logging(format: LogFormat, queued: bool) -> Option<WorkerGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WXRUN_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
     });
+    // Colour codes only for a person at a terminal: in CloudWatch or a file they are noise,
+    // and writing them was a share of the per-request access log's cost.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = if queued {
+        // The worker flushes after each batch it takes off the queue: one write per batch.
+        let (w, g) = NonBlockingBuilder::default()
+            .thread_name("wxrun-log")
+            .finish(std::io::BufWriter::new(std::io::stderr()));
+        (BoxMakeWriter::new(w), Some(g))
+    } else {
+        (BoxMakeWriter::new(std::io::stderr), None)
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal: in CloudWatch or a file they are
-        // noise, and writing them was a share of the per-request access log's cost.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_writer(writer)
+        .with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
     }
+    guard
 }

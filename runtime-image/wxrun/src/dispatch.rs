@@ -21,6 +21,8 @@ pub struct Runtime {
     app: RwLock<Option<Arc<App>>>,
     identity: Identity,
     max_body_bytes: usize,
+    /// The process id, which request ids start with (a system call, so read once).
+    pid: u32,
     next_id: AtomicU64,
     draining: AtomicBool,
     /// Why the release source cannot be reached, while it cannot (the app is then the
@@ -34,6 +36,7 @@ impl Runtime {
             app: RwLock::new(None),
             identity,
             max_body_bytes,
+            pid: std::process::id(),
             next_id: AtomicU64::new(1),
             draining: AtomicBool::new(false),
             source_error: RwLock::new(None),
@@ -96,7 +99,7 @@ impl Runtime {
         let id = request_id.unwrap_or_else(|| {
             format!(
                 "{:x}-{}",
-                std::process::id(),
+                self.pid,
                 self.next_id.fetch_add(1, Ordering::Relaxed)
             )
         });

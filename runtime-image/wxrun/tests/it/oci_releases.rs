@@ -129,11 +129,7 @@ async fn releases_fill_from_an_oci_registry_and_hot_swap_with_zero_failures() {
     let bogus = push(&reg.host, "bogus", false).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!volume.path().join("releases").join(&bogus).exists());
-    assert!(
-        a.logs().contains("no Spin locked-app layer"),
-        "{}",
-        a.logs()
-    );
+    a.wait_logs("no Spin locked-app layer").await;
     let id2 = push(&reg.host, "v2", true).await;
     assert_swapped_without_failures(load, &[&a, &b], "env=v2", volume.path(), &id2).await;
 }

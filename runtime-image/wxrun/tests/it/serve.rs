@@ -98,7 +98,7 @@ async fn serves_wasi_02_and_03_components_with_spin_routing() {
     assert!(info["release"].is_null());
 
     // Structured access log lines.
-    let logs = server.logs();
+    let logs = server.wait_logs("\"path\":\"/p3/deep/path\"").await;
     let line = logs
         .lines()
         .find(|l| l.contains("\"path\":\"/p3/deep/path\""))
@@ -159,11 +159,9 @@ async fn unsupported_import_traps_naming_it_and_request_body_reaches_guest() {
     // An import wxrun does not implement traps, naming it.
     let r = server.get("/hosts/absent").await;
     assert_eq!(r.status, 500, "{r:?}");
-    let logs = server.logs();
-    assert!(
-        logs.contains("wxrun does not implement import `wxrun:test/absent@1.0.0#ping`"),
-        "{logs}"
-    );
+    server
+        .wait_logs("wxrun does not implement import `wxrun:test/absent@1.0.0#ping`")
+        .await;
     // The server keeps serving after a trap.
     assert_eq!(server.get("/hello/again").await.status, 200);
 }

@@ -175,6 +175,23 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The log once it holds `needle`: `serve` writes its log from a queue, a moment after
+    /// the event, so a line is waited for (10 s at most), not read at once.
+    pub async fn wait_logs(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) {
+                return logs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{needle}` in the log:\n{logs}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     async fn wait_healthy(&mut self, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
@@ -184,6 +201,9 @@ impl Server {
             if let Ok(r) = get(&self.url("/.well-known/spin/health")).await
                 && r.status == 200
             {
+                // Its access line comes after every start-up line in the queue.
+                self.wait_logs("\"path\":\"/.well-known/spin/health\"")
+                    .await;
                 return;
             }
             assert!(
