@@ -36,9 +36,10 @@ wait_200() {
 
 now_ms() { date +%s%3N; }
 
-# hey_stats URL: prints "rps p50_ms p99_ms non2xx" for a 10 s run, 16 workers.
+# hey_stats URL [HEY_ARGS...]: prints "rps p50_ms p99_ms non2xx" for a 10 s run, 16 workers.
 hey_stats() {
-  hey -z "${HEY_DURATION:-10s}" -c "${HEY_CONCURRENCY:-16}" "$1" > /tmp/hey.$$ 2>&1
+  local url="$1"; shift
+  hey -z "${HEY_DURATION:-10s}" -c "${HEY_CONCURRENCY:-16}" "$@" "$url" > /tmp/hey.$$ 2>&1
   python3 - /tmp/hey.$$ <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()

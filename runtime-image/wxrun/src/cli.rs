@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 #[derive(Parser)]
@@ -308,26 +307,24 @@ fn serve_config(args: ServeArgs, lambda: bool) -> anyhow::Result<ServeConfig> {
     })
 }
 
-/// Logging to stderr. `serve` outside Lambda writes through a worker thread: the access log
-/// is a line per request, and tokio workers sharing the stderr lock queued on it (half a
-/// futex call per request under load). A line that finds the queue full is dropped rather
-/// than stalling requests behind a slow log reader. Lambda writes directly: its environment
-/// freezes once a response is sent, which would hold back lines still queued.
-fn init_logging(format: LogFormat, queued: bool) -> Option<WorkerGuard> {
+/// Logging to stderr. `serve` outside Lambda writes through [`crate::log_queue`]: the access
+/// log is a line per request, and writing each from the tokio worker that served it cost
+/// them a share of every request. Lambda writes directly: its environment freezes once a
+/// response is sent, which would hold back lines still queued.
+fn init_logging(format: LogFormat, queued: bool) -> Option<crate::log_queue::LogGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WXRUN_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
     });
     // Colour codes only for a person at a terminal: in CloudWatch or a file they are noise,
     // and writing them was a share of the per-request access log's cost.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (writer, guard) = if queued {
-        // The worker flushes after each batch it takes off the queue: one write per batch.
-        let (w, g) = NonBlockingBuilder::default()
-            .thread_name("wxrun-log")
-            .finish(std::io::BufWriter::new(std::io::stderr()));
-        (BoxMakeWriter::new(w), Some(g))
-    } else {
-        (BoxMakeWriter::new(std::io::stderr), None)
+    // Without a thread for the queue, lines are written directly rather than lost.
+    let queue = queued
+        .then(|| crate::log_queue::start(std::io::stderr()).ok())
+        .flatten();
+    let (writer, guard) = match queue {
+        Some((w, g)) => (BoxMakeWriter::new(w), Some(g)),
+        None => (BoxMakeWriter::new(std::io::stderr), None),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod hosts;
 pub mod info;
 pub mod lambda;
+pub mod log_queue;
 pub mod manifest;
 pub mod oci_source;
 pub mod outbound;
