@@ -6,7 +6,10 @@
 
 pub mod image_layer;
 mod lambda_zip;
+mod prune;
 pub mod runtime_image;
+
+pub use prune::{Pruned, prune};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

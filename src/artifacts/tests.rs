@@ -124,3 +124,50 @@ fn release_history_keeps_a_bounded_window() {
     assert_eq!(retained(&state, "c"), ["b", "a"]);
     assert!(retained(&State::new("t"), "d").is_empty());
 }
+
+#[test]
+fn prune_keeps_what_the_bucket_keeps_and_removes_the_rest() {
+    let d = tempfile::tempdir().unwrap();
+    let s = stack(d.path(), LAMBDA_AND_EC2, true);
+    let out = d.path().join("out");
+    let old = prepare(&s, None, &out, Purpose::Deploy).unwrap();
+    let stack_dir = out.join("t");
+    let layer = |sha: &str| stack_dir.join(format!("image-layer-x86_64-{sha}-0123-gzip6.tar.gz"));
+    std::fs::write(layer(&old.runtime["x86_64"].sha256), "old layer").unwrap();
+    std::fs::write(stack_dir.join("notes.txt"), "not ours").unwrap();
+
+    // A new app release and a new binary on both architectures.
+    std::fs::write(d.path().join("app/c.wasm"), "\0asm\x01").unwrap();
+    std::fs::write(d.path().join("bin/wxrun-arm64"), "\x7fELF arm 2").unwrap();
+    std::fs::write(d.path().join("bin/wxrun-x86_64"), "\x7fELF x86 2").unwrap();
+    let mut new = prepare(&s, None, &out, Purpose::Deploy).unwrap();
+    std::fs::write(layer(&new.runtime["x86_64"].sha256), "new layer").unwrap();
+    assert_ne!(new.release_id, old.release_id);
+
+    // The earlier release is still in the bucket's window: its bundle stays.
+    new.retained = vec![old.release_id.clone()];
+    let pruned = prune(&stack_dir, &new);
+    let old_zip = old.lambda_zip.as_ref().unwrap().path.clone();
+    let old_index = stack_dir.join(format!("lambda-arm64-of-{}", old.runtime["arm64"].sha256));
+    assert_eq!(pruned.files, 3, "the old layer, zip and zip note");
+    for gone in [&layer(&old.runtime["x86_64"].sha256), &old_zip, &old_index] {
+        assert!(!gone.exists(), "{} should be removed", gone.display());
+    }
+    let new_index = stack_dir.join(format!("lambda-arm64-of-{}", new.runtime["arm64"].sha256));
+    for kept in [
+        &old.bundle.path,
+        &new.bundle.path,
+        &new.lambda_zip.as_ref().unwrap().path,
+        &new_index,
+        &layer(&new.runtime["x86_64"].sha256),
+        &stack_dir.join("notes.txt"),
+    ] {
+        assert!(kept.exists(), "{} should stay", kept.display());
+    }
+
+    // Out of the window, the earlier bundle goes too; a second prune finds nothing else.
+    new.retained.clear();
+    assert_eq!(prune(&stack_dir, &new).files, 1);
+    assert!(!old.bundle.path.exists());
+    assert_eq!(prune(&stack_dir, &new), Pruned::default());
+}

@@ -1,14 +1,14 @@
 //! `wxinfra apply`: plan (or load a saved plan), confirm, execute, print outputs; or, with
 //! `--target k8s`, server-side apply of the rendered manifests to a cluster.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use super::{ChangeOpts, Global, Selection, StackArg, context, ui::Ui};
-use crate::artifacts::Purpose;
+use crate::artifacts::{Artifacts, Purpose};
 use crate::plan::Plan;
 
 #[derive(Debug, clap::Args)]
@@ -91,7 +91,12 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         None => context::make_plan_with(&desired, &state, &aws, progress.clone(), sel).await?,
     };
     ui.out(&crate::plan::render::render(&plan, ui.color));
+    // A saved plan may name bundles of its own time: then nothing kept is removed.
+    let prune = purpose == Purpose::Deploy && a.plan_file.is_none();
     if !plan.has_changes() {
+        if prune {
+            prune_artifacts(&loaded, &artifacts, ui);
+        }
         print_outputs(ui, &plan.desired, &state);
         return Ok(ExitCode::SUCCESS);
     }
@@ -125,6 +130,9 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         "Apply complete! Resources: {} added, {} changed, {} destroyed.",
         s.add, s.change, s.destroy
     ));
+    if prune {
+        prune_artifacts(&loaded, &artifacts, ui);
+    }
     let healthy = prove_health(&aws.ctx, &after, a.wait, ui).await?;
     print_outputs(ui, &plan.desired, &after);
     Ok(if healthy {
@@ -132,6 +140,21 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Removes the kept artifacts the stack no longer uses, once the bucket holds what this
+/// apply uploaded.
+fn prune_artifacts(loaded: &crate::stack::LoadedStack, artifacts: &Artifacts, ui: &Ui) {
+    let out = Path::new(crate::artifacts::DIR).join(&loaded.stack.name.value);
+    let pruned = crate::artifacts::prune(&out, artifacts);
+    if pruned.files > 0 {
+        ui.note(&format!(
+            "Removed {} kept file(s) of earlier releases and runtime binaries from {} ({:.1} MB).",
+            pruned.files,
+            out.display(),
+            pruned.bytes as f64 / 1e6
+        ));
+    }
 }
 
 /// Starts making the layer of each runtime image the apply will push (one whose binary the

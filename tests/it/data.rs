@@ -281,6 +281,17 @@ fn data_and_identity_apply_release_and_destroy() {
         r.stdout, r.stderr
     );
 
+    // Kept files of an earlier runtime binary, which the next apply removes.
+    let kept = ws.path().join(".wxinfra/artifacts/dt");
+    let earlier = "0".repeat(64);
+    let stale = [
+        kept.join(format!("image-layer-x86_64-{earlier}-0123-gzip6.tar.gz")),
+        kept.join(format!("lambda-x86_64-of-{earlier}")),
+    ];
+    for f in &stale {
+        std::fs::write(f, "earlier").unwrap();
+    }
+
     // An app-only change: one new bundle object and the pointer move, nothing else.
     ws.write("app/c.wasm", "\0asm\x01");
     let r = ws.run(&["plan", "-f", "stack.yaml", "--detailed-exitcode"]);
@@ -308,14 +319,28 @@ fn data_and_identity_apply_release_and_destroy() {
         "{}",
         r.stdout
     );
-    ws.run(&["apply", "-f", "stack.yaml", "--auto-approve"])
+    let applied = ws
+        .run(&["apply", "-f", "stack.yaml", "--auto-approve"])
         .ok();
     let objs = objects(&moto);
     let r2 = objs["releases/current"].as_str().unwrap().to_string();
     assert_ne!(r2, r1);
     assert_eq!(objs[&format!("releases/{r2}.tar")], r2);
-    // The previous release stays for rollback (KEEP_RELEASES = 3).
+    // The previous release stays for rollback (KEEP_RELEASES = 3), in the bucket and here;
+    // the earlier binary's files are gone, the current binary's zip stays.
     assert_eq!(objs[&format!("releases/{r1}.tar")], r1);
+    for r in [&r1, &r2] {
+        assert!(release_dir.join(format!("{r}.tar")).is_file(), "{r} kept");
+    }
+    for f in &stale {
+        assert!(!f.exists(), "{} should be removed", f.display());
+    }
+    assert!(
+        applied.stderr.contains("Removed 2 kept file(s)"),
+        "{}",
+        applied.stderr
+    );
+    assert!(kept.join(format!("lambda-x86_64-of-{bin}")).is_file());
     let r = ws.run(&["plan", "-f", "stack.yaml", "--detailed-exitcode"]);
     assert_eq!(
         r.code, 0,
