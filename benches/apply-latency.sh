@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): apply a stack against the emulator behind a proxy that adds a fixed
 # latency to every API call, and compare the wall time with the dependency graph's critical
-# path (from `plan --json`) × latency. Prints the ratio and the number of API calls.
+# path (from `plan --json`) × latency. Prints the ratio, the API calls per resource, each
+# command's start-up before its first call, and a no-change plan's time against its goal
+# (2 × latency × ceil(resources ÷ 10 read at once) + start-up).
 # Usage: benches/apply-latency.sh [STACK] [LATENCY_MS]   (defaults: stacks/demo.yaml 100)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,10 +75,17 @@ start=$(date +%s.%N)
 "$wx" apply -v -f "$stack" --auto-approve >"$work/apply.out" 2>"$work/apply.err" || { cat "$work/apply.err"; exit 1; }
 end=$(date +%s.%N)
 apply_calls=$(grep -o 'AWS API calls: [0-9]*' "$work/apply.err" | tail -1 | grep -o '[0-9]*$' || echo '?')
+# A plan with nothing to change: its refresh reads every resource, 10 at a time.
+replan_start=$(date +%s.%N)
+replan_rc=0
+"$wx" plan -f "$stack" --detailed-exitcode >"$work/replan.out" 2>"$work/replan.err" || replan_rc=$?
+replan_end=$(date +%s.%N)
+[ "$replan_rc" = 0 ] || { echo "the plan after apply was not empty (exit $replan_rc):"; cat "$work/replan.out" "$work/replan.err"; exit 1; }
+replan_calls=$(grep -o 'AWS API calls: [0-9]*' "$work/replan.err" | tail -1 | grep -o '[0-9]*$' || echo '?')
 "$wx" destroy -f "$stack" --auto-approve >/dev/null 2>"$work/destroy.err"
 destroy_calls=$(grep -o 'AWS API calls: [0-9]*' "$work/destroy.err" | tail -1 | grep -o '[0-9]*$' || echo '?')
 "$py" - "$work/apply.err" "$work/plan.json" <<PY
-import json, re, sys
+import json, math, re, sys, urllib.request
 # With -v every finished resource says: "ADDR: created (ID) after 3.2s (4 API calls in flight
 # 0.5s, paused 1.5s)".
 line = re.compile(r"^(\S+): \w+ (?:\(.*\) )?after ([0-9.]+)s \((\d+) API calls in flight ([0-9.]+)s, paused ([0-9.]+)s\)$", re.M)
@@ -94,7 +103,16 @@ slow = sorted(ops.items(), key=lambda kv: -kv[1]["t"])[:5]
 print("slowest: " + ", ".join(f"{a} {o['t']:.1f} s" for a, o in slow))
 print(f"API calls: plan {'$plan_calls'}, apply {'$apply_calls'} (apply includes its own refresh), destroy {'$destroy_calls'}")
 per = lambda calls: f"{int(calls) / $n_res:.1f}" if calls.isdigit() else "?"
-print(f"API calls per resource: plan {per('$plan_calls')}, apply {per('$apply_calls')}, destroy {per('$destroy_calls')}")
+print(f"API calls per resource: plan {per('$plan_calls')}, apply {per('$apply_calls')}, no-change plan {per('$replan_calls')}, destroy {per('$destroy_calls')}")
+# Start-up: from a command's start to its first call through the proxy.
+arrivals = json.load(urllib.request.urlopen("http://127.0.0.1:$proxy_port/__proxy/arrivals"))
+startup = lambda t0, t1: min((a for a in arrivals if t0 <= a <= t1), default=t1) - t0
+apply_startup, replan_startup = startup($start, $end), startup($replan_start, $replan_end)
+print(f"start-up before the first API call: apply {apply_startup:.2f} s, no-change plan {replan_startup:.2f} s (goal < 1 s)")
+if lat > 0:
+    replan = $replan_end - $replan_start
+    bound = 2 * lat * math.ceil($n_res / 10) + replan_startup
+    print(f"no-change plan: {replan:.2f} s for {'$replan_calls'} calls; goal 2 x latency x ceil({$n_res}/10) + start-up = {bound:.2f} s; ratio {replan / bound:.2f}")
 # The path the walk actually waited on: each resource starts when its last dependency ends, so
 # the chain of latest-ending dependencies sets the walk's length.
 done, via = {}, {}
@@ -125,4 +143,6 @@ if ops:
     print(f"outside the walk (start-up, health wait, state): {wall - end(chain[-1]):.2f} s")
     if lat > 0:
         print(f"the chain's calls x latency alone: {tot['calls'] * lat:.2f} s = {tot['calls'] * lat / (cp * lat):.2f} x (critical path x latency)")
+        # Pauses are waits on AWS: here the emulator's IAM propagation refusal and ECS rollout.
+        print(f"wall less the chain's pauses: {wall - tot['paused']:.2f} s = {(wall - tot['paused']) / (cp * lat):.2f} x (critical path x latency)")
 PY

@@ -17,7 +17,9 @@ protocol get one fault of each kind, so every wire format below is exercised in 
 REGEX in full: the query protocol's Action, the JSON protocols' X-Amz-Target operation, or
 "METHOD /path" for REST APIs (e.g. "POST /2015-03-31/functions").
 GET /__proxy/faults answers the faults injected so far, by protocol and kind, and the
-operations whose first answer was lost, as JSON.
+operations whose first answer was lost, as JSON. GET /__proxy/arrivals answers the wall-clock
+times (Unix seconds) at which the calls so far arrived, as a JSON list: the bench reads from
+it how long a command ran before its first API call.
 """
 
 import argparse
@@ -31,6 +33,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS_PATH = "/__proxy/faults"
+ARRIVALS_PATH = "/__proxy/arrivals"
 KINDS = ("throttle", "server_error", "lost")
 
 # The signing service in the SigV4 credential scope names the API the request is for.
@@ -193,6 +196,8 @@ def read_body(rfile, headers):
 
 
 def serve(port, upstream, latency, faults):
+    arrivals, arrivals_lock = [], threading.Lock()
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -211,10 +216,18 @@ def serve(port, upstream, latency, faults):
                 self.wfile.write(data)
 
         def forward(self):
+            arrived = time.time()
             body = read_body(self.rfile, self.headers)
             if self.command == "GET" and self.path == FAULTS_PATH:
                 self.reply(200, [("Content-Type", "application/json")], faults.report())
                 return
+            if self.command == "GET" and self.path == ARRIVALS_PATH:
+                with arrivals_lock:
+                    listed = json.dumps(arrivals)
+                self.reply(200, [("Content-Type", "application/json")], listed)
+                return
+            with arrivals_lock:
+                arrivals.append(arrived)
             time.sleep(latency)
             match = SCOPE.search(self.headers.get("Authorization") or "")
             proto = protocol(match.group(1) if match else "", self.headers)
