@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 use super::context::AwsContext;
 use super::errors::classify;
 use super::tags::STACK_TAG;
+use crate::engine::Hooks;
+use crate::engine::retry::{RetryPolicy, with_retry};
 use crate::provider::{Provider, ProviderError};
 
 /// A resource the sweep found: its id and the properties its kind's `delete` needs.
@@ -151,26 +153,35 @@ pub struct Swept {
 }
 
 /// Deletes every resource still tagged with the stack, in [`ORDER`].
-pub async fn sweep(ctx: &Arc<AwsContext>) -> Result<Swept, ProviderError> {
+///
+/// Every call is retried as the engine retries a step's (throttling, transient errors): the
+/// sweep runs right after a destroy's burst of deletes, when AWS is most likely to throttle.
+pub async fn sweep(
+    ctx: &Arc<AwsContext>,
+    retry: &RetryPolicy,
+    hooks: &dyn Hooks,
+) -> Result<Swept, ProviderError> {
     let provider = super::provider(ctx.clone());
     let mut swept = Swept::default();
-    let arns = tagged_arns(ctx).await?;
+    let arns = with_retry(retry, hooks, "sweep", || tagged_arns(ctx)).await?;
     for line in ORDER {
         let kind = provider.resource(line.kind).ok_or_else(|| {
             ProviderError::Api(format!("sweep line for unregistered kind {}", line.kind))
         })?;
-        for (id, props) in (line.find)(ctx, &arns).await? {
+        let found = with_retry(retry, hooks, line.kind, || (line.find)(ctx, &arns)).await?;
+        for (id, props) in found {
+            let address = format!("{} {id}", line.kind);
             // Deleted resources stay listed for a while (terminated instances, INACTIVE ECS
             // clusters and services); the kind's own read says they are gone. A read that
             // fails proves nothing, so the delete goes ahead and reports what is wrong.
-            if let Ok(None) = kind.read(&id, &props).await {
+            if let Ok(None) = with_retry(retry, hooks, &address, || kind.read(&id, &props)).await {
                 continue;
             }
-            kind.delete(&id, &props).await?;
+            with_retry(retry, hooks, &address, || kind.delete(&id, &props)).await?;
             swept.deleted.push((line.kind.to_string(), id));
         }
     }
-    swept.uncovered = tagged_arns(ctx)
+    swept.uncovered = with_retry(retry, hooks, "sweep", || tagged_arns(ctx))
         .await?
         .into_iter()
         .filter(|arn| {

@@ -39,7 +39,7 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     let engine = context::engine(&aws, store.clone(), progress.clone(), &a.change, ui);
     engine.apply(&plan, state).await?;
-    let swept = crate::aws::sweep::sweep(&aws.ctx).await?;
+    let swept = crate::aws::sweep::sweep(&aws.ctx, &engine.retry, engine.hooks.as_ref()).await?;
     for (kind, id) in &swept.deleted {
         progress.event(crate::engine::Event::Swept {
             kind: kind.clone(),
