@@ -93,10 +93,11 @@ pub struct Unsupported {
 
 /// Whether wxrun's linker provides the import called `name`.
 pub fn is_provided(name: &str) -> bool {
+    let wanted = semver(name);
     let ours = crate::variables::INTERFACES.iter();
     if ours
         .chain(crate::hosts::INTERFACES.iter())
-        .any(|ours| *ours == name || resolves_to(name, ours))
+        .any(|ours| *ours == name || wanted.is_some_and(|w| resolves_to(w, ours)))
     {
         return true;
     }
@@ -118,20 +119,20 @@ pub fn is_provided(name: &str) -> bool {
         .any(|(p, interfaces, s)| *p == package && *s == series && interfaces.contains(&interface))
 }
 
+/// The interface path and version of `name` (`spin:postgres/postgres@4.1.0`).
+/// Borrowed, not allocated: start-up asks this for every import against every
+/// interface wxrun provides.
+fn semver(name: &str) -> Option<(&str, [u64; 3])> {
+    let (path, v) = name.split_once('@')?;
+    let mut parts = v.split('.').map(|n| n.parse::<u64>().ok());
+    Some((path, [parts.next()??, parts.next()??, parts.next()??]))
+}
+
 /// Whether the linker's semver rule resolves import `wanted` to our `ours`:
 /// the same interface and major version (1 or later), and ours at least as
 /// new (a `spin:postgres/postgres@4.1.0` import gets 4.2.0).
-fn resolves_to(wanted: &str, ours: &str) -> bool {
-    let version = |name: &str| -> Option<(String, [u64; 3])> {
-        let (path, v) = name.split_once('@')?;
-        let mut parts = v.split('.').map(|n| n.parse::<u64>().ok());
-        let numbers = [parts.next()??, parts.next()??, parts.next()??];
-        Some((path.to_string(), numbers))
-    };
-    match (version(wanted), version(ours)) {
-        (Some((p, w)), Some((q, o))) => p == q && w[0] >= 1 && w[0] == o[0] && o >= w,
-        _ => false,
-    }
+fn resolves_to((path, w): (&str, [u64; 3]), ours: &str) -> bool {
+    semver(ours).is_some_and(|(q, o)| path == q && w[0] >= 1 && w[0] == o[0] && o >= w)
 }
 
 /// Lists the imports of `component` that wxrun does not implement.
