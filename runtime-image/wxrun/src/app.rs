@@ -11,6 +11,7 @@ use crate::routing::{RouteError, Router};
 use crate::traps::Unsupported;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::Instant;
 use wasmtime::Engine;
 
 /// Why an app could not be loaded.
@@ -82,6 +83,7 @@ impl App {
         let mut origins = BTreeMap::new();
         let mut loader = aot::Loader::new(engine, opts.cache_dir);
         for (id, decl) in &manifest.components {
+            let started = Instant::now();
             let (compiled, origin) =
                 loader
                     .load(&decl.source)
@@ -139,12 +141,17 @@ impl App {
                 },
                 limits: opts.limits,
             };
+            let loaded = started.elapsed();
             let prepared = component::prepare(engine, id, &compiled, settings)?;
+            // The two parts of a component's start-up: its code (a cache hit is an mmap, a
+            // miss a compile) and its linking against Spin's interfaces.
             tracing::info!(
                 component = %id,
                 generation = ?prepared.generation,
                 origin = ?origin,
                 unsupported = prepared.unsupported.len(),
+                load_ms = %format_args!("{:.3}", loaded.as_secs_f64() * 1e3),
+                link_ms = %format_args!("{:.3}", (started.elapsed() - loaded).as_secs_f64() * 1e3),
                 "component ready"
             );
             origins.insert(id.clone(), origin);

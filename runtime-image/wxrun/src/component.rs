@@ -72,10 +72,17 @@ pub fn prepare(
         id: id.to_string(),
         message: e,
     };
-    let mut linker = crate::engine::linker(engine).map_err(|e| link(format!("{e:#}")))?;
+    let ty = component.component_type();
+    let imports: Vec<&str> = ty.imports(engine).map(|(name, _)| name).collect();
+    let mut linker = crate::engine::linker(engine, &imports).map_err(|e| link(format!("{e:#}")))?;
     crate::variables::add_to_linker(&mut linker, engine, component, |h: &Host| &h.variables)
         .map_err(|e| link(format!("{e:#}")))?;
-    crate::hosts::add_to_linker(&mut linker).map_err(|e| link(format!("{e:#}")))?;
+    if imports
+        .iter()
+        .any(|name| crate::traps::provides(&crate::hosts::INTERFACES, name))
+    {
+        crate::hosts::add_to_linker(&mut linker).map_err(|e| link(format!("{e:#}")))?;
+    }
     let unsupported = crate::traps::link_unsupported(&mut linker, engine, component)
         .map_err(|e| link(e.to_string()))?;
     let pre = linker

@@ -91,14 +91,17 @@ pub struct Unsupported {
     pub functions: Vec<String>,
 }
 
+/// Whether one of `ours` is the import `name` or, by the linker's semver rule,
+/// resolves it.
+pub fn provides(ours: &[&str], name: &str) -> bool {
+    let wanted = semver(name);
+    ours.iter()
+        .any(|ours| *ours == name || wanted.is_some_and(|w| resolves_to(w, ours)))
+}
+
 /// Whether wxrun's linker provides the import called `name`.
 pub fn is_provided(name: &str) -> bool {
-    let wanted = semver(name);
-    let ours = crate::variables::INTERFACES.iter();
-    if ours
-        .chain(crate::hosts::INTERFACES.iter())
-        .any(|ours| *ours == name || wanted.is_some_and(|w| resolves_to(w, ours)))
-    {
+    if provides(&crate::variables::INTERFACES, name) || provides(&crate::hosts::INTERFACES, name) {
         return true;
     }
     let Some((path, version)) = name.split_once('@') else {
