@@ -144,7 +144,7 @@ impl App {
             let loaded = started.elapsed();
             let prepared = component::prepare(engine, id, &compiled, settings)?;
             // The two parts of a component's start-up: its code (a cache hit is an mmap, a
-            // miss a compile) and its linking against Spin's interfaces.
+            // miss a compile) and its linking against WASI and Spin's interfaces.
             tracing::info!(
                 component = %id,
                 generation = ?prepared.generation,

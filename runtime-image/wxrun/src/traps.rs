@@ -138,30 +138,6 @@ fn resolves_to((path, w): (&str, [u64; 3]), ours: &str) -> bool {
     semver(ours).is_some_and(|(q, o)| path == q && w[0] >= 1 && w[0] == o[0] && o >= w)
 }
 
-/// Lists the imports of `component` that wxrun does not implement.
-pub fn unsupported(engine: &Engine, component: &Component) -> Vec<Unsupported> {
-    let mut out = Vec::new();
-    for (name, item) in component.component_type().imports(engine) {
-        if is_provided(name) {
-            continue;
-        }
-        let functions = match item.ty {
-            ComponentItem::ComponentInstance(instance) => instance
-                .exports(engine)
-                .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
-                .map(|(f, _)| f.to_string())
-                .collect(),
-            ComponentItem::ComponentFunc(_) => vec![name.to_string()],
-            _ => continue,
-        };
-        out.push(Unsupported {
-            import: name.to_string(),
-            functions,
-        });
-    }
-    out
-}
-
 /// Why an unsupported import could not be stubbed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot link import {import:?} as traps: {reason}")]
@@ -173,13 +149,14 @@ pub struct StubError {
 /// Marker type for resources of unsupported interfaces.
 struct UnsupportedResource;
 
-/// Links every unsupported import of `component` into `linker` as traps.
+/// Links every import of `component` that wxrun does not implement into `linker` as traps,
+/// and lists them.
 pub fn link_unsupported<T: 'static>(
     linker: &mut Linker<T>,
     engine: &Engine,
     component: &Component,
 ) -> Result<Vec<Unsupported>, StubError> {
-    let list = unsupported(engine, component);
+    let mut list = Vec::new();
     for (name, item) in component.component_type().imports(engine) {
         if is_provided(name) {
             continue;
@@ -188,14 +165,16 @@ pub fn link_unsupported<T: 'static>(
             import: name.to_string(),
             reason: format!("{e:#}"),
         };
-        match item.ty {
+        let functions = match item.ty {
             ComponentItem::ComponentInstance(instance) => {
                 let mut inst = linker.instance(name).map_err(fail)?;
+                let mut functions = Vec::new();
                 for (export, item) in instance.exports(engine) {
                     let qualified = format!("{name}#{export}");
                     match item.ty {
                         ComponentItem::ComponentFunc(f) => {
-                            define_trap(&mut inst, export, qualified, f.async_()).map_err(fail)?
+                            define_trap(&mut inst, export, qualified, f.async_()).map_err(fail)?;
+                            functions.push(export.to_string());
                         }
                         ComponentItem::Resource(_) => inst
                             .resource(
@@ -207,24 +186,34 @@ pub fn link_unsupported<T: 'static>(
                         _ => {}
                     }
                 }
+                functions
             }
             ComponentItem::ComponentFunc(f) => {
-                define_trap(&mut linker.root(), name, name.to_string(), f.async_()).map_err(fail)?
+                define_trap(&mut linker.root(), name, name.to_string(), f.async_())
+                    .map_err(fail)?;
+                vec![name.to_string()]
             }
-            ComponentItem::Resource(_) => linker
-                .root()
-                .resource(name, ResourceType::host::<UnsupportedResource>(), |_, _| {
-                    Ok(())
-                })
-                .map_err(fail)?,
-            ComponentItem::Type(_) => {}
+            ComponentItem::Resource(_) => {
+                linker
+                    .root()
+                    .resource(name, ResourceType::host::<UnsupportedResource>(), |_, _| {
+                        Ok(())
+                    })
+                    .map_err(fail)?;
+                continue;
+            }
+            ComponentItem::Type(_) => continue,
             other => {
                 return Err(StubError {
                     import: name.to_string(),
                     reason: format!("unsupported import kind {other:?}"),
                 });
             }
-        }
+        };
+        list.push(Unsupported {
+            import: name.to_string(),
+            functions,
+        });
     }
     Ok(list)
 }
