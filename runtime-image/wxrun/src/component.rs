@@ -215,6 +215,9 @@ impl WorkerExpiration for Expiry {
     }
 }
 
+/// The error wasmtime-wasi-http hands [`WorkerState::drop`] for a worker dropped unfinished.
+const DROPPED_WORKER: &str = "worker panicked";
+
 /// Accepts `instance_reuse` requests in all, `concurrency` at a time.
 pub struct Reuse {
     limits: Limits,
@@ -248,8 +251,15 @@ impl WorkerState for Reuse {
     }
 
     fn drop(&self, _store: Store<Host>, result: Result<(), wasmtime::Error>) {
-        if let Err(e) = result {
-            tracing::warn!(error = %format!("{e:#}"), "instance ended with an error");
+        match result {
+            // wasmtime-wasi-http says this of every worker dropped before it returned, as the
+            // idle reused instances are when the server stops. A real panic has already been
+            // printed by the panic hook.
+            Err(e) if e.to_string() == DROPPED_WORKER => {
+                tracing::debug!("instance dropped before it finished")
+            }
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "instance ended with an error"),
+            Ok(()) => {}
         }
     }
 }

@@ -167,6 +167,41 @@ async fn unsupported_import_traps_naming_it_and_request_body_reaches_guest() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_stop_ends_idle_reused_instances_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        tmp.path(),
+        &format!(
+            "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\nsource = \"{}\"\n",
+            probe_p3_wasm().display()
+        ),
+    );
+    let mut server = Server::start(
+        &[
+            "--from",
+            manifest.to_str().unwrap(),
+            "--instance-reuse",
+            "100",
+            "--instance-concurrency",
+            "4",
+        ],
+        &[],
+    )
+    .await;
+    // Instances that served requests and wait, idle, for more when the server stops.
+    let urls: Vec<String> = (0..8).map(|i| server.url(&format!("/p/{i}"))).collect();
+    let replies = futures::future::join_all(urls.iter().map(|u| get(u))).await;
+    assert!(replies.iter().all(|r| r.as_ref().unwrap().status == 200));
+    let status = server.terminate();
+    assert!(status.success(), "{status}\n{}", server.logs());
+    // Dropping them is how a stop ends them, not an error (nor a panic).
+    let logs = server.logs();
+    assert!(logs.contains("drained"), "{logs}");
+    assert!(!logs.contains("instance ended with an error"), "{logs}");
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sigterm_drains_in_flight_requests() {
     let tmp = tempfile::tempdir().unwrap();
     let manifest = write_manifest(
