@@ -107,6 +107,12 @@ run with all of them on; switch one off to see what it catches):
   same ordering). Default VPCs come with an attached gateway
   (https://docs.aws.amazon.com/vpc/latest/userguide/default-vpc.html), which moto does not
   model, so they pass.
+- MOTO_STRICT_LB_PROVISIONING: a new load balancer is `provisioning` for
+  LB_PROVISIONING_SECONDS, then `active` (minutes in AWS: hashicorp/terraform #10386 and
+  #11333, terraform-provider-aws #8054; moto turns it `active` at the first describe).
+  Listeners, target groups and attributes are accepted while it provisions, as AWS accepts
+  them (the AWS Load Balancer Controller creates listeners right after CreateLoadBalancer,
+  kubernetes-sigs/aws-load-balancer-controller pkg/deploy/elbv2/load_balancer_manager.go).
 - MOTO_STRICT_ECS_ROLLOUT: a new or updated ECS service does not run its tasks at once: for
   ECS_ROLLOUT_SECONDS, DescribeServices shows runningCount 0 and the deployment
   IN_PROGRESS, then COMPLETED with the desired count running (the `services-stable` waiter,
@@ -281,7 +287,12 @@ from moto.elbv2.exceptions import (
     InvalidTargetError,
     ResourceInUseError,
 )
-from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeTargetGroup
+from moto.elbv2.models import (
+    ELBv2Backend,
+    FakeHealthStatus,
+    FakeLoadBalancer,
+    FakeTargetGroup,
+)
 from moto.elbv2.responses import ELBV2Response
 from moto.elbv2.models import elbv2_backends
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
@@ -706,6 +717,29 @@ def _create_load_balancer(self, *args, **kwargs):
 
 
 ELBv2Backend.create_load_balancer = _create_load_balancer
+
+
+# MOTO_STRICT_LB_PROVISIONING. AWS takes minutes; a few seconds meet a client that waits
+# for `active` where nothing needs it.
+LB_PROVISIONING_SECONDS = 3
+
+
+_released_activate = FakeLoadBalancer.activate
+
+
+def _activate(self):
+    """moto's step from `provisioning` to `active`, taken at a describe."""
+    if not (
+        _strict("LB_PROVISIONING")
+        and _clock.within(("lb", self.arn), LB_PROVISIONING_SECONDS)
+    ):
+        _released_activate(self)
+
+
+FakeLoadBalancer.activate = _activate
+ELBv2Backend.create_load_balancer = _marked(
+    ELBv2Backend.create_load_balancer, "lb", lambda lb: lb.arn
+)
 
 
 # MOTO_STRICT_ECS_ROLLOUT. Real tasks take a minute or more to start; a few seconds meet a

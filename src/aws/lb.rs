@@ -39,8 +39,6 @@ pub struct LbProps {
 
 typed!(LbProps, "aws.lb", "load balancer");
 
-/// An ALB takes a few minutes to leave `provisioning`.
-const READY: Duration = Duration::from_secs(600);
 const GONE: Duration = Duration::from_secs(300);
 const IDLE_TIMEOUT: &str = "idle_timeout.timeout_seconds";
 
@@ -52,20 +50,19 @@ fn outputs(lb: &LoadBalancer) -> Outputs {
     o
 }
 
-impl Lb {
-    async fn describe(&self, arn: &str) -> Result<Option<LoadBalancer>, ProviderError> {
-        Ok(found(
-            self.0
-                .elb
-                .describe_load_balancers()
-                .load_balancer_arns(arn)
-                .send()
-                .await,
-            |e| e.is_load_balancer_not_found_exception(),
-        )?
-        .and_then(|o| o.load_balancers().first().cloned()))
-    }
+async fn describe(ctx: &AwsContext, arn: &str) -> Result<Option<LoadBalancer>, ProviderError> {
+    Ok(found(
+        ctx.elb
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await,
+        |e| e.is_load_balancer_not_found_exception(),
+    )?
+    .and_then(|o| o.load_balancers().first().cloned()))
+}
 
+impl Lb {
     async fn set_idle_timeout(&self, arn: &str, seconds: u32) -> Result<(), ProviderError> {
         self.0
             .elb
@@ -84,6 +81,47 @@ impl Lb {
     }
 }
 
+/// Waits up to `max` for the load balancer `arn` to leave `provisioning` (a few minutes in
+/// AWS); `say` hears its state when it changes. False if it is not `active` in time; an
+/// error if it failed.
+pub async fn wait_active(
+    ctx: &AwsContext,
+    arn: &str,
+    max: Duration,
+    say: impl Fn(&str) + Sync,
+) -> Result<bool, ProviderError> {
+    let last = std::sync::Mutex::new(None);
+    let (last, say) = (&last, &say);
+    let active = wait::until("load balancer to become active", max, || async move {
+        let state = describe(ctx, arn)
+            .await?
+            .and_then(|l| l.state().cloned())
+            .ok_or_else(|| ProviderError::NotFound { what: arn.into() })?;
+        let code = state.code().cloned();
+        let changed = {
+            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut *last, code.clone()) != code
+        };
+        if changed {
+            say(code.as_ref().map_or("no state", |c| c.as_str()));
+        }
+        match code {
+            Some(LoadBalancerStateEnum::Active) => Ok(Some(())),
+            Some(LoadBalancerStateEnum::Failed) => Err(ProviderError::Api(format!(
+                "load balancer {arn} failed to provision: {}",
+                state.reason().unwrap_or("no reason given")
+            ))),
+            _ => Ok(None),
+        }
+    })
+    .await;
+    match active {
+        Ok(()) => Ok(true),
+        Err(ProviderError::Timeout { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 #[async_trait]
 impl Resource for Lb {
     fn kind(&self) -> &'static str {
@@ -95,7 +133,7 @@ impl Resource for Lb {
     }
 
     async fn read(&self, id: &str, applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let Some(lb) = self.describe(id).await? else {
+        let Some(lb) = describe(&self.0, id).await? else {
             return Ok(None);
         };
         let attrs = self
@@ -146,22 +184,19 @@ impl Resource for Lb {
             .send()
             .await
             .map_err(classify)?;
-        let arn = out
+        let lb = out
             .load_balancers()
             .first()
-            .and_then(|l| l.load_balancer_arn())
-            .ok_or_else(|| ProviderError::Api("CreateLoadBalancer returned no ARN".into()))?
-            .to_string();
+            .filter(|l| l.load_balancer_arn().is_some())
+            .ok_or_else(|| ProviderError::Api("CreateLoadBalancer returned no ARN".into()))?;
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
         self.set_idle_timeout(&arn, p.idle_timeout).await?;
-        let lb = wait::until("load balancer to become active", READY, || async {
-            Ok(self.describe(&arn).await?.filter(|l| {
-                l.state().and_then(|s| s.code()) == Some(&LoadBalancerStateEnum::Active)
-            }))
-        })
-        .await?;
+        // Not waiting for `active` (minutes): listeners, target groups and services are
+        // accepted while it provisions, so they go ahead; apply's health proof waits for it
+        // (`wait_active`).
         Ok(Created {
             id: arn,
-            outputs: outputs(&lb),
+            outputs: outputs(lb),
         })
     }
 
@@ -184,8 +219,7 @@ impl Resource for Lb {
         if changed.iter().any(|f| f == "tags") {
             tags::elb_update(&self.0.elb, id, old, new).await?;
         }
-        let lb = self
-            .describe(id)
+        let lb = describe(&self.0, id)
             .await?
             .ok_or_else(|| ProviderError::NotFound { what: id.into() })?;
         Ok(outputs(&lb))
@@ -200,7 +234,10 @@ impl Resource for Lb {
             .send()
             .await;
         if accepted(sent, |e| e.is_load_balancer_not_found_exception())? {
-            wait::gone("load balancer to be deleted", GONE, || self.describe(id)).await?;
+            wait::gone("load balancer to be deleted", GONE, || {
+                describe(&self.0, id)
+            })
+            .await?;
         }
         Ok(())
     }
@@ -221,7 +258,7 @@ impl Resource for Lb {
         else {
             return Ok(None);
         };
-        Ok(self.describe(&arn).await?.map(|lb| Created {
+        Ok(describe(&self.0, &arn).await?.map(|lb| Created {
             id: arn,
             outputs: outputs(&lb),
         }))

@@ -29,8 +29,9 @@ pub struct Args {
     /// `--target k8s`: kubeconfig context to use (default: the current context).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
-    /// How long to wait for what was applied to prove itself: every load balancer target
-    /// group healthy (AWS), the Deployment available (`--target k8s`). `0s` does not wait.
+    /// How long to wait for what was applied to prove itself: every load balancer active and
+    /// its target groups healthy (AWS), the Deployment available (`--target k8s`). `0s` does
+    /// not wait.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub wait: std::time::Duration,
 }
@@ -183,9 +184,23 @@ fn prefetch_image_layers(stack: &str, desired: &crate::graph::Graph, state: &cra
     }
 }
 
-/// Waits up to `max` for every target group in `state` to be healthy (saying each group's
-/// state as it changes), then prints each primitive's health. False when one is still not
-/// healthy at the end; a group the load balancer cannot judge is reported as unknown.
+/// (name, id) of each resource of `kind` in `state`.
+fn named_ids(state: &crate::state::State, kind: &str) -> Vec<(String, String)> {
+    state
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == kind)
+        .filter_map(|(address, r)| {
+            let name = address.rsplit('.').next().unwrap_or(address);
+            Some((name.to_string(), r.id.clone()?))
+        })
+        .collect()
+}
+
+/// Waits up to `max` for every load balancer in `state` to be active (apply does not wait for
+/// it on the way) and every target group to be healthy, saying each one's state as it
+/// changes, then prints each primitive's health. False when one is still not there at the
+/// end; a group the load balancer cannot judge is reported as unknown.
 async fn prove_health(
     aws: &crate::aws::AwsContext,
     state: &crate::state::State,
@@ -193,23 +208,30 @@ async fn prove_health(
     ui: &Ui,
 ) -> anyhow::Result<bool> {
     use crate::aws::target_health::{Verdict, wait};
-    let groups: Vec<(String, String)> = state
-        .resources
-        .iter()
-        .filter(|(_, r)| r.kind == "aws.lb_target_group")
-        .filter_map(|(address, r)| {
-            let name = address.rsplit('.').next().unwrap_or(address);
-            Some((name.to_string(), r.id.clone()?))
-        })
-        .collect();
-    if groups.is_empty() || max.is_zero() {
+    let balancers = named_ids(state, "aws.lb");
+    let groups = named_ids(state, "aws.lb_target_group");
+    if (groups.is_empty() && balancers.is_empty()) || max.is_zero() {
         return Ok(true);
     }
     ui.note(&format!(
-        "Waiting up to {} for the load balancer's health checks...",
+        "Waiting up to {} for the load balancer and its health checks...",
         humantime::format_duration(max)
     ));
-    let verdicts = wait(aws, &groups, max, |name, v| {
+    let deadline = std::time::Instant::now() + max;
+    for (name, arn) in &balancers {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let say = |s: &str| ui.note(&format!("  load balancer {name}: {s}"));
+        if !crate::aws::lb::wait_active(aws, arn, left, say).await? {
+            ui.warn(&format!(
+                "load balancer {name} is not active after {}: the resources are applied and \
+                 recorded; run apply again (or plan) to check",
+                humantime::format_duration(max)
+            ));
+            return Ok(false);
+        }
+    }
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let verdicts = wait(aws, &groups, left, |name, v| {
         ui.note(&format!("  {name}: {v}"))
     })
     .await?;

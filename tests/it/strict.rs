@@ -587,3 +587,56 @@ async fn a_certificate_is_issued_only_once_its_record_is_in_the_zone_and_deleted
         "only the zone's own records and the stranger's are left"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_load_balancer_is_used_while_it_provisions_and_the_health_proof_waits_for_it() {
+    let moto = Moto::start();
+    let net = network(&moto);
+    let c = ctx(&moto).await;
+    let kinds = Kinds::new(c.clone());
+    let lb = json!({
+        "name": "t-alb", "scheme": "internet-facing", "subnets": net["subnets"],
+        "security_groups": [net["alb_sg"]], "idle_timeout": 60, "tags": tags("aws.lb.main"),
+    });
+    // The create returns with what its dependents need, not after the minutes AWS takes to
+    // provision (MOTO_STRICT_LB_PROVISIONING)...
+    let (lb_arn, live) = kinds.create("aws.lb", "aws.lb.main", &lb).await;
+    assert!(
+        live["outputs"]["dns_name"]
+            .as_str()
+            .unwrap()
+            .contains("elb")
+    );
+    // ...and its target group and listener go ahead meanwhile, as AWS accepts them.
+    let tg = tg_props("fargate", "ip", net["vpc"].as_str().unwrap());
+    let (tg_arn, _) = kinds
+        .create("aws.lb_target_group", "aws.lb_target_group.fargate", &tg)
+        .await;
+    let listener = json!({
+        "load_balancer_arn": lb_arn, "port": 80, "protocol": "HTTP",
+        "forward": [{"target_group_arn": tg_arn, "weight": 1}],
+        "tags": tags("aws.lb_listener.main"),
+    });
+    kinds
+        .create("aws.lb_listener", "aws.lb_listener.main", &listener)
+        .await;
+    let state = moto.boto(&format!(
+        "lb = client('elbv2').describe_load_balancers(LoadBalancerArns=['{lb_arn}'])['LoadBalancers'][0]\n\
+         print(json.dumps(lb['State']['Code']))"
+    ));
+    assert_eq!(state, "provisioning");
+    // Apply's health proof waits for it, saying each state it meets.
+    let said = std::sync::Mutex::new(Vec::new());
+    let active = wxinfra::aws::lb::wait_active(&c, &lb_arn, Duration::from_secs(60), |s| {
+        said.lock().unwrap().push(s.to_string())
+    })
+    .await
+    .unwrap();
+    assert!(active);
+    assert_eq!(*said.lock().unwrap(), ["provisioning", "active"]);
+    // With no time left, one look still answers.
+    let gone_by = wxinfra::aws::lb::wait_active(&c, &lb_arn, Duration::ZERO, |_| {})
+        .await
+        .unwrap();
+    assert!(gone_by, "an active load balancer is active at once");
+}
