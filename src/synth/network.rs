@@ -34,18 +34,17 @@ pub struct Network {
     /// Whether compute sits in public subnets, where Fargate tasks need a public IP to reach
     /// ECR and CloudWatch Logs.
     pub compute_public: bool,
-    /// Addresses compute starts after: private subnets' routes through their NAT gateway
-    /// (instances install packages and tasks pull images at once). Empty for public subnets.
+    /// Addresses compute starts after: its subnets' way to the internet, the public route
+    /// table and associations or the private subnets' routes through their NAT gateway
+    /// (instances install packages and tasks pull images at once). Empty for an adopted VPC.
     pub compute_ready: Vec<String>,
     /// Route tables that gateway endpoints (S3) attach to.
     pub route_table_ids: Val<Vec<String>>,
     pub alb_sg: String,
     pub compute_sg: String,
     pub efs_sg: String,
-    /// Addresses of a new VPC's way to the internet (the attached gateway, the route table
-    /// with its default route, the subnets' associations). AWS refuses an internet-facing
-    /// load balancer in a VPC with no gateway yet ("InvalidSubnet: VPC … has no internet
-    /// gateway"), so the load balancer is created after them. Empty for an adopted VPC.
+    /// Addresses of a new VPC's way to the internet: the attached gateway, then the route
+    /// table with its default route and the subnets' associations. Empty for an adopted VPC.
     pub internet: Vec<String>,
 }
 
@@ -96,6 +95,7 @@ pub fn synth(s: &mut Synth) -> Result<Network, GraphError> {
         }
     };
     let mut net = security_groups(s, vpc_id, subnet_ids, route_table_ids)?;
+    net.compute_ready = internet.clone();
     net.internet = internet;
     if let Some(p) = private {
         net.compute_subnet_ids = Val::Known(p.subnet_ids);

@@ -4,14 +4,19 @@
 use super::{HEALTH_PATH, Network, Synth, SynthError};
 use crate::aws::acm_certificate::AcmCertificateProps;
 use crate::aws::acm_certificate_validation::AcmCertificateValidationProps;
+use crate::aws::internet_gateway::InternetGatewayProps;
 use crate::aws::lb::LbProps;
 use crate::aws::lb_listener::{DefaultAction, Forward, LbListenerProps, Redirect};
 use crate::aws::lb_target_group::{HealthCheck, LbTargetGroupProps, TargetType};
+use crate::aws::props::Typed;
 use crate::aws::route53_record::{Alias, RecordValue, Route53RecordProps};
 use crate::graph::Node;
 use crate::stack::LoadBalancerSpec;
 
-/// The balancer, internet-facing in the public subnets, once the VPC has its internet path.
+/// The balancer, internet-facing in the public subnets, once the VPC has its internet
+/// gateway: AWS refuses one in a VPC with none ("InvalidSubnet: VPC … has no internet
+/// gateway"). The gateway attachment is all it needs (CloudFormation's DependsOn guide names
+/// it, not the routes), so it does not wait for the route table: compute does.
 pub(super) fn load_balancer(s: &mut Synth, net: &Network) -> Result<Node, SynthError> {
     let spec = &s.stack.stack.load_balancer;
     let props = LbProps {
@@ -21,8 +26,13 @@ pub(super) fn load_balancer(s: &mut Synth, net: &Network) -> Result<Node, SynthE
         security_groups: vec![net.alb_sg.clone()],
         idle_timeout: spec.idle_timeout.value,
     };
-    let internet: Vec<&str> = net.internet.iter().map(String::as_str).collect();
-    Ok(s.add_typed_after("main", &props, true, &internet)?)
+    let gateway: Vec<&str> = net
+        .internet
+        .iter()
+        .map(String::as_str)
+        .filter(|a| a.starts_with(InternetGatewayProps::KIND))
+        .collect();
+    Ok(s.add_typed_after("main", &props, true, &gateway)?)
 }
 
 /// The target group of each configured primitive, and the listener's weighted forward to

@@ -211,16 +211,25 @@ fn a_scaled_service_leaves_its_count_to_a_target_tracking_policy() {
 }
 
 #[test]
-fn internet_facing_alb_waits_for_the_gateway_and_public_routes() {
+fn internet_facing_alb_waits_for_the_gateway_and_compute_for_the_public_routes() {
     let g = graph(STACK);
     let deps = g.nodes["aws.lb.main"].depends_on();
-    for d in [
-        "aws.internet_gateway.main",
-        "aws.route_table.public",
-        "aws.route_table_association.public-a",
-        "aws.route_table_association.public-b",
-    ] {
-        assert!(deps.contains(d), "the ALB does not wait for {d}: {deps:?}");
+    assert!(deps.contains("aws.internet_gateway.main"), "{deps:?}");
+    assert!(!deps.iter().any(|d| d.contains("route_table")), "{deps:?}");
+    // Compute in the public subnets reaches ECR and package mirrors through the gateway
+    // route: the instances' template and the service start after it.
+    for compute in ["aws.launch_template.ec2", "aws.ecs_service.app"] {
+        let deps = g.nodes[compute].depends_on();
+        for d in [
+            "aws.route_table.public",
+            "aws.route_table_association.public-a",
+            "aws.route_table_association.public-b",
+        ] {
+            assert!(
+                deps.contains(d),
+                "{compute} does not wait for {d}: {deps:?}"
+            );
+        }
     }
     // An adopted VPC already has its way out: nothing to wait for but the lookup.
     let g = graph(&STACK.replace("app:", "network:\n  vpc: default\napp:"));
