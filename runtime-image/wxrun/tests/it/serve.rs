@@ -166,8 +166,8 @@ async fn unsupported_import_traps_naming_it_and_request_body_reaches_guest() {
     assert_eq!(server.get("/hello/again").await.status, 200);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_stop_ends_idle_reused_instances_quietly() {
+/// The WASI 0.3 probe alone on every path, served with `extra` flags.
+async fn probe_p3_server(extra: &[&str]) -> (Server, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let manifest = write_manifest(
         tmp.path(),
@@ -176,18 +176,15 @@ async fn a_stop_ends_idle_reused_instances_quietly() {
             probe_p3_wasm().display()
         ),
     );
-    let mut server = Server::start(
-        &[
-            "--from",
-            manifest.to_str().unwrap(),
-            "--instance-reuse",
-            "100",
-            "--instance-concurrency",
-            "4",
-        ],
-        &[],
-    )
-    .await;
+    let mut args = vec!["--from", manifest.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    (Server::start(&args, &[]).await, tmp)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_ends_idle_reused_instances_quietly() {
+    let (mut server, _tmp) =
+        probe_p3_server(&["--instance-reuse", "100", "--instance-concurrency", "4"]).await;
     // Instances that served requests and wait, idle, for more when the server stops.
     let urls: Vec<String> = (0..8).map(|i| server.url(&format!("/p/{i}"))).collect();
     let replies = futures::future::join_all(urls.iter().map(|u| get(u))).await;
@@ -203,19 +200,7 @@ async fn a_stop_ends_idle_reused_instances_quietly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_drains_in_flight_requests() {
-    let tmp = tempfile::tempdir().unwrap();
-    let manifest = write_manifest(
-        tmp.path(),
-        &format!(
-            "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\nsource = \"{}\"\n",
-            probe_p3_wasm().display()
-        ),
-    );
-    let mut server = Server::start(
-        &["--from", manifest.to_str().unwrap(), "--timeout-ms", "1500"],
-        &[],
-    )
-    .await;
+    let (mut server, _tmp) = probe_p3_server(&["--timeout-ms", "1500"]).await;
     // A request that runs until its 1.5 s limit is in flight during SIGTERM:
     // it still gets its (504) answer, and the process exits cleanly.
     let url = server.url("/slow/loop");
