@@ -72,7 +72,11 @@ pub(super) fn synth(
 }
 
 /// The runtime's image, packed from the binary the other primitives get, in the stack's
-/// repository (immutable tags, scanned on push).
+/// repository (immutable tags, scanned on push). It is the binary alone, with no command
+/// (wxrun without one serves as its `WXRUN_*` environment says, as the Kubernetes image
+/// does): the task definition gives the command. So the push, a deploy's slowest create,
+/// starts once the repository exists rather than after the artifacts bucket, whose name the
+/// command holds, and a new port or bucket is no new image.
 fn image(s: &mut Synth, at: &Shared, f: &FargateSpec) -> Result<Node, SynthError> {
     let runtime = at.data.runtime(f.arch.value)?;
     let repo = EcrRepositoryProps {
@@ -88,7 +92,7 @@ fn image(s: &mut Synth, at: &Shared, f: &FargateSpec) -> Result<Node, SynthError
         binary_sha256: runtime.local_sha256.clone(),
         arch: f.arch.value.as_str().into(),
         user: RUNTIME_UID.to_string(),
-        cmd: serve_command(at.data, at.port),
+        cmd: Vec::new(),
     };
     Ok(s.add_typed("runtime", &image, false)?)
 }

@@ -287,6 +287,19 @@ fn task_definition_runs_the_image_by_digest_with_efs_over_tls() {
     let g = graph(STACK);
     let td = &g.nodes["aws.ecs_task_definition.app"].props;
     assert_eq!(td["container"]["image"], "${aws.oci_image.runtime.uri}");
+    // The image is the binary alone: pushed as soon as its repository exists, whatever the
+    // bucket or port; the task definition says how to serve.
+    let image = &g.nodes["aws.oci_image.runtime"];
+    assert_eq!(
+        image.depends_on().into_iter().collect::<Vec<_>>(),
+        ["aws.ecr_repository.runtime"]
+    );
+    assert_eq!(image.props["cmd"], json!([]));
+    assert_eq!(td["container"]["command"][0], "serve");
+    assert_eq!(
+        td["container"]["command"][4],
+        "s3://${aws.s3_bucket.artifacts.id}/releases"
+    );
     assert_eq!(
         td["efs"]["access_point_id"],
         "${aws.efs_access_point.app.id}"
