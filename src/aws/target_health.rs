@@ -90,13 +90,15 @@ pub async fn wait(
     let mut last: Vec<Option<Verdict>> = vec![None; groups.len()];
     let mut delay = Duration::from_secs(1);
     loop {
-        for (i, (name, arn)) in groups.iter().enumerate() {
-            if last[i].as_ref().is_some_and(Verdict::settled) {
-                continue;
-            }
-            let v = check(ctx, arn).await?;
+        let open: Vec<usize> = (0..groups.len())
+            .filter(|&i| !last[i].as_ref().is_some_and(Verdict::settled))
+            .collect();
+        // The groups are independent: one look at all of them costs one call's time.
+        let seen =
+            futures::future::try_join_all(open.iter().map(|&i| check(ctx, &groups[i].1))).await?;
+        for (i, v) in open.into_iter().zip(seen) {
             if last[i].as_ref() != Some(&v) {
-                say(name, &v);
+                say(&groups[i].0, &v);
             }
             last[i] = Some(v);
         }

@@ -199,8 +199,8 @@ fn named_ids(state: &crate::state::State, kind: &str) -> Vec<(String, String)> {
 
 /// Waits up to `max` for every load balancer in `state` to be active (apply does not wait for
 /// it on the way) and every target group to be healthy, saying each one's state as it
-/// changes, then prints each primitive's health. False when one is still not there at the
-/// end; a group the load balancer cannot judge is reported as unknown.
+/// changes, then prints each primitive's health. False when one is still not active or
+/// healthy at the end; a group the load balancer cannot judge is reported as unknown.
 async fn prove_health(
     aws: &crate::aws::AwsContext,
     state: &crate::state::State,
@@ -217,24 +217,28 @@ async fn prove_health(
         "Waiting up to {} for the load balancer and its health checks...",
         humantime::format_duration(max)
     ));
-    let deadline = std::time::Instant::now() + max;
-    for (name, arn) in &balancers {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let say = |s: &str| ui.note(&format!("  load balancer {name}: {s}"));
-        if !crate::aws::lb::wait_active(aws, arn, left, say).await? {
-            ui.warn(&format!(
-                "load balancer {name} is not active after {}: the resources are applied and \
-                 recorded; run apply again (or plan) to check",
-                humantime::format_duration(max)
-            ));
-            return Ok(false);
-        }
-    }
-    let left = deadline.saturating_duration_since(std::time::Instant::now());
-    let verdicts = wait(aws, &groups, left, |name, v| {
+    // The balancers and the groups are watched side by side: each is its own call.
+    let active = futures::future::try_join_all(balancers.iter().map(|(name, arn)| {
+        let say = move |s: &str| ui.note(&format!("  load balancer {name}: {s}"));
+        crate::aws::lb::wait_active(aws, arn, max, say)
+    }));
+    let healthy = wait(aws, &groups, max, |name, v| {
         ui.note(&format!("  {name}: {v}"))
-    })
-    .await?;
+    });
+    let (active, verdicts) = futures::future::try_join(active, healthy).await?;
+    let inactive: Vec<&str> = balancers
+        .iter()
+        .zip(active)
+        .filter(|(_, up)| !up)
+        .map(|((name, _), _)| name.as_str())
+        .collect();
+    for name in &inactive {
+        ui.warn(&format!(
+            "load balancer {name} is not active after {}: the resources are applied and \
+             recorded; run apply again (or plan) to check",
+            humantime::format_duration(max)
+        ));
+    }
     let mut text = String::from("\nHealth:\n");
     for ((name, _), v) in groups.iter().zip(&verdicts) {
         text.push_str(&format!("  {name} = {v}\n"));
@@ -251,7 +255,7 @@ async fn prove_health(
             humantime::format_duration(max)
         ));
     }
-    Ok(pending == 0)
+    Ok(pending == 0 && inactive.is_empty())
 }
 
 /// `apply --target k8s`: no state file; the cluster is the state (labels + field manager).
