@@ -184,12 +184,11 @@ impl Resource for Lb {
             .send()
             .await
             .map_err(classify)?;
-        let lb = out
+        let (lb, arn) = out
             .load_balancers()
             .first()
-            .filter(|l| l.load_balancer_arn().is_some())
+            .and_then(|l| Some((l, l.load_balancer_arn()?.to_string())))
             .ok_or_else(|| ProviderError::Api("CreateLoadBalancer returned no ARN".into()))?;
-        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
         self.set_idle_timeout(&arn, p.idle_timeout).await?;
         // Not waiting for `active` (minutes): listeners, target groups and services are
         // accepted while it provisions, so they go ahead; apply's health proof waits for it
