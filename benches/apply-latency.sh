@@ -10,11 +10,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 stack="$(realpath "${1:-$root/stacks/demo.yaml}")"
 latency_ms="${2:-100}"
 cd "$root"
-scripts/setup-venv.sh
-scripts/setup-tools.sh
-# The workspace's one build (scripts/lib/build.sh): the wxinfra the demo runs.
-runtime-image/build-static.sh >/dev/null
-[ -f examples/hello/app.wasm ] || examples/hello/build.sh
+# The demo's tools and the workspace's one build (scripts/lib/build.sh): the wxinfra the demo runs.
+# shellcheck source=scripts/lib/prepare.sh
+. scripts/lib/prepare.sh
+prepare_stack_tools
 # shellcheck source=scripts/lib/build.sh
 . scripts/lib/build.sh
 wx="$build_bin/wxinfra"

@@ -11,13 +11,12 @@ stack="$(realpath "${1:-$root/stacks/demo.yaml}")"
 # The default runtime binary (runtime-image/dist/wxrun-{arch}) is found from the repo root.
 cd "$root"
 
-scripts/setup-venv.sh
-scripts/setup-tools.sh
 # One build (scripts/lib/build.sh): the static wxrun the stack ships and the wxinfra that runs
 # here, which finds that wxrun beside it (validate asks it which imports would trap). Cargo
 # has nothing to do on later runs.
-runtime-image/build-static.sh >/dev/null
-[ -f examples/hello/app.wasm ] || examples/hello/build.sh
+# shellcheck source=scripts/lib/prepare.sh
+. scripts/lib/prepare.sh
+prepare_stack_tools
 # shellcheck source=scripts/lib/build.sh
 . scripts/lib/build.sh
 wx="$build_bin/wxinfra"

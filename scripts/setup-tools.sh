@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# Debian tools the tests and the demo start or call: shellcheck (EC2 user data), a local OCI
-# registry and skopeo (the runtime image push, which moto's ECR cannot take), redis-server,
+# Debian tools and rustup targets, installed once; a failure stops the caller.
+#   scripts/setup-tools.sh        what the tests start or call (below)
+#   scripts/setup-tools.sh demo   only what the demo and the benches need: a local OCI registry
+#                                 (the runtime image push, which moto's ECR cannot take),
+#                                 musl-gcc and rustup's musl target (the static build)
+# The tests add shellcheck (EC2 user data), skopeo (reads pushed images back), redis-server,
 # mosquitto, postgresql and mariadb-server (wxrun's Redis key-value store, outbound Redis,
-# MQTT, PostgreSQL and MySQL tests start their own on 127.0.0.1), musl-gcc (the static wxrun),
-# and rustup's targets for the static wxrun and the test components.
-# Installed once; a failure stops the caller.
+# MQTT, PostgreSQL and MySQL tests start their own on 127.0.0.1), and the Wasm targets of the
+# test components.
 set -euo pipefail
-missing=()
+case "${1:-test}" in
+  demo) test_tools=false ;;
+  test) test_tools=true ;;
+  *) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
+esac
 # COMMAND:PACKAGE pairs; a COMMAND with a `/` is a path glob (PostgreSQL's
 # binaries are not on PATH but in /usr/lib/postgresql/<major>/bin).
-for tool in shellcheck:shellcheck docker-registry:docker-registry skopeo:skopeo \
-  redis-server:redis-server mosquitto:mosquitto musl-gcc:musl-tools \
-  '/usr/lib/postgresql/*/bin/initdb':postgresql mariadbd:mariadb-server; do
+tools=(docker-registry:docker-registry musl-gcc:musl-tools)
+targets=(x86_64-unknown-linux-musl)
+if $test_tools; then
+  tools+=(shellcheck:shellcheck skopeo:skopeo redis-server:redis-server mosquitto:mosquitto
+    '/usr/lib/postgresql/*/bin/initdb':postgresql mariadbd:mariadb-server)
+  targets+=(wasm32-wasip1 wasm32-wasip2)
+fi
+missing=()
+for tool in "${tools[@]}"; do
   command="${tool%%:*}"
   if [[ "$command" == */* ]]; then
     compgen -G "$command" >/dev/null || missing+=("${tool##*:}")
@@ -29,6 +42,6 @@ fi
 # Added here, one after the other, because the builds that use them run side by side and
 # rustup is not safe for concurrent use (rust-lang/rustup#988).
 installed=$(rustup target list --installed)
-for target in x86_64-unknown-linux-musl wasm32-wasip1 wasm32-wasip2; do
+for target in "${targets[@]}"; do
   grep -qx "$target" <<<"$installed" || rustup target add "$target"
 done
