@@ -8,6 +8,7 @@ pub mod artifacts;
 pub mod aws;
 pub mod cli;
 pub mod engine;
+pub mod error_text;
 pub mod graph;
 pub mod k8s;
 pub mod oci;

@@ -77,7 +77,7 @@ pub enum ProviderError {
     Transient(String),
     #[error("{0}")]
     Api(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 

@@ -73,7 +73,7 @@ pub enum Purpose {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
-    #[error("bundling the app: {0}")]
+    #[error("bundling the app")]
     Bundle(#[from] spin_bundle::BundleError),
     #[error(
         "the {arch} runtime binary {path} does not exist; build it with `runtime-image/build-static.sh` and copy the binary there, or set `runtime.binary` in the stack (`{{arch}}` is replaced by arm64/x86_64)"
@@ -81,7 +81,7 @@ pub enum ArtifactError {
     MissingRuntime { arch: &'static str, path: PathBuf },
     #[error("packing the runtime image from {path}: {message}")]
     Pack { path: PathBuf, message: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]

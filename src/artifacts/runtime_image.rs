@@ -7,8 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+
 use super::image_layer::{self, LayerInput};
 use super::{ArtifactError, io, runtime_path, sha256_hex, write_once};
+use crate::error_text::with_causes;
 use crate::oci::image::assemble;
 use crate::oci::{Artifact, ImageSpec, layout};
 use crate::stack::LoadedStack;
@@ -36,8 +39,7 @@ impl RuntimeImage {
     pub fn artifact(&self) -> anyhow::Result<Artifact> {
         let bytes = std::fs::read(&self.archive)
             .map_err(|e| anyhow::anyhow!("reading {}: {e}", self.archive.display()))?;
-        let artifact =
-            layout::read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", self.archive.display()))?;
+        let artifact = layout::read(&bytes).with_context(|| self.archive.display().to_string())?;
         anyhow::ensure!(
             artifact.digest == self.digest,
             "{} holds {}, not {}: remove it and run again",
@@ -107,7 +109,7 @@ pub fn k8s_runtime_image(
     })?;
     let image = assemble(&layer, &spec).map_err(|e| ArtifactError::Pack {
         path: binary.clone(),
-        message: e.to_string(),
+        message: with_causes(&e),
     })?;
     let artifact = image.artifact();
     let bytes = layout::archive(&artifact, &format!("{repository}:{tag}"));

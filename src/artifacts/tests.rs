@@ -104,6 +104,24 @@ fn a_missing_binary_fails_deploy_with_the_fix_but_not_validate() {
 }
 
 #[test]
+fn a_missing_component_names_its_fix_once() {
+    let d = tempfile::tempdir().unwrap();
+    let s = stack(d.path(), LAMBDA_AND_EC2, true);
+    std::fs::remove_file(d.path().join("app/c.wasm")).unwrap();
+    let e = prepare(&s, None, &d.path().join("out"), Purpose::Validate).unwrap_err();
+    let text = format!("{:#}", anyhow::Error::from(e));
+    assert!(
+        text.starts_with("bundling the app: component `c`: "),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("build the component first").count(),
+        1,
+        "{text}"
+    );
+}
+
+#[test]
 fn release_history_keeps_a_bounded_window() {
     use crate::state::{ResourceState, Status};
     let mut state = State::new("t");

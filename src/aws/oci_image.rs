@@ -18,6 +18,7 @@ use super::context::AwsContext;
 use super::errors::{classify, found};
 use super::props::{Typed, typed};
 use crate::artifacts::image_layer::{self, LayerInput};
+use crate::error_text::with_causes;
 use crate::oci::image::{Layer, assemble};
 use crate::oci::{ImageSpec, Registry};
 use crate::provider::{
@@ -123,7 +124,7 @@ async fn layer_for(
 }
 
 fn registry_err(e: crate::oci::RegistryError) -> ProviderError {
-    ProviderError::Api(format!("{e:#}"))
+    ProviderError::Api(with_causes(&e))
 }
 
 #[async_trait]
@@ -180,9 +181,9 @@ impl Resource for OciImage {
         // async workers, and usually already made: `apply` starts it beside the plan.
         let layer = layer_for(req.stack, &p.binary, &spec.arch, &p.binary_sha256)
             .await
-            .map_err(|e| ProviderError::Validation(e.to_string()))?;
+            .map_err(|e| ProviderError::Validation(with_causes(&e)))?;
         let image =
-            assemble(&layer, &spec).map_err(|e| ProviderError::Validation(e.to_string()))?;
+            assemble(&layer, &spec).map_err(|e| ProviderError::Validation(with_causes(&e)))?;
         let (registry, repo) = self.registry(uri).await?;
         let pushed = registry
             .push(&registry.reference(&repo, tag), &image.artifact())

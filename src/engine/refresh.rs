@@ -11,7 +11,7 @@ use crate::provider::{Provider, ProviderError};
 use crate::state::{State, Status};
 
 #[derive(Debug, thiserror::Error)]
-#[error("refreshing {address}: {source}")]
+#[error("refreshing {address}")]
 pub struct RefreshError {
     pub address: String,
     #[source]

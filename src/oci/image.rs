@@ -67,7 +67,7 @@ impl Image {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Read {
         path: String,
         #[source]
@@ -83,7 +83,7 @@ pub enum PackError {
     },
     #[error("unknown architecture `{0}` (use arm64 or x86_64)")]
     UnknownArch(String),
-    #[error("writing the layer: {0}")]
+    #[error("writing the layer")]
     Layer(#[from] std::io::Error),
 }
 

@@ -18,7 +18,7 @@ const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
-    #[error("reading the archive: {0}")]
+    #[error("reading the archive")]
     Io(#[from] std::io::Error),
     #[error("the archive's {0} is missing or malformed")]
     Malformed(&'static str),

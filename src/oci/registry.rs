@@ -48,7 +48,7 @@ impl Artifact {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("registry {registry}: {source}")]
+    #[error("registry {registry}")]
     Protocol {
         registry: String,
         #[source]

@@ -39,7 +39,7 @@ pub enum SpinAppError {
     Content(#[from] spin_bundle::BundleError),
     #[error("{path}: {message}")]
     Manifest { path: String, message: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Read {
         path: String,
         #[source]

@@ -6,13 +6,13 @@ use super::{STATE_VERSION, State};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
-    #[error("state file is not valid JSON: {0}")]
+    #[error("state file is not valid JSON")]
     Json(#[from] serde_json::Error),
     #[error(
         "state file version {found} is newer than this wxinfra understands ({STATE_VERSION}); upgrade wxinfra"
     )]
     TooNew { found: u32 },
-    #[error("cannot write state: {0}")]
+    #[error("cannot write state")]
     Io(#[from] std::io::Error),
 }
 

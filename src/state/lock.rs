@@ -86,7 +86,7 @@ pub enum LockError {
     Held(Box<LockInfo>),
     #[error("the state lock is held by {}, not {wanted}; nothing was released", .held.describe())]
     NotThisLock { held: Box<LockInfo>, wanted: String },
-    #[error("cannot take the state lock at {path}: {source}")]
+    #[error("cannot take the state lock at {path}")]
     Io {
         path: PathBuf,
         #[source]

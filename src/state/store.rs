@@ -12,19 +12,19 @@ use super::lock::{self, LockError, LockGuard, LockInfo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot read state {path}: {source}")]
+    #[error("cannot read state {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("state {path}: {source}")]
+    #[error("state {path}")]
     Format {
         path: PathBuf,
         #[source]
         source: FormatError,
     },
-    #[error("cannot write state {path}: {source}")]
+    #[error("cannot write state {path}")]
     Write {
         path: PathBuf,
         #[source]
@@ -234,6 +234,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.json");
         std::fs::write(&p, b"{not json").unwrap();
-        assert!(LocalStore::new(&p).read().is_err());
+        let e = LocalStore::new(&p).read().unwrap_err();
+        // As the CLI prints it: each cause once, after what it explains.
+        let text = format!("{:#}", anyhow::Error::from(e));
+        assert!(
+            text.starts_with(&format!("state {}: ", p.display())),
+            "{text}"
+        );
+        assert_eq!(text.matches("not valid JSON").count(), 1, "{text}");
+        assert_eq!(text.matches("line 1 column 2").count(), 1, "{text}");
     }
 }

@@ -121,7 +121,7 @@ pub fn uses_aws(stack: &LoadedStack) -> bool {
 pub enum SynthError {
     #[error(transparent)]
     Graph(#[from] GraphError),
-    #[error("rendering EC2 user data: {0}")]
+    #[error("rendering EC2 user data")]
     UserData(#[from] minijinja::Error),
     /// An invariant between `synth::data` and `synth::compute` broke.
     #[error("synth: the data side made no {0} for a configured primitive")]

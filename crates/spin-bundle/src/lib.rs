@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 /// Why an app could not be bundled.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]

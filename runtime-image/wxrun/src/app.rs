@@ -39,7 +39,7 @@ pub enum AppError {
         "component {component:?} uses SQLite database {label:?}, which is not defined: check the spelling, or pass a runtime config file that defines it"
     )]
     UnknownDatabase { component: String, label: String },
-    #[error("component {component:?}: {source}")]
+    #[error("component {component:?}")]
     Outbound {
         component: String,
         #[source]

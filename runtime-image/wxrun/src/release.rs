@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Why a release could not be made available.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]

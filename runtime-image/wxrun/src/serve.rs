@@ -160,7 +160,7 @@ impl Watcher {
     async fn run(mut self, poll: Duration) {
         loop {
             if let Err(e) = self.step().await {
-                tracing::warn!(error = %e, "release update failed; still serving the previous release");
+                tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "release update failed; still serving the previous release");
             }
             tokio::time::sleep(poll).await;
         }
@@ -187,7 +187,7 @@ impl Watcher {
                 let Some(on_volume) = self.dir.current()? else {
                     return Err(e);
                 };
-                let error = e.to_string();
+                let error = format!("{:#}", anyhow::Error::from(e));
                 if self.runtime.set_source_error(Some(error.clone())).is_none() {
                     tracing::warn!(error = %error, release = %on_volume, "release source unreachable; serving the release already on the volume");
                 }
