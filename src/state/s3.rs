@@ -310,7 +310,10 @@ impl StateStore for S3Store {
         let id = info.id.clone();
         Ok(LockGuard::releasing(move || {
             if let Err(e) = store.block(store.unlock(Some(&id))) {
-                tracing::warn!("could not release the state lock {id}: {e:#}");
+                tracing::warn!(
+                    "could not release the state lock {id}: {}",
+                    crate::error_text::with_causes(&e)
+                );
             }
         }))
     }
