@@ -76,8 +76,14 @@ pub fn start<W: Write + Send + 'static>(out: W) -> io::Result<(LogQueue, LogGuar
 fn run<W: Write>(shared: &Shared, mut out: W) {
     let mut batch = Vec::new();
     loop {
-        // Woken by the first line into an empty buffer, or by the guard.
-        std::thread::park();
+        // Woken by the first line into an empty buffer, or by the guard. A wake-up is not a
+        // count: two can merge into one, and one can be spent elsewhere on this thread (the
+        // channel that handed over `shared` parks it too), so the worker looks for lines
+        // before it waits. A line that lands after the look still finds the buffer empty and
+        // wakes it.
+        while shared.lines().is_empty() && !shared.closing.load(Ordering::Acquire) {
+            std::thread::park();
+        }
         let closing = shared.closing.load(Ordering::Acquire);
         if !closing {
             std::thread::sleep(BATCH);
@@ -211,6 +217,36 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(sink.0.lock().unwrap().0, b"listening\n");
+    }
+
+    #[test]
+    fn lines_queued_before_the_worker_waits_are_written_without_a_wake_up() {
+        // The race this covers: the channel's wake-up and the first line's merge into one,
+        // which the channel spends, and the worker parks with a line waiting. Here no line
+        // wakes it at all: its wake-ups go to this thread.
+        let sink = Sink::default();
+        let shared = Arc::new(Shared {
+            lines: Mutex::new(b"listening\n".to_vec()),
+            dropped: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            worker: std::thread::current(),
+        });
+        let worker = {
+            let (shared, sink) = (shared.clone(), sink.clone());
+            std::thread::spawn(move || run(&shared, sink))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while sink.0.lock().unwrap().0.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the queued line was never written"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(sink.0.lock().unwrap().0, b"listening\n");
+        shared.closing.store(true, Ordering::Release);
+        worker.thread().unpark();
+        worker.join().unwrap();
     }
 
     #[test]
