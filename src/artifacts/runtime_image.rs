@@ -38,7 +38,7 @@ impl RuntimeImage {
     /// The image's blobs and manifest, read back from the archive and checked.
     pub fn artifact(&self) -> anyhow::Result<Artifact> {
         let bytes = std::fs::read(&self.archive)
-            .map_err(|e| anyhow::anyhow!("reading {}: {e}", self.archive.display()))?;
+            .with_context(|| format!("reading {}", self.archive.display()))?;
         let artifact = layout::read(&bytes).with_context(|| self.archive.display().to_string())?;
         anyhow::ensure!(
             artifact.digest == self.digest,
