@@ -90,15 +90,16 @@ macro_rules! to_target {
 }
 
 impl RouteTable {
-    /// Waits until a new table can be described (EC2 eventual consistency).
-    async fn visible(&self, id: &str) -> Result<(), ProviderError> {
+    /// Waits until a new table can be described (EC2 eventual consistency) and returns it:
+    /// its routes are what the routes are synced from, without describing it again.
+    async fn visible(&self, id: &str) -> Result<aws_sdk_ec2::types::RouteTable, ProviderError> {
         let rt = self.0.clone();
         wait::until(
             "route table to become visible",
             std::time::Duration::from_secs(60),
             || {
                 let (rt, id) = (rt.clone(), id.to_string());
-                async move { Ok(RouteTable(rt).describe(&id).await?.map(|_| ())) }
+                async move { RouteTable(rt).describe(&id).await }
             },
         )
         .await
@@ -130,12 +131,16 @@ impl RouteTable {
             .collect()
     }
 
-    /// Brings the declared routes from `old` to `new`, leaving routes nobody declared alone.
-    async fn sync_routes(&self, id: &str, old: &Value, new: &Value) -> Result<(), ProviderError> {
-        let live = match self.describe(id).await? {
-            Some(rt) => Self::live_routes(&rt),
-            None => return Err(ProviderError::NotFound { what: id.into() }),
-        };
+    /// Brings the declared routes of table `id`, as `table` describes it, from `old` to `new`,
+    /// leaving routes nobody declared alone.
+    async fn sync_routes(
+        &self,
+        id: &str,
+        table: &aws_sdk_ec2::types::RouteTable,
+        old: &Value,
+        new: &Value,
+    ) -> Result<(), ProviderError> {
+        let live = Self::live_routes(table);
         let want = declared(new);
         let ec2 = &self.0.ec2;
         for (dest, target) in &want {
@@ -226,8 +231,9 @@ impl Resource for RouteTable {
             .and_then(|r| r.route_table_id())
             .ok_or_else(|| ProviderError::Api("CreateRouteTable returned no id".into()))?
             .to_string();
-        self.visible(&id).await?;
-        self.sync_routes(&id, &Value::Null, req.props).await?;
+        let table = self.visible(&id).await?;
+        self.sync_routes(&id, &table, &Value::Null, req.props)
+            .await?;
         Ok(Created {
             id,
             outputs: Outputs::new(),
@@ -237,7 +243,10 @@ impl Resource for RouteTable {
     async fn update(&self, req: &UpdateRequest<'_>) -> Result<Outputs, ProviderError> {
         let (id, old, new, changed) = req.parts();
         if changed.iter().any(|f| f == "routes") {
-            self.sync_routes(id, old, new).await?;
+            let Some(table) = self.describe(id).await? else {
+                return Err(ProviderError::NotFound { what: id.into() });
+            };
+            self.sync_routes(id, &table, old, new).await?;
         }
         if changed.iter().any(|f| f == "tags") {
             tags::ec2_update(&self.0.ec2, id, old, new).await?;
@@ -259,8 +268,9 @@ impl Resource for RouteTable {
         props: &Value,
     ) -> Result<Created, ProviderError> {
         // The crash (or a lost answer) may have come before the routes were added.
-        self.visible(&adopted.id).await?;
-        self.sync_routes(&adopted.id, &Value::Null, props).await?;
+        let table = self.visible(&adopted.id).await?;
+        self.sync_routes(&adopted.id, &table, &Value::Null, props)
+            .await?;
         Ok(adopted)
     }
 

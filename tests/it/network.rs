@@ -335,9 +335,11 @@ fn drift_made_with_boto3_is_reported_and_apply_puts_it_back() {
     let subnet = id(&ws, "net3", "aws.subnet.public-a");
     let alb = id(&ws, "net3", "aws.security_group.alb");
     let rule = id(&ws, "net3", "aws.security_group_rule.alb-in-0");
+    let table = id(&ws, "net3", "aws.route_table.public");
     moto.boto(&format!(
         "e = client('ec2')\n\
          e.modify_vpc_attribute(VpcId='{vpc}', EnableDnsHostnames={{'Value': False}})\n\
+         e.delete_route(RouteTableId='{table}', DestinationCidrBlock='0.0.0.0/0')\n\
          e.modify_subnet_attribute(SubnetId='{subnet}', MapPublicIpOnLaunch={{'Value': False}})\n\
          e.create_tags(Resources=['{alb}'], Tags=[{{'Key': 'team', 'Value': 'intruder'}}])\n\
          e.revoke_security_group_ingress(GroupId='{alb}', SecurityGroupRuleIds=['{rule}'])\n\
@@ -359,6 +361,10 @@ fn drift_made_with_boto3_is_reported_and_apply_puts_it_back() {
         out.contains("~ map_public_ip_on_launch = true (applied) -> false (live)"),
         "{out}"
     );
+    assert!(
+        out.contains(&format!("~ aws.route_table.public ({table})")),
+        "{out}"
+    );
     assert!(out.contains("~ aws.security_group.alb"), "{out}");
     assert!(out.contains("~ tags ="), "{out}");
     assert!(
@@ -375,12 +381,20 @@ fn drift_made_with_boto3_is_reported_and_apply_puts_it_back() {
          s = e.describe_subnets(SubnetIds=['{subnet}'])['Subnets'][0]\n\
          g = e.describe_security_groups(GroupIds=['{alb}'])['SecurityGroups'][0]\n\
          r = e.describe_security_group_rules(Filters=[{{'Name': 'group-id', 'Values': ['{alb}']}}])['SecurityGroupRules']\n\
+         t = e.describe_route_tables(RouteTableIds=['{table}'])['RouteTables'][0]\n\
          dns = [attr('enableDnsSupport')['EnableDnsSupport']['Value'], attr('enableDnsHostnames')['EnableDnsHostnames']['Value']]\n\
-         print(json.dumps([dns, s['MapPublicIpOnLaunch'], {{t['Key']: t['Value'] for t in g['Tags']}}['team'], sorted(x.get('CidrIpv4', '') for x in r if not x['IsEgress'])]))"
+         routes = sorted(x['DestinationCidrBlock'] + ' ' + x['GatewayId'][:4] for x in t['Routes'] if 'DestinationCidrBlock' in x)\n\
+         print(json.dumps([dns, s['MapPublicIpOnLaunch'], {{t['Key']: t['Value'] for t in g['Tags']}}['team'], sorted(x.get('CidrIpv4', '') for x in r if not x['IsEgress']), routes]))"
     ));
     assert_eq!(
         fixed,
-        serde_json::json!([[true, true], true, "net", ["203.0.113.0/24"]])
+        serde_json::json!([
+            [true, true],
+            true,
+            "net",
+            ["203.0.113.0/24"],
+            ["0.0.0.0/0 igw-", "10.50.0.0/16 loca"]
+        ])
     );
 }
 
