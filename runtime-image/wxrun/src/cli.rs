@@ -179,6 +179,10 @@ impl HostArgs {
 
 /// Runs wxrun with the process arguments.
 pub fn main() -> ExitCode {
+    // Before anything reads input: the static build's relocated constants become read-only.
+    if let Err(e) = crate::hardening::protect_relro() {
+        eprintln!("warning: could not make the relocated constants read-only: {e}");
+    }
     // Outbound wasi:http, Redis, MQTT and MySQL build their TLS configs from the process-wide
     // provider, which rustls cannot pick by itself when a build has both of its backends
     // (the workspace does: kube brings ring). One provider, chosen here.

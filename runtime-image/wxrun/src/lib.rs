@@ -11,6 +11,7 @@ pub mod componentize;
 pub mod digest;
 pub mod dispatch;
 pub mod engine;
+pub mod hardening;
 pub mod hosts;
 pub mod info;
 pub mod lambda;

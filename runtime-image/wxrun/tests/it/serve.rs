@@ -212,3 +212,23 @@ async fn sigterm_drains_in_flight_requests() {
     assert!(status.success(), "{status}\n{}", server.logs());
     assert!(server.logs().contains("drained"), "{}", server.logs());
 }
+
+/// A running server's relocated constants (vtables, the GOT) are read-only, as a dynamic
+/// linker leaves them: the executable's only writable mapping is its data and bss.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_server_has_no_writable_relocated_constants() {
+    let (server, _tmp) = probe_p3_server(&[]).await;
+    let exe = std::fs::read_link(format!("/proc/{}/exe", server.child.id())).unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", server.child.id())).unwrap();
+    let own: Vec<&str> = maps
+        .lines()
+        .filter(|l| l.ends_with(exe.to_str().unwrap()))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(
+        own.iter().filter(|p| p.starts_with("rw")).count(),
+        1,
+        "{own:?}\n{maps}"
+    );
+    assert!(own.contains(&"r-xp"), "{own:?}");
+}
