@@ -28,6 +28,10 @@ unsafe extern "C" fn first_object(
     // SAFETY: the C library passes a valid `dl_phdr_info` whose `dlpi_phdr` points at
     // `dlpi_phnum` program headers; `data` is `protect_relro`'s `result`.
     let (info, result) = unsafe { (&*info, &mut *data.cast::<std::io::Result<()>>()) };
+    // A slice may not start at null, even an empty one.
+    if info.dlpi_phdr.is_null() {
+        return 1;
+    }
     let phdrs = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
     if let Some(relro) = phdrs.iter().find(|p| p.p_type == libc::PT_GNU_RELRO) {
         // As a dynamic linker does: whole pages only, the last partial page stays writable
