@@ -123,3 +123,21 @@ async fn instances_are_fresh_per_request_unless_reuse_is_asked_for() {
     assert_eq!(long_lived.get("/p/loop").await.status, 504);
     assert_eq!(long_lived.get("/p/count").await.body, "1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_instance_needs_one_fiber_stack_whatever_its_generation() {
+    // One instance and so one fiber stack (engine.rs): every request below, WASI 0.3 and
+    // CPython's WASI 0.2, runs on it in turn, and a trap or a timeout gives it back.
+    let (server, _tmp) = probe_server_with(&["--max-instances", "1"]).await;
+    for path in [
+        "/p/x", "/hello/x", "/p/panic", "/p/x", "/p/loop", "/hello/x", "/p/x",
+    ] {
+        let r = server.get(path).await;
+        let want = match path {
+            "/p/panic" => 500,
+            "/p/loop" => 504,
+            _ => 200,
+        };
+        assert_eq!(r.status, want, "{path}: {r:?}");
+    }
+}
