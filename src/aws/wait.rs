@@ -52,7 +52,7 @@ where
 /// seconds (Terraform waits up to 2 minutes too).
 pub const IAM_PROPAGATION: Duration = Duration::from_secs(120);
 
-/// Runs `call` again, backing off from 1 s to 10 s, while it fails with an IAM propagation
+/// Runs `call` again, backing off from 500 ms to 10 s, while it fails with an IAM propagation
 /// error and the bound allows; any other answer, or the last one, is returned as is.
 pub async fn while_iam_propagates<O, E, R, F, Fut>(
     call: F,
@@ -65,9 +65,11 @@ where
     while_propagating(IAM_PROPAGATION, super::errors::is_iam_propagation, call).await
 }
 
-/// Runs `call` again, backing off from 1 s to 10 s, while it fails as `propagating` says (a
-/// change AWS has made but not yet shown everywhere) and `max` allows; any other answer, or
-/// the last one, is returned as is.
+/// Runs `call` again while it fails as `propagating` says (a change AWS has made but not yet
+/// shown everywhere) and `max` allows; any other answer, or the last one, is returned as is.
+/// The pauses are Terraform's for such retries (the plugin SDK's `RetryContext`: 500 ms at
+/// least, doubling up to 10 s): a propagation often ends within a second, and the first
+/// pause sits on the apply's critical path.
 pub async fn while_propagating<O, E, R, F, Fut>(
     max: Duration,
     propagating: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
@@ -78,7 +80,7 @@ where
     Fut: Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
 {
     let deadline = Instant::now() + max;
-    let mut delay = Duration::from_secs(1);
+    let mut delay = Duration::from_millis(500);
     loop {
         match call().await {
             Err(e) if propagating(&e) && Instant::now() + delay < deadline => {
