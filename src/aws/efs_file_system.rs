@@ -208,34 +208,40 @@ impl Resource for EfsFileSystem {
         let Some(fs) = self.describe(id).await? else {
             return Ok(None);
         };
-        let lifecycle = self
-            .0
-            .efs
-            .describe_lifecycle_configuration()
-            .file_system_id(id)
-            .send()
-            .await
-            .map_err(classify)?;
+        // Sent together: a no-change plan waits on each resource's round trips.
+        let lifecycle = async {
+            self.0
+                .efs
+                .describe_lifecycle_configuration()
+                .file_system_id(id)
+                .send()
+                .await
+                .map_err(classify)
+        };
+        let enforce_tls = async {
+            let found = found(
+                self.0
+                    .efs
+                    .describe_file_system_policy()
+                    .file_system_id(id)
+                    .send()
+                    .await,
+                |s| s.is_policy_not_found(),
+            )?;
+            match found {
+                Some(o) => Ok(policy::denies_insecure_transport(&policy::parse(
+                    o.policy().unwrap_or("{}"),
+                )?)),
+                None => Ok(false),
+            }
+        };
+        let (lifecycle, enforce_tls) = tokio::try_join!(lifecycle, enforce_tls)?;
         let days = lifecycle
             .lifecycle_policies()
             .iter()
             .find_map(|p| p.transition_to_ia())
             .map(|r| ia_days(r.as_str()))
             .unwrap_or(0);
-        let enforce_tls = match found(
-            self.0
-                .efs
-                .describe_file_system_policy()
-                .file_system_id(id)
-                .send()
-                .await,
-            |s| s.is_policy_not_found(),
-        )? {
-            Some(o) => {
-                policy::denies_insecure_transport(&policy::parse(o.policy().unwrap_or("{}"))?)
-            }
-            None => false,
-        };
         let props = json!({
             "encrypted": fs.encrypted().unwrap_or(false),
             "performance_mode": fs.performance_mode().as_str(),

@@ -158,14 +158,18 @@ impl Resource for IamRole {
     }
 
     async fn read(&self, id: &str, _applied: &Value) -> Result<Option<Live>, ProviderError> {
-        let got = found(self.0.iam.get_role().role_name(id).send().await, |e| {
-            e.is_no_such_entity_exception()
-        })?;
+        // The role and its policies' names together, then every policy at once: a no-change
+        // plan waits on each resource's round trips. A role that is gone fails the listing
+        // too, so the role's answer is looked at first.
+        let (got, names) = tokio::join!(
+            self.0.iam.get_role().role_name(id).send(),
+            self.inline_names(id)
+        );
+        let got = found(got, |e| e.is_no_such_entity_exception())?;
         let Some(role) = got.and_then(|o| o.role) else {
             return Ok(None);
         };
-        let mut policies = Map::new();
-        for pname in self.inline_names(id).await? {
+        let docs = futures::future::try_join_all(names?.into_iter().map(|pname| async move {
             let doc = self
                 .0
                 .iam
@@ -175,8 +179,10 @@ impl Resource for IamRole {
                 .send()
                 .await
                 .map_err(classify)?;
-            policies.insert(pname, policy::parse(doc.policy_document())?);
-        }
+            Ok::<_, ProviderError>((pname, policy::parse(doc.policy_document())?))
+        }))
+        .await?;
+        let policies: Map<String, Value> = docs.into_iter().collect();
         let trust = match role.assume_role_policy_document() {
             Some(d) => policy::parse(d)?,
             None => Value::Null,

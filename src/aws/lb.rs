@@ -136,14 +136,17 @@ impl Resource for Lb {
         let Some(lb) = describe(&self.0, id).await? else {
             return Ok(None);
         };
-        let attrs = self
-            .0
-            .elb
-            .describe_load_balancer_attributes()
-            .load_balancer_arn(id)
-            .send()
-            .await
-            .map_err(classify)?;
+        // Sent together: a no-change plan waits on each resource's round trips.
+        let attrs = async {
+            self.0
+                .elb
+                .describe_load_balancer_attributes()
+                .load_balancer_arn(id)
+                .send()
+                .await
+                .map_err(classify)
+        };
+        let (attrs, tags) = tokio::try_join!(attrs, tags::elb_read(&self.0.elb, id))?;
         let idle = attrs
             .attributes()
             .iter()
@@ -161,7 +164,7 @@ impl Resource for Lb {
             "subnets": ordered_like(subnets, applied, "subnets"),
             "security_groups": ordered_like(lb.security_groups().to_vec(), applied, "security_groups"),
             "idle_timeout": idle,
-            "tags": tags::elb_read(&self.0.elb, id).await?,
+            "tags": tags,
         });
         Ok(Some(Live {
             props,

@@ -242,14 +242,17 @@ impl Resource for LbTargetGroup {
             return Ok(None);
         };
         let lambda = tg.target_type() == Some(&TargetTypeEnum::Lambda);
-        let attrs = self
-            .0
-            .elb
-            .describe_target_group_attributes()
-            .target_group_arn(id)
-            .send()
-            .await
-            .map_err(classify)?;
+        // Sent together: a no-change plan waits on each resource's round trips.
+        let attrs = async {
+            self.0
+                .elb
+                .describe_target_group_attributes()
+                .target_group_arn(id)
+                .send()
+                .await
+                .map_err(classify)
+        };
+        let (attrs, tags) = tokio::try_join!(attrs, tags::elb_read(&self.0.elb, id))?;
         let attr = |key: &str| {
             attrs
                 .attributes()
@@ -275,7 +278,7 @@ impl Resource for LbTargetGroup {
             "health_check": health_check(&tg),
             "lambda_multi_value_headers": multi_value,
             "deregistration_delay": delay,
-            "tags": tags::elb_read(&self.0.elb, id).await?,
+            "tags": tags,
         });
         Ok(Some(Live {
             props,
