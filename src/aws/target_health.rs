@@ -93,18 +93,24 @@ pub async fn wait(
         let open: Vec<usize> = (0..groups.len())
             .filter(|&i| !last[i].as_ref().is_some_and(Verdict::settled))
             .collect();
-        // The groups are independent: one look at all of them costs one call's time.
-        let seen =
-            futures::future::try_join_all(open.iter().map(|&i| check(ctx, &groups[i].1))).await?;
-        for (i, v) in open.into_iter().zip(seen) {
-            if last[i].as_ref() != Some(&v) {
-                say(&groups[i].0, &v);
+        // The groups are independent: one look at all of them costs one call's time. A look
+        // that is throttled or fails transiently saw nothing new, as in wait::until.
+        let looked = futures::future::try_join_all(open.iter().map(|&i| check(ctx, &groups[i].1)));
+        match looked.await {
+            Ok(seen) => {
+                for (i, v) in open.into_iter().zip(seen) {
+                    if last[i].as_ref() != Some(&v) {
+                        say(&groups[i].0, &v);
+                    }
+                    last[i] = Some(v);
+                }
+                let now: Vec<Verdict> = last.iter().flatten().cloned().collect();
+                if now.iter().all(Verdict::settled) || Instant::now() >= deadline {
+                    return Ok(now);
+                }
             }
-            last[i] = Some(v);
-        }
-        let now: Vec<Verdict> = last.iter().flatten().cloned().collect();
-        if now.iter().all(Verdict::settled) || Instant::now() >= deadline {
-            return Ok(now);
+            Err(e) if e.is_retryable() && Instant::now() < deadline => {}
+            Err(e) => return Err(e),
         }
         crate::provider::pause(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
         delay = (delay * 2).min(Duration::from_secs(15));

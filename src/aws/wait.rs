@@ -8,7 +8,9 @@ use crate::provider::ProviderError;
 
 /// Polls `check` until it returns `Some`: at once, then backing off from 100 ms up to 10 s
 /// (as Terraform's state-change waits do), for at most `max`. Most resources are ready within
-/// a second, so a long first pause would sit on the apply's critical path.
+/// a second, so a long first pause would sit on the apply's critical path. A poll that is
+/// throttled or fails transiently saw nothing, and the polls go on: the SDK stops retrying
+/// once its retry quota is spent, which a long wait under throttling reaches.
 pub async fn until<T, F, Fut>(what: &str, max: Duration, mut check: F) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
@@ -17,8 +19,11 @@ where
     let deadline = Instant::now() + max;
     let mut delay = Duration::from_millis(100);
     loop {
-        if let Some(v) = check().await? {
-            return Ok(v);
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) if e.is_retryable() && Instant::now() < deadline => {}
+            Err(e) => return Err(e),
         }
         if Instant::now() >= deadline {
             return Err(ProviderError::Timeout {
@@ -142,4 +147,35 @@ where
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A check answering `answers` in turn, then `Some(())`.
+    fn answers(
+        answers: Vec<ProviderError>,
+    ) -> impl FnMut() -> std::future::Ready<Result<Option<()>, ProviderError>> {
+        let mut answers = answers.into_iter();
+        move || std::future::ready(answers.next().map_or(Ok(Some(())), Err))
+    }
+
+    #[tokio::test]
+    async fn a_throttled_or_failed_poll_is_polled_again() {
+        let check = answers(vec![
+            ProviderError::Throttled("Rate exceeded".into()),
+            ProviderError::Transient("503".into()),
+        ]);
+        until("x", Duration::from_secs(60), check).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn any_other_error_ends_the_wait() {
+        let check = answers(vec![ProviderError::Api("AccessDenied".into())]);
+        let e = until("x", Duration::from_secs(60), check)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ProviderError::Api(_)), "{e:?}");
+    }
 }
