@@ -53,15 +53,16 @@ PY
   rm -f /tmp/hey.$$
 }
 
-# cpu_per_request PID URL: microseconds of PID's CPU (user + system) per request while hey
+# cpu_per_request PID URL [HEY_ARGS...]: microseconds of PID's CPU (user + system) per request while hey
 # holds a fixed 3,200 req/s (16 workers x 200) for HEY_DURATION, after 2 s of warm-up. At a
 # rate both servers sustain, this is steadier than saturated req/s on a shared 2-core machine,
 # where the load generator competes with the server for the same cores.
 cpu_per_request() {
   local pid="$1" url="$2" before after ok
-  hey -z 2s -c 16 -q 200 "$url" >/dev/null
+  shift 2
+  hey -z 2s -c 16 -q 200 "$@" "$url" >/dev/null
   before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  ok=$(hey -z "${HEY_DURATION:-10s}" -c 16 -q 200 "$url" | awk '/\[200\]/ {print $2}')
+  ok=$(hey -z "${HEY_DURATION:-10s}" -c 16 -q 200 "$@" "$url" | awk '/\[200\]/ {print $2}')
   after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   [ "${ok:-0}" -gt 0 ] || { echo "n/a"; return; }
   python3 -c "print(f'{($after - $before) / $(getconf CLK_TCK) * 1e6 / ${ok:-0}:.0f}')"

@@ -8,8 +8,9 @@
 #      `wasmtime serve`'s default for WASI 0.3, `--instance-reuse 128` for wxrun.
 # Prints each pair side by side with the ratios wxrun/wasmtime, and two more lines: `wasmtime
 # serve` with the pool settings wxrun picks (memory reset through PAGEMAP_SCAN), and the same
-# doing the work Spin's contract adds to every request (see `spin_work` below). Then each
-# server's CPU per request at a fixed rate (`cpu_per_request`), the steadier comparison here.
+# doing the work Spin's contract adds to every request (see `spin_work` below). Then the CPU
+# per request at a fixed rate (`cpu_per_request`), the steadier comparison here, of wxrun, of
+# `wasmtime serve` and of the latter with wxrun's pool doing Spin's work.
 source "$(dirname "$0")/common.sh"
 ensure_wasmtime
 work="$(mktemp -d)"; pids=()
@@ -66,7 +67,7 @@ ratio() { # LABEL "rps p50 p99 bad" (wxrun) "rps p50 p99 bad" (peer)
 
 # compare LABEL WASM WXRUN_ARGS WASMTIME_ARGS: one server at a time, so neither slows the other.
 compare() {
-  local label="$1" wasm="$2" w_args=($3) t_args=($4) p w t u s wc tc
+  local label="$1" wasm="$2" w_args=($3) t_args=($4) p w t u s wc tc sc
   p="$(free_port)"; start_wxrun "$(manifest_for "$label" "$wasm")" "$p" "${w_args[@]}"
   w="$(hey_stats "http://127.0.0.1:$p/bench")"
   wc="$(cpu_per_request "${pids[-1]}" "http://127.0.0.1:$p/bench")"; stop_all
@@ -76,7 +77,8 @@ compare() {
   p="$(free_port)"; start_wasmtime "$wasm" "$p" "${t_args[@]}" $tuned
   u="$(hey_stats "http://127.0.0.1:$p/bench")"; stop_all
   p="$(free_port)"; start_wasmtime "$wasm" "$p" "${t_args[@]}" $tuned "${spin_work[@]}"
-  s="$(hey_stats "http://127.0.0.1:$p/bench" "${spin_headers[@]}")"; stop_all
+  s="$(hey_stats "http://127.0.0.1:$p/bench" "${spin_headers[@]}")"
+  sc="$(cpu_per_request "${pids[-1]}" "http://127.0.0.1:$p/bench" "${spin_headers[@]}")"; stop_all
   echo
   line "wxrun          $label" $w
   line "wasmtime serve $label" $t
@@ -85,8 +87,8 @@ compare() {
   ratio "wasmtime" "$w" "$t"
   ratio "wasmtime with the same pool settings" "$w" "$u"
   ratio "wasmtime with the same pool settings and work" "$w" "$s"
-  printf 'server CPU per request at 3,200 req/s: wxrun %s us, wasmtime serve %s us' "$wc" "$tc"
-  python3 -c "print(f', ratio {$wc/$tc:.2f}')" 2>/dev/null || echo
+  printf 'server CPU per request at 3,200 req/s: wxrun %s us, wasmtime serve %s us, the same pool doing Spin'"'"'s work %s us' "$wc" "$tc" "$sc"
+  python3 -c "print(f', ratios {$wc/$tc:.2f} and {$wc/$sc:.2f}')" 2>/dev/null || echo
 }
 compare "probe-p2 (wasi 0.2, fresh)" "$components/probe-p2/probe-p2.wasm" "" ""
 compare "probe-p3 (wasi 0.3, fresh)" "$components/probe-p3/probe-p3.wasm" "" "--max-instance-reuse-count 1"
