@@ -7,14 +7,32 @@
 # (RUSTC_WRAPPER). Prints the wall time against the 15-minute goal, the phases before, during
 # and after the compile, the CPU, and the compile's CPU by crate group. About 18 minutes on 2
 # cores; it keeps both busy, so run nothing else beside it.
+# Whole runs of the same tree differ by about 4 % of rustc CPU on one machine, more than most
+# single changes save. FRESH_BUILD_TIMES=FILE keeps a run's rustc timings (epoch start, user,
+# sys, wall, crate); `--compare BEFORE AFTER` prints two such files' CPU crate by crate.
 # Usage: benches/fresh-build.sh [REV]
+#        benches/fresh-build.sh --compare BEFORE AFTER
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = --compare ]; then
+  [ $# -eq 3 ] || { echo "usage: $0 --compare BEFORE AFTER" >&2; exit 2; }
+  # Lines that are not five fields (a rustc that failed adds one) are not timings.
+  awk 'NF == 5 { cpu[$5, FILENAME == ARGV[1]] += $2 + $3; seen[$5] = 1 }
+    END {
+      for (c in seen) {
+        b = cpu[c, 1]; a = cpu[c, 0]; tb += b; ta += a
+        if (b - a > 1 || a - b > 1) printf "%8.1f %8.1f %+7.1f  %s\n", b, a, a - b, c | "sort -k3 -n"
+      }
+      close("sort -k3 -n")
+      printf "%8.1f %8.1f %+7.1f  all rustc (CPU-s: before, after, change)\n", tb, ta, ta - tb
+    }' "$2" "$3"
+  exit 0
+fi
 rev=$(git -C "$root" rev-parse --short "${1:-HEAD}")
 goal_s=900
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'if [ -n "${FRESH_BUILD_TIMES:-}" ] && [ -f "${times:-}" ]; then cp "$times" "$FRESH_BUILD_TIMES"; fi; rm -rf "$work"' EXIT
 git clone -q "$root" "$work/main"
 git -C "$work/main" checkout -q "$rev"
 mkdir "$work/home"
