@@ -9,7 +9,8 @@
 # cores; it keeps both busy, so run nothing else beside it.
 # Whole runs of the same tree differ by about 4 % of rustc CPU on one machine, more than most
 # single changes save. FRESH_BUILD_TIMES=FILE keeps a run's rustc timings (epoch start, user,
-# sys, wall, crate); `--compare BEFORE AFTER` prints two such files' CPU crate by crate.
+# sys, wall, crate); `--compare BEFORE AFTER` prints two such files' CPU for each crate that
+# moved by more than 1 s, then the totals of all crates.
 # Usage: benches/fresh-build.sh [REV]
 #        benches/fresh-build.sh --compare BEFORE AFTER
 set -euo pipefail
