@@ -15,7 +15,8 @@ use minijinja::{Environment, UndefinedBehavior, context};
 /// desired count from then on. Without `scaling`, `count` is min, max and desired.
 pub(super) fn synth(s: &mut Synth, at: &Shared, e: &Ec2Spec, tg: &Node) -> Result<(), SynthError> {
     let stack = s.name().to_string();
-    let script = user_data(&stack, at.data, at.data.runtime(e.arch.value)?, at.port)?;
+    let runtime = at.data.runtime(e.arch.value)?;
+    let script = user_data(&stack, at.data, runtime, at.port)?;
     // With the gateway endpoint on the route tables the binary and releases stay on the AWS
     // network, from public and private subnets alike.
     let template = LaunchTemplateProps {
@@ -33,8 +34,7 @@ pub(super) fn synth(s: &mut Synth, at: &Shared, e: &Ec2Spec, tg: &Node) -> Resul
         },
         tags: Default::default(),
     };
-    let after = at.after(&[&at.data.s3_endpoint]);
-    let template = s.add_typed_after("ec2", &template, true, &after)?;
+    let template = s.add_typed("ec2", &template, true)?;
     let (min, max) = e
         .scaling
         .as_ref()
@@ -55,7 +55,11 @@ pub(super) fn synth(s: &mut Synth, at: &Shared, e: &Ec2Spec, tg: &Node) -> Resul
         min_healthy_percentage: int(e.min_healthy_percent.value),
         tags: Default::default(),
     };
-    let group = s.add_typed_after("ec2", &group, true, &[at.forwarding])?;
+    // The group is what launches instances, so it, not the template, waits for what they
+    // need at boot: the mount targets, the release, the routes, the S3 endpoint and the
+    // runtime binary's object.
+    let after = at.after(&[&at.data.s3_endpoint, &runtime.object, at.forwarding]);
+    let group = s.add_typed_after("ec2", &group, true, &after)?;
     let Some(sc) = &e.scaling else {
         return Ok(());
     };

@@ -87,9 +87,9 @@ fn image(s: &mut Synth, at: &Shared, f: &FargateSpec) -> Result<Node, SynthError
     let repo = s.add_typed("runtime", &repo, true)?;
     let image = OciImageProps {
         repository_uri: repo.out("uri"),
-        tag: runtime.local_sha256.clone(),
+        tag: runtime.sha256.clone(),
         binary: runtime.local_path.display().to_string(),
-        binary_sha256: runtime.local_sha256.clone(),
+        binary_sha256: runtime.sha256.clone(),
         arch: f.arch.value.as_str().into(),
         user: RUNTIME_UID.to_string(),
         cmd: Vec::new(),

@@ -31,14 +31,17 @@ pub const APP_DIR: &str = "/mnt/app";
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
 pub use crate::oci::image::RUNTIME_UID;
 
-/// The runtime binary of one architecture: references to its object in the bucket, and the
-/// local file (packed into the OCI image).
+/// The runtime binary of one architecture: the local file (packed into the OCI image) and its
+/// object in the bucket.
 #[derive(Debug, Clone, Default)]
 pub struct Runtime {
+    /// The object's key and the file's sha256, both known before the upload: what names them
+    /// (the instances' template) need not wait for it, only what launches instances.
     pub key: String,
     pub sha256: String,
+    /// Address of the object's node.
+    pub object: String,
     pub local_path: PathBuf,
-    pub local_sha256: String,
 }
 
 /// What compute takes from the data side: references (`${…}`) and addresses. Role and log
@@ -82,10 +85,10 @@ impl Data {
             .map(|(arch, node)| {
                 let local = &artifacts.runtime[arch];
                 let r = Runtime {
-                    key: node.out("key"),
-                    sha256: node.out("sha256"),
+                    key: local.key.clone(),
+                    sha256: local.sha256.clone(),
+                    object: node.address.clone(),
                     local_path: local.path.clone(),
-                    local_sha256: local.sha256.clone(),
                 };
                 (*arch, r)
             })

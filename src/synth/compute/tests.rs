@@ -217,8 +217,8 @@ fn internet_facing_alb_waits_for_the_gateway_and_compute_for_the_public_routes()
     assert!(deps.contains("aws.internet_gateway.main"), "{deps:?}");
     assert!(!deps.iter().any(|d| d.contains("route_table")), "{deps:?}");
     // Compute in the public subnets reaches ECR and package mirrors through the gateway
-    // route: the instances' template and the service start after it.
-    for compute in ["aws.launch_template.ec2", "aws.ecs_service.app"] {
+    // route: the instances' group and the service start after it.
+    for compute in ["aws.autoscaling_group.ec2", "aws.ecs_service.app"] {
         let deps = g.nodes[compute].depends_on();
         for d in [
             "aws.route_table.public",
@@ -255,16 +255,32 @@ fn lambda_logs_to_the_stack_log_group() {
 #[test]
 fn primitives_reach_s3_as_the_graph_shows() {
     let g = graph(STACK);
-    for a in ["aws.lambda_function.app", "aws.launch_template.ec2"] {
+    for a in ["aws.lambda_function.app", "aws.autoscaling_group.ec2"] {
         assert!(
             g.nodes[a].depends_on().contains("aws.vpc_endpoint.s3"),
             "{a}"
         );
     }
+    // The template launches nothing: it is made beside the network and the uploads, and the
+    // group waits for the binary its instances fetch.
+    let deps = g.nodes["aws.launch_template.ec2"].depends_on();
+    assert!(
+        !deps.iter().any(|d| d.starts_with("aws.vpc_endpoint.")
+            || d.starts_with("aws.route_table")
+            || d.starts_with("aws.efs_mount_target.")
+            || d.starts_with("aws.release.")
+            || d.starts_with("aws.s3_object.")),
+        "{deps:?}"
+    );
+    assert!(
+        g.nodes["aws.autoscaling_group.ec2"]
+            .depends_on()
+            .contains("aws.s3_object.runtime-arm64")
+    );
     // Nothing serves before the release exists and EFS is mountable in every subnet.
     for a in [
         "aws.lambda_function.app",
-        "aws.launch_template.ec2",
+        "aws.autoscaling_group.ec2",
         "aws.ecs_service.app",
     ] {
         let deps = g.nodes[a].depends_on();
@@ -407,7 +423,11 @@ fn user_data_mounts_efs_verifies_the_binary_and_enables_the_unit() {
     assert!(ud.contains(
         "mount -t efs -o tls,iam,accesspoint='${aws.efs_access_point.app.id}' '${aws.efs_file_system.app.id}:/'"
     ));
-    assert!(ud.contains("readonly BINARY_SHA256='${aws.s3_object.runtime-arm64.sha256}'"));
+    // The binary's key and digest are known before its upload, so they are literals.
+    assert!(ud.contains(
+        "readonly BINARY_URL='s3://${aws.s3_bucket.artifacts.id}/runtime/wxrun-arm64-bin'"
+    ));
+    assert!(ud.contains("readonly BINARY_SHA256='bin'"));
     assert!(ud.contains("Restart=always"));
     assert!(ud.contains("User=wxrun"));
     assert!(ud.contains("RequiresMountsFor=/mnt/app"));
@@ -573,7 +593,7 @@ fn private_compute_subnets_sit_behind_nat_gateways_and_the_alb_stays_public() {
         );
         // Compute starts once its way out exists.
         for c in [
-            "aws.launch_template.ec2",
+            "aws.autoscaling_group.ec2",
             "aws.lambda_function.app",
             "aws.ecs_service.app",
         ] {
