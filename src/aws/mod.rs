@@ -80,7 +80,7 @@ pub fn provider(ctx: Arc<AwsContext>) -> Registry {
         .with(log_group::LogGroup(ctx.clone()))
         .with(dynamodb_table::DynamodbTable(ctx.clone()))
         .with(vpc_lookup::VpcLookup(ctx.clone()))
-        .with(subnet::Subnet(ctx.clone()))
+        .with(subnet::Subnet::new(ctx.clone()))
         .with(internet_gateway::InternetGateway(ctx.clone()))
         .with(route_table::RouteTable(ctx.clone()))
         .with(route_table_association::RouteTableAssociation(ctx.clone()))

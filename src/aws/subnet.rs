@@ -17,7 +17,12 @@ use crate::provider::{
     CreateRequest, Created, Live, Outputs, ProviderError, Resource, UpdateRequest,
 };
 
-pub struct Subnet(pub std::sync::Arc<AwsContext>);
+/// The resource, with the region's zones once a create or read has asked for them: every
+/// subnet of a run needs the same list.
+pub struct Subnet(
+    pub std::sync::Arc<AwsContext>,
+    tokio::sync::OnceCell<Vec<String>>,
+);
 
 const READY: Duration = Duration::from_secs(120);
 
@@ -38,6 +43,10 @@ pub struct SubnetProps {
 typed!(SubnetProps, "aws.subnet", "subnet");
 
 impl Subnet {
+    pub fn new(ctx: std::sync::Arc<AwsContext>) -> Self {
+        Subnet(ctx, tokio::sync::OnceCell::new())
+    }
+
     /// The subnet once it is available; right after its create it may not be describable
     /// yet (EC2 eventual consistency).
     async fn available(&self, id: &str) -> Result<aws_sdk_ec2::types::Subnet, ProviderError> {
@@ -53,8 +62,14 @@ impl Subnet {
         .await
     }
 
-    /// Names of the region's available (non-local, non-wavelength) AZs, sorted.
-    async fn zones(&self) -> Result<Vec<String>, ProviderError> {
+    /// Names of the region's available (non-local, non-wavelength) AZs, sorted; asked once
+    /// per run.
+    async fn zones(&self) -> Result<&[String], ProviderError> {
+        let zones = self.1.get_or_try_init(|| self.ask_zones()).await?;
+        Ok(zones)
+    }
+
+    async fn ask_zones(&self) -> Result<Vec<String>, ProviderError> {
         let out = self
             .0
             .ec2
