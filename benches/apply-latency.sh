@@ -3,7 +3,8 @@
 # latency to every API call, and compare the wall time with the dependency graph's critical
 # path (from `plan --json`) × latency. Prints the ratio, the API calls per resource, each
 # command's start-up before its first call, and a no-change plan's time against its goal
-# (2 × latency × ceil(resources ÷ 10 read at once) + start-up).
+# (2 × latency × ceil(resources ÷ 10 read at once) + start-up); then all of it again with the
+# emulator's AWS-side waits off, which leaves the tool's own share.
 # Usage: benches/apply-latency.sh [STACK] [LATENCY_MS]   (defaults: stacks/demo.yaml 100)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -145,3 +146,13 @@ if ops:
         # Pauses are waits on AWS: here the emulator's IAM propagation refusal and ECS rollout.
         print(f"wall less the chain's pauses: {wall - tot['paused']:.2f} s = {(wall - tot['paused']) / (cp * lat):.2f} x (critical path x latency)")
 PY
+# The emulator's AWS-side waits (a new target's health checks, an ECS rollout, IAM
+# propagation, a load balancer's provisioning) sit on the chain as AWS's do. A second pass
+# with them off shows what the tool's own calls and work cost.
+if [ "${MOTO_STRICT_TARGET_HEALTH:-1}" != 0 ]; then
+  kill "${local_pids[@]}" 2>/dev/null || true
+  echo
+  echo "--- the same with the emulator's AWS-side waits off (MOTO_STRICT_{TARGET_HEALTH,ECS_ROLLOUT,IAM_PROPAGATION,LB_PROVISIONING}=0):"
+  MOTO_STRICT_TARGET_HEALTH=0 MOTO_STRICT_ECS_ROLLOUT=0 MOTO_STRICT_IAM_PROPAGATION=0 \
+    MOTO_STRICT_LB_PROVISIONING=0 "$0" "$stack" "$latency_ms"
+fi

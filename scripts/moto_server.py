@@ -15,7 +15,10 @@ these, they only stop moto from reporting false differences or accepting what AW
    breaker) and `healthCheckGracePeriodSeconds`, so DescribeServices never shows them
    (its UpdateService keeps them). Here CreateService keeps them too. moto also starts
    MOTO_ECS_SERVICE_RUNNING tasks whatever the desired count, so a service of two never
-   completes its rollout; here it starts the desired count, as ECS does.
+   completes its rollout; here it starts the desired count, as ECS does. A service with a
+   load balancer registers its running tasks' addresses in the target group, as ECS does
+   (moto registers nothing, so the group stays empty), and an UpdateService with another
+   target group moves them to it, as the new deployment does.
 4. S3 conditional writes. moto checks `If-None-Match: *` / `If-Match` and then stores the
    object as two steps, and the server handles requests on several threads, so two racing
    conditional PutObjects can both pass the check. In AWS exactly one wins: "If multiple
@@ -147,11 +150,9 @@ run with all of them on; switch one off to see what it catches):
   DeleteNetworkInterface of one still in use answers "is currently in use".
 - MOTO_STRICT_TARGET_HEALTH: a new target is `initial` (Elb.RegistrationInProgress) for
   TARGET_INITIAL_SECONDS before moto's own answer, as AWS's is until the health checks have
-  passed (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html);
-  and an ECS service with a load balancer registers its running tasks' addresses in the target
-  group, as ECS does (moto registers nothing, so the group stays empty), and an UpdateService
-  with another target group moves them to it, as the new deployment does. moto runs no health
-  check: after the window its answer, `healthy`, says only that the target is registered.
+  passed (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html).
+  moto runs no health check: after the window its answer, `healthy`, says only that the
+  target is registered.
 - MOTO_STRICT_NAT_GATEWAY: a NAT gateway is `pending` for NAT_PENDING_SECONDS and `deleting`
   for NAT_DELETING_SECONDS (pending → available, deleting → deleted,
   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NatGateway.html; a minute or two
@@ -1164,6 +1165,7 @@ def _health_for(self, target, ec2_backend):
     return health
 
 
+# ECS registers a service's running tasks in its target groups (item 3 above).
 def _task_addresses(ec2, service):
     """One address per running task in the service's first subnet."""
     subnets = (service.network_configuration or {}).get("awsvpcConfiguration", {}).get("subnets")
@@ -1174,8 +1176,6 @@ def _task_addresses(ec2, service):
 
 
 def _service_targets(backend, service, register, load_balancers=None):
-    if not _strict("TARGET_HEALTH"):
-        return
     from moto.elbv2.models import elbv2_backends
 
     elb = elbv2_backends[backend.account_id][backend.region_name]
