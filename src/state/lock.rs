@@ -1,6 +1,7 @@
 //! The state lock: who holds it ([`LockInfo`]), the guard that releases it, and the local
 //! implementation (a file created exclusively, removed on drop). The S3 one is in `s3`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -173,7 +174,10 @@ pub fn acquire(path: &Path, info: &LockInfo, timeout: Duration) -> Result<LockGu
             .open(path)
         {
             Ok(f) => {
-                serde_json::to_writer_pretty(&f, info).map_err(|e| io(e.into()))?;
+                // One write: serde_json unbuffered writes a token at a time, and a waiting
+                // process reading the lock meanwhile would find half a document.
+                let text = serde_json::to_vec_pretty(info).map_err(|e| io(e.into()))?;
+                (&f).write_all(&text).map_err(io)?;
                 f.sync_all().map_err(io)?;
                 let p = path.to_path_buf();
                 return Ok(LockGuard::releasing(move || {

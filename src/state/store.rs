@@ -1,7 +1,6 @@
 //! Where state lives: one trait (read / write / lock) with a local-file store and an
 //! in-memory one for tests.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -130,12 +129,15 @@ impl StateStore for LocalStore {
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(err)?;
         // temp file + fsync + rename + fsync(dir): the file is always the old or the new state.
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-        file::encode(state, &mut tmp).map_err(|source| StoreError::Format {
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        // serde_json writes a token at a time: unbuffered, the demo's state took ~9,000
+        // write calls, and apply writes it after every resource.
+        let mut out = std::io::BufWriter::new(tmp);
+        file::encode(state, &mut out).map_err(|source| StoreError::Format {
             path: self.path.clone(),
             source,
         })?;
-        tmp.flush().map_err(err)?;
+        let tmp = out.into_inner().map_err(|e| err(e.into_error()))?;
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(&self.path).map_err(|e| err(e.error))?;
         std::fs::File::open(dir)
