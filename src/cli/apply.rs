@@ -122,19 +122,25 @@ pub async fn run(a: Args, g: &Global, ui: &Ui) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let engine = context::engine(&aws, store.clone(), progress, &a.change, ui);
-    let result = engine.apply(&plan, state).await;
-    aws.report_calls(ui);
-    let after = context::read_state(store.as_ref(), &loaded)?;
-    result?;
-    let s = &plan.summary;
-    ui.note(&format!(
-        "Apply complete! Resources: {} added, {} changed, {} destroyed.",
-        s.add, s.change, s.destroy
-    ));
-    if prune {
-        prune_artifacts(&loaded, &artifacts, ui);
+    let applied = async {
+        let result = engine.apply(&plan, state).await;
+        let after = context::read_state(store.as_ref(), &loaded)?;
+        result?;
+        let s = &plan.summary;
+        ui.note(&format!(
+            "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+            s.add, s.change, s.destroy
+        ));
+        if prune {
+            prune_artifacts(&loaded, &artifacts, ui);
+        }
+        let healthy = prove_health(&aws.ctx, &after, a.wait, ui).await?;
+        anyhow::Ok((healthy, after))
     }
-    let healthy = prove_health(&aws.ctx, &after, a.wait, ui).await?;
+    .await;
+    // Counted once the health checks' calls are in too, and also when the apply failed.
+    aws.report_calls(ui);
+    let (healthy, after) = applied?;
     print_outputs(ui, &plan.desired, &after);
     Ok(if healthy {
         ExitCode::SUCCESS
