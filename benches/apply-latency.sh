@@ -27,6 +27,7 @@ work=$(mktemp -d)
 # the same port.
 moto_port=$(free_port)
 start_moto "$moto_port"
+moto_pid=${local_pids[-1]}
 # moto builds each service's backend on its first request: the first two EC2 requests take
 # 0.7 s each, SSM's 0.3 s, the others 0.05-0.1 s. AWS has no such start-up, so the services
 # are woken here, straight to moto, before anything is timed (in the stack's region: moto
@@ -49,9 +50,11 @@ for service, op, args in [
     getattr(boto3.client(service, **kw), op)(**args)
 PY
 start_registry "$(free_port)"
+registry_pid=${local_pids[-1]}
 proxy_port=$(free_port)
 "$py" "$root/scripts/aws_proxy.py" --port "$proxy_port" --upstream "$moto_port" --latency-ms "$latency_ms" &
-local_pids+=("$!")
+proxy_pid=$!
+local_pids+=("$proxy_pid")
 wait_port "$proxy_port"
 use_endpoint "$proxy_port"
 export WXINFRA_STATE="$work/state.json" NO_COLOR=1
@@ -70,10 +73,16 @@ def depth(a):
 print(max((depth(a) for a in deps), default=0))
 PY
 )
+# CPU seconds process $1 has used so far; with a second argument, those of its waited-for
+# children (fields 14-17 of /proc/PID/stat, counted after the command's name).
+cpu_s() { sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" -v kids="${2:-}" '{print (kids ? $14 + $15 : $12 + $13) / hz}'; }
+cpu_all() { echo "$(cpu_s $$ children) $(cpu_s "$moto_pid") $(cpu_s "$proxy_pid") $(cpu_s "$registry_pid")"; }
 n_res=$("$py" -c "import json,sys; print(len(json.load(open('$work/plan.json'))['resources']))")
+cpu_before=$(cpu_all)
 start=$(date +%s.%N)
 "$wx" apply -v -f "$stack" --auto-approve >"$work/apply.out" 2>"$work/apply.err" || { cat "$work/apply.err"; exit 1; }
 end=$(date +%s.%N)
+cpu_after=$(cpu_all)
 apply_calls=$(grep -o 'AWS API calls: [0-9]*' "$work/apply.err" | tail -1 | grep -o '[0-9]*$' || echo '?')
 # A plan with nothing to change: its refresh reads every resource, 10 at a time.
 replan_start=$(date +%s.%N)
@@ -99,6 +108,9 @@ print(f"stack: $stack  resources: $n_res  latency per call: {lat*1000:.0f} ms")
 print(f"critical path: {cp} resources   apply wall time: {wall:.2f} s")
 if lat > 0:
     print(f"wall / (critical path x latency) = {wall / (cp * lat):.2f}")
+cpu = [b - a for a, b in zip(map(float, "$cpu_before".split()), map(float, "$cpu_after".split()))]
+print(f"CPU during apply ($(nproc) cores): wxinfra {cpu[0]:.2f} s; the emulator (moto, whose Python "
+      f"serves one call at a time) {cpu[1]:.2f} s, the latency proxy {cpu[2]:.2f} s, the registry {cpu[3]:.2f} s")
 slow = sorted(ops.items(), key=lambda kv: -kv[1]["t"])[:5]
 print("slowest: " + ", ".join(f"{a} {o['t']:.1f} s" for a, o in slow))
 print(f"API calls: plan {'$plan_calls'}, apply {'$apply_calls'} (apply includes its own refresh), destroy {'$destroy_calls'}")

@@ -14,7 +14,9 @@ wait_port() {
 }
 
 local_pids=()
-trap 'kill "${local_pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+# Under `set -e` a failing kill (a server already stopped, as apply-latency.sh's second pass
+# stops the first's) would end the trap before the scratch dir is removed.
+trap 'kill "${local_pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # start_moto PORT: the emulator with the realism settings the tests use.
 start_moto() {
